@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# mailport's one entry point.
+#   ./build.sh                 install missing Debian packages, build into build/
+#   ./build.sh test            build, run the suite (ctest), then again under ASan+UBSan
+#   ./build.sh bench           optimised build, then the benchmarks in bench/
+#   ./build.sh fuzz [SECS]     libFuzzer targets (clang), each run SECS seconds (default 60)
+#   ./build.sh install PREFIX  install binary, plugins and plugins.conf under PREFIX
+#   ./build.sh deps            only install missing packages
+set -euo pipefail
+cd "$(dirname "$0")"
+top=$PWD
+
+# Everything the build, the tests and the benchmarks use, from Debian.
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libgmime-3.0-dev libcurl4-openssl-dev libssl-dev libarchive-dev libsqlite3-dev libzstd-dev
+  libcmocka-dev
+  dovecot-imapd openssl age tar gzip xz-utils zstd
+)
+bench_packages=(isync mb2md time)
+fuzz_packages=(clang)
+
+log() { printf 'build.sh: %s\n' "$*" >&2; }
+
+install_missing() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing: ${missing[*]}"
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+configure_and_build() { # DIR [cmake args...]
+  local dir=$1; shift
+  cmake -S "$top" -B "$top/$dir" -G Ninja "$@" >/dev/null
+  cmake --build "$top/$dir" -- -j"$(nproc)"
+}
+
+run_ctest() { # DIR
+  (cd "$top/$1" && ctest --output-on-failure -j"$(nproc)" --timeout 600)
+}
+
+cmd=${1:-build}
+case "$cmd" in
+  deps)
+    install_missing "${packages[@]}"
+    ;;
+  build)
+    install_missing "${packages[@]}"
+    configure_and_build build -DCMAKE_BUILD_TYPE=Debug
+    log "built build/mailport"
+    ;;
+  test)
+    install_missing "${packages[@]}"
+    configure_and_build build -DCMAKE_BUILD_TYPE=Debug
+    log "test suite (debug build)"
+    run_ctest build
+    configure_and_build build-asan -DCMAKE_BUILD_TYPE=Debug -DMP_SANITIZE=ON
+    log "test suite (AddressSanitizer + UndefinedBehaviorSanitizer build)"
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+      run_ctest build-asan
+    ;;
+  bench)
+    install_missing "${packages[@]}" "${bench_packages[@]}"
+    configure_and_build build-release -DCMAKE_BUILD_TYPE=Release
+    MAILPORT_BIN="$top/build-release/mailport" bash "$top/bench/run.sh" "${@:2}"
+    ;;
+  fuzz)
+    install_missing "${packages[@]}" "${fuzz_packages[@]}"
+    CC=clang configure_and_build build-fuzz -DCMAKE_BUILD_TYPE=Debug -DMP_FUZZ=ON
+    secs=${2:-60}
+    for f in "$top"/build-fuzz/fuzz/fuzz_*; do
+      [ -x "$f" ] || continue
+      name=$(basename "$f")
+      corpus="$top/build-fuzz/fuzz/corpus-$name"
+      mkdir -p "$corpus"
+      seeds="$top/fuzz/seeds/${name#fuzz_}"
+      log "fuzzing $name for ${secs}s"
+      "$f" -max_total_time="$secs" "$corpus" $([ -d "$seeds" ] && echo "$seeds")
+    done
+    ;;
+  install)
+    prefix=${2:?usage: ./build.sh install PREFIX}
+    install_missing "${packages[@]}"
+    configure_and_build build-release -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$prefix"
+    cmake --install "$top/build-release"
+    ;;
+  *)
+    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac

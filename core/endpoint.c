@@ -1,0 +1,235 @@
+#include "endpoint.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+}
+
+int mp_percent_decode(char *s)
+{
+    char *w = s;
+    for (const char *r = s; *r; r++) {
+        if (*r != '%') {
+            *w++ = *r;
+            continue;
+        }
+        int hi = hexval((unsigned char)r[1]);
+        int lo = hi < 0 ? -1 : hexval((unsigned char)r[2]);
+        if (lo < 0)
+            return -1;
+        int byte = hi * 16 + lo;
+        if (byte == 0)
+            return -1; /* NUL would silently truncate a path or name */
+        *w++ = (char)byte;
+        r += 2;
+    }
+    *w = '\0';
+    return 0;
+}
+
+static int add_param(mp_url *u, const char *pair, char *err, size_t err_size)
+{
+    const char *eq = strchr(pair, '=');
+    char *name = eq ? strndup(pair, (size_t)(eq - pair)) : strdup(pair);
+    char *value = strdup(eq ? eq + 1 : "");
+    if (!name || !value || !*name || mp_percent_decode(name) ||
+        mp_percent_decode(value)) {
+        snprintf(err, err_size, "malformed URL parameter \"%s\"", pair);
+        free(name);
+        free(value);
+        return -1;
+    }
+    mp_param *p = realloc(u->params, (u->n_params + 1) * sizeof *p);
+    if (!p) {
+        free(name);
+        free(value);
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+    u->params = p;
+    u->params[u->n_params++] = (mp_param){name, value, 0};
+    return 0;
+}
+
+/* "user[:password]@host[:port]" into U. */
+static int parse_authority(mp_url *u, char *auth, char *err, size_t err_size)
+{
+    char *at = strrchr(auth, '@');
+    char *hostport = auth;
+    if (at) {
+        *at = '\0';
+        hostport = at + 1;
+        char *colon = strchr(auth, ':');
+        if (colon) {
+            *colon = '\0';
+            u->password = strdup(colon + 1);
+            if (!u->password || mp_percent_decode(u->password))
+                goto bad;
+        }
+        u->user = strdup(auth);
+        if (!u->user || mp_percent_decode(u->user))
+            goto bad;
+    }
+    char *portsep = NULL;
+    if (hostport[0] == '[') { /* [::1]:143 */
+        char *close = strchr(hostport, ']');
+        if (!close)
+            goto bad;
+        portsep = close[1] == ':' ? close + 1 : NULL;
+        if (portsep)
+            *portsep = '\0';
+    } else {
+        portsep = strrchr(hostport, ':');
+        if (portsep)
+            *portsep = '\0';
+    }
+    if (portsep) {
+        char *end;
+        long port = strtol(portsep + 1, &end, 10);
+        if (*end || port <= 0 || port > 65535) {
+            snprintf(err, err_size, "bad port \"%s\"", portsep + 1);
+            return -1;
+        }
+        u->ep.port = (int)port;
+    }
+    if (!*hostport) {
+        snprintf(err, err_size, "no host name");
+        return -1;
+    }
+    u->host = strdup(hostport);
+    return u->host ? 0 : -1;
+bad:
+    snprintf(err, err_size, "malformed user or password part");
+    return -1;
+}
+
+/* The URL with the password replaced by "***", for every message shown. */
+static char *make_display(const char *text, const mp_url *u)
+{
+    if (!u->password)
+        return strdup(text);
+    const char *auth = strstr(text, "://");
+    const char *at = auth ? strchr(auth + 3, '@') : NULL;
+    const char *colon = auth ? strchr(auth + 3, ':') : NULL;
+    if (!at || !colon || colon > at)
+        return strdup(text);
+    char *out = NULL;
+    if (asprintf(&out, "%.*s:***%s", (int)(colon - text), text, at) < 0)
+        return NULL;
+    return out;
+}
+
+mp_url *mp_url_parse(const char *text, char *err, size_t err_size)
+{
+    mp_url *u = calloc(1, sizeof *u);
+    char *copy = strdup(text);
+    if (!u || !copy) {
+        snprintf(err, err_size, "out of memory");
+        goto fail;
+    }
+    char *colon = strchr(copy, ':');
+    if (!colon || colon == copy) {
+        snprintf(err, err_size,
+                 "\"%s\" is not an endpoint URL (expected SCHEME:PATH or "
+                 "SCHEME://USER@HOST, e.g. maildir:~/Mail)",
+                 text);
+        goto fail;
+    }
+    *colon = '\0';
+    for (char *c = copy; *c; c++) {
+        if (!isalnum((unsigned char)*c) && *c != '+' && *c != '-' &&
+            *c != '.') {
+            snprintf(err, err_size, "\"%s\" is not an endpoint URL", text);
+            goto fail;
+        }
+        *c = (char)tolower((unsigned char)*c);
+    }
+    u->scheme = strdup(copy);
+    char *rest = colon + 1;
+    char *query = strchr(rest, '?');
+    if (query) {
+        *query++ = '\0';
+        char *save = NULL;
+        for (char *pair = strtok_r(query, "&", &save); pair;
+             pair = strtok_r(NULL, "&", &save))
+            if (add_param(u, pair, err, err_size))
+                goto fail;
+    }
+    if (strncmp(rest, "//", 2) == 0) {
+        rest += 2;
+        char *slash = strchr(rest, '/');
+        if (slash) {
+            u->path = strdup(slash);
+            *slash = '\0';
+        }
+        if (parse_authority(u, rest, err, err_size))
+            goto fail;
+    } else {
+        u->path = strdup(rest);
+    }
+    if (u->path && mp_percent_decode(u->path)) {
+        snprintf(err, err_size, "malformed %%-escape in \"%s\"", text);
+        goto fail;
+    }
+    if (u->path && u->path[0] == '~' && (u->path[1] == '/' || !u->path[1])) {
+        const char *home = getenv("HOME");
+        char *expanded = NULL;
+        if (home && asprintf(&expanded, "%s%s", home, u->path + 1) >= 0) {
+            free(u->path);
+            u->path = expanded;
+        }
+    }
+    u->display = make_display(text, u);
+    u->ep = (mp_endpoint){
+        .struct_size = sizeof(mp_endpoint),
+        .scheme = u->scheme,
+        .user = u->user,
+        .host = u->host,
+        .port = u->ep.port,
+        .path = u->path,
+        .display = u->display,
+    };
+    free(copy);
+    return u;
+fail:
+    free(copy);
+    mp_url_free(u);
+    return NULL;
+}
+
+void mp_url_free(mp_url *u)
+{
+    if (!u)
+        return;
+    for (size_t i = 0; i < u->n_params; i++) {
+        free(u->params[i].name);
+        free(u->params[i].value);
+    }
+    free(u->params);
+    if (u->password) {
+        memset(u->password, 0, strlen(u->password));
+        free(u->password);
+    }
+    free(u->scheme);
+    free(u->user);
+    free(u->host);
+    free(u->path);
+    free(u->display);
+    free(u);
+}
+
+const mp_param *mp_url_unasked(const mp_url *u)
+{
+    for (size_t i = 0; i < u->n_params; i++)
+        if (!u->params[i].asked)
+            return &u->params[i];
+    return NULL;
+}

@@ -1,0 +1,33 @@
+/* Endpoint URLs: "scheme:path?query" and "scheme://user@host:port/path?query"
+ * parsed into an mp_endpoint plus its query parameters. */
+#ifndef MP_ENDPOINT_H
+#define MP_ENDPOINT_H
+
+#include <mailport/plugin.h>
+
+typedef struct mp_param {
+    char *name;
+    char *value;
+    int asked; /* set when the plugin read it through host->param */
+} mp_param;
+
+typedef struct mp_url {
+    mp_endpoint ep;      /* borrowed by plugins; strings owned below */
+    char *scheme, *user, *password, *host, *path, *display;
+    mp_param *params;
+    size_t n_params;
+} mp_url;
+
+/* Parse TEXT. On failure returns NULL and writes a message to ERR. A
+ * password in the URL ("user:pw@host") is kept (with a warning printed by the
+ * caller) and masked in ep.display. */
+mp_url *mp_url_parse(const char *text, char *err, size_t err_size);
+void mp_url_free(mp_url *url);
+
+/* The first parameter never asked for, or NULL. */
+const mp_param *mp_url_unasked(const mp_url *url);
+
+/* Percent-decode S in place; returns 0, or -1 on a malformed escape. */
+int mp_percent_decode(char *s);
+
+#endif

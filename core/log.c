@@ -1,0 +1,39 @@
+#include "log.h"
+
+#include <mailport/plugin.h>
+#include <pthread.h>
+#include <stdio.h>
+
+static int log_level = MP_LOG_WARN;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void mp_log_set_level(int level)
+{
+    log_level = level;
+}
+
+int mp_log_level(void)
+{
+    return log_level;
+}
+
+void mp_logv(int level, const char *fmt, va_list ap)
+{
+    static const char *const prefix[] = {"error: ", "warning: ", "", ""};
+    if (level > log_level)
+        return;
+    pthread_mutex_lock(&log_lock);
+    fputs("mailport: ", stderr);
+    fputs(prefix[level < 0 ? 0 : level > 3 ? 3 : level], stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    pthread_mutex_unlock(&log_lock);
+}
+
+void mp_log(int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    mp_logv(level, fmt, ap);
+    va_end(ap);
+}

@@ -1,0 +1,408 @@
+/*
+ * mailport plugin ABI.
+ *
+ * This header is the whole contract between the mailport core and a store
+ * plugin. It uses only C11 and <stddef.h>/<stdint.h>/<stdarg.h> types: no
+ * GMime, curl, OpenSSL or libarchive type may appear here, so a plugin can
+ * be built against any of them (or none) without the core caring.
+ *
+ * Shape (DESIGN.md section 2): data flows one way, source plugin -> core ->
+ * sink plugin. A plugin knows its format or protocol and nothing else. It
+ * never prints and never exits: every slot returns an mp_status and, on
+ * failure, describes the problem with host->set_error().
+ *
+ * Versioning: every struct handed across the boundary starts with its own
+ * size (struct_size) so tables can grow at the end without a major bump.
+ * The loader accepts a plugin whose abi_major equals MP_ABI_MAJOR and whose
+ * abi_minor is less than or equal to MP_ABI_MINOR, and refuses any other,
+ * naming both versions.
+ *
+ * Threads: the core may open several stores of one plugin at once, one per
+ * worker thread. A store, and every folder and put handle made from it, is
+ * used by one thread at a time. Plugins must keep no unsynchronised global
+ * mutable state.
+ *
+ * Ownership: every pointer handed to a plugin is borrowed for the length of
+ * the call unless the slot says otherwise. Every pointer a plugin hands back
+ * inside a callback is borrowed by the core for the length of that callback.
+ */
+#ifndef MAILPORT_PLUGIN_H
+#define MAILPORT_PLUGIN_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MP_ABI_MAJOR 1
+#define MP_ABI_MINOR 0
+
+/* The one symbol a plugin exports (see MP_PLUGIN_DEFINE at the bottom). */
+#define MP_PLUGIN_ENTRY "mailport_plugin_v1"
+
+/* ------------------------------------------------------------------------ */
+/* Status codes, graded by blast radius (as isync's driver.h does).          */
+
+typedef enum mp_status {
+    MP_OK = 0,
+    /* This one message cannot be read or written. The core reports it,
+     * skips it and carries on with the folder. */
+    MP_MSG_BAD = 1,
+    /* This folder cannot be used (cannot be opened, created, read). The core
+     * reports it and carries on with the next folder. */
+    MP_FOLDER_BAD = 2,
+    /* A transient failure (dropped connection, server busy). The store is
+     * no longer usable; the core may close it, reopen it and retry from the
+     * last committed message with bounded back-off. */
+    MP_TEMPORARY = 3,
+    /* The store is unusable (cannot open, cannot log in, disk full, a
+     * corrupt archive). The core stops work on this store. */
+    MP_FATAL = 4,
+} mp_status;
+
+/* What kind of thing went wrong; chooses the exit code and is shown to the
+ * user beside the text. Independent from mp_status (how far it reaches). */
+typedef enum mp_error_kind {
+    MP_ERR_NONE = 0,
+    MP_ERR_USAGE,    /* bad URL, unknown or invalid parameter (exit 2) */
+    MP_ERR_CONNECT,  /* cannot reach the endpoint, TLS failure (exit 3) */
+    MP_ERR_AUTH,     /* login refused, wrong key or passphrase (exit 3) */
+    MP_ERR_IO,       /* a local read or write failed */
+    MP_ERR_FORMAT,   /* the input is not what it claims to be, or corrupt */
+    MP_ERR_REFUSED,  /* the destination refused the message or operation */
+    MP_ERR_NOTFOUND, /* the folder or message does not exist */
+    MP_ERR_PROTOCOL, /* the peer broke the protocol */
+    MP_ERR_INTERNAL, /* out of memory, a bug */
+} mp_error_kind;
+
+/* ------------------------------------------------------------------------ */
+/* Message metadata.                                                         */
+
+/* System flags. IMAP \Recent is deliberately absent: it is session state,
+ * not something a migration can carry. Maildir 'P' (passed) is FORWARDED;
+ * on IMAP it travels as the $Forwarded keyword. */
+enum {
+    MP_FLAG_SEEN = 1u << 0,
+    MP_FLAG_ANSWERED = 1u << 1,
+    MP_FLAG_FLAGGED = 1u << 2,
+    MP_FLAG_DELETED = 1u << 3,
+    MP_FLAG_DRAFT = 1u << 4,
+    MP_FLAG_FORWARDED = 1u << 5,
+};
+
+/* No internal date known: the core then uses the Date: header, else now. */
+#define MP_DATE_UNKNOWN INT64_MIN
+
+typedef struct mp_msg_info {
+    size_t struct_size;
+    /* The message's key in its store: stable for as long as the folder's
+     * validity (mp_folder_info.validity) does not change. IMAP: the UID in
+     * decimal; Maildir: the unique part of the file name; mbox: the byte
+     * offset of the From_ line. Never NULL. */
+    const char *key;
+    /* Bytes as the store holds them; 0 when unknown. */
+    uint64_t size;
+    /* Bytes with every line ending as CRLF (IMAP RFC822.SIZE, Dovecot W=);
+     * 0 when unknown. Used for content identity across stores. */
+    uint64_t vsize;
+    unsigned flags;       /* MP_FLAG_* */
+    /* Keywords (IMAP atoms such as $Junk or NonJunk), separated by one
+     * space, no leading or trailing space; "" or NULL when none. */
+    const char *keywords;
+    int64_t internal_date; /* seconds since the epoch, or MP_DATE_UNKNOWN */
+    /* Content identity (see host->identity_of_header): set by scan() when
+     * asked with MP_SCAN_IDENTITY, NULL otherwise. */
+    const char *identity;
+} mp_msg_info;
+
+/* ------------------------------------------------------------------------ */
+/* Folders.                                                                  */
+
+/* RFC 6154 special uses, for --automap. */
+enum {
+    MP_SPECIAL_ALL = 1u << 0,
+    MP_SPECIAL_ARCHIVE = 1u << 1,
+    MP_SPECIAL_DRAFTS = 1u << 2,
+    MP_SPECIAL_FLAGGED = 1u << 3,
+    MP_SPECIAL_JUNK = 1u << 4,
+    MP_SPECIAL_SENT = 1u << 5,
+    MP_SPECIAL_TRASH = 1u << 6,
+};
+
+typedef struct mp_folder_info {
+    size_t struct_size;
+    /* UTF-8, '/'-separated path, "INBOX" for the inbox. Each plugin maps it
+     * to and from its own naming losslessly. */
+    const char *name;
+    unsigned special_use; /* MP_SPECIAL_* */
+    /* Set when the folder exists only as a parent of others and cannot hold
+     * messages (IMAP \Noselect, a bare directory). */
+    int no_select;
+    /* Changes whenever keys of this folder may have been reused (IMAP
+     * UIDVALIDITY). Stores whose keys never repeat set a constant. */
+    uint64_t validity;
+    /* Number of messages, when known cheaply; -1 when not. */
+    int64_t count;
+} mp_folder_info;
+
+/* ------------------------------------------------------------------------ */
+/* Endpoints.                                                                */
+
+/* A parsed endpoint URL. The core parses "scheme:rest?query" and
+ * "scheme://user@host:port/path?query"; percent-escapes are decoded in user,
+ * path and parameter values. Parameters are read through host->param(), not
+ * here, so that the core can reject any the plugin did not ask for. */
+typedef struct mp_endpoint {
+    size_t struct_size;
+    const char *scheme;  /* "imaps", "maildir", ... */
+    const char *user;    /* NULL when absent */
+    const char *host;    /* NULL for local stores */
+    int port;            /* 0 when absent */
+    const char *path;    /* the local path, or the URL path after host */
+    /* The URL as the user wrote it with any password masked: the only form
+     * to put in error texts. */
+    const char *display;
+} mp_endpoint;
+
+/* ------------------------------------------------------------------------ */
+/* Services the core hands to plugins. One mp_host per open store.           */
+
+enum { MP_LOG_ERROR, MP_LOG_WARN, MP_LOG_INFO, MP_LOG_DEBUG };
+
+typedef struct mp_host mp_host;
+struct mp_host {
+    size_t struct_size;
+
+    /* Log a line. Never pass a secret. The core decides whether it shows. */
+    void (*log)(mp_host *host, int level, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+    /* Describe the failure the slot is about to return. The text names what
+     * failed (file, folder, message key, server reply) and never holds a
+     * secret. A later call replaces an earlier one. */
+    void (*set_error)(mp_host *host, mp_error_kind kind, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+    /* The nth (from 0) value of URL parameter NAME, or NULL. Asking marks
+     * the parameter as known; after open() the core rejects the endpoint if
+     * any parameter was never asked for. */
+    const char *(*param)(mp_host *host, const char *name, size_t nth);
+
+    /* Obtain a secret of KIND ("password", "token", "passphrase") from the
+     * KIND_file, KIND_env or KIND_cmd parameter, else by prompting on the
+     * terminal with PROMPT. On MP_OK *out is a NUL-terminated string owned
+     * by the caller, to be released with secret_free (which wipes it).
+     * Returns MP_FATAL with the error set when none can be had. */
+    mp_status (*secret)(mp_host *host, const char *kind, const char *prompt,
+                        char **out);
+    void (*secret_free)(mp_host *host, char *secret);
+
+    /* Write the content identity of a message whose header block (up to and
+     * excluding the blank line) is HDR into OUT (at least 80 bytes): the
+     * normalised Message-ID, or a hash of the header block when there is no
+     * Message-ID. Every plugin uses this one function so that identities
+     * compare across stores. */
+    void (*identity_of_header)(mp_host *host, const char *hdr, size_t len,
+                               char *out, size_t out_size);
+
+    /* Private to the core. */
+    void *core;
+};
+
+/* ------------------------------------------------------------------------ */
+/* Callbacks the core passes into source slots.                             */
+
+/* Called once per folder by list_folders. Return MP_OK to go on; any other
+ * value stops the listing and list_folders returns it. */
+typedef mp_status (*mp_folder_cb)(void *ctx, const mp_folder_info *info);
+
+/* Called once per message by scan(), in the store's natural order. Return
+ * MP_OK to go on; any other value stops the scan and scan returns it. */
+typedef mp_status (*mp_msg_cb)(void *ctx, const mp_msg_info *info);
+
+/* fetch() delivers each requested message as begin, data..., end. */
+typedef struct mp_fetch_cb {
+    size_t struct_size;
+    /* A message starts. INDEX is its position in fetch's KEYS array; INFO
+     * holds its current metadata (size, flags and date as of now). */
+    mp_status (*begin)(void *ctx, size_t index, const mp_msg_info *info);
+    /* Next bytes of the message, in the store's line endings (see
+     * mp_source_ops.eol), mbox quoting already undone. */
+    mp_status (*data)(void *ctx, const void *buf, size_t len);
+    /* The message is complete (MP_OK) or failed (any other status, with the
+     * error set); no more data for it follows. */
+    mp_status (*end)(void *ctx, mp_status status);
+} mp_fetch_cb;
+
+/* Line ending conventions (see mp_source_ops.eol, mp_sink_ops.eol). */
+typedef enum mp_eol {
+    /* Bytes are the message as stored, whatever its line endings. */
+    MP_EOL_NATIVE = 0,
+    /* Source: every line ends in CRLF (IMAP wire form).
+     * Sink: wants CRLF; the core turns bare LF into CRLF. */
+    MP_EOL_CRLF = 1,
+    /* Sink: stores LF; the core turns CRLF into LF when the source is
+     * MP_EOL_CRLF, and leaves MP_EOL_NATIVE sources untouched. */
+    MP_EOL_LF = 2,
+} mp_eol;
+
+/* Flags for scan(). */
+enum {
+    /* Fill mp_msg_info.identity (may cost reading each header block). */
+    MP_SCAN_IDENTITY = 1u << 0,
+};
+
+/* ------------------------------------------------------------------------ */
+/* Source: reads a store. Every slot is required unless marked optional.     */
+
+typedef struct mp_source_ops {
+    size_t struct_size;
+
+    /* How fetched bytes end their lines: MP_EOL_NATIVE or MP_EOL_CRLF. */
+    mp_eol eol;
+
+    /* Open the store read-only. HOST stays valid until close(); keep it for
+     * set_error and log. On success *store is the plugin's handle. On
+     * failure set the error (MP_ERR_USAGE for bad parameters, MP_ERR_CONNECT
+     * or MP_ERR_AUTH for endpoints, MP_ERR_NOTFOUND when nothing is there)
+     * and return MP_FATAL; *store is then ignored. */
+    mp_status (*open)(mp_host *host, const mp_endpoint *ep, void **store);
+
+    /* Release everything the store holds. Never fails. Never called on a
+     * store whose open() failed. */
+    void (*close)(void *store);
+
+    /* Call CB once per folder in the store, parents before children. */
+    mp_status (*list_folders)(void *store, mp_folder_cb cb, void *ctx);
+
+    /* Select folder NAME for scan and fetch; at most one folder is open per
+     * store at a time. Fill *info (name may point into plugin memory valid
+     * until close_folder). Returns MP_FOLDER_BAD with MP_ERR_NOTFOUND when
+     * it does not exist. */
+    mp_status (*open_folder)(void *store, const char *name, void **folder,
+                             mp_folder_info *info);
+    void (*close_folder)(void *folder);
+
+    /* Metadata of every message in the open folder, no bodies: CB once per
+     * message. FLAGS is a set of MP_SCAN_*. */
+    mp_status (*scan)(void *folder, unsigned flags, mp_msg_cb cb, void *ctx);
+
+    /* Stream the bodies of the N messages KEYS (as scan reported them)
+     * through CB, in any order, each exactly once, each as begin, data...,
+     * end. A message that vanished or cannot be read ends with MP_MSG_BAD
+     * and the error set; fetch goes on with the rest. A callback returning
+     * other than MP_OK stops fetch, which returns that status. Memory used
+     * must not grow with message size beyond what the store format forces. */
+    mp_status (*fetch)(void *folder, const char *const *keys, size_t n,
+                       const mp_fetch_cb *cb, void *ctx);
+} mp_source_ops;
+
+/* ------------------------------------------------------------------------ */
+/* Sink: writes a store. Every slot is required unless marked optional.      */
+
+typedef struct mp_sink_ops {
+    size_t struct_size;
+
+    /* The line endings this store wants: MP_EOL_NATIVE (keep bytes as the
+     * source gave them), MP_EOL_LF or MP_EOL_CRLF. */
+    mp_eol eol;
+
+    /* As mp_source_ops.open, for writing. Creates the store when missing
+     * (a Maildir root, an archive under a temporary name). */
+    mp_status (*open)(mp_host *host, const mp_endpoint *ep, void **store);
+
+    /* Make the store complete and durable (an archive writes its manifest
+     * and is renamed to its final name). Called once, after the last
+     * close_folder, when the run is to be kept. Optional. */
+    mp_status (*finish)(void *store);
+
+    /* Release the store. A store closed without finish() leaves committed
+     * messages of stores that have no finish in place, and discards an
+     * unfinished archive. Never fails. */
+    void (*close)(void *store);
+
+    /* As mp_source_ops.list_folders. */
+    mp_status (*list_folders)(void *store, mp_folder_cb cb, void *ctx);
+
+    /* Open folder NAME for writing, creating it (and its parents) when
+     * missing. Fill *info as the source's open_folder does. A name that
+     * cannot be represented safely (would escape the store) is refused with
+     * MP_FOLDER_BAD and MP_ERR_USAGE. */
+    mp_status (*open_folder)(void *store, const char *name, void **folder,
+                             mp_folder_info *info);
+
+    /* Release the folder; everything committed in it is flushed first, as
+     * by flush(). Returns the flush status. */
+    mp_status (*close_folder)(void *folder);
+
+    /* As mp_source_ops.scan: what the destination already holds, for
+     * incremental runs. Optional for stores that are only ever written
+     * whole (archives). */
+    mp_status (*scan)(void *folder, unsigned flags, mp_msg_cb cb, void *ctx);
+
+    /* Start a message. INFO has the flags, keywords and internal date to
+     * store, and size/vsize when the source knew them (a hint: the bytes
+     * written decide). *put is the plugin's handle for this message. Only
+     * one put is open per folder at a time. */
+    mp_status (*put_begin)(void *folder, const mp_msg_info *info, void **put);
+
+    /* Append bytes, already in the sink's line endings (mp_sink_ops.eol).
+     * An mbox sink does its own From-quoting. */
+    mp_status (*put_write)(void *put, const void *buf, size_t len);
+
+    /* Finish the message. On MP_OK the message will be visible in the store
+     * no later than the next flush(), and KEY_OUT (KEY_SIZE bytes) holds its
+     * new key (IMAP APPENDUID, Maildir unique name), or "" when the store
+     * cannot tell. On failure the message is as if never begun. The put
+     * handle is released either way. */
+    mp_status (*put_commit)(void *put, char *key_out, size_t key_size);
+
+    /* Abandon the message: nothing of it stays. Releases the handle. */
+    void (*put_abort)(void *put);
+
+    /* Make every message committed so far in this folder durable and
+     * visible (a crash or power cut afterwards loses none). The core records
+     * sync state only after this returns MP_OK. Optional (NULL: put_commit
+     * is already durable). */
+    mp_status (*flush)(void *folder);
+
+    /* Replace the flags and keywords of message KEY (a key from scan or
+     * put_commit). Optional. */
+    mp_status (*set_flags)(void *folder, const char *key, unsigned flags,
+                           const char *keywords);
+
+    /* Remove the N messages KEYS (for --delete). Optional. */
+    mp_status (*remove)(void *folder, const char *const *keys, size_t n);
+} mp_sink_ops;
+
+/* ------------------------------------------------------------------------ */
+/* The descriptor a plugin exports.                                          */
+
+typedef struct mp_plugin {
+    size_t struct_size;
+    int abi_major; /* MP_ABI_MAJOR the plugin was built with */
+    int abi_minor; /* MP_ABI_MINOR the plugin was built with */
+    const char *name;    /* "imap", "maildir", ... */
+    const char *version; /* the plugin's own version string */
+    /* NULL-terminated list of the URL schemes it serves. */
+    const char *const *schemes;
+    const mp_source_ops *source; /* NULL when it cannot read */
+    const mp_sink_ops *sink;     /* NULL when it cannot write */
+} mp_plugin;
+
+typedef const mp_plugin *(*mp_plugin_entry_fn)(void);
+
+/* Defines the exported entry point returning DESCRIPTOR. Plugins are built
+ * with -fvisibility=hidden; this is their only visible symbol. */
+#define MP_PLUGIN_DEFINE(descriptor)                                           \
+    __attribute__((visibility("default"))) const mp_plugin                     \
+        *mailport_plugin_v1(void);                                             \
+    const mp_plugin *mailport_plugin_v1(void) { return &(descriptor); }
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MAILPORT_PLUGIN_H */

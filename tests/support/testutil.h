@@ -1,0 +1,56 @@
+/* Helpers shared by mailport's tests: run the built binary, make and remove
+ * temporary trees, read files, find the shared corpora. Every helper fails
+ * the running cmocka test on an unexpected system error, so tests stay
+ * short and still cannot pass by accident. */
+#ifndef MP_TESTUTIL_H
+#define MP_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+typedef struct mp_run_result {
+    int exit_code; /* the process's exit status; 128+N when killed by N */
+    char *out;     /* everything written to stdout, NUL-terminated */
+    char *err;     /* everything written to stderr, NUL-terminated */
+} mp_run_result;
+
+/* Run the mailport binary under test ($MAILPORT_BIN) with the NULL-terminated
+ * argument list, stdin from /dev/null. Free with mp_run_free. */
+mp_run_result mp_run(const char *arg, ...);
+mp_run_result mp_runv(const char *const *argv);
+void mp_run_free(mp_run_result *r);
+
+/* Run a shell command line (sh -c); returns its exit status. Output goes
+ * to the test's own stdout/stderr. */
+int mp_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A fresh private directory under $TMPDIR (or /tmp); caller frees the
+ * string and removes the tree with mp_rm_rf. */
+char *mp_tmpdir(const char *tag);
+void mp_rm_rf(const char *path);
+
+/* Whole file into memory, NUL-terminated; *len gets the size (without the
+ * NUL). Fails the test when the file cannot be read. */
+char *mp_read_file(const char *path, size_t *len);
+/* Write LEN bytes to PATH (mode 0644), creating or truncating it. */
+void mp_write_file(const char *path, const void *data, size_t len);
+int mp_file_exists(const char *path);
+
+/* The shared corpora root ($MP_CORPORA or the build-time default). */
+const char *mp_corpora(void);
+/* asprintf that fails the test on error. */
+char *mp_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Does STR contain NEEDLE? Prints both when not, for a readable failure. */
+#define assert_contains(str, needle)                                           \
+    do {                                                                       \
+        const char *s_ = (str), *n_ = (needle);                                \
+        if (!s_ || !strstr(s_, n_))                                            \
+            fail_msg("expected \"%s\" in:\n%s", n_, s_ ? s_ : "(null)");      \
+    } while (0)
+
+#endif
