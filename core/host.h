@@ -20,8 +20,5 @@ void mp_host_init(mp_core_host *h, mp_url *url);
 /* Clear the last error. */
 void mp_host_clear_error(mp_core_host *h);
 
-/* The exact host->identity_of_header, exposed for the core's own use. */
-void mp_identity_of_header(const char *hdr, size_t len, char *out,
-                           size_t out_size);
 
 #endif

@@ -1,0 +1,222 @@
+/* mailport batch JOBFILE: one copy job per line, "SOURCE DEST [options]",
+ * or the imapsync-style "host1;user1;password1;host2;user2;password2". The
+ * options on the command line apply to every job; a line's own options come
+ * after them and so win. */
+#include "commands.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAX_WORDS 64
+
+/* Split LINE into words: blanks separate, '...' and "..." quote, backslash
+ * escapes one character. Returns the count, or -1 on an open quote. */
+static int split_words(char *line, char **words, int max)
+{
+    int n = 0;
+    char *r = line, *w = line;
+    while (*r) {
+        while (*r == ' ' || *r == '\t')
+            r++;
+        if (!*r)
+            break;
+        if (n == max)
+            return -1;
+        words[n++] = w;
+        char quote = 0;
+        for (; *r; r++) {
+            if (quote) {
+                if (*r == quote)
+                    quote = 0;
+                else if (*r == '\\' && quote == '"' && r[1])
+                    *w++ = *++r;
+                else
+                    *w++ = *r;
+            } else if (*r == '\'' || *r == '"') {
+                quote = *r;
+            } else if (*r == '\\' && r[1]) {
+                *w++ = *++r;
+            } else if (*r == ' ' || *r == '\t') {
+                r++;
+                break;
+            } else {
+                *w++ = *r;
+            }
+        }
+        if (quote)
+            return -1;
+        /* W never passes R: escapes and quotes only shrink the word. */
+        *w++ = '\0';
+    }
+    return n;
+}
+
+/* Percent-encode S for the user or password part of a URL. */
+static char *url_escape(const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char *out = malloc(strlen(s) * 3 + 1), *w = out;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+            (*p >= '0' && *p <= '9') || strchr("-._~", *p)) {
+            *w++ = (char)*p;
+        } else {
+            *w++ = '%';
+            *w++ = hex[*p >> 4];
+            *w++ = hex[*p & 15];
+        }
+    }
+    *w = '\0';
+    return out;
+}
+
+/* "host1;user1;password1;host2;user2;password2" into two imaps URLs. */
+static int imapsync_line(const char *line, char **src, char **dst)
+{
+    char *copy = strdup(line), *f[7];
+    int n = 0;
+    for (char *p = copy, *save; n < 7 && (f[n] = strtok_r(n ? NULL : p, ";", &save)); n++)
+        ;
+    if (n != 6) {
+        free(copy);
+        return -1;
+    }
+    char *u1 = url_escape(f[1]), *p1 = url_escape(f[2]);
+    char *u2 = url_escape(f[4]), *p2 = url_escape(f[5]);
+    int rc = asprintf(src, "imaps://%s:%s@%s", u1, p1, f[0]) < 0 ||
+             asprintf(dst, "imaps://%s:%s@%s", u2, p2, f[3]) < 0;
+    free(u1);
+    free(p1);
+    free(u2);
+    free(p2);
+    free(copy);
+    return rc ? -1 : 0;
+}
+
+int mp_cmd_batch(const mp_registry *reg, int argc, char **argv)
+{
+    mp_options global;
+    int rc = mp_options_parse(&global, "batch", argc, argv);
+    if (rc)
+        return rc == 1 ? MP_EXIT_OK : MP_EXIT_USAGE;
+    unsigned shard_k = 0, shard_n = 1;
+    if (global.shard && (sscanf(global.shard, "%u/%u", &shard_k, &shard_n) != 2 ||
+                         shard_n == 0 || shard_k >= shard_n)) {
+        fprintf(stderr, "mailport batch: --shard wants K/N with 0 <= K < N, "
+                        "not \"%s\"\n", global.shard);
+        mp_options_free(&global);
+        return MP_EXIT_USAGE;
+    }
+    if (global.n_args != 1) {
+        fprintf(stderr, "mailport batch: expected one JOBFILE\n"
+                        "Try 'mailport batch --help'.\n");
+        mp_options_free(&global);
+        return MP_EXIT_USAGE;
+    }
+    const char *path = global.args[0];
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        mp_error("cannot read job file %s: %s", path, strerror(errno));
+        mp_options_free(&global);
+        return MP_EXIT_USAGE;
+    }
+    struct stat st;
+    int shared = fstat(fileno(f), &st) == 0 && (st.st_mode & 077);
+
+    /* The command line's options (without JOBFILE) start every job. */
+    char **base = calloc((size_t)argc + MAX_WORDS + 4, sizeof *base);
+    int n_base = 0;
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], path) != 0 && strncmp(argv[i], "--shard", 7) != 0)
+            base[n_base++] = argv[i];
+        else if (strcmp(argv[i], "--shard") == 0)
+            i++; /* and its value */
+
+    char *line = NULL;
+    size_t cap = 0;
+    int lineno = 0, index = 0, worst = MP_EXIT_OK, warned = 0;
+    unsigned ran = 0;
+    while (getline(&line, &cap, f) >= 0) {
+        lineno++;
+        line[strcspn(line, "\r\n")] = '\0';
+        char *hash = strchr(line, '#');
+        if (hash && (hash == line || hash[-1] == ' ' || hash[-1] == '\t'))
+            *hash = '\0';
+        char *words[MAX_WORDS + 2];
+        char *src = NULL, *dst = NULL;
+        int n;
+        if (strchr(line, ';') && !strchr(line, ' ') && !strchr(line, '\t')) {
+            if (imapsync_line(line, &src, &dst) != 0) {
+                mp_error("%s:%d: an imapsync-style line needs 6 fields "
+                         "host1;user1;password1;host2;user2;password2", path,
+                         lineno);
+                worst = worst > MP_EXIT_USAGE ? worst : MP_EXIT_USAGE;
+                continue;
+            }
+            if (!warned++)
+                mp_warn("%s holds passwords; prefer password_file= in URLs",
+                        path);
+            if (shared && !global.force) {
+                mp_error("%s holds passwords and is readable by other users; "
+                         "chmod 600 it (or pass --force)", path);
+                free(src);
+                free(dst);
+                worst = MP_EXIT_USAGE;
+                break;
+            }
+            words[0] = src;
+            words[1] = dst;
+            n = 2;
+        } else {
+            n = split_words(line, words, MAX_WORDS);
+            if (n == 0)
+                continue;
+            if (n < 2) {
+                mp_error("%s:%d: expected SOURCE DEST [options]%s", path,
+                         lineno, n < 0 ? " (unclosed quote?)" : "");
+                worst = worst > MP_EXIT_USAGE ? worst : MP_EXIT_USAGE;
+                continue;
+            }
+        }
+        if ((unsigned)index++ % shard_n != shard_k) {
+            free(src);
+            free(dst);
+            continue;
+        }
+        int total = n_base;
+        for (int i = 0; i < n; i++)
+            base[total++] = words[i];
+        mp_options job;
+        rc = mp_options_parse(&job, "batch", total, base);
+        if (rc == 0 && job.n_args != 2) {
+            mp_error("%s:%d: expected SOURCE DEST [options]", path, lineno);
+            rc = 2;
+        }
+        if (rc == 0) {
+            if (job.verbosity > 0)
+                fprintf(stderr, "mailport: job %d (line %d)\n", index - 1,
+                        lineno);
+            int code = mp_copy_job(reg, &job, job.args[0], job.args[1]);
+            ran++;
+            if (code > worst)
+                worst = code;
+        } else if (worst < MP_EXIT_USAGE) {
+            worst = MP_EXIT_USAGE;
+        }
+        mp_options_free(&job);
+        free(src);
+        free(dst);
+    }
+    free(line);
+    fclose(f);
+    free(base);
+    if (global.verbosity > 0)
+        fprintf(stderr, "mailport: batch ran %u job%s\n", ran,
+                ran == 1 ? "" : "s");
+    mp_options_free(&global);
+    return worst;
+}

@@ -1,0 +1,38 @@
+/* The commands of CLI.md. Each takes the parsed options (args holds the
+ * positional arguments) and returns the process exit code:
+ * 0 all done; 1 some messages failed; 2 usage or configuration error;
+ * 3 cannot reach or log in to an endpoint; 4 verify found differences. */
+#ifndef MP_COMMANDS_H
+#define MP_COMMANDS_H
+
+#include "options.h"
+#include "registry.h"
+
+enum {
+    MP_EXIT_OK = 0,
+    MP_EXIT_FAILED = 1,
+    MP_EXIT_USAGE = 2,
+    MP_EXIT_UNREACHABLE = 3,
+    MP_EXIT_DIFFERENT = 4,
+};
+
+int mp_cmd_copy(const mp_registry *reg, const mp_options *opt);
+int mp_cmd_verify(const mp_registry *reg, const mp_options *opt);
+int mp_cmd_list(const mp_registry *reg, const mp_options *opt);
+/* Batch re-parses its options per job line, so it takes the raw words. */
+int mp_cmd_batch(const mp_registry *reg, int argc, char **argv);
+int mp_cmd_plugins(const mp_registry *reg, const mp_options *opt);
+
+/* One copy job: SOURCE to DEST with OPT's other settings. Used by copy and
+ * by batch. */
+int mp_copy_job(const mp_registry *reg, const mp_options *opt,
+                const char *source, const char *dest);
+
+/* Folder names of an open source store, selected by --include/--exclude,
+ * without \Noselect parents. Returns 0, or -1 with the store error set. */
+struct mp_store;
+int mp_list_source_folders(struct mp_store *src, const mp_options *opt,
+                           char ***names, unsigned **special, size_t *n);
+void mp_free_names(char **names, size_t n);
+
+#endif

@@ -1,0 +1,393 @@
+/* mailport copy: folders are shared out to --jobs workers, each with its own
+ * source and destination connection and its own state handle; each folder
+ * is synced by mp_sync_folder, retried with back-off when a connection
+ * drops. */
+#include "commands.h"
+#include "log.h"
+#include "report.h"
+#include "state.h"
+#include "store.h"
+#include "sync.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Attempts per folder when the connection drops (MP_TEMPORARY), with the
+ * wait doubling from RETRY_FIRST_WAIT seconds. */
+#define RETRY_ATTEMPTS 4
+#define RETRY_FIRST_WAIT 1
+
+typedef struct folder_list {
+    char **names;
+    unsigned *special;
+    size_t n;
+} folder_list;
+
+static mp_status collect_folder(void *ctx, const mp_folder_info *info)
+{
+    folder_list *l = ctx;
+    l->names = realloc(l->names, (l->n + 1) * sizeof *l->names);
+    l->special = realloc(l->special, (l->n + 1) * sizeof *l->special);
+    l->names[l->n] = strdup(info->name);
+    l->special[l->n++] = info->no_select ? ~0u : info->special_use;
+    return MP_OK;
+}
+
+void mp_free_names(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+int mp_list_source_folders(mp_store *src, const mp_options *opt, char ***names,
+                           unsigned **special, size_t *n)
+{
+    folder_list all = {0};
+    mp_host_clear_error(&src->host);
+    mp_status st = src->role == MP_ROLE_SOURCE
+                       ? src->plugin->source->list_folders(src->handle,
+                                                           collect_folder, &all)
+                       : src->plugin->sink->list_folders(src->handle,
+                                                         collect_folder, &all);
+    if (st != MP_OK) {
+        mp_free_names(all.names, all.n);
+        free(all.special);
+        return -1;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < all.n; i++) {
+        if (all.special[i] == ~0u || !mp_options_folder_selected(opt, all.names[i])) {
+            free(all.names[i]);
+            continue;
+        }
+        all.names[kept] = all.names[i];
+        all.special[kept++] = all.special[i];
+    }
+    *names = all.names;
+    *special = all.special;
+    *n = kept;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+
+typedef struct job {
+    const mp_registry *reg;
+    const mp_options *opt;
+    const char *source, *dest;
+    char **src_names, **dst_names;
+    size_t n_folders;
+    size_t next; /* next folder to take, under lock */
+    pthread_mutex_t lock;
+    mp_report *report;
+    char *state_path;
+    int size_comparable;
+    int exit_code; /* worst store-level failure, under lock */
+    int stopped;   /* a store failed for good: take no more folders */
+} job;
+
+typedef struct worker {
+    job *job;
+    mp_store *src, *dst; /* opened by the worker unless handed in */
+} worker;
+
+static void job_fail(job *j, int code)
+{
+    pthread_mutex_lock(&j->lock);
+    if (code > j->exit_code)
+        j->exit_code = code;
+    pthread_mutex_unlock(&j->lock);
+}
+
+static int take_folder(job *j, size_t *index)
+{
+    pthread_mutex_lock(&j->lock);
+    int got = j->next < j->n_folders && !j->stopped &&
+              j->exit_code < MP_EXIT_USAGE;
+    if (got)
+        *index = j->next++;
+    pthread_mutex_unlock(&j->lock);
+    return got;
+}
+
+static mp_store *open_or_report(job *j, const char *url, mp_role role)
+{
+    char err[2600];
+    int code = 0;
+    mp_store *s = mp_store_open(j->reg, url, role, err, sizeof err, &code);
+    if (!s) {
+        mp_error("%s", err);
+        mp_report_error(j->report, "", NULL, err);
+        job_fail(j, code);
+    }
+    return s;
+}
+
+static mp_status sync_with_retries(worker *w, mp_sync_env *env, size_t f)
+{
+    job *j = w->job;
+    int wait = RETRY_FIRST_WAIT;
+    for (int attempt = 1;; attempt++) {
+        mp_status st = mp_sync_folder(env, j->src_names[f], j->dst_names[f]);
+        if (st != MP_TEMPORARY)
+            return st;
+        /* Which side dropped is not known here: reopen both. */
+        mp_store *failed = w->src->host.err[0] ? w->src : w->dst;
+        if (attempt == RETRY_ATTEMPTS) {
+            mp_sync_report_folder_error(env, j->src_names[f], failed);
+            return MP_FOLDER_BAD;
+        }
+        mp_warn("%s; retrying folder %s in %d s (attempt %d of %d)",
+                mp_store_error(failed), j->src_names[f], wait, attempt + 1,
+                RETRY_ATTEMPTS);
+        sleep((unsigned)wait);
+        wait *= 2;
+        if (mp_store_reopen(w->src) != 0 ||
+            (w->dst && mp_store_reopen(w->dst) != 0))
+            continue; /* counted as an attempt; the next sync fails fast */
+    }
+}
+
+static void *run_worker(void *arg)
+{
+    worker *w = arg;
+    job *j = w->job;
+    mp_state *state = NULL;
+    size_t f;
+    if (!take_folder(j, &f))
+        return NULL;
+    if (!w->src)
+        w->src = open_or_report(j, j->source, MP_ROLE_SOURCE);
+    if (w->src && !w->dst && !j->opt->dry_run)
+        w->dst = open_or_report(j, j->dest, MP_ROLE_SINK);
+    if (!w->src || (!w->dst && !j->opt->dry_run))
+        return NULL;
+    if (j->state_path) {
+        char err[1024];
+        state = mp_state_open(j->state_path, err, sizeof err);
+        if (!state)
+            mp_warn("%s; going on without sync state", err);
+    }
+    mp_sync_env env = {
+        .opt = j->opt,
+        .report = j->report,
+        .state = state,
+        .src = w->src,
+        .dst = w->dst,
+        .size_comparable = j->size_comparable,
+        .out = stdout,
+    };
+    do {
+        mp_status st = sync_with_retries(w, &env, f);
+        if (st == MP_FATAL) {
+            /* The store is unusable: stop taking folders. */
+            mp_store *failed = w->dst && w->dst->host.err[0] ? w->dst : w->src;
+            int code = mp_exit_code_for(failed->host.err_kind);
+            job_fail(j, code);
+            pthread_mutex_lock(&j->lock);
+            j->stopped = 1;
+            pthread_mutex_unlock(&j->lock);
+        }
+    } while (take_folder(j, &f));
+    mp_state_close(state);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+
+/* The destination name of every source folder: --automap first (a special
+ * folder lands in the destination folder of the same special use), then
+ * --map. */
+static char **destination_names(const mp_options *opt, mp_store *dst,
+                                char **names, const unsigned *special,
+                                size_t n)
+{
+    char **out = calloc(n ? n : 1, sizeof *out);
+    char **dnames = NULL;
+    unsigned *dspecial = NULL;
+    size_t dn = 0;
+    if (opt->automap && dst) {
+        mp_options all = *opt;
+        all.n_include = all.n_exclude = 0;
+        if (mp_list_source_folders(dst, &all, &dnames, &dspecial, &dn) != 0)
+            mp_warn("--automap: cannot list destination folders: %s",
+                    mp_store_error(dst));
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *name = names[i];
+        for (size_t k = 0; k < dn && special[i]; k++)
+            if (dspecial[k] & special[i]) {
+                name = dnames[k];
+                break;
+            }
+        out[i] = mp_options_map_folder(opt, name);
+    }
+    mp_free_names(dnames, dn);
+    free(dspecial);
+    return out;
+}
+
+/* The part of an endpoint that names the mailbox, for the default state
+ * file: parameters (which may name secret files) are left out. */
+static char *endpoint_identity(const char *text)
+{
+    char err[256];
+    mp_url *u = mp_url_parse(text, err, sizeof err);
+    if (!u)
+        return strdup(text);
+    char *out = NULL;
+    if (asprintf(&out, "%s://%s@%s:%d%s", u->scheme, u->user ? u->user : "",
+                 u->host ? u->host : "", u->ep.port, u->path ? u->path : "") < 0)
+        out = NULL;
+    mp_url_free(u);
+    return out;
+}
+
+static void print_summary(const mp_options *opt, const mp_report *r)
+{
+    if (opt->verbosity == 0 || opt->dry_run)
+        return;
+    fprintf(stderr,
+            "mailport: copied %llu, already present %llu, flags updated %llu, "
+            "failed %llu, %llu bytes",
+            (unsigned long long)mp_report_total(r, MP_COUNT_COPIED),
+            (unsigned long long)mp_report_total(r, MP_COUNT_SKIPPED),
+            (unsigned long long)mp_report_total(r, MP_COUNT_FLAGS_UPDATED),
+            (unsigned long long)mp_report_total(r, MP_COUNT_FAILED),
+            (unsigned long long)mp_report_total(r, MP_COUNT_BYTES));
+    if (mp_report_total(r, MP_COUNT_FILTERED))
+        fprintf(stderr, ", left out by filters %llu",
+                (unsigned long long)mp_report_total(r, MP_COUNT_FILTERED));
+    if (mp_report_total(r, MP_COUNT_REMOVED))
+        fprintf(stderr, ", removed %llu",
+                (unsigned long long)mp_report_total(r, MP_COUNT_REMOVED));
+    fputc('\n', stderr);
+}
+
+int mp_copy_job(const mp_registry *reg, const mp_options *opt,
+                const char *source, const char *dest)
+{
+    job j = {.reg = reg, .opt = opt, .source = source, .dest = dest};
+    pthread_mutex_init(&j.lock, NULL);
+    j.report = mp_report_new();
+    worker first = {.job = &j};
+    unsigned *special = NULL;
+    int code;
+
+    first.src = open_or_report(&j, source, MP_ROLE_SOURCE);
+    if (!first.src)
+        goto done;
+    if (opt->dry_run) {
+        /* Read the destination without changing it; a destination that does
+         * not exist yet simply holds nothing. */
+        char err[2600];
+        first.dst = mp_store_open(reg, dest, MP_ROLE_SOURCE, err, sizeof err,
+                                  &code);
+        if (!first.dst && code != MP_EXIT_FAILED) {
+            mp_error("%s", err);
+            job_fail(&j, code);
+            goto done;
+        }
+    } else {
+        first.dst = open_or_report(&j, dest, MP_ROLE_SINK);
+        if (!first.dst)
+            goto done;
+    }
+    if (mp_list_source_folders(first.src, opt, &j.src_names, &special,
+                               &j.n_folders) != 0) {
+        mp_error("%s", mp_store_error(first.src));
+        mp_report_error(j.report, "", NULL, mp_store_error(first.src));
+        job_fail(&j, mp_exit_code_for(first.src->host.err_kind) == 1
+                         ? MP_EXIT_FAILED
+                         : mp_exit_code_for(first.src->host.err_kind));
+        goto done;
+    }
+    j.dst_names = destination_names(opt, first.dst, j.src_names, special,
+                                    j.n_folders);
+
+    const mp_sink_ops *sink = first.dst && first.dst->role == MP_ROLE_SINK
+                                  ? first.dst->plugin->sink
+                                  : NULL;
+    mp_eol src_eol = first.src->plugin->source->eol;
+    const mp_plugin *dplug = first.dst ? first.dst->plugin : NULL;
+    j.size_comparable = src_eol == MP_EOL_NATIVE && dplug && dplug->source &&
+                        dplug->source->eol == MP_EOL_NATIVE &&
+                        (!dplug->sink || dplug->sink->eol != MP_EOL_CRLF);
+    if (!opt->no_state && !opt->dry_run && sink && sink->scan) {
+        if (opt->state_path) {
+            j.state_path = strdup(opt->state_path);
+        } else {
+            char *a = endpoint_identity(source), *b = endpoint_identity(dest);
+            j.state_path = mp_state_default_path(a, b);
+            free(a);
+            free(b);
+        }
+    }
+
+    /* An archive is one file written front to back: one worker. */
+    int jobs = opt->jobs;
+    if ((sink && sink->finish) || opt->dry_run)
+        jobs = 1;
+    if ((size_t)jobs > j.n_folders)
+        jobs = j.n_folders ? (int)j.n_folders : 1;
+    worker *workers = calloc((size_t)jobs, sizeof *workers);
+    pthread_t *threads = calloc((size_t)jobs, sizeof *threads);
+    workers[0] = first;
+    for (int i = 1; i < jobs; i++) {
+        workers[i].job = &j;
+        pthread_create(&threads[i], NULL, run_worker, &workers[i]);
+    }
+    run_worker(&workers[0]);
+    for (int i = 1; i < jobs; i++) {
+        pthread_join(threads[i], NULL);
+        mp_store_close(workers[i].src);
+        mp_store_close(workers[i].dst);
+    }
+    first = workers[0];
+    free(workers);
+    free(threads);
+
+    if (sink && sink->finish && !j.stopped && j.exit_code < MP_EXIT_USAGE) {
+        mp_host_clear_error(&first.dst->host);
+        if (sink->finish(first.dst->handle) != MP_OK) {
+            mp_error("%s", mp_store_error(first.dst));
+            mp_report_error(j.report, "", NULL, mp_store_error(first.dst));
+            job_fail(&j, MP_EXIT_FAILED);
+        }
+    }
+
+done:
+    mp_store_close(first.src);
+    mp_store_close(first.dst);
+    print_summary(opt, j.report);
+    if (opt->report_path && mp_report_write(j.report, opt->report_path) != 0) {
+        mp_error("cannot write report %s", opt->report_path);
+        job_fail(&j, MP_EXIT_FAILED);
+    }
+    code = j.exit_code;
+    if (code == MP_EXIT_OK && (mp_report_total(j.report, MP_COUNT_FAILED) ||
+                               mp_report_n_errors(j.report)))
+        code = MP_EXIT_FAILED;
+    mp_report_free(j.report);
+    mp_free_names(j.src_names, j.n_folders);
+    mp_free_names(j.dst_names, j.n_folders);
+    free(special);
+    free(j.state_path);
+    pthread_mutex_destroy(&j.lock);
+    return code;
+}
+
+int mp_cmd_copy(const mp_registry *reg, const mp_options *opt)
+{
+    if (opt->n_args != 2) {
+        fprintf(stderr, "mailport copy: expected SOURCE and DEST, got %zu "
+                        "argument%s\nTry 'mailport copy --help'.\n",
+                opt->n_args, opt->n_args == 1 ? "" : "s");
+        return MP_EXIT_USAGE;
+    }
+    return mp_copy_job(reg, opt, opt->args[0], opt->args[1]);
+}

@@ -1,0 +1,116 @@
+#include "digest.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void mp_digest_init(mp_digest *d)
+{
+    memset(d, 0, sizeof *d);
+    d->sha = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(d->sha, EVP_sha256(), NULL);
+    mp_eol_init(&d->lf, MP_EOLCONV_TO_LF);
+}
+
+static void hash_lf(mp_digest *d, const char *buf, size_t len)
+{
+    char out[8192];
+    while (len > 0) {
+        size_t n = len > sizeof out / 2 - 1 ? sizeof out / 2 - 1 : len;
+        size_t w = mp_eol_convert(&d->lf, buf, n, out);
+        EVP_DigestUpdate(d->sha, out, w);
+        buf += n;
+        len -= n;
+    }
+}
+
+/* Keep the header block: everything before the first empty line. The state
+ * in d->tail remembers whether we are at a line start across chunks:
+ * 0 mid-line, 1 just after LF, 2 just after LF CR. */
+static void capture_header(mp_digest *d, const char *buf, size_t len)
+{
+    size_t i = 0;
+    for (; i < len; i++) {
+        char c = buf[i];
+        if (d->tail == 1 && c == '\n') {
+            d->header_done = 1;
+            break;
+        }
+        if (d->tail == 1 && c == '\r') {
+            d->tail = 2;
+            continue;
+        }
+        if (d->tail == 2 && c == '\n') {
+            d->header_done = 1;
+            break;
+        }
+        d->tail = c == '\n' ? 1 : 0;
+    }
+    size_t keep = i;
+    if (d->header_done && keep > 0 && buf[keep - 1] == '\r')
+        keep--; /* the CR of the CRLF blank line */
+    if (d->header_len + keep > MP_HEADER_MAX) {
+        keep = MP_HEADER_MAX - d->header_len;
+        d->header_done = 1;
+    }
+    if (d->header_len + keep + 1 > d->header_cap) {
+        size_t cap = d->header_cap ? d->header_cap : 4096;
+        while (cap < d->header_len + keep + 1)
+            cap *= 2;
+        char *grown = realloc(d->header, cap);
+        if (!grown) {
+            d->header_done = 1;
+            return;
+        }
+        d->header = grown;
+        d->header_cap = cap;
+    }
+    memcpy(d->header + d->header_len, buf, keep);
+    d->header_len += keep;
+    d->header[d->header_len] = '\0';
+}
+
+void mp_digest_update(mp_digest *d, const char *buf, size_t len)
+{
+    if (!d->header_done) {
+        if (d->bytes == 0)
+            d->tail = 1; /* an empty first line ends an empty header */
+        capture_header(d, buf, len);
+    }
+    d->bytes += len;
+    hash_lf(d, buf, len);
+}
+
+void mp_digest_final(mp_digest *d, char hex[65])
+{
+    char out[2];
+    size_t w = mp_eol_finish(&d->lf, out);
+    if (w)
+        EVP_DigestUpdate(d->sha, out, w);
+    unsigned char md[32];
+    unsigned int n = 0;
+    EVP_DigestFinal_ex(d->sha, md, &n);
+    for (unsigned i = 0; i < 32; i++)
+        sprintf(hex + 2 * i, "%02x", md[i]);
+    hex[64] = '\0';
+    EVP_MD_CTX_free(d->sha);
+    d->sha = NULL;
+}
+
+void mp_digest_free(mp_digest *d)
+{
+    if (d->sha)
+        EVP_MD_CTX_free(d->sha);
+    free(d->header);
+    memset(d, 0, sizeof *d);
+}
+
+void mp_digest_buffer(const char *buf, size_t len, char hex[65])
+{
+    mp_digest d;
+    mp_digest_init(&d);
+    mp_digest_update(&d, buf, len);
+    mp_digest_final(&d, hex);
+    mp_digest_free(&d);
+}

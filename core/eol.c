@@ -1,0 +1,76 @@
+#include "eol.h"
+
+#include <string.h>
+
+mp_eol_mode mp_eol_mode_for(mp_eol source_eol, mp_eol sink_eol)
+{
+    if (sink_eol == MP_EOL_CRLF)
+        return MP_EOLCONV_TO_CRLF;
+    if (sink_eol == MP_EOL_LF && source_eol == MP_EOL_CRLF)
+        return MP_EOLCONV_TO_LF;
+    return MP_EOLCONV_NONE;
+}
+
+void mp_eol_init(mp_eol_conv *c, mp_eol_mode mode)
+{
+    c->mode = mode;
+    c->pending_cr = 0;
+}
+
+static size_t to_crlf(mp_eol_conv *c, const char *in, size_t len, char *out)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = in[i];
+        if (ch == '\n' && !c->pending_cr)
+            out[w++] = '\r';
+        out[w++] = ch;
+        c->pending_cr = ch == '\r';
+    }
+    return w;
+}
+
+static size_t to_lf(mp_eol_conv *c, const char *in, size_t len, char *out)
+{
+    size_t w = 0, i = 0;
+    if (c->pending_cr) {
+        c->pending_cr = 0;
+        if (len > 0 && in[0] != '\n')
+            out[w++] = '\r'; /* a lone CR: keep it */
+    }
+    for (; i < len; i++) {
+        if (in[i] == '\r') {
+            if (i + 1 == len) {
+                c->pending_cr = 1; /* decide with the next chunk */
+                break;
+            }
+            if (in[i + 1] == '\n')
+                continue;
+        }
+        out[w++] = in[i];
+    }
+    return w;
+}
+
+size_t mp_eol_convert(mp_eol_conv *c, const char *in, size_t len, char *out)
+{
+    switch (c->mode) {
+    case MP_EOLCONV_TO_CRLF:
+        return to_crlf(c, in, len, out);
+    case MP_EOLCONV_TO_LF:
+        return to_lf(c, in, len, out);
+    default:
+        memcpy(out, in, len);
+        return len;
+    }
+}
+
+size_t mp_eol_finish(mp_eol_conv *c, char *out)
+{
+    if (c->mode == MP_EOLCONV_TO_LF && c->pending_cr) {
+        c->pending_cr = 0;
+        out[0] = '\r';
+        return 1;
+    }
+    return 0;
+}

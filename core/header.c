@@ -1,0 +1,97 @@
+#include "header.h"
+
+#include <gmime/gmime.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Find the raw value of header NAME in the header block, unfolded into a
+ * malloc'd string; NULL when absent. */
+char *mp_header_value(const char *hdr, size_t len, const char *name)
+{
+    size_t nlen = strlen(name);
+    const char *p = hdr, *end = hdr + len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = eol ? eol : end;
+        if ((size_t)(line_end - p) > nlen && p[nlen] == ':' &&
+            strncasecmp(p, name, nlen) == 0) {
+            /* Value runs on over continuation lines (leading blank). */
+            const char *v = p + nlen + 1;
+            const char *stop = line_end;
+            while (stop < end && stop + 1 < end &&
+                   (stop[1] == ' ' || stop[1] == '\t')) {
+                const char *next = memchr(stop + 1, '\n', (size_t)(end - stop - 1));
+                stop = next ? next : end;
+            }
+            char *out = malloc((size_t)(stop - v) + 1);
+            size_t w = 0;
+            for (const char *q = v; q < stop; q++)
+                if (*q != '\r' && *q != '\n')
+                    out[w++] = *q;
+            out[w] = '\0';
+            return out;
+        }
+        p = line_end + 1;
+    }
+    return NULL;
+}
+
+static void hex_sha256(const void *data, size_t len, char *out, size_t chars)
+{
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+    for (size_t i = 0; i < chars / 2 && i < mdlen; i++)
+        sprintf(out + 2 * i, "%02x", md[i]);
+}
+
+void mp_identity_of_header(const char *hdr, size_t len, char *out,
+                           size_t out_size)
+{
+    char *raw = mp_header_value(hdr, len, "Message-ID");
+    char *id = raw ? g_mime_utils_decode_message_id(raw) : NULL;
+    free(raw);
+    if (id && *id) {
+        size_t idlen = strlen(id);
+        if (idlen + 3 <= out_size && idlen <= 72) {
+            snprintf(out, out_size, "M:%s", id);
+        } else {
+            char hex[65] = "";
+            hex_sha256(id, idlen, hex, 64);
+            snprintf(out, out_size, "M#%.*s", (int)(out_size > 4 ? out_size - 4 : 0), hex);
+        }
+        g_free(id);
+        return;
+    }
+    g_free(id);
+    /* No Message-ID: hash the header block with line endings as LF, so the
+     * same message held as CRLF (IMAP) and LF (Maildir) agrees. */
+    char *norm = malloc(len + 1);
+    size_t w = 0;
+    for (size_t i = 0; i < len; i++)
+        if (!(hdr[i] == '\r' && i + 1 < len && hdr[i + 1] == '\n'))
+            norm[w++] = hdr[i];
+    while (w > 0 && norm[w - 1] == '\n')
+        w--; /* trailing line breaks differ between splitters */
+    char hex[65] = "";
+    hex_sha256(norm, w, hex, 64);
+    free(norm);
+    snprintf(out, out_size, "H:%s", hex);
+}
+
+int64_t mp_header_date(const char *hdr, size_t len)
+{
+    char *raw = mp_header_value(hdr, len, "Date");
+    if (!raw)
+        return INT64_MIN;
+    GDateTime *dt = g_mime_utils_header_decode_date(raw);
+    free(raw);
+    if (!dt)
+        return INT64_MIN;
+    int64_t t = g_date_time_to_unix(dt);
+    g_date_time_unref(dt);
+    return t;
+}

@@ -1,0 +1,279 @@
+#include "options.h"
+
+#include <mailport/plugin.h>
+
+#include <fnmatch.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum {
+    OPT_INCLUDE = 256,
+    OPT_EXCLUDE,
+    OPT_MAP,
+    OPT_SINCE,
+    OPT_BEFORE,
+    OPT_MAX_SIZE,
+    OPT_DRY_RUN,
+    OPT_JOBS,
+    OPT_STATE,
+    OPT_NO_STATE,
+    OPT_REPORT,
+    OPT_PROGRESS,
+    OPT_NO_PROGRESS,
+    OPT_AUTOMAP,
+    OPT_DELETE,
+    OPT_SHARD,
+    OPT_FORCE,
+};
+
+static const struct option long_options[] = {
+    {"include", required_argument, NULL, OPT_INCLUDE},
+    {"exclude", required_argument, NULL, OPT_EXCLUDE},
+    {"map", required_argument, NULL, OPT_MAP},
+    {"since", required_argument, NULL, OPT_SINCE},
+    {"before", required_argument, NULL, OPT_BEFORE},
+    {"max-size", required_argument, NULL, OPT_MAX_SIZE},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"jobs", required_argument, NULL, OPT_JOBS},
+    {"state", required_argument, NULL, OPT_STATE},
+    {"no-state", no_argument, NULL, OPT_NO_STATE},
+    {"report", required_argument, NULL, OPT_REPORT},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"automap", no_argument, NULL, OPT_AUTOMAP},
+    {"delete", no_argument, NULL, OPT_DELETE},
+    {"shard", required_argument, NULL, OPT_SHARD},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static void push(char ***v, size_t *n, const char *s)
+{
+    *v = realloc(*v, (*n + 1) * sizeof **v);
+    (*v)[(*n)++] = strdup(s);
+}
+
+/* "YYYY-MM-DD" as midnight UTC; -1 on a malformed date. */
+static int parse_day(const char *s, int64_t *out)
+{
+    struct tm tm = {0};
+    const char *end = strptime(s, "%Y-%m-%d", &tm);
+    if (!end || *end)
+        return -1;
+    *out = (int64_t)timegm(&tm);
+    return 0;
+}
+
+static int usage_error(const char *command, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "mailport %s: ", command);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'mailport %s --help'.\n", command);
+    return 2;
+}
+
+int mp_options_parse(mp_options *o, const char *command, int argc, char **argv)
+{
+    memset(o, 0, sizeof *o);
+    o->since = o->before = MP_DATE_UNKNOWN;
+    o->jobs = 1;
+    o->progress = -1;
+    o->verbosity = 1;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+qvh", long_options, NULL)) != -1) {
+        switch (c) {
+        case OPT_INCLUDE:
+            push(&o->include, &o->n_include, optarg);
+            break;
+        case OPT_EXCLUDE:
+            push(&o->exclude, &o->n_exclude, optarg);
+            break;
+        case OPT_MAP: {
+            const char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg || !eq[1])
+                return usage_error(command, "--map wants OLD=NEW, not \"%s\"",
+                                   optarg);
+            o->map = realloc(o->map, (o->n_map + 1) * sizeof *o->map);
+            o->map[o->n_map].from = strndup(optarg, (size_t)(eq - optarg));
+            o->map[o->n_map++].to = strdup(eq + 1);
+            break;
+        }
+        case OPT_SINCE:
+        case OPT_BEFORE:
+            if (parse_day(optarg, c == OPT_SINCE ? &o->since : &o->before))
+                return usage_error(command,
+                                   "bad date \"%s\": expected YYYY-MM-DD",
+                                   optarg);
+            break;
+        case OPT_MAX_SIZE: {
+            char *end;
+            unsigned long long v = strtoull(optarg, &end, 10);
+            if (end == optarg || *end || v == 0)
+                return usage_error(command,
+                                   "--max-size wants a number of bytes, not "
+                                   "\"%s\"",
+                                   optarg);
+            o->max_size = v;
+            break;
+        }
+        case OPT_DRY_RUN:
+            o->dry_run = 1;
+            break;
+        case OPT_JOBS: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 64)
+                return usage_error(command,
+                                   "--jobs wants a number from 1 to 64, not "
+                                   "\"%s\"",
+                                   optarg);
+            o->jobs = (int)v;
+            break;
+        }
+        case OPT_STATE:
+            free(o->state_path);
+            o->state_path = strdup(optarg);
+            break;
+        case OPT_NO_STATE:
+            o->no_state = 1;
+            break;
+        case OPT_REPORT:
+            free(o->report_path);
+            o->report_path = strdup(optarg);
+            break;
+        case OPT_PROGRESS:
+            o->progress = 1;
+            break;
+        case OPT_NO_PROGRESS:
+            o->progress = 0;
+            break;
+        case OPT_AUTOMAP:
+            o->automap = 1;
+            break;
+        case OPT_DELETE:
+            o->delete_missing = 1;
+            break;
+        case OPT_SHARD:
+            free(o->shard);
+            o->shard = strdup(optarg);
+            break;
+        case OPT_FORCE:
+            o->force = 1;
+            break;
+        case 'q':
+            o->verbosity = 0;
+            o->progress = 0;
+            break;
+        case 'v':
+            o->verbosity = o->verbosity < 1 ? 2 : o->verbosity + 1;
+            break;
+        case 'h':
+            mp_print_help(command);
+            return 1;
+        default:
+            return usage_error(command, "unknown or incomplete option \"%s\"",
+                               argv[optind - 1]);
+        }
+    }
+    for (int i = optind; i < argc; i++)
+        push(&o->args, &o->n_args, argv[i]);
+    return 0;
+}
+
+void mp_options_free(mp_options *o)
+{
+    for (size_t i = 0; i < o->n_include; i++)
+        free(o->include[i]);
+    for (size_t i = 0; i < o->n_exclude; i++)
+        free(o->exclude[i]);
+    for (size_t i = 0; i < o->n_map; i++) {
+        free(o->map[i].from);
+        free(o->map[i].to);
+    }
+    for (size_t i = 0; i < o->n_args; i++)
+        free(o->args[i]);
+    free(o->include);
+    free(o->exclude);
+    free(o->map);
+    free(o->args);
+    free(o->state_path);
+    free(o->report_path);
+    free(o->shard);
+    memset(o, 0, sizeof *o);
+}
+
+/* '*' matches across '/' so that "Archive*" takes the whole subtree; a glob
+ * also selects the children of a folder it matches ("Lists" takes
+ * "Lists/dev"). */
+static int glob_matches(const char *glob, const char *folder)
+{
+    if (fnmatch(glob, folder, 0) == 0)
+        return 1;
+    size_t n = strlen(folder);
+    char *prefix = strdup(folder);
+    int hit = 0;
+    for (size_t i = n; i > 0 && !hit; i--) {
+        if (folder[i - 1] != '/')
+            continue;
+        prefix[i - 1] = '\0';
+        hit = fnmatch(glob, prefix, 0) == 0;
+    }
+    free(prefix);
+    return hit;
+}
+
+int mp_options_folder_selected(const mp_options *o, const char *folder)
+{
+    for (size_t i = 0; i < o->n_exclude; i++)
+        if (glob_matches(o->exclude[i], folder))
+            return 0;
+    if (o->n_include == 0)
+        return 1;
+    for (size_t i = 0; i < o->n_include; i++)
+        if (glob_matches(o->include[i], folder))
+            return 1;
+    return 0;
+}
+
+char *mp_options_map_folder(const mp_options *o, const char *folder)
+{
+    /* The longest matching prefix wins, so a specific rule beats a general. */
+    const mp_folder_map *best = NULL;
+    size_t best_len = 0;
+    for (size_t i = 0; i < o->n_map; i++) {
+        size_t len = strlen(o->map[i].from);
+        if (strncmp(folder, o->map[i].from, len) == 0 &&
+            (folder[len] == '\0' || folder[len] == '/') && len > best_len) {
+            best = &o->map[i];
+            best_len = len;
+        }
+    }
+    if (!best)
+        return strdup(folder);
+    char *out = NULL;
+    if (asprintf(&out, "%s%s", best->to, folder + best_len) < 0)
+        return NULL;
+    return out;
+}
+
+int mp_options_message_selected(const mp_options *o, int64_t date,
+                                uint64_t size)
+{
+    if (o->max_size && size > o->max_size)
+        return 0;
+    if (date == MP_DATE_UNKNOWN)
+        return o->since == MP_DATE_UNKNOWN && o->before == MP_DATE_UNKNOWN;
+    if (o->since != MP_DATE_UNKNOWN && date < o->since)
+        return 0;
+    if (o->before != MP_DATE_UNKNOWN && date >= o->before)
+        return 0;
+    return 1;
+}

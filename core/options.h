@@ -1,0 +1,55 @@
+/* Command-line options shared by copy, verify, list and batch (CLI.md). */
+#ifndef MP_OPTIONS_H
+#define MP_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct mp_folder_map {
+    char *from, *to;
+} mp_folder_map;
+
+typedef struct mp_options {
+    char **include, **exclude; /* globs over '/'-separated folder paths */
+    size_t n_include, n_exclude;
+    mp_folder_map *map;
+    size_t n_map;
+    int64_t since, before; /* MP_DATE_UNKNOWN when not given */
+    uint64_t max_size;     /* 0: no limit */
+    int dry_run;
+    int jobs;
+    int automap;
+    int delete_missing;    /* --delete */
+    int no_state;          /* --no-state: plan from content identity only */
+    char *state_path;
+    char *report_path;
+    int progress;          /* 1 on, 0 off, -1 automatic (a terminal) */
+    int verbosity;         /* 0 quiet, 1 normal, 2 -v, 3 -vv */
+    char *shard;           /* batch: "K/N" */
+    int force;             /* batch: accept a job file readable by others */
+    /* Positional arguments, in order. */
+    char **args;
+    size_t n_args;
+} mp_options;
+
+/* Parse ARGV (ARGV[0] is the command name). Returns 0; 2 after printing a
+ * usage error to stderr; 1 when --help was printed (caller exits 0). */
+int mp_options_parse(mp_options *o, const char *command, int argc,
+                     char **argv);
+void mp_options_free(mp_options *o);
+
+/* Does FOLDER pass --include/--exclude? */
+int mp_options_folder_selected(const mp_options *o, const char *folder);
+
+/* FOLDER after --map (malloc'd). */
+char *mp_options_map_folder(const mp_options *o, const char *folder);
+
+/* Does a message of this date and size pass --since/--before/--max-size?
+ * Returns 1, or 0 when filtered out. */
+int mp_options_message_selected(const mp_options *o, int64_t date,
+                                uint64_t size);
+
+/* The help text of COMMAND ("" for the overview) on stdout. */
+void mp_print_help(const char *command);
+
+#endif

@@ -1,0 +1,145 @@
+#include "report.h"
+
+#include "json.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct folder_counts {
+    char *name;
+    uint64_t n[MP_COUNT__N];
+} folder_counts;
+
+typedef struct report_error {
+    char *folder, *message, *error;
+} report_error;
+
+struct mp_report {
+    pthread_mutex_t lock;
+    uint64_t total[MP_COUNT__N];
+    folder_counts *folders;
+    size_t n_folders;
+    report_error *errors;
+    size_t n_errors;
+};
+
+mp_report *mp_report_new(void)
+{
+    mp_report *r = calloc(1, sizeof *r);
+    pthread_mutex_init(&r->lock, NULL);
+    return r;
+}
+
+void mp_report_free(mp_report *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n_folders; i++)
+        free(r->folders[i].name);
+    for (size_t i = 0; i < r->n_errors; i++) {
+        free(r->errors[i].folder);
+        free(r->errors[i].message);
+        free(r->errors[i].error);
+    }
+    free(r->folders);
+    free(r->errors);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+}
+
+static folder_counts *folder_of(mp_report *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_folders; i++)
+        if (strcmp(r->folders[i].name, name) == 0)
+            return &r->folders[i];
+    r->folders = realloc(r->folders, (r->n_folders + 1) * sizeof *r->folders);
+    folder_counts *f = &r->folders[r->n_folders++];
+    memset(f, 0, sizeof *f);
+    f->name = strdup(name);
+    return f;
+}
+
+void mp_report_add(mp_report *r, const char *folder, mp_counter c, uint64_t n)
+{
+    pthread_mutex_lock(&r->lock);
+    folder_of(r, folder)->n[c] += n;
+    r->total[c] += n;
+    pthread_mutex_unlock(&r->lock);
+}
+
+void mp_report_error(mp_report *r, const char *folder, const char *message,
+                     const char *error)
+{
+    pthread_mutex_lock(&r->lock);
+    folder_of(r, folder ? folder : "");
+    r->errors = realloc(r->errors, (r->n_errors + 1) * sizeof *r->errors);
+    r->errors[r->n_errors++] = (report_error){
+        strdup(folder ? folder : ""), message ? strdup(message) : NULL,
+        strdup(error ? error : "")};
+    pthread_mutex_unlock(&r->lock);
+}
+
+uint64_t mp_report_total(const mp_report *r, mp_counter c)
+{
+    return r->total[c];
+}
+
+size_t mp_report_n_errors(const mp_report *r)
+{
+    return r->n_errors;
+}
+
+int mp_report_write(const mp_report *r, const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        return -1;
+    }
+    fprintf(f,
+            "{\"copied\": %llu, \"skipped\": %llu, \"flags_updated\": %llu, "
+            "\"failed\": %llu, \"bytes\": %llu, \"filtered\": %llu, "
+            "\"removed\": %llu,\n \"folders\": [",
+            (unsigned long long)r->total[MP_COUNT_COPIED],
+            (unsigned long long)r->total[MP_COUNT_SKIPPED],
+            (unsigned long long)r->total[MP_COUNT_FLAGS_UPDATED],
+            (unsigned long long)r->total[MP_COUNT_FAILED],
+            (unsigned long long)r->total[MP_COUNT_BYTES],
+            (unsigned long long)r->total[MP_COUNT_FILTERED],
+            (unsigned long long)r->total[MP_COUNT_REMOVED]);
+    for (size_t i = 0; i < r->n_folders; i++) {
+        const folder_counts *fc = &r->folders[i];
+        fputs(i ? ",\n  {\"name\": " : "\n  {\"name\": ", f);
+        mp_json_string(f, fc->name);
+        fprintf(f,
+                ", \"copied\": %llu, \"skipped\": %llu, \"failed\": %llu, "
+                "\"flags_updated\": %llu}",
+                (unsigned long long)fc->n[MP_COUNT_COPIED],
+                (unsigned long long)fc->n[MP_COUNT_SKIPPED],
+                (unsigned long long)fc->n[MP_COUNT_FAILED],
+                (unsigned long long)fc->n[MP_COUNT_FLAGS_UPDATED]);
+    }
+    fputs("],\n \"errors\": [", f);
+    for (size_t i = 0; i < r->n_errors; i++) {
+        const report_error *e = &r->errors[i];
+        fputs(i ? ",\n  {\"folder\": " : "\n  {\"folder\": ", f);
+        mp_json_string(f, e->folder);
+        fputs(", \"message\": ", f);
+        if (e->message)
+            mp_json_string(f, e->message);
+        else
+            fputs("null", f);
+        fputs(", \"error\": ", f);
+        mp_json_string(f, e->error);
+        fputc('}', f);
+    }
+    fputs("]}\n", f);
+    return fclose(f) == 0 ? 0 : -1;
+}

@@ -1,0 +1,40 @@
+/* Counts and errors of one run, shared by the worker threads, written as the
+ * JSON report of CLI.md and summarised on stderr. */
+#ifndef MP_REPORT_H
+#define MP_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct mp_report mp_report;
+
+typedef enum mp_counter {
+    MP_COUNT_COPIED,
+    MP_COUNT_SKIPPED, /* already present in the destination */
+    MP_COUNT_FAILED,
+    MP_COUNT_FLAGS_UPDATED,
+    MP_COUNT_BYTES,
+    MP_COUNT_FILTERED, /* left out by --since/--before/--max-size */
+    MP_COUNT_REMOVED,  /* --delete */
+    MP_COUNT__N
+} mp_counter;
+
+mp_report *mp_report_new(void);
+void mp_report_free(mp_report *r);
+
+/* Add N to a counter of FOLDER (created on first use) and to the total. */
+void mp_report_add(mp_report *r, const char *folder, mp_counter c, uint64_t n);
+
+/* Record a failure: FOLDER, the message's key or Message-ID (NULL for a
+ * folder-wide failure) and the error text. */
+void mp_report_error(mp_report *r, const char *folder, const char *message,
+                     const char *error);
+
+uint64_t mp_report_total(const mp_report *r, mp_counter c);
+/* Errors recorded so far. */
+size_t mp_report_n_errors(const mp_report *r);
+
+/* Write the JSON report to PATH (0600). Returns 0 or -1 with errno. */
+int mp_report_write(const mp_report *r, const char *path);
+
+#endif

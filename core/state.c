@@ -1,0 +1,270 @@
+#include "state.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct mp_state {
+    sqlite3 *db;
+    sqlite3_stmt *put, *del;
+};
+
+static const char schema[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "CREATE TABLE IF NOT EXISTS folders("
+    "  id INTEGER PRIMARY KEY,"
+    "  src_name TEXT NOT NULL, dst_name TEXT NOT NULL,"
+    "  src_validity INTEGER NOT NULL, dst_validity INTEGER NOT NULL,"
+    "  UNIQUE(src_name, dst_name));"
+    "CREATE TABLE IF NOT EXISTS messages("
+    "  folder INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,"
+    "  src_key TEXT NOT NULL, dst_key TEXT NOT NULL,"
+    "  flags INTEGER NOT NULL, keywords TEXT NOT NULL, hash TEXT NOT NULL,"
+    "  PRIMARY KEY(folder, src_key)) WITHOUT ROWID;";
+
+static int mkdirs_private(const char *path)
+{
+    char *copy = strdup(path);
+    for (char *p = copy + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(copy, 0700) != 0 && errno != EEXIST) {
+            free(copy);
+            return -1;
+        }
+        *p = '/';
+    }
+    free(copy);
+    return 0;
+}
+
+mp_state *mp_state_open(const char *path, char *err, size_t err_size)
+{
+    if (mkdirs_private(path) != 0) {
+        snprintf(err, err_size, "cannot create the folder of state file %s: %s",
+                 path, strerror(errno));
+        return NULL;
+    }
+    /* Create the file ourselves so it is private from the first byte. */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, err_size, "cannot open state file %s: %s", path,
+                 strerror(errno));
+        return NULL;
+    }
+    close(fd);
+    mp_state *s = calloc(1, sizeof *s);
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK ||
+        sqlite3_busy_timeout(s->db, 30000) != SQLITE_OK ||
+        sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(s->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL) !=
+            SQLITE_OK ||
+        sqlite3_prepare_v2(s->db,
+                           "INSERT OR REPLACE INTO messages VALUES(?,?,?,?,?,?)",
+                           -1, &s->put, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db,
+                           "DELETE FROM messages WHERE folder=? AND src_key=?",
+                           -1, &s->del, NULL) != SQLITE_OK) {
+        snprintf(err, err_size, "state file %s is not usable: %s", path,
+                 s->db ? sqlite3_errmsg(s->db) : "cannot open");
+        mp_state_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+void mp_state_close(mp_state *s)
+{
+    if (!s)
+        return;
+    sqlite3_finalize(s->put);
+    sqlite3_finalize(s->del);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+const char *mp_state_error(mp_state *s)
+{
+    return sqlite3_errmsg(s->db);
+}
+
+static int exec_bound(mp_state *s, const char *sql, int64_t id)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int64_t mp_state_folder(mp_state *s, const char *src_folder,
+                        uint64_t src_validity, const char *dst_folder,
+                        uint64_t dst_validity, int *reset)
+{
+    *reset = 0;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT id, src_validity, dst_validity FROM folders "
+                           "WHERE src_name=? AND dst_name=?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, src_folder, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, dst_folder, -1, SQLITE_STATIC);
+    int64_t id = -1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        id = sqlite3_column_int64(st, 0);
+        if ((uint64_t)sqlite3_column_int64(st, 1) != src_validity ||
+            (uint64_t)sqlite3_column_int64(st, 2) != dst_validity)
+            *reset = 1;
+    }
+    sqlite3_finalize(st);
+    if (id >= 0 && !*reset)
+        return id;
+    if (id >= 0) {
+        if (exec_bound(s, "DELETE FROM messages WHERE folder=?", id) ||
+            sqlite3_prepare_v2(s->db,
+                               "UPDATE folders SET src_validity=?, "
+                               "dst_validity=? WHERE id=?",
+                               -1, &st, NULL) != SQLITE_OK)
+            return -1;
+        sqlite3_bind_int64(st, 1, (int64_t)src_validity);
+        sqlite3_bind_int64(st, 2, (int64_t)dst_validity);
+        sqlite3_bind_int64(st, 3, id);
+    } else {
+        if (sqlite3_prepare_v2(s->db,
+                               "INSERT INTO folders(src_name, dst_name, "
+                               "src_validity, dst_validity) VALUES(?,?,?,?)",
+                               -1, &st, NULL) != SQLITE_OK)
+            return -1;
+        sqlite3_bind_text(st, 1, src_folder, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, dst_folder, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (int64_t)src_validity);
+        sqlite3_bind_int64(st, 4, (int64_t)dst_validity);
+    }
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return -1;
+    return id >= 0 ? id : sqlite3_last_insert_rowid(s->db);
+}
+
+int mp_state_load(mp_state *s, int64_t folder, mp_state_row **rows, size_t *n)
+{
+    *rows = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT src_key, dst_key, flags, keywords, hash "
+                           "FROM messages WHERE folder=?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(st, 1, folder);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 256;
+            *rows = realloc(*rows, cap * sizeof **rows);
+        }
+        mp_state_row *r = &(*rows)[(*n)++];
+        r->src_key = strdup((const char *)sqlite3_column_text(st, 0));
+        r->dst_key = strdup((const char *)sqlite3_column_text(st, 1));
+        r->flags = (unsigned)sqlite3_column_int(st, 2);
+        r->keywords = strdup((const char *)sqlite3_column_text(st, 3));
+        snprintf(r->hash, sizeof r->hash, "%s",
+                 (const char *)sqlite3_column_text(st, 4));
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+void mp_state_rows_free(mp_state_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(rows[i].src_key);
+        free(rows[i].dst_key);
+        free(rows[i].keywords);
+    }
+    free(rows);
+}
+
+int mp_state_begin(mp_state *s)
+{
+    return sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) ==
+                   SQLITE_OK
+               ? 0
+               : -1;
+}
+
+int mp_state_commit(mp_state *s)
+{
+    return sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0
+                                                                        : -1;
+}
+
+int mp_state_put(mp_state *s, int64_t folder, const mp_state_row *r)
+{
+    sqlite3_reset(s->put);
+    sqlite3_bind_int64(s->put, 1, folder);
+    sqlite3_bind_text(s->put, 2, r->src_key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->put, 3, r->dst_key, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s->put, 4, (int)r->flags);
+    sqlite3_bind_text(s->put, 5, r->keywords ? r->keywords : "", -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_text(s->put, 6, r->hash, -1, SQLITE_STATIC);
+    return sqlite3_step(s->put) == SQLITE_DONE ? 0 : -1;
+}
+
+int mp_state_delete(mp_state *s, int64_t folder, const char *src_key)
+{
+    sqlite3_reset(s->del);
+    sqlite3_bind_int64(s->del, 1, folder);
+    sqlite3_bind_text(s->del, 2, src_key, -1, SQLITE_STATIC);
+    return sqlite3_step(s->del) == SQLITE_DONE ? 0 : -1;
+}
+
+/* A file name readable enough to recognise, plus a hash so that different
+ * pairs never share a file. */
+char *mp_state_default_path(const char *source, const char *dest)
+{
+    const char *base = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+    char *dir = NULL;
+    if (base && *base) {
+        if (asprintf(&dir, "%s/mailport", base) < 0)
+            return NULL;
+    } else if (asprintf(&dir, "%s/.local/state/mailport", home ? home : "/tmp") < 0) {
+        return NULL;
+    }
+    char pair[8192];
+    snprintf(pair, sizeof pair, "%s\n%s", source, dest);
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    EVP_Digest(pair, strlen(pair), md, &mdlen, EVP_sha256(), NULL);
+    char readable[48];
+    size_t w = 0;
+    for (const char *p = source; *p && w < 20; p++)
+        readable[w++] = isalnum((unsigned char)*p) ? *p : '_';
+    readable[w++] = '-';
+    for (const char *p = dest; *p && w < 41; p++)
+        readable[w++] = isalnum((unsigned char)*p) ? *p : '_';
+    readable[w] = '\0';
+    char *path = NULL;
+    if (asprintf(&path, "%s/%s-%02x%02x%02x%02x%02x%02x.sqlite", dir, readable,
+                 md[0], md[1], md[2], md[3], md[4], md[5]) < 0)
+        path = NULL;
+    free(dir);
+    return path;
+}

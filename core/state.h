@@ -1,0 +1,50 @@
+/* Sync state in SQLite (DESIGN §4): per source folder and its validity, the
+ * map source key -> destination key, the flags last synced and the content
+ * hash. Never holds a secret. A message's row is written only after the sink
+ * has made it durable (mp_sink_ops.flush). */
+#ifndef MP_STATE_H
+#define MP_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct mp_state mp_state;
+
+typedef struct mp_state_row {
+    char *src_key;
+    char *dst_key;
+    unsigned flags;
+    char *keywords; /* "" when none */
+    char hash[65];
+} mp_state_row;
+
+/* Open or create PATH (0600; its folder 0700). NULL with ERR on failure. */
+mp_state *mp_state_open(const char *path, char *err, size_t err_size);
+void mp_state_close(mp_state *s);
+
+/* The id of the (SRC_FOLDER -> DST_FOLDER) pair. When the recorded
+ * validities differ from these, the folder's rows are dropped (keys may have
+ * been reused) and *reset is set. Returns -1 on error. */
+int64_t mp_state_folder(mp_state *s, const char *src_folder,
+                        uint64_t src_validity, const char *dst_folder,
+                        uint64_t dst_validity, int *reset);
+
+/* All rows of a folder; free with mp_state_rows_free. Returns 0 or -1. */
+int mp_state_load(mp_state *s, int64_t folder, mp_state_row **rows,
+                  size_t *n);
+void mp_state_rows_free(mp_state_row *rows, size_t n);
+
+/* Writes, grouped in transactions by the caller. */
+int mp_state_begin(mp_state *s);
+int mp_state_commit(mp_state *s);
+int mp_state_put(mp_state *s, int64_t folder, const mp_state_row *row);
+int mp_state_delete(mp_state *s, int64_t folder, const char *src_key);
+
+/* The last SQLite error text. */
+const char *mp_state_error(mp_state *s);
+
+/* The default state path for a SOURCE/DEST pair of endpoint displays:
+ * $XDG_STATE_HOME/mailport/<readable>-<hash>.sqlite (or ~/.local/state). */
+char *mp_state_default_path(const char *source, const char *dest);
+
+#endif

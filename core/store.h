@@ -1,0 +1,42 @@
+/* An open endpoint: its URL, plugin, host services and the plugin's handle.
+ * The one place where plugin open/close and parameter checking happen. */
+#ifndef MP_STORE_H
+#define MP_STORE_H
+
+#include "endpoint.h"
+#include "host.h"
+#include "registry.h"
+
+typedef enum { MP_ROLE_SOURCE, MP_ROLE_SINK } mp_role;
+
+typedef struct mp_store {
+    mp_url *url;
+    const mp_plugin *plugin;
+    mp_role role;
+    mp_core_host host;
+    void *handle;
+    char message[2600]; /* last error, formatted for the user */
+} mp_store;
+
+/* Parse TEXT, find its plugin, open it in ROLE. On failure returns NULL,
+ * prints nothing, and sets *exit_code (2 usage, 3 connect/login, 1 other)
+ * and ERR. */
+mp_store *mp_store_open(const mp_registry *reg, const char *text, mp_role role,
+                        char *err, size_t err_size, int *exit_code);
+
+/* Reopen the same endpoint after an MP_TEMPORARY failure. Returns 0 or -1
+ * with the store's host error set. */
+int mp_store_reopen(mp_store *s);
+
+void mp_store_close(mp_store *s);
+
+/* The store's last error as "display: text". */
+const char *mp_store_error(mp_store *s);
+
+/* Exit code for an error kind (CLI.md): 2 usage, 3 connect/auth, else 1. */
+int mp_exit_code_for(mp_error_kind kind);
+
+/* Does the endpoint URL's plugin serve ROLE? */
+int mp_store_can(const mp_registry *reg, const char *scheme, mp_role role);
+
+#endif
