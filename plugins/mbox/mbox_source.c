@@ -1,0 +1,145 @@
+/* mbox source: a file (folder INBOX) or a directory of mbox files. */
+#include "mbox_ops.h"
+#include "mbox_read.h"
+#include "mbox_store.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct source_folder {
+    mbox_store *store;
+    char *name;
+    char *path;
+    mbox_content content;
+} source_folder;
+
+static mp_status source_open(mp_host *host, const mp_endpoint *ep,
+                             void **out)
+{
+    mbox_format fmt;
+    mp_status st = mbox_read_params(host, ep, 0, &fmt);
+    if (st != MP_OK)
+        return st;
+    struct stat sb;
+    if (!ep->path || !*ep->path) {
+        host->set_error(host, MP_ERR_USAGE, "%s: no path given",
+                        ep->display);
+        return MP_FATAL;
+    }
+    if (stat(ep->path, &sb) != 0) {
+        host->set_error(host,
+                        errno == ENOENT ? MP_ERR_NOTFOUND : MP_ERR_IO,
+                        "cannot open mbox %s: %s", ep->path, strerror(errno));
+        return MP_FATAL;
+    }
+    if (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode)) {
+        host->set_error(host, MP_ERR_USAGE,
+                        "%s is neither an mbox file nor a directory",
+                        ep->path);
+        return MP_FATAL;
+    }
+    mbox_store *s = mbox_store_new(host, ep, fmt, S_ISDIR(sb.st_mode));
+    if (!s) {
+        host->set_error(host, MP_ERR_INTERNAL, "out of memory");
+        return MP_FATAL;
+    }
+    *out = s;
+    return MP_OK;
+}
+
+static void source_close(void *store)
+{
+    mbox_store_free(store);
+}
+
+static mp_status source_list(void *store, mp_folder_cb cb, void *ctx)
+{
+    return mbox_list_folders(store, cb, ctx);
+}
+
+static void source_close_folder(void *folder)
+{
+    source_folder *f = folder;
+    if (!f)
+        return;
+    mbox_content_free(&f->content);
+    free(f->name);
+    free(f->path);
+    free(f);
+}
+
+static mp_status source_open_folder(void *store, const char *name,
+                                    void **out, mp_folder_info *info)
+{
+    mbox_store *s = store;
+    mp_status st;
+    char *path = mbox_folder_path(s, name, &st);
+    if (!path)
+        return st;
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        s->host->set_error(s->host,
+                           errno == ENOENT ? MP_ERR_NOTFOUND : MP_ERR_IO,
+                           "no mbox folder \"%s\" (%s: %s)", name, path,
+                           strerror(errno));
+        free(path);
+        return MP_FOLDER_BAD;
+    }
+    source_folder *f = calloc(1, sizeof *f);
+    if (!f || !(f->name = strdup(name))) {
+        free(f);
+        free(path);
+        s->host->set_error(s->host, MP_ERR_INTERNAL, "out of memory");
+        return MP_FATAL;
+    }
+    f->store = s;
+    f->path = path;
+    f->content.host = s->host;
+    f->content.path = f->path;
+    f->content.format = s->format;
+    int no_select = S_ISDIR(sb.st_mode);
+    if (!no_select) {
+        st = mbox_content_load(&f->content, s->host, f->path, s->format);
+        if (st != MP_OK) {
+            source_close_folder(f);
+            return st;
+        }
+    }
+    *info = (mp_folder_info){
+        .struct_size = sizeof *info,
+        .name = f->name,
+        .no_select = no_select,
+        .validity = (uint64_t)sb.st_ino,
+        .count = (int64_t)f->content.index.n,
+    };
+    *out = f;
+    return MP_OK;
+}
+
+static mp_status source_scan(void *folder, unsigned flags, mp_msg_cb cb,
+                             void *ctx)
+{
+    source_folder *f = folder;
+    return mbox_content_scan(&f->content, flags, cb, ctx);
+}
+
+static mp_status source_fetch(void *folder, const char *const *keys,
+                              size_t n, const mp_fetch_cb *cb, void *ctx)
+{
+    source_folder *f = folder;
+    return mbox_content_fetch(&f->content, keys, n, cb, ctx);
+}
+
+const mp_source_ops mbox_source_ops = {
+    .struct_size = sizeof(mp_source_ops),
+    .eol = MP_EOL_NATIVE,
+    .open = source_open,
+    .close = source_close,
+    .list_folders = source_list,
+    .open_folder = source_open_folder,
+    .close_folder = source_close_folder,
+    .scan = source_scan,
+    .fetch = source_fetch,
+};

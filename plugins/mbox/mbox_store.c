@@ -1,0 +1,212 @@
+#include "mbox_store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+mp_status mbox_read_params(mp_host *host, const mp_endpoint *ep, int writing,
+                           mbox_format *fmt)
+{
+    *fmt = MBOX_FORMAT_MBOXRD;
+    const char *value = host->param(host, "format", 0);
+    if (!value)
+        return MP_OK;
+    if (host->param(host, "format", 1)) {
+        host->set_error(host, MP_ERR_USAGE,
+                        "%s: parameter format= given more than once",
+                        ep->display);
+        return MP_FATAL;
+    }
+    if (mbox_format_parse(value, fmt) != 0) {
+        host->set_error(host, MP_ERR_USAGE,
+                        "%s: unknown mbox format \"%s\" (use mboxrd, mboxo, "
+                        "mboxcl or mboxcl2)",
+                        ep->display, value);
+        return MP_FATAL;
+    }
+    if (writing && *fmt != MBOX_FORMAT_MBOXRD && *fmt != MBOX_FORMAT_MBOXO) {
+        /* Writing Content-Length would mean holding each message whole
+         * before its header can be written; not supported. */
+        host->set_error(host, MP_ERR_USAGE,
+                        "%s: cannot write format %s (writable: mboxrd, mboxo)",
+                        ep->display, value);
+        return MP_FATAL;
+    }
+    return MP_OK;
+}
+
+mbox_store *mbox_store_new(mp_host *host, const mp_endpoint *ep,
+                           mbox_format fmt, int is_dir)
+{
+    mbox_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->host = host;
+    s->root = strdup(ep->path);
+    s->display = strdup(ep->display ? ep->display : ep->path);
+    s->is_dir = is_dir;
+    s->format = fmt;
+    if (!s->root || !s->display) {
+        mbox_store_free(s);
+        return NULL;
+    }
+    /* "dir/" and "dir" are the same store; keep "/" itself intact. */
+    size_t n = strlen(s->root);
+    while (n > 1 && s->root[n - 1] == '/')
+        s->root[--n] = '\0';
+    return s;
+}
+
+void mbox_store_free(mbox_store *s)
+{
+    if (!s)
+        return;
+    free(s->root);
+    free(s->display);
+    free(s);
+}
+
+const char *mbox_folder_name_problem(const char *name)
+{
+    if (!*name)
+        return "empty folder name";
+    const char *p = name;
+    for (;;) {
+        const char *slash = strchr(p, '/');
+        size_t n = slash ? (size_t)(slash - p) : strlen(p);
+        if (n == 0)
+            return "empty path component";
+        if (p[0] == '.')
+            return "a component starts with '.' (hidden or a parent link)";
+        if (!slash)
+            return NULL;
+        p = slash + 1;
+    }
+}
+
+char *mbox_folder_path(mbox_store *s, const char *name, mp_status *st)
+{
+    *st = MP_FOLDER_BAD;
+    if (!s->is_dir) {
+        if (strcasecmp(name, "INBOX") != 0) {
+            s->host->set_error(s->host, MP_ERR_NOTFOUND,
+                               "%s: an mbox file holds only the folder INBOX, "
+                               "not \"%s\" (use a directory for several)",
+                               s->root, name);
+            return NULL;
+        }
+        char *p = strdup(s->root);
+        if (!p)
+            s->host->set_error(s->host, MP_ERR_INTERNAL, "out of memory");
+        else
+            *st = MP_OK;
+        return p;
+    }
+    const char *problem = mbox_folder_name_problem(name);
+    if (problem) {
+        s->host->set_error(s->host, MP_ERR_USAGE,
+                           "%s: refusing folder name \"%s\": %s", s->root,
+                           name, problem);
+        return NULL;
+    }
+    size_t len = strlen(s->root) + 1 + strlen(name) + 1;
+    char *p = malloc(len);
+    if (!p) {
+        s->host->set_error(s->host, MP_ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
+    snprintf(p, len, "%s/%s", s->root, name);
+    *st = MP_OK;
+    return p;
+}
+
+uint64_t mbox_validity_of(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return 1;
+    return (uint64_t)st.st_ino;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int not_hidden(const struct dirent *d)
+{
+    return d->d_name[0] != '.';
+}
+
+/* Walk directory DIR whose folder path is PREFIX ("" at the root). */
+static mp_status walk(mbox_store *s, const char *dir, const char *prefix,
+                      int depth, mp_folder_cb cb, void *ctx)
+{
+    if (depth > 64) {
+        s->host->set_error(s->host, MP_ERR_FORMAT,
+                           "%s: folders nested too deeply", dir);
+        return MP_FATAL;
+    }
+    struct dirent **list = NULL;
+    int n = scandir(dir, &list, not_hidden, by_name);
+    if (n < 0) {
+        s->host->set_error(s->host, MP_ERR_IO, "cannot read directory %s: %s",
+                           dir, strerror(errno));
+        return MP_FATAL;
+    }
+    mp_status st = MP_OK;
+    for (int i = 0; i < n && st == MP_OK; i++) {
+        const char *entry = list[i]->d_name;
+        char *path = NULL, *name = NULL;
+        if (asprintf(&path, "%s/%s", dir, entry) < 0 ||
+            asprintf(&name, "%s%s%s", prefix, *prefix ? "/" : "", entry) < 0) {
+            s->host->set_error(s->host, MP_ERR_INTERNAL, "out of memory");
+            free(path);
+            st = MP_FATAL;
+            break;
+        }
+        struct stat lst, tst;
+        if (lstat(path, &lst) == 0) {
+            mp_folder_info info = {.struct_size = sizeof info,
+                                   .name = name,
+                                   .validity = (uint64_t)lst.st_ino,
+                                   .count = -1};
+            if (S_ISDIR(lst.st_mode)) {
+                info.no_select = 1;
+                st = cb(ctx, &info);
+                if (st == MP_OK)
+                    st = walk(s, path, name, depth + 1, cb, ctx);
+            } else if (S_ISREG(lst.st_mode) ||
+                       (S_ISLNK(lst.st_mode) && stat(path, &tst) == 0 &&
+                        S_ISREG(tst.st_mode))) {
+                /* A symlink to a file counts; one to a directory does not
+                 * (it could loop). */
+                if (S_ISLNK(lst.st_mode))
+                    info.validity = (uint64_t)tst.st_ino;
+                st = cb(ctx, &info);
+            }
+        }
+        free(path);
+        free(name);
+    }
+    for (int i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+    return st;
+}
+
+mp_status mbox_list_folders(mbox_store *s, mp_folder_cb cb, void *ctx)
+{
+    if (!s->is_dir) {
+        mp_folder_info info = {.struct_size = sizeof info,
+                               .name = "INBOX",
+                               .validity = mbox_validity_of(s->root),
+                               .count = -1};
+        return cb(ctx, &info);
+    }
+    return walk(s, s->root, "", 0, cb, ctx);
+}

@@ -1,0 +1,47 @@
+/* What source and sink share: the store (a file or a directory of files),
+ * the format= parameter, folder names <-> paths, and folder listing. */
+#ifndef MBOX_STORE_H
+#define MBOX_STORE_H
+
+#include "mbox_split.h"
+
+#include <mailport/plugin.h>
+
+typedef struct mbox_store {
+    mp_host *host;
+    char *root;    /* the endpoint path */
+    char *display; /* the endpoint as the user wrote it */
+    int is_dir;    /* a directory of mbox files, else one file (INBOX) */
+    mbox_format format;
+} mbox_store;
+
+/* Read every parameter the plugin knows (format=) and check its value.
+ * WRITING refuses formats the sink cannot write. On failure sets the error
+ * (MP_ERR_USAGE) and returns MP_FATAL. */
+mp_status mbox_read_params(mp_host *host, const mp_endpoint *ep, int writing,
+                           mbox_format *fmt);
+
+mbox_store *mbox_store_new(mp_host *host, const mp_endpoint *ep,
+                           mbox_format fmt, int is_dir);
+void mbox_store_free(mbox_store *s);
+
+/* Check a '/'-separated folder name for a directory store: no empty, ".",
+ * ".." or hidden (leading '.') component, no leading or trailing '/'.
+ * Returns NULL when fine, else a reason. */
+const char *mbox_folder_name_problem(const char *name);
+
+/* The file of folder NAME (malloc'd), or NULL with the error set
+ * (MP_FOLDER_BAD returned through *ST: NOTFOUND for a file store's
+ * non-INBOX name, USAGE for an unsafe name). */
+char *mbox_folder_path(mbox_store *s, const char *name, mp_status *st);
+
+/* Folder validity: the file's inode, so a file replaced by another one
+ * invalidates its offsets as keys. */
+uint64_t mbox_validity_of(const char *path);
+
+/* Call CB for every folder: INBOX for a file store; for a directory every
+ * regular file (hidden ones skipped) and every sub-directory (no_select),
+ * sorted by name, parents first. */
+mp_status mbox_list_folders(mbox_store *s, mp_folder_cb cb, void *ctx);
+
+#endif
