@@ -25,39 +25,10 @@ static void hash_lf(mp_digest *d, const char *buf, size_t len)
     }
 }
 
-/* Keep the header block: everything before the first empty line. The state
- * in d->tail remembers whether we are at a line start across chunks:
- * 0 mid-line, 1 just after LF, 2 just after LF CR. */
-static void capture_header(mp_digest *d, const char *buf, size_t len)
+static void header_append(mp_digest *d, char c)
 {
-    size_t i = 0;
-    for (; i < len; i++) {
-        char c = buf[i];
-        if (d->tail == 1 && c == '\n') {
-            d->header_done = 1;
-            break;
-        }
-        if (d->tail == 1 && c == '\r') {
-            d->tail = 2;
-            continue;
-        }
-        if (d->tail == 2 && c == '\n') {
-            d->header_done = 1;
-            break;
-        }
-        d->tail = c == '\n' ? 1 : 0;
-    }
-    size_t keep = i;
-    if (d->header_done && keep > 0 && buf[keep - 1] == '\r')
-        keep--; /* the CR of the CRLF blank line */
-    if (d->header_len + keep > MP_HEADER_MAX) {
-        keep = MP_HEADER_MAX - d->header_len;
-        d->header_done = 1;
-    }
-    if (d->header_len + keep + 1 > d->header_cap) {
-        size_t cap = d->header_cap ? d->header_cap : 4096;
-        while (cap < d->header_len + keep + 1)
-            cap *= 2;
+    if (d->header_len + 2 > d->header_cap) {
+        size_t cap = d->header_cap ? d->header_cap * 2 : 4096;
         char *grown = realloc(d->header, cap);
         if (!grown) {
             d->header_done = 1;
@@ -66,9 +37,39 @@ static void capture_header(mp_digest *d, const char *buf, size_t len)
         d->header = grown;
         d->header_cap = cap;
     }
-    memcpy(d->header + d->header_len, buf, keep);
-    d->header_len += keep;
+    d->header[d->header_len++] = c;
     d->header[d->header_len] = '\0';
+    if (d->header_len >= MP_HEADER_MAX)
+        d->header_done = 1;
+}
+
+/* Keep the header block: everything before the first empty line. d->tail
+ * carries the position across chunks: 0 mid-line, 1 at a line start, 2 at
+ * a line start after a CR that is held back (it belongs to the blank line
+ * if an LF follows). */
+static void capture_header(mp_digest *d, const char *buf, size_t len)
+{
+    for (size_t i = 0; i < len && !d->header_done; i++) {
+        char c = buf[i];
+        if (d->tail == 2) {
+            if (c == '\n') {
+                d->header_done = 1;
+                break;
+            }
+            header_append(d, '\r');
+            d->tail = 0;
+        }
+        if (d->tail == 1 && c == '\n') {
+            d->header_done = 1;
+            break;
+        }
+        if (d->tail == 1 && c == '\r') {
+            d->tail = 2;
+            continue;
+        }
+        header_append(d, c);
+        d->tail = c == '\n';
+    }
 }
 
 void mp_digest_update(mp_digest *d, const char *buf, size_t len)

@@ -33,6 +33,8 @@ static size_t to_crlf(mp_eol_conv *c, const char *in, size_t len, char *out)
 static size_t to_lf(mp_eol_conv *c, const char *in, size_t len, char *out)
 {
     size_t w = 0, i = 0;
+    if (len == 0)
+        return 0; /* a pending CR waits for real bytes or the finish */
     if (c->pending_cr) {
         c->pending_cr = 0;
         if (len > 0 && in[0] != '\n')

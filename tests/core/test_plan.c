@@ -1,0 +1,120 @@
+/* Planning: state first, then content identity, then copy the rest. */
+#include "plan.h"
+#include "testutil.h"
+
+#include <string.h>
+
+static void add(mp_msglist *l, const char *key, unsigned flags, const char *kw,
+                int64_t date, uint64_t vsize, const char *identity)
+{
+    mp_msg_info i = {.struct_size = sizeof i, .key = key, .flags = flags,
+                     .keywords = kw, .internal_date = date, .size = vsize,
+                     .vsize = vsize, .identity = identity};
+    assert_int_equal(mp_msglist_collect(l, &i), MP_OK);
+}
+
+static void state_pairs_and_detects_flag_changes(void **state)
+{
+    (void)state;
+    mp_msglist src = {0}, dst = {0}, idx = {0};
+    add(&src, "1", MP_FLAG_SEEN, "", 100, 10, NULL);
+    add(&src, "2", MP_FLAG_SEEN | MP_FLAG_FLAGGED, "$Junk", 100, 10, NULL);
+    add(&src, "3", 0, "", 100, 10, NULL);
+    add(&src, "4", 0, "", 100, 10, NULL); /* in state, but gone from dst */
+    add(&dst, "a", MP_FLAG_SEEN, "", 100, 10, NULL);
+    add(&dst, "b", MP_FLAG_SEEN, "", 100, 10, NULL);
+    mp_state_row rows[] = {
+        {"1", "a", MP_FLAG_SEEN, "", ""},
+        {"2", "b", MP_FLAG_SEEN, "", ""},
+        {"4", "zz", 0, "", ""},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        mp_msg_info info = {.struct_size = sizeof info, .key = rows[i].src_key};
+        mp_msglist_collect(&idx, &info);
+    }
+    mp_plan p;
+    mp_plan_init(&p, &src, &dst);
+    mp_plan_by_state(&p, &src, &dst, rows, 3, &idx);
+    assert_false(mp_plan_needs_identity(&p)); /* every dst claimed */
+    mp_plan_finish(&p);
+    assert_int_equal(p.entries[0].action, MP_PLAN_SKIP);
+    assert_int_equal(p.entries[1].action, MP_PLAN_FLAGS);
+    assert_int_equal(p.entries[1].dst, 1);
+    assert_int_equal(p.entries[2].action, MP_PLAN_COPY);
+    assert_int_equal(p.entries[3].action, MP_PLAN_COPY);
+    assert_int_equal(p.n_copy, 2);
+    assert_int_equal(p.n_skip, 1);
+    assert_int_equal(p.n_flags, 1);
+    mp_plan_free(&p);
+    mp_msglist_free(&src);
+    mp_msglist_free(&dst);
+    mp_msglist_free(&idx);
+}
+
+static void identity_matches_without_merging_resends(void **state)
+{
+    (void)state;
+    mp_msglist src = {0}, dst = {0}, idx = {0};
+    /* Two distinct messages sharing a Message-ID (a resend): different dates. */
+    add(&src, "1", 0, "", 100, 50, "M:x@y");
+    add(&src, "2", 0, "", 200, 50, "M:x@y");
+    add(&src, "3", MP_FLAG_SEEN, "", 300, 70, "H:abc");
+    add(&src, "4", 0, "", 400, 70, "M:only-in-src");
+    /* The destination holds the second resend and message 3 with other flags. */
+    add(&dst, "d1", 0, "", 200, 50, "M:x@y");
+    add(&dst, "d2", 0, "", 300, 70, "H:abc");
+    mp_plan p;
+    mp_plan_init(&p, &src, &dst);
+    mp_plan_by_state(&p, &src, &dst, NULL, 0, &idx);
+    assert_true(mp_plan_needs_identity(&p));
+    mp_plan_by_identity(&p, &src, &dst, 1);
+    mp_plan_finish(&p);
+    assert_int_equal(p.entries[0].action, MP_PLAN_COPY);
+    assert_int_equal(p.entries[1].action, MP_PLAN_SKIP);
+    assert_int_equal(p.entries[1].dst, 0);
+    assert_true(p.entries[1].record);
+    assert_int_equal(p.entries[2].action, MP_PLAN_FLAGS);
+    assert_int_equal(p.entries[3].action, MP_PLAN_COPY);
+    mp_plan_free(&p);
+    mp_msglist_free(&src);
+    mp_msglist_free(&dst);
+}
+
+static void sizes_separate_same_id_same_date(void **state)
+{
+    (void)state;
+    mp_msglist src = {0}, dst = {0}, idx = {0};
+    add(&src, "1", 0, "", 100, 50, "M:x@y");
+    add(&src, "2", 0, "", 100, 60, "M:x@y");
+    add(&dst, "d", 0, "", 100, 60, "M:x@y");
+    mp_plan p;
+    mp_plan_init(&p, &src, &dst);
+    mp_plan_by_state(&p, &src, &dst, NULL, 0, &idx);
+    mp_plan_by_identity(&p, &src, &dst, 1);
+    mp_plan_finish(&p);
+    assert_int_equal(p.entries[0].action, MP_PLAN_COPY);
+    assert_int_equal(p.entries[1].action, MP_PLAN_SKIP);
+    mp_plan_free(&p);
+    mp_msglist_free(&src);
+    mp_msglist_free(&dst);
+}
+
+static void keywords_compare_as_sets(void **state)
+{
+    (void)state;
+    assert_true(mp_flags_equal(1, "a b", 1, "b a"));
+    assert_false(mp_flags_equal(1, "a b", 1, "a"));
+    assert_false(mp_flags_equal(1, "", 3, ""));
+    assert_true(mp_flags_equal(0, NULL, 0, ""));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(state_pairs_and_detects_flag_changes),
+        cmocka_unit_test(identity_matches_without_merging_resends),
+        cmocka_unit_test(sizes_separate_same_id_same_date),
+        cmocka_unit_test(keywords_compare_as_sets),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,401 @@
+#include "dovecot.h"
+
+#include "testutil.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_USERS 16
+
+struct mp_dovecot {
+    char *dir;
+    char *conf, *log, *cafile, *passwd;
+    int port, tls_port;
+    pid_t pid;
+    uid_t mail_uid;
+    gid_t mail_gid;
+    char *users[MAX_USERS];
+    char *pwfiles[MAX_USERS];
+    int n_users;
+};
+
+static int free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(s >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(s, (struct sockaddr *)&a, sizeof a) != 0)
+        fail_msg("bind: %s", strerror(errno));
+    socklen_t len = sizeof a;
+    getsockname(s, (struct sockaddr *)&a, &len);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+static int can_connect(int port)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int ok = connect(s, (struct sockaddr *)&a, sizeof a) == 0;
+    close(s);
+    return ok;
+}
+
+static void write_text(const char *path, const char *text, mode_t mode)
+{
+    mp_write_file(path, text, strlen(text));
+    chmod(path, mode);
+}
+
+static void write_config(mp_dovecot *d, const mp_dovecot_opts *o)
+{
+    struct passwd *pw = getpwuid(geteuid());
+    const char *run_user = geteuid() == 0 ? "dovecot" : pw->pw_name;
+    const char *login_user = geteuid() == 0 ? "dovenull" : pw->pw_name;
+    char sep = o && o->separator ? o->separator : '/';
+    char *quota = o && o->max_mail_size
+                      ? mp_strf("mail_plugins = quota\n"
+                                "plugin {\n"
+                                "  quota = count:User quota\n"
+                                "  quota_vsizes = yes\n"
+                                "  quota_max_mail_size = %zu\n"
+                                "}\n",
+                                o->max_mail_size)
+                      : strdup("");
+    char *conf = mp_strf(
+        "base_dir = %1$s/run\n"
+        "state_dir = %1$s/state\n"
+        "log_path = %1$s/dovecot.log\n"
+        "listen = 127.0.0.1\n"
+        "protocols = imap\n"
+        "ssl = yes\n"
+        "ssl_cert = <%1$s/cert.pem\n"
+        "ssl_key = <%1$s/key.pem\n"
+        "disable_plaintext_auth = no\n"
+        "auth_mechanisms = plain login\n"
+        "default_internal_user = %2$s\n"
+        "default_login_user = %3$s\n"
+        "first_valid_uid = 1\n"
+        "mail_max_userip_connections = 64\n"
+        "passdb {\n  driver = passwd-file\n  args = %1$s/passwd\n}\n"
+        "userdb {\n  driver = static\n"
+        "  args = uid=%4$u gid=%5$u home=%1$s/home/%%u\n}\n"
+        "mail_location = maildir:%1$s/mail/%%u\n"
+        "namespace inbox {\n  inbox = yes\n  separator = %6$c\n"
+        "  mailbox Sent {\n    special_use = \\Sent\n  }\n"
+        "  mailbox Trash {\n    special_use = \\Trash\n  }\n}\n"
+        "service imap-login {\n  chroot =\n"
+        "  inet_listener imap {\n    port = %7$d\n  }\n"
+        "  inet_listener imaps {\n    port = %8$d\n    ssl = yes\n  }\n}\n"
+        "service anvil {\n  chroot =\n}\n"
+        "protocol imap {\n  rawlog_dir = %1$s/rawlog/%%u\n}\n"
+        "%9$s",
+        d->dir, run_user, login_user, (unsigned)d->mail_uid,
+        (unsigned)d->mail_gid, sep, d->port, d->tls_port, quota);
+    write_text(d->conf, conf, 0644);
+    free(conf);
+    free(quota);
+}
+
+static void spawn(mp_dovecot *d)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 0);
+        dup2(null, 1);
+        execlp("dovecot", "dovecot", "-F", "-c", d->conf, (char *)NULL);
+        _exit(127);
+    }
+    d->pid = pid;
+    for (int i = 0; i < 200; i++) {
+        if (can_connect(d->port) && can_connect(d->tls_port))
+            return;
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            d->pid = 0;
+            char *log = mp_file_exists(d->log) ? mp_read_file(d->log, NULL)
+                                               : strdup("(no log)");
+            fail_msg("dovecot exited at start-up; its log:\n%s", log);
+        }
+        usleep(50000);
+    }
+    char *log = mp_read_file(d->log, NULL);
+    fail_msg("dovecot did not listen on port %d within 10s; its log:\n%s",
+             d->port, log);
+}
+
+static void mkdir_owned(const mp_dovecot *d, const char *path)
+{
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        fail_msg("mkdir %s: %s", path, strerror(errno));
+    if (chown(path, d->mail_uid, d->mail_gid) != 0)
+        fail_msg("chown %s: %s", path, strerror(errno));
+}
+
+mp_dovecot *mp_dovecot_start_opts(const mp_dovecot_opts *opts)
+{
+    mp_dovecot *d = calloc(1, sizeof *d);
+    d->dir = mp_tmpdir("dovecot");
+    /* Dovecot's unprivileged processes must reach their sockets and the
+     * mail below this directory. */
+    chmod(d->dir, 0755);
+    d->conf = mp_strf("%s/dovecot.conf", d->dir);
+    d->log = mp_strf("%s/dovecot.log", d->dir);
+    d->cafile = mp_strf("%s/cert.pem", d->dir);
+    d->passwd = mp_strf("%s/passwd", d->dir);
+    if (geteuid() == 0) {
+        struct passwd *pw = getpwnam("dovecot");
+        if (!pw)
+            fail_msg("no 'dovecot' system user: is dovecot-imapd installed?");
+        d->mail_uid = pw->pw_uid;
+        d->mail_gid = pw->pw_gid;
+    } else {
+        d->mail_uid = geteuid();
+        d->mail_gid = getegid();
+    }
+    d->port = free_port();
+    do
+        d->tls_port = free_port();
+    while (d->tls_port == d->port);
+
+    if (mp_sh("cd '%s' && openssl req -x509 -newkey rsa:2048 -nodes "
+              "-keyout key.pem -out cert.pem -days 2 -subj /CN=localhost "
+              "-addext 'subjectAltName=IP:127.0.0.1,DNS:localhost' "
+              ">/dev/null 2>&1",
+              d->dir) != 0)
+        fail_msg("openssl could not make a test certificate");
+    char *key = mp_strf("%s/key.pem", d->dir);
+    chmod(key, 0600);
+    free(key);
+    write_text(d->passwd, "", 0644);
+    char *sub;
+    sub = mp_strf("%s/mail", d->dir);
+    mkdir_owned(d, sub);
+    free(sub);
+    sub = mp_strf("%s/home", d->dir);
+    mkdir_owned(d, sub);
+    free(sub);
+    sub = mp_strf("%s/rawlog", d->dir);
+    mkdir_owned(d, sub);
+    free(sub);
+    write_config(d, opts);
+    spawn(d);
+    return d;
+}
+
+mp_dovecot *mp_dovecot_start(void)
+{
+    return mp_dovecot_start_opts(NULL);
+}
+
+void mp_dovecot_kill(mp_dovecot *d)
+{
+    if (!d || d->pid <= 0)
+        return;
+    kill(d->pid, SIGTERM);
+    int status;
+    for (int i = 0; i < 200; i++) {
+        if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+            d->pid = 0;
+            break;
+        }
+        usleep(50000);
+    }
+    if (d->pid > 0) {
+        kill(d->pid, SIGKILL);
+        waitpid(d->pid, &status, 0);
+        d->pid = 0;
+    }
+    /* Children (imap, auth) notice the master is gone; give them a moment
+     * so the ports are free again. */
+    for (int i = 0; i < 100 && (can_connect(d->port) || can_connect(d->tls_port)); i++)
+        usleep(50000);
+}
+
+void mp_dovecot_restart(mp_dovecot *d)
+{
+    mp_dovecot_kill(d);
+    spawn(d);
+}
+
+int mp_dovecot_pid(const mp_dovecot *d)
+{
+    return (int)d->pid;
+}
+
+void mp_dovecot_stop(mp_dovecot *d)
+{
+    if (!d)
+        return;
+    mp_dovecot_kill(d);
+    mp_rm_rf(d->dir);
+    for (int i = 0; i < d->n_users; i++) {
+        free(d->users[i]);
+        free(d->pwfiles[i]);
+    }
+    free(d->dir);
+    free(d->conf);
+    free(d->log);
+    free(d->cafile);
+    free(d->passwd);
+    free(d);
+}
+
+int mp_dovecot_port(const mp_dovecot *d) { return d->port; }
+int mp_dovecot_tls_port(const mp_dovecot *d) { return d->tls_port; }
+const char *mp_dovecot_cafile(const mp_dovecot *d) { return d->cafile; }
+const char *mp_dovecot_dir(const mp_dovecot *d) { return d->dir; }
+const char *mp_dovecot_log_path(const mp_dovecot *d) { return d->log; }
+
+static int user_index(const mp_dovecot *d, const char *user)
+{
+    for (int i = 0; i < d->n_users; i++)
+        if (strcmp(d->users[i], user) == 0)
+            return i;
+    return -1;
+}
+
+void mp_dovecot_add_user(mp_dovecot *d, const char *user, const char *pass)
+{
+    int i = user_index(d, user);
+    if (i < 0) {
+        assert_true(d->n_users < MAX_USERS);
+        i = d->n_users++;
+        d->users[i] = strdup(user);
+        d->pwfiles[i] = mp_strf("%s/%s.password", d->dir, user);
+        char *raw = mp_strf("%s/rawlog/%s", d->dir, user);
+        mkdir_owned(d, raw);
+        free(raw);
+    }
+    write_text(d->pwfiles[i], pass, 0600);
+    /* Rewrite the whole passwd file from the password files. */
+    char *text = strdup("");
+    for (int k = 0; k < d->n_users; k++) {
+        char *pw = mp_read_file(d->pwfiles[k], NULL);
+        char *next = mp_strf("%s%s:{PLAIN}%s\n", text, d->users[k], pw);
+        free(pw);
+        free(text);
+        text = next;
+    }
+    char *tmp = mp_strf("%s.new", d->passwd);
+    write_text(tmp, text, 0644);
+    if (rename(tmp, d->passwd) != 0)
+        fail_msg("rename %s: %s", tmp, strerror(errno));
+    free(tmp);
+    free(text);
+}
+
+const char *mp_dovecot_password_file(mp_dovecot *d, const char *user)
+{
+    int i = user_index(d, user);
+    if (i < 0)
+        fail_msg("mp_dovecot: no user %s", user);
+    return d->pwfiles[i];
+}
+
+char *mp_dovecot_maildir(const mp_dovecot *d, const char *user)
+{
+    return mp_strf("%s/mail/%s", d->dir, user);
+}
+
+static uid_t chown_uid;
+static gid_t chown_gid;
+
+static int chown_one(const char *path, const struct stat *st, int flag,
+                     struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    if (lchown(path, chown_uid, chown_gid) != 0)
+        fail_msg("chown %s: %s", path, strerror(errno));
+    return 0;
+}
+
+void mp_dovecot_fix_owner(const mp_dovecot *d)
+{
+    char *root = mp_strf("%s/mail", d->dir);
+    chown_uid = d->mail_uid;
+    chown_gid = d->mail_gid;
+    if (nftw(root, chown_one, 32, FTW_PHYS) != 0)
+        fail_msg("walking %s failed", root);
+    free(root);
+}
+
+char *mp_dovecot_url(mp_dovecot *d, const char *mode, const char *user)
+{
+    const char *pwfile = mp_dovecot_password_file(d, user);
+    if (strcmp(mode, "imap") == 0)
+        return mp_strf("imap://%s@127.0.0.1:%d?tls=none&password_file=%s",
+                       user, d->port, pwfile);
+    if (strcmp(mode, "starttls") == 0)
+        return mp_strf("imap://%s@127.0.0.1:%d?cafile=%s&password_file=%s",
+                       user, d->port, d->cafile, pwfile);
+    if (strcmp(mode, "imaps") == 0)
+        return mp_strf("imaps://%s@127.0.0.1:%d?cafile=%s&password_file=%s",
+                       user, d->tls_port, d->cafile, pwfile);
+    fail_msg("mp_dovecot_url: unknown mode %s", mode);
+    return NULL;
+}
+
+/* Rawlog ".in" files hold "<timestamp> <tag> <command...>" per line (and
+ * the raw bytes of literals, which cannot match a tag plus CMD by
+ * accident in our tests). */
+int mp_dovecot_count_commands(const mp_dovecot *d, const char *user,
+                              const char *cmd)
+{
+    char *dir = mp_strf("%s/rawlog/%s", d->dir, user);
+    DIR *dh = opendir(dir);
+    if (!dh)
+        fail_msg("opendir %s: %s", dir, strerror(errno));
+    int count = 0;
+    size_t clen = strlen(cmd);
+    struct dirent *e;
+    while ((e = readdir(dh))) {
+        size_t n = strlen(e->d_name);
+        if (n < 3 || strcmp(e->d_name + n - 3, ".in") != 0)
+            continue;
+        char *path = mp_strf("%s/%s", dir, e->d_name);
+        char *text = mp_read_file(path, NULL);
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+            char *sp1 = strchr(line, ' ');
+            char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+            if (sp2 && strncasecmp(sp2 + 1, cmd, clen) == 0)
+                count++;
+        }
+        free(text);
+        free(path);
+    }
+    closedir(dh);
+    free(dir);
+    return count;
+}
+
+long mp_dovecot_body_fetches(const mp_dovecot *d)
+{
+    char *log = mp_read_file(d->log, NULL);
+    long total = 0;
+    for (char *p = log; (p = strstr(p, " body_count=")); p++)
+        total += strtol(p + 12, NULL, 10);
+    free(log);
+    return total;
+}

@@ -1,0 +1,72 @@
+/*
+ * A private Dovecot 2.3 for tests: its own config, certificate, users and
+ * mail in a temporary directory, listening on free ports of 127.0.0.1 for
+ * IMAP (STARTTLS offered, plain text allowed) and IMAPS.
+ *
+ * Every function fails the running cmocka test with a clear message when
+ * something cannot be done, so tests stay short. Mail lives in Maildir++
+ * folders under mp_dovecot_maildir(d, user); a test may write messages
+ * there directly (then call mp_dovecot_fix_owner before the server reads
+ * them).
+ *
+ * Rawlogs (every byte each IMAP session sent and received) are kept per
+ * user, so a test can count the commands the client really sent.
+ */
+#ifndef MP_TEST_DOVECOT_H
+#define MP_TEST_DOVECOT_H
+
+#include <stddef.h>
+
+typedef struct mp_dovecot mp_dovecot;
+
+typedef struct mp_dovecot_opts {
+    char separator;       /* hierarchy delimiter: '/' (default) or '.' */
+    size_t max_mail_size; /* refuse bigger messages (quota plugin); 0: none */
+} mp_dovecot_opts;
+
+/* Start a server (default options). Skips nothing: fails the test when
+ * Dovecot cannot start, showing its log. */
+mp_dovecot *mp_dovecot_start(void);
+mp_dovecot *mp_dovecot_start_opts(const mp_dovecot_opts *opts);
+/* Stop the server and remove its directory. NULL is ignored. */
+void mp_dovecot_stop(mp_dovecot *d);
+
+/* Stop the server now (SIGTERM, waited for), keeping config and mail, to
+ * simulate a server going away mid-run; mp_dovecot_restart brings it back
+ * on the same ports. */
+void mp_dovecot_kill(mp_dovecot *d);
+void mp_dovecot_restart(mp_dovecot *d);
+/* The master's pid (for a test that kills it from another thread). */
+int mp_dovecot_pid(const mp_dovecot *d);
+
+int mp_dovecot_port(const mp_dovecot *d);     /* imap:// (STARTTLS/plain) */
+int mp_dovecot_tls_port(const mp_dovecot *d); /* imaps:// */
+const char *mp_dovecot_cafile(const mp_dovecot *d);
+const char *mp_dovecot_dir(const mp_dovecot *d);
+const char *mp_dovecot_log_path(const mp_dovecot *d);
+
+/* Add (or change the password of) USER. Dovecot re-reads the passwd file
+ * on change, so this works while the server runs. */
+void mp_dovecot_add_user(mp_dovecot *d, const char *user, const char *pass);
+/* A file holding USER's password, for password_file=. */
+const char *mp_dovecot_password_file(mp_dovecot *d, const char *user);
+/* USER's Maildir++ root (malloc'd). */
+char *mp_dovecot_maildir(const mp_dovecot *d, const char *user);
+/* Give every file under the mail root to the user Dovecot runs mail
+ * processes as (needed after a test, running as root, wrote mail). */
+void mp_dovecot_fix_owner(const mp_dovecot *d);
+
+/* URL for USER (malloc'd): MODE "imap" (plain text, tls=none), "starttls"
+ * (imap:// with cafile=) or "imaps" (with cafile=); password_file= added. */
+char *mp_dovecot_url(mp_dovecot *d, const char *mode, const char *user);
+
+/* How many commands USER's sessions sent whose text (after the tag)
+ * starts with CMD ("UID FETCH", "APPEND"), over every rawlog so far.
+ * Sessions still open may not be flushed yet. */
+int mp_dovecot_count_commands(const mp_dovecot *d, const char *user,
+                              const char *cmd);
+/* Message bodies fetched over all sessions that have logged out, from the
+ * body_count= of Dovecot's logout lines. */
+long mp_dovecot_body_fetches(const mp_dovecot *d);
+
+#endif
