@@ -1,0 +1,575 @@
+#include "imap_conn.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define DEFAULT_TIMEOUT_S 300
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void curl_init(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* What the server said last during curl's login phase, so a refused login
+ * can be reported with the server's own words. Only incoming lines are
+ * kept: outgoing ones carry the credentials. */
+typedef struct login_trace {
+    char line[512];
+} login_trace;
+
+static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size,
+                    void *ctx)
+{
+    (void)h;
+    login_trace *t = ctx;
+    if (type != CURLINFO_HEADER_IN)
+        return 0;
+    if (size >= 2 && data[0] == '*' && data[1] == ' ')
+        return 0;
+    size_t n = size < sizeof t->line - 1 ? size : sizeof t->line - 1;
+    memcpy(t->line, data, n);
+    while (n && (t->line[n - 1] == '\n' || t->line[n - 1] == '\r'))
+        n--;
+    t->line[n] = '\0';
+    return 0;
+}
+
+/* "A002 NO [AUTHENTICATIONFAILED] Authentication failed." -> the part after
+ * the status word. */
+static const char *server_words(const char *line)
+{
+    const char *p = strchr(line, ' ');
+    if (!p)
+        return line;
+    p++;
+    if (strncasecmp(p, "NO ", 3) == 0 || strncasecmp(p, "BAD ", 4) == 0)
+        p = strchr(p, ' ') + 1;
+    return p;
+}
+
+static ssize_t net_fill(void *ctx, char *buf, size_t cap)
+{
+    imap_conn *c = ctx;
+    for (;;) {
+        size_t n = 0;
+        CURLcode rc = curl_easy_recv(c->curl, buf, cap, &n);
+        if (rc == CURLE_OK)
+            return (ssize_t)n;
+        if (rc != CURLE_AGAIN)
+            return -1;
+        struct pollfd pfd = {.fd = (int)c->sock, .events = POLLIN};
+        int r = poll(&pfd, 1, c->timeout_ms);
+        if (r == 0)
+            return -1; /* timed out */
+        if (r < 0 && errno != EINTR)
+            return -1;
+    }
+}
+
+mp_status imap_conn_send(imap_conn *c, const void *buf, size_t len)
+{
+    const char *p = buf;
+    if (c->broken)
+        return imap_conn_fail(c, "sending");
+    while (len > 0) {
+        size_t n = 0;
+        CURLcode rc = curl_easy_send(c->curl, p, len, &n);
+        if (rc == CURLE_OK) {
+            p += n;
+            len -= n;
+            continue;
+        }
+        if (rc != CURLE_AGAIN) {
+            c->broken = 1;
+            return imap_conn_fail(c, "sending");
+        }
+        struct pollfd pfd = {.fd = (int)c->sock, .events = POLLOUT};
+        int r = poll(&pfd, 1, c->timeout_ms);
+        if (r == 0 || (r < 0 && errno != EINTR)) {
+            c->broken = 1;
+            return imap_conn_fail(c, "sending");
+        }
+    }
+    return MP_OK;
+}
+
+mp_status imap_conn_fail(imap_conn *c, const char *what)
+{
+    c->broken = 1;
+    if (c->closing)
+        return MP_TEMPORARY; /* keep the error the caller already has */
+    if (c->p.error == IMAP_ERR_PROTO) {
+        c->host->set_error(c->host, MP_ERR_PROTOCOL,
+                           "IMAP protocol error from %s while %s: %s",
+                           c->where, what, c->p.err);
+        return MP_FATAL;
+    }
+    if (c->bye[0])
+        c->host->set_error(c->host, MP_ERR_CONNECT,
+                           "connection to %s lost while %s (server said: %s)",
+                           c->where, what, c->bye);
+    else
+        c->host->set_error(c->host, MP_ERR_CONNECT,
+                           "connection to %s lost while %s", c->where, what);
+    return MP_TEMPORARY;
+}
+
+void imap_conn_reset_mailbox(imap_conn *c)
+{
+    c->exists = c->uidvalidity = c->uidnext = 0;
+    free(c->permflags);
+    c->permflags = NULL;
+    c->selected = 0;
+}
+
+static void parse_capabilities(imap_conn *c, imap_parser *p)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } known[] = {
+        {"LITERAL+", IMAP_CAP_LITERALPLUS},
+        {"LITERAL-", IMAP_CAP_LITERALMINUS},
+        {"UIDPLUS", IMAP_CAP_UIDPLUS},
+        {"SPECIAL-USE", IMAP_CAP_SPECIAL_USE},
+        {"LIST-EXTENDED", IMAP_CAP_LIST_EXTENDED},
+        {"NAMESPACE", IMAP_CAP_NAMESPACE},
+        {"MULTIAPPEND", IMAP_CAP_MULTIAPPEND},
+    };
+    c->caps = 0;
+    int t;
+    while ((t = imap_next(p)) == IMAP_T_ATOM)
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+            if (imap_tok_is(p, known[i].name))
+                c->caps |= known[i].bit;
+}
+
+/* A response code ("UIDVALIDITY 7", "PERMANENTFLAGS (\Seen \*)",
+ * "CAPABILITY ..."): parsed with its own parser over the code's text. */
+static void absorb_code(imap_conn *c, const char *code)
+{
+    imap_parser q;
+    imap_parser_init_mem(&q, code, strlen(code));
+    if (imap_next(&q) != IMAP_T_ATOM)
+        goto out;
+    uint64_t v;
+    if (imap_tok_is(&q, "UIDVALIDITY")) {
+        if (imap_next(&q) == IMAP_T_ATOM && imap_tok_u64(&q, &v) == 0)
+            c->uidvalidity = v;
+    } else if (imap_tok_is(&q, "UIDNEXT")) {
+        if (imap_next(&q) == IMAP_T_ATOM && imap_tok_u64(&q, &v) == 0)
+            c->uidnext = v;
+    } else if (imap_tok_is(&q, "PERMANENTFLAGS")) {
+        if (imap_next(&q) != IMAP_T_LPAREN)
+            goto out;
+        imap_str list = {0};
+        int t;
+        imap_str_adds(&list, "");
+        while ((t = imap_next(&q)) == IMAP_T_ATOM) {
+            if (list.len)
+                imap_str_add(&list, " ", 1);
+            imap_str_adds(&list, q.tok);
+        }
+        if (t == IMAP_T_RPAREN && !list.oom) {
+            free(c->permflags);
+            c->permflags = list.s;
+        } else {
+            imap_str_free(&list);
+        }
+    } else if (imap_tok_is(&q, "CAPABILITY")) {
+        parse_capabilities(c, &q);
+    }
+out:
+    imap_parser_free(&q);
+}
+
+/* Split resp-text in p->tok into code and text. */
+static void split_resp_text(const char *s, char *code, size_t code_size,
+                            char *text, size_t text_size)
+{
+    code[0] = '\0';
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+        if (end) {
+            size_t n = (size_t)(end - s - 1);
+            if (n >= code_size)
+                n = code_size - 1;
+            memcpy(code, s + 1, n);
+            code[n] = '\0';
+            s = end + 1;
+            if (*s == ' ')
+                s++;
+        }
+    }
+    snprintf(text, text_size, "%s", s);
+}
+
+mp_status imap_wait_tagged(imap_conn *c, imap_untagged_fn fn, void *ctx,
+                           unsigned *tag, int *result)
+{
+    imap_parser *p = &c->p;
+    char code[256], text[512];
+    for (;;) {
+        if (c->broken)
+            return imap_conn_fail(c, "reading a response");
+        int t = imap_next(p);
+        if (t < 0)
+            return imap_conn_fail(c, "reading a response");
+        if (t != IMAP_T_ATOM) {
+            p->error = IMAP_ERR_PROTO;
+            snprintf(p->err, sizeof p->err, "response starts with a %s",
+                     t == IMAP_T_EOL ? "blank line" : "non-atom");
+            return imap_conn_fail(c, "reading a response");
+        }
+        if (strcmp(p->tok, "+") == 0) {
+            if (imap_rest_text(p, 512) < 0)
+                return imap_conn_fail(c, "reading a continuation");
+            *tag = 0;
+            *result = IMAP_OK;
+            return MP_OK;
+        }
+        if (strcmp(p->tok, "*") != 0) {
+            /* Tagged: "m<N> OK|NO|BAD text". */
+            unsigned n = 0;
+            if (p->tok[0] != 'm' || sscanf(p->tok + 1, "%u", &n) != 1) {
+                p->error = IMAP_ERR_PROTO;
+                snprintf(p->err, sizeof p->err, "unknown tag \"%.40s\"", p->tok);
+                return imap_conn_fail(c, "reading a response");
+            }
+            if (imap_next(p) != IMAP_T_ATOM)
+                return imap_conn_fail(c, "reading a tagged response");
+            int r = imap_tok_is(p, "OK") ? IMAP_OK
+                    : imap_tok_is(p, "NO") ? IMAP_NO
+                                           : IMAP_BAD;
+            if (imap_rest_text(p, 1000) < 0)
+                return imap_conn_fail(c, "reading a tagged response");
+            split_resp_text(p->tok, c->last_code, sizeof c->last_code,
+                            c->last_text, sizeof c->last_text);
+            if (c->last_code[0])
+                absorb_code(c, c->last_code);
+            c->last_result = r;
+            *tag = n;
+            *result = r;
+            return MP_OK;
+        }
+        /* Untagged. */
+        t = imap_next(p);
+        if (t != IMAP_T_ATOM) {
+            if (t >= 0) {
+                p->error = IMAP_ERR_PROTO;
+                snprintf(p->err, sizeof p->err, "malformed untagged response");
+            }
+            return imap_conn_fail(c, "reading a response");
+        }
+        uint64_t num;
+        int64_t msgno = -1;
+        if (imap_tok_u64(p, &num) == 0) {
+            msgno = (int64_t)(num & INT64_MAX);
+            if (imap_next(p) != IMAP_T_ATOM)
+                return imap_conn_fail(c, "reading a response");
+            if (imap_tok_is(p, "EXISTS")) {
+                c->exists = num;
+                goto done;
+            }
+            if (imap_tok_is(p, "EXPUNGE") && c->exists > 0) {
+                c->exists--;
+                /* let the handler see it too */
+            }
+        } else if (imap_tok_is(p, "OK") || imap_tok_is(p, "NO") ||
+                   imap_tok_is(p, "BAD") || imap_tok_is(p, "PREAUTH") ||
+                   imap_tok_is(p, "BYE")) {
+            int bye = imap_tok_is(p, "BYE");
+            if (imap_rest_text(p, 1000) < 0)
+                return imap_conn_fail(c, "reading a response");
+            split_resp_text(p->tok, code, sizeof code, text, sizeof text);
+            if (code[0])
+                absorb_code(c, code);
+            if (bye)
+                snprintf(c->bye, sizeof c->bye, "%.200s", text);
+            continue;
+        } else if (imap_tok_is(p, "CAPABILITY")) {
+            parse_capabilities(c, p);
+            if (p->error)
+                return imap_conn_fail(c, "reading capabilities");
+            goto done;
+        }
+        if (fn) {
+            mp_status st = fn(ctx, c, msgno);
+            if (p->error)
+                return imap_conn_fail(c, "reading a response");
+            if (st != MP_OK) {
+                /* The handler gave up; stay in sync with the stream. */
+                if (imap_skip_response(p) < 0)
+                    c->broken = 1;
+                return st;
+            }
+        }
+    done:
+        if (imap_skip_response(p) < 0)
+            return imap_conn_fail(c, "reading a response");
+    }
+}
+
+mp_status imap_cmd_send(imap_conn *c, unsigned *tag, const char *cmd)
+{
+    imap_str line = {0};
+    *tag = ++c->next_tag;
+    imap_str_addf(&line, "m%u %s\r\n", *tag, cmd);
+    if (line.oom) {
+        imap_str_free(&line);
+        c->host->set_error(c->host, MP_ERR_INTERNAL, "out of memory");
+        return MP_FATAL;
+    }
+    mp_status st = imap_conn_send(c, line.s, line.len);
+    imap_str_free(&line);
+    return st;
+}
+
+mp_status imap_cmd(imap_conn *c, const char *cmd, imap_untagged_fn fn,
+                   void *ctx, int *result)
+{
+    unsigned tag, got;
+    mp_status st = imap_cmd_send(c, &tag, cmd);
+    if (st != MP_OK)
+        return st;
+    for (;;) {
+        st = imap_wait_tagged(c, fn, ctx, &got, result);
+        if (st != MP_OK)
+            return st;
+        if (got == tag)
+            return MP_OK;
+        if (got == 0) { /* a continuation nobody asked for */
+            c->p.error = IMAP_ERR_PROTO;
+            snprintf(c->p.err, sizeof c->p.err, "unexpected continuation request");
+            return imap_conn_fail(c, "waiting for a response");
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+
+static mp_status usage(mp_host *host, const char *fmt, const char *a,
+                       const char *b)
+{
+    host->set_error(host, MP_ERR_USAGE, fmt, a, b);
+    return MP_FATAL;
+}
+
+static int is_flag_value(const char *v)
+{
+    return v && (strcmp(v, "1") == 0 || strcmp(v, "yes") == 0 ||
+                 strcmp(v, "true") == 0);
+}
+
+mp_status imap_conn_open(mp_host *host, const mp_endpoint *ep,
+                         imap_conn **out)
+{
+    pthread_once(&curl_once, curl_init);
+    if (curl_init_rc != CURLE_OK) {
+        host->set_error(host, MP_ERR_INTERNAL, "libcurl did not initialise");
+        return MP_FATAL;
+    }
+    int implicit_tls = strcmp(ep->scheme, "imaps") == 0;
+    const char *tls = host->param(host, "tls", 0);
+    const char *cafile = host->param(host, "cafile", 0);
+    const char *insecure = host->param(host, "insecure", 0);
+    const char *auth = host->param(host, "auth", 0);
+    const char *timeout = host->param(host, "timeout", 0);
+
+    if (!ep->host || !*ep->host)
+        return usage(host, "%s: no server host in the URL%s", ep->display, "");
+    if (!ep->user || !*ep->user)
+        return usage(host, "%s: no user in the URL (imap://USER@HOST)%s",
+                     ep->display, "");
+    int plain = 0;
+    if (tls) {
+        if (strcmp(tls, "none") == 0 && !implicit_tls)
+            plain = 1;
+        else if (strcmp(tls, "starttls") != 0 || implicit_tls)
+            return usage(host, "%s: tls=%s is not valid here (imap:// takes "
+                               "tls=none or tls=starttls; imaps:// is always TLS)",
+                         ep->display, tls);
+    }
+    if (insecure && !is_flag_value(insecure) && strcmp(insecure, "0") != 0)
+        return usage(host, "%s: insecure=%s: use insecure=1", ep->display,
+                     insecure);
+    int skip_verify = is_flag_value(insecure);
+    int xoauth2 = 0;
+    const char *login_options = NULL;
+    if (auth) {
+        if (strcasecmp(auth, "xoauth2") == 0) {
+            xoauth2 = 1;
+            login_options = "AUTH=XOAUTH2";
+        } else if (strcasecmp(auth, "plain") == 0) {
+            login_options = "AUTH=PLAIN";
+        } else if (strcasecmp(auth, "login") == 0) {
+            login_options = "AUTH=LOGIN";
+        } else {
+            return usage(host, "%s: auth=%s is not supported (plain, login, "
+                               "xoauth2)",
+                         ep->display, auth);
+        }
+    }
+    long timeout_s = DEFAULT_TIMEOUT_S;
+    if (timeout) {
+        char *end;
+        timeout_s = strtol(timeout, &end, 10);
+        if (*end || timeout_s <= 0 || timeout_s > 86400)
+            return usage(host, "%s: timeout=%s: give seconds (1..86400)",
+                         ep->display, timeout);
+    }
+
+    imap_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        host->set_error(host, MP_ERR_INTERNAL, "out of memory");
+        return MP_FATAL;
+    }
+    c->host = host;
+    c->timeout_ms = (int)(timeout_s * 1000);
+    int port = ep->port ? ep->port : implicit_tls ? 993 : 143;
+    int v6 = strchr(ep->host, ':') != NULL;
+    snprintf(c->where, sizeof c->where, "%s%s%s:%d", v6 ? "[" : "", ep->host,
+             v6 ? "]" : "", port);
+    snprintf(c->user, sizeof c->user, "%s", ep->user);
+    imap_parser_init(&c->p, net_fill, c);
+
+    char *secret = NULL;
+    char prompt[600];
+    snprintf(prompt, sizeof prompt, "%s for %s@%s: ",
+             xoauth2 ? "OAuth2 token" : "Password", ep->user, ep->host);
+    mp_status st = host->secret(host, xoauth2 ? "token" : "password", prompt,
+                                &secret);
+    if (st != MP_OK) {
+        imap_conn_close(c);
+        return st;
+    }
+    if (skip_verify)
+        host->log(host, MP_LOG_WARN,
+                  "%s: insecure=1: the server's TLS certificate is NOT "
+                  "verified", ep->display);
+
+    CURL *h = curl_easy_init();
+    c->curl = h;
+    char url[400], errbuf[CURL_ERROR_SIZE] = "";
+    login_trace trace = {""};
+    snprintf(url, sizeof url, "%s://%s/", implicit_tls ? "imaps" : "imap",
+             c->where);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
+    curl_easy_setopt(h, CURLOPT_USERNAME, ep->user);
+    curl_easy_setopt(h, CURLOPT_SASL_IR, 1L);
+    if (xoauth2)
+        curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, secret);
+    else
+        curl_easy_setopt(h, CURLOPT_PASSWORD, secret);
+    if (login_options)
+        curl_easy_setopt(h, CURLOPT_LOGIN_OPTIONS, login_options);
+    if (!implicit_tls)
+        curl_easy_setopt(h, CURLOPT_USE_SSL,
+                         plain ? (long)CURLUSESSL_NONE : (long)CURLUSESSL_ALL);
+    if (cafile)
+        curl_easy_setopt(h, CURLOPT_CAINFO, cafile);
+    if (skip_verify) {
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
+    curl_easy_setopt(h, CURLOPT_DEBUGDATA, &trace);
+    curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+
+    CURLcode rc = curl_easy_perform(h);
+
+    /* The secret is no longer needed: wipe curl's copy and ours. */
+    curl_easy_setopt(h, CURLOPT_VERBOSE, 0L);
+    curl_easy_setopt(h, CURLOPT_PASSWORD, "");
+    curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, NULL);
+    host->secret_free(host, secret);
+
+    if (rc != CURLE_OK) {
+        const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+        if (rc == CURLE_LOGIN_DENIED) {
+            host->set_error(host, MP_ERR_AUTH, "login refused for %s at %s: %s",
+                            ep->user, c->where,
+                            trace.line[0] ? server_words(trace.line) : why);
+        } else if (rc == CURLE_PEER_FAILED_VERIFICATION) {
+            host->set_error(host, MP_ERR_CONNECT,
+                            "TLS certificate of %s not trusted: %s (use "
+                            "cafile=FILE to trust its CA)",
+                            c->where, why);
+        } else if (rc == CURLE_USE_SSL_FAILED) {
+            host->set_error(host, MP_ERR_CONNECT,
+                            "%s does not offer STARTTLS (use imaps://, or "
+                            "tls=none to send the password in clear text)",
+                            c->where);
+        } else {
+            host->set_error(host, MP_ERR_CONNECT, "cannot connect to %s: %s",
+                            c->where, why);
+        }
+        c->broken = 1;
+        imap_conn_close(c);
+        return MP_FATAL;
+    }
+    curl_socket_t sock = CURL_SOCKET_BAD;
+    curl_easy_getinfo(h, CURLINFO_ACTIVESOCKET, &sock);
+    if (sock == CURL_SOCKET_BAD) {
+        host->set_error(host, MP_ERR_CONNECT, "cannot connect to %s: no socket",
+                        c->where);
+        c->broken = 1;
+        imap_conn_close(c);
+        return MP_FATAL;
+    }
+    c->sock = (long)sock;
+
+    /* curl consumed the post-login capabilities: ask again. */
+    int result;
+    st = imap_cmd(c, "CAPABILITY", NULL, NULL, &result);
+    if (st == MP_OK && result != IMAP_OK) {
+        host->set_error(host, MP_ERR_PROTOCOL, "%s refused CAPABILITY: %s",
+                        c->where, c->last_text);
+        st = MP_FATAL;
+    }
+    if (st != MP_OK) {
+        imap_conn_close(c);
+        return MP_FATAL;
+    }
+    *out = c;
+    return MP_OK;
+}
+
+void imap_conn_close(imap_conn *c)
+{
+    if (!c)
+        return;
+    if (c->curl && !c->broken && c->sock) {
+        int result;
+        c->timeout_ms = 5000;
+        c->closing = 1;
+        /* A failure here changes nothing: the store is going away. Keep
+         * the host's error as the caller left it. */
+        unsigned tag;
+        if (imap_cmd_send(c, &tag, "LOGOUT") == MP_OK) {
+            unsigned got;
+            while (!c->broken &&
+                   imap_wait_tagged(c, NULL, NULL, &got, &result) == MP_OK &&
+                   got != tag)
+                ;
+        }
+    }
+    if (c->curl)
+        curl_easy_cleanup(c->curl);
+    imap_parser_free(&c->p);
+    free(c->permflags);
+    free(c);
+}

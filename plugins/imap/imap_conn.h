@@ -1,0 +1,103 @@
+/*
+ * One authenticated IMAP connection.
+ *
+ * libcurl does the connection phase (TCP, implicit TLS or STARTTLS,
+ * certificate checks, greeting, SASL login) with CURLOPT_CONNECT_ONLY and
+ * then hands the connection over; from there this module sends our own
+ * commands with curl_easy_send and parses responses (imap_parser) from
+ * curl_easy_recv, waiting on the socket with poll().
+ *
+ * Untagged data that concerns the connection or the selected mailbox
+ * (CAPABILITY, EXISTS, UIDVALIDITY, PERMANENTFLAGS, BYE) is absorbed here;
+ * everything else goes to the caller's handler.
+ */
+#ifndef MP_IMAP_CONN_H
+#define MP_IMAP_CONN_H
+
+#include "imap_parser.h"
+#include "imap_util.h"
+
+#include <mailport/plugin.h>
+
+enum {
+    IMAP_CAP_LITERALPLUS = 1u << 0,
+    IMAP_CAP_LITERALMINUS = 1u << 1,
+    IMAP_CAP_UIDPLUS = 1u << 2,
+    IMAP_CAP_SPECIAL_USE = 1u << 3,
+    IMAP_CAP_LIST_EXTENDED = 1u << 4,
+    IMAP_CAP_NAMESPACE = 1u << 5,
+    IMAP_CAP_MULTIAPPEND = 1u << 6,
+};
+
+/* The outcome of a tagged response. */
+enum { IMAP_OK = 0, IMAP_NO = 1, IMAP_BAD = 2 };
+
+typedef struct imap_conn imap_conn;
+
+/* Handler for untagged responses a command is interested in. NUM is the
+ * message number for "* 5 FETCH" style responses, -1 otherwise; the
+ * response's name (FETCH, LIST, NAMESPACE...) is in the parser's token.
+ * Parse what you need with imap_conn_parser(); the rest of the response is
+ * skipped after you return. Return MP_OK, or a status that ends the wait
+ * (with the error set). */
+typedef mp_status (*imap_untagged_fn)(void *ctx, imap_conn *c, int64_t num);
+
+struct imap_conn {
+    void *curl;    /* CURL * */
+    long sock;     /* curl_socket_t */
+    mp_host *host;
+    char where[300]; /* "host:port", for messages */
+    char user[256];
+    imap_parser p;
+    unsigned caps;
+    unsigned next_tag;
+    int timeout_ms;
+    int broken; /* the connection is unusable */
+    int selected; /* a mailbox is selected or examined */
+    int closing;  /* in imap_conn_close: errors no longer reported */
+
+    /* The selected mailbox, as its untagged data said. */
+    uint64_t exists, uidvalidity, uidnext;
+    char *permflags; /* PERMANENTFLAGS list contents, or NULL when unsent */
+
+    /* The last tagged response. */
+    int last_result;
+    char last_code[256]; /* response code without brackets, or "" */
+    char last_text[512];
+    char bye[256]; /* text of a BYE, or "" */
+};
+
+/* Connect and log in as EP says; reads the tls, cafile, insecure, auth and
+ * timeout parameters and the password or token. MP_FATAL with the error
+ * set on failure (MP_ERR_USAGE, MP_ERR_CONNECT, MP_ERR_AUTH). */
+mp_status imap_conn_open(mp_host *host, const mp_endpoint *ep,
+                         imap_conn **out);
+/* LOGOUT (when still usable) and release. */
+void imap_conn_close(imap_conn *c);
+
+/* Send bytes as they are. */
+mp_status imap_conn_send(imap_conn *c, const void *buf, size_t len);
+
+/* Send "TAG CMD\r\n" where CMD is already safely quoted; *tag gets the tag
+ * number. */
+mp_status imap_cmd_send(imap_conn *c, unsigned *tag, const char *cmd);
+
+/* Read responses until a tagged one, handing untagged ones to FN (may be
+ * NULL). *tag and *result describe it; c->last_code/last_text hold its
+ * text. A continuation request ("+") ends the wait with *tag = 0. */
+mp_status imap_wait_tagged(imap_conn *c, imap_untagged_fn fn, void *ctx,
+                           unsigned *tag, int *result);
+
+/* imap_cmd_send + wait for that tag. *result is IMAP_OK/NO/BAD. */
+mp_status imap_cmd(imap_conn *c, const char *cmd, imap_untagged_fn fn,
+                   void *ctx, int *result);
+
+/* Turn the connection's failure into an error on the host and the status
+ * to return: MP_TEMPORARY/MP_ERR_CONNECT for a lost connection,
+ * MP_FATAL/MP_ERR_PROTOCOL for garbage. WHAT says what was going on. */
+mp_status imap_conn_fail(imap_conn *c, const char *what);
+
+/* Forget the selected mailbox's state (before SELECT/EXAMINE). */
+void imap_conn_reset_mailbox(imap_conn *c);
+
+#endif

@@ -1,0 +1,62 @@
+/* The IMAP plugin's descriptor: the imap:// and imaps:// schemes, as source
+ * and as sink. */
+#include "imap_sink.h"
+#include "imap_source.h"
+#include "imap_store.h"
+
+#include <mailport/plugin.h>
+
+static mp_status store_open(mp_host *host, const mp_endpoint *ep, void **store)
+{
+    imap_store *st;
+    mp_status s = imap_store_open(host, ep, &st);
+    if (s == MP_OK)
+        *store = st;
+    return s;
+}
+
+static const mp_source_ops source_ops = {
+    .struct_size = sizeof(mp_source_ops),
+    .eol = MP_EOL_CRLF,
+    .open = store_open,
+    .close = imap_store_close,
+    .list_folders = imap_store_list,
+    .open_folder = imap_source_open_folder,
+    .close_folder = imap_source_close_folder,
+    .scan = imap_folder_scan,
+    .fetch = imap_source_fetch,
+};
+
+static const mp_sink_ops sink_ops = {
+    .struct_size = sizeof(mp_sink_ops),
+    .eol = MP_EOL_CRLF,
+    .open = store_open,
+    .finish = NULL,
+    .close = imap_store_close,
+    .list_folders = imap_store_list,
+    .open_folder = imap_sink_open_folder,
+    .close_folder = imap_sink_close_folder,
+    .scan = imap_folder_scan,
+    .put_begin = imap_sink_put_begin,
+    .put_write = imap_sink_put_write,
+    .put_commit = imap_sink_put_commit,
+    .put_abort = imap_sink_put_abort,
+    .flush = imap_sink_flush,
+    .set_flags = imap_sink_set_flags,
+    .remove = imap_sink_remove,
+};
+
+static const char *const schemes[] = {"imap", "imaps", NULL};
+
+static const mp_plugin imap_plugin = {
+    .struct_size = sizeof(mp_plugin),
+    .abi_major = MP_ABI_MAJOR,
+    .abi_minor = MP_ABI_MINOR,
+    .name = "imap",
+    .version = "0.1.0",
+    .schemes = schemes,
+    .source = &source_ops,
+    .sink = &sink_ops,
+};
+
+MP_PLUGIN_DEFINE(imap_plugin)

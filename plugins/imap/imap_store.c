@@ -1,0 +1,608 @@
+#include "imap_store.h"
+
+#include "imap_names.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_NAME_LITERAL 65536
+/* A header block bigger than this is not mail; refuse rather than eat
+ * memory. */
+#define MAX_HEADER_BLOCK (64u << 20)
+
+void imap_set_refused(imap_store *st, mp_error_kind kind, const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    st->host->set_error(st->host, kind, "%s", text);
+}
+
+static void proto_error(imap_parser *p, const char *what)
+{
+    if (!p->error) {
+        p->error = IMAP_ERR_PROTO;
+        snprintf(p->err, sizeof p->err, "%s", what);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Opening: login, then where the personal folders live.                     */
+
+typedef struct ns_ctx {
+    int found;
+    char *prefix;
+    char delim;
+} ns_ctx;
+
+static mp_status on_namespace(void *vctx, imap_conn *c, int64_t num)
+{
+    ns_ctx *ns = vctx;
+    imap_parser *p = &c->p;
+    (void)num;
+    if (!imap_tok_is(p, "NAMESPACE"))
+        return MP_OK;
+    int t = imap_next(p);
+    if (t != IMAP_T_LPAREN)
+        return MP_OK; /* NIL: no personal namespace */
+    if (imap_next(p) != IMAP_T_LPAREN)
+        return MP_OK;
+    t = imap_next_value(p, MAX_NAME_LITERAL);
+    if (t != IMAP_T_STRING && t != IMAP_T_ATOM)
+        return MP_OK;
+    char *prefix = strdup(p->tok);
+    t = imap_next(p);
+    if (!prefix)
+        return MP_OK;
+    free(ns->prefix);
+    ns->prefix = prefix;
+    ns->delim = (t == IMAP_T_STRING && p->tok_len == 1) ? p->tok[0] : 0;
+    ns->found = 1;
+    return MP_OK;
+}
+
+static mp_status on_list_delim(void *vctx, imap_conn *c, int64_t num)
+{
+    ns_ctx *ns = vctx;
+    imap_parser *p = &c->p;
+    (void)num;
+    if (!imap_tok_is(p, "LIST") || imap_next(p) != IMAP_T_LPAREN)
+        return MP_OK;
+    int t;
+    while ((t = imap_next(p)) == IMAP_T_ATOM)
+        ;
+    if (t != IMAP_T_RPAREN)
+        return MP_OK;
+    t = imap_next(p);
+    ns->delim = (t == IMAP_T_STRING && p->tok_len == 1) ? p->tok[0] : 0;
+    ns->found = 1;
+    return MP_OK;
+}
+
+mp_status imap_store_open(mp_host *host, const mp_endpoint *ep,
+                          imap_store **out)
+{
+    imap_store *st = calloc(1, sizeof *st);
+    if (!st) {
+        host->set_error(host, MP_ERR_INTERNAL, "out of memory");
+        return MP_FATAL;
+    }
+    st->host = host;
+    st->display = strdup(ep->display ? ep->display : "");
+    mp_status s = imap_conn_open(host, ep, &st->conn);
+    if (s != MP_OK) {
+        st->conn = NULL;
+        imap_store_close(st);
+        return MP_FATAL;
+    }
+    ns_ctx ns = {0};
+    int result = IMAP_NO;
+    if (st->conn->caps & IMAP_CAP_NAMESPACE)
+        s = imap_cmd(st->conn, "NAMESPACE", on_namespace, &ns, &result);
+    if (s == MP_OK && !ns.found)
+        s = imap_cmd(st->conn, "LIST \"\" \"\"", on_list_delim, &ns, &result);
+    if (s != MP_OK) {
+        free(ns.prefix);
+        imap_store_close(st);
+        return MP_FATAL;
+    }
+    st->prefix = ns.prefix ? ns.prefix : strdup("");
+    st->delim = ns.delim;
+    *out = st;
+    return MP_OK;
+}
+
+void imap_store_close(void *store)
+{
+    imap_store *st = store;
+    if (!st)
+        return;
+    imap_conn_close(st->conn);
+    free(st->prefix);
+    free(st->display);
+    free(st);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Listing.                                                                  */
+
+typedef struct list_entry {
+    char *name;
+    unsigned special;
+    int no_select;
+} list_entry;
+
+typedef struct list_ctx {
+    imap_store *st;
+    list_entry *v;
+    size_t n, cap;
+    int oom;
+} list_ctx;
+
+static unsigned special_of(const char *attr)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } uses[] = {
+        {"\\All", MP_SPECIAL_ALL},         {"\\Archive", MP_SPECIAL_ARCHIVE},
+        {"\\Drafts", MP_SPECIAL_DRAFTS},   {"\\Flagged", MP_SPECIAL_FLAGGED},
+        {"\\Junk", MP_SPECIAL_JUNK},       {"\\Sent", MP_SPECIAL_SENT},
+        {"\\Trash", MP_SPECIAL_TRASH},
+    };
+    for (size_t i = 0; i < sizeof uses / sizeof uses[0]; i++)
+        if (strcasecmp(attr, uses[i].name) == 0)
+            return uses[i].bit;
+    return 0;
+}
+
+static mp_status on_list(void *vctx, imap_conn *c, int64_t num)
+{
+    list_ctx *l = vctx;
+    imap_parser *p = &c->p;
+    (void)num;
+    if (!imap_tok_is(p, "LIST"))
+        return MP_OK;
+    if (imap_next(p) != IMAP_T_LPAREN) {
+        proto_error(p, "LIST without attributes");
+        return MP_OK;
+    }
+    unsigned special = 0;
+    int no_select = 0, t;
+    while ((t = imap_next(p)) == IMAP_T_ATOM) {
+        if (imap_tok_is(p, "\\Noselect") || imap_tok_is(p, "\\NonExistent"))
+            no_select = 1;
+        special |= special_of(p->tok);
+    }
+    if (t != IMAP_T_RPAREN) {
+        proto_error(p, "malformed LIST attributes");
+        return MP_OK;
+    }
+    t = imap_next(p); /* delimiter */
+    if (t != IMAP_T_STRING && t != IMAP_T_NIL) {
+        proto_error(p, "malformed LIST delimiter");
+        return MP_OK;
+    }
+    t = imap_next_value(p, MAX_NAME_LITERAL);
+    if (t != IMAP_T_STRING && t != IMAP_T_ATOM) {
+        proto_error(p, "malformed LIST mailbox name");
+        return MP_OK;
+    }
+    imap_store *st = l->st;
+    size_t plen = strlen(st->prefix);
+    if (strcasecmp(p->tok, "INBOX") != 0 && plen &&
+        strncmp(p->tok, st->prefix, plen) != 0)
+        return MP_OK; /* another namespace (shared, public) */
+    if (plen && strcmp(p->tok, st->prefix) == 0)
+        return MP_OK; /* the namespace root itself */
+    char *name = imap_name_from_server(p->tok, st->delim, st->prefix);
+    if (!name) {
+        st->host->log(st->host, MP_LOG_WARN,
+                      "%s: skipping folder \"%s\": its name cannot be mapped "
+                      "to a mailport path",
+                      st->display, p->tok);
+        return MP_OK;
+    }
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 32;
+        list_entry *v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            free(name);
+            l->oom = 1;
+            return MP_OK;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = (list_entry){name, special, no_select};
+    return MP_OK;
+}
+
+/* Parents before children: '/' sorts before every other byte. */
+static int path_cmp(const void *a, const void *b)
+{
+    const unsigned char *x = (const unsigned char *)((const list_entry *)a)->name;
+    const unsigned char *y = (const unsigned char *)((const list_entry *)b)->name;
+    for (;; x++, y++) {
+        unsigned cx = *x == '/' ? 1 : *x, cy = *y == '/' ? 1 : *y;
+        if (cx != cy || !cx)
+            return (int)cx - (int)cy;
+    }
+}
+
+mp_status imap_store_list(void *store, mp_folder_cb cb, void *ctx)
+{
+    imap_store *st = store;
+    list_ctx l = {.st = st};
+    int result;
+    const char *cmd = (st->conn->caps & IMAP_CAP_LIST_EXTENDED) &&
+                              (st->conn->caps & IMAP_CAP_SPECIAL_USE)
+                          ? "LIST \"\" \"*\" RETURN (SPECIAL-USE)"
+                          : "LIST \"\" \"*\"";
+    mp_status s = imap_cmd(st->conn, cmd, on_list, &l, &result);
+    if (s == MP_OK && result != IMAP_OK) {
+        imap_set_refused(st, MP_ERR_REFUSED, "%s: LIST refused: %s",
+                         st->display, st->conn->last_text);
+        s = MP_FATAL;
+    }
+    if (s == MP_OK && l.oom) {
+        st->host->set_error(st->host, MP_ERR_INTERNAL, "out of memory");
+        s = MP_FATAL;
+    }
+    if (s == MP_OK) {
+        qsort(l.v, l.n, sizeof *l.v, path_cmp);
+        for (size_t i = 0; i < l.n && s == MP_OK; i++) {
+            if (i > 0 && strcmp(l.v[i].name, l.v[i - 1].name) == 0)
+                continue;
+            mp_folder_info info = {
+                .struct_size = sizeof info,
+                .name = l.v[i].name,
+                .special_use = l.v[i].special,
+                .no_select = l.v[i].no_select,
+                .validity = 0,
+                .count = -1,
+            };
+            s = cb(ctx, &info);
+        }
+    }
+    for (size_t i = 0; i < l.n; i++)
+        free(l.v[i].name);
+    free(l.v);
+    return s;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Selecting.                                                                */
+
+static mp_status simple(imap_store *st, const char *verb, const char *server,
+                        int *result)
+{
+    imap_str cmd = {0};
+    imap_str_adds(&cmd, verb);
+    imap_str_add(&cmd, " ", 1);
+    if (imap_str_quote(&cmd, server) < 0 || cmd.oom) {
+        imap_str_free(&cmd);
+        st->host->set_error(st->host, MP_ERR_USAGE,
+                            "folder name \"%s\" cannot be sent", server);
+        return MP_FOLDER_BAD;
+    }
+    mp_status s = imap_cmd(st->conn, cmd.s, NULL, NULL, result);
+    imap_str_free(&cmd);
+    return s;
+}
+
+static mp_status create_folder(imap_store *st, const char *name,
+                               const char *server)
+{
+    int result;
+    mp_status s = simple(st, "CREATE", server, &result);
+    if (s != MP_OK || result == IMAP_OK)
+        return s;
+    /* Some servers want the parents first. Create each (a failure there
+     * only means it exists or cannot be made), then try again. */
+    char *copy = strdup(server);
+    if (!copy) {
+        st->host->set_error(st->host, MP_ERR_INTERNAL, "out of memory");
+        return MP_FATAL;
+    }
+    size_t skip = strlen(st->prefix);
+    for (char *q = copy + skip; st->delim && (q = strchr(q, st->delim)); q++) {
+        *q = '\0';
+        s = simple(st, "CREATE", copy, &result);
+        *q = st->delim;
+        if (s != MP_OK) {
+            free(copy);
+            return s;
+        }
+    }
+    free(copy);
+    s = simple(st, "CREATE", server, &result);
+    if (s == MP_OK && result != IMAP_OK) {
+        imap_set_refused(st, MP_ERR_REFUSED,
+                         "cannot create folder \"%s\" on %s: %s", name,
+                         st->conn->where, st->conn->last_text);
+        return MP_FOLDER_BAD;
+    }
+    return s;
+}
+
+mp_status imap_folder_open(imap_store *st, const char *name, int read_only,
+                           int create, imap_folder **out, mp_folder_info *info)
+{
+    char err[512];
+    char *server = imap_name_to_server(name, st->delim, st->prefix, err,
+                                       sizeof err);
+    if (!server) {
+        st->host->set_error(st->host, MP_ERR_USAGE, "%s: %s", st->display, err);
+        return MP_FOLDER_BAD;
+    }
+    const char *verb = read_only ? "EXAMINE" : "SELECT";
+    imap_conn_reset_mailbox(st->conn);
+    int result;
+    mp_status s = simple(st, verb, server, &result);
+    if (s == MP_OK && result != IMAP_OK && create) {
+        s = create_folder(st, name, server);
+        if (s == MP_OK) {
+            imap_conn_reset_mailbox(st->conn);
+            s = simple(st, verb, server, &result);
+        }
+    }
+    if (s == MP_OK && result != IMAP_OK) {
+        int missing = strcasecmp(st->conn->last_code, "NONEXISTENT") == 0 ||
+                      !create;
+        imap_set_refused(st, missing ? MP_ERR_NOTFOUND : MP_ERR_REFUSED,
+                         "cannot open folder \"%s\" on %s: %s", name,
+                         st->conn->where, st->conn->last_text);
+        s = MP_FOLDER_BAD;
+    }
+    if (s != MP_OK) {
+        free(server);
+        return s;
+    }
+    st->conn->selected = 1;
+    imap_folder *f = calloc(1, sizeof *f);
+    if (!f || !(f->name = strdup(name))) {
+        free(f);
+        free(server);
+        st->host->set_error(st->host, MP_ERR_INTERNAL, "out of memory");
+        return MP_FATAL;
+    }
+    f->st = st;
+    f->server_name = server;
+    f->validity = st->conn->uidvalidity;
+    imap_spool_init(&f->spool, 4u << 20);
+    *info = (mp_folder_info){
+        .struct_size = sizeof *info,
+        .name = f->name,
+        .validity = f->validity,
+        .count = (int64_t)st->conn->exists,
+    };
+    *out = f;
+    return MP_OK;
+}
+
+void imap_folder_free(imap_folder *f)
+{
+    if (!f)
+        return;
+    imap_spool_free(&f->spool);
+    free(f->put_keywords);
+    free(f->name);
+    free(f->server_name);
+    free(f);
+}
+
+/* ------------------------------------------------------------------------ */
+/* FETCH responses.                                                          */
+
+/* Skip one value: an atom, string, literal, NIL, or a (nested) list. */
+static void skip_value(imap_parser *p)
+{
+    int t = imap_next(p);
+    if (t != IMAP_T_LPAREN)
+        return;
+    int depth = 1;
+    while (depth > 0) {
+        t = imap_next(p);
+        if (t < 0 || t == IMAP_T_EOL) {
+            proto_error(p, "unbalanced list in FETCH");
+            return;
+        }
+        if (t == IMAP_T_LPAREN)
+            depth++;
+        else if (t == IMAP_T_RPAREN)
+            depth--;
+    }
+}
+
+static int is_body_item(const char *name)
+{
+    return strncasecmp(name, "BODY[", 5) == 0 ||
+           strncasecmp(name, "BINARY[", 7) == 0 ||
+           strcasecmp(name, "RFC822") == 0 ||
+           strcasecmp(name, "RFC822.HEADER") == 0 ||
+           strcasecmp(name, "RFC822.TEXT") == 0;
+}
+
+mp_status imap_parse_fetch(imap_conn *c, imap_fetch_meta *m,
+                           imap_body_fn body_fn, void *ctx)
+{
+    imap_parser *p = &c->p;
+    if (imap_next(p) != IMAP_T_LPAREN) {
+        proto_error(p, "FETCH without '('");
+        return MP_OK;
+    }
+    for (;;) {
+        int t = imap_next(p);
+        if (t == IMAP_T_RPAREN)
+            return MP_OK;
+        if (t != IMAP_T_ATOM) {
+            proto_error(p, "malformed FETCH item");
+            return MP_OK;
+        }
+        uint64_t v;
+        if (imap_tok_is(p, "UID")) {
+            if (imap_next(p) != IMAP_T_ATOM || imap_tok_u64(p, &v) < 0 ||
+                v == 0 || v > UINT32_MAX) {
+                proto_error(p, "malformed UID in FETCH");
+                return MP_OK;
+            }
+            m->uid = (uint32_t)v;
+            m->have_uid = 1;
+        } else if (imap_tok_is(p, "RFC822.SIZE")) {
+            if (imap_next(p) != IMAP_T_ATOM || imap_tok_u64(p, &v) < 0) {
+                proto_error(p, "malformed RFC822.SIZE in FETCH");
+                return MP_OK;
+            }
+            m->size = v;
+            m->have_size = 1;
+        } else if (imap_tok_is(p, "INTERNALDATE")) {
+            t = imap_next(p);
+            if (t == IMAP_T_STRING && imap_parse_date(p->tok, &m->date) == 0)
+                m->have_date = 1;
+            else if (t != IMAP_T_STRING && t != IMAP_T_NIL) {
+                proto_error(p, "malformed INTERNALDATE in FETCH");
+                return MP_OK;
+            }
+        } else if (imap_tok_is(p, "FLAGS")) {
+            if (imap_next(p) != IMAP_T_LPAREN) {
+                proto_error(p, "malformed FLAGS in FETCH");
+                return MP_OK;
+            }
+            m->flags = 0;
+            m->keywords.len = 0;
+            if (m->keywords.s)
+                m->keywords.s[0] = '\0';
+            while ((t = imap_next(p)) == IMAP_T_ATOM)
+                imap_flag_add(p->tok, &m->flags, &m->keywords);
+            if (t != IMAP_T_RPAREN) {
+                proto_error(p, "malformed FLAGS list in FETCH");
+                return MP_OK;
+            }
+            m->have_flags = 1;
+        } else if (is_body_item(p->tok)) {
+            t = imap_next(p);
+            if (t != IMAP_T_LITERAL && t != IMAP_T_STRING && t != IMAP_T_NIL) {
+                proto_error(p, "malformed body in FETCH");
+                return MP_OK;
+            }
+            if (body_fn) {
+                mp_status s = body_fn(ctx, c, m, t);
+                if (s != MP_OK || p->error)
+                    return s;
+            }
+        } else {
+            skip_value(p);
+        }
+        if (p->error)
+            return MP_OK;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Scanning.                                                                 */
+
+typedef struct scan_ctx {
+    imap_store *st;
+    int want_identity;
+    mp_msg_cb cb;
+    void *cb_ctx;
+    mp_status stop; /* the callback's refusal: keep draining, then return */
+    char identity[128];
+    int have_identity;
+    imap_fetch_meta m;
+} scan_ctx;
+
+static mp_status scan_body(void *vctx, imap_conn *c, imap_fetch_meta *m, int t)
+{
+    scan_ctx *s = vctx;
+    imap_parser *p = &c->p;
+    (void)m;
+    if (t == IMAP_T_LITERAL && imap_literal_slurp(p, MAX_HEADER_BLOCK) < 0)
+        return MP_OK; /* the parser error ends the wait */
+    if (t == IMAP_T_NIL)
+        p->tok_len = 0;
+    /* BODY[HEADER] ends with the blank line; the identity wants the block
+     * without it. */
+    size_t len = p->tok_len;
+    if (len >= 2 && p->tok[len - 1] == '\n' && p->tok[len - 2] == '\r')
+        len -= 2;
+    else if (len >= 1 && p->tok[len - 1] == '\n')
+        len -= 1;
+    s->st->host->identity_of_header(s->st->host, p->tok, len, s->identity,
+                                    sizeof s->identity);
+    s->have_identity = 1;
+    return MP_OK;
+}
+
+static mp_status on_scan_fetch(void *vctx, imap_conn *c, int64_t num)
+{
+    scan_ctx *s = vctx;
+    if (!imap_tok_is(&c->p, "FETCH"))
+        return MP_OK;
+    imap_fetch_meta *m = &s->m;
+    imap_str kw = m->keywords;
+    *m = (imap_fetch_meta){.msgno = num, .keywords = kw};
+    m->keywords.len = 0;
+    if (kw.s)
+        kw.s[0] = '\0';
+    s->have_identity = 0;
+    mp_status st = imap_parse_fetch(c, m, s->want_identity ? scan_body : NULL, s);
+    if (st != MP_OK || c->p.error)
+        return st;
+    /* Unsolicited FETCHes (flag changes) lack the UID or the size. */
+    if (!m->have_uid || !m->have_size || s->stop != MP_OK)
+        return MP_OK;
+    char key[16];
+    snprintf(key, sizeof key, "%u", m->uid);
+    mp_msg_info info = {
+        .struct_size = sizeof info,
+        .key = key,
+        .size = m->size,
+        .vsize = m->size,
+        .flags = m->flags,
+        .keywords = m->keywords.s ? m->keywords.s : "",
+        .internal_date = m->have_date ? m->date : MP_DATE_UNKNOWN,
+        .identity = s->want_identity && s->have_identity ? s->identity : NULL,
+    };
+    s->stop = s->cb(s->cb_ctx, &info);
+    return MP_OK;
+}
+
+mp_status imap_folder_scan(void *folder, unsigned flags, mp_msg_cb cb,
+                           void *ctx)
+{
+    imap_folder *f = folder;
+    imap_store *st = f->st;
+    if (st->conn->exists == 0)
+        return MP_OK;
+    scan_ctx s = {
+        .st = st,
+        .want_identity = (flags & MP_SCAN_IDENTITY) != 0,
+        .cb = cb,
+        .cb_ctx = ctx,
+        .stop = MP_OK,
+    };
+    /* BODY.PEEK[HEADER] rather than HEADER.FIELDS (MESSAGE-ID): a message
+     * without a Message-ID is identified by a hash of its whole header. */
+    const char *cmd = s.want_identity
+                          ? "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE "
+                            "BODY.PEEK[HEADER])"
+                          : "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE)";
+    int result;
+    mp_status r = imap_cmd(st->conn, cmd, on_scan_fetch, &s, &result);
+    imap_str_free(&s.m.keywords);
+    if (r != MP_OK)
+        return r;
+    if (result != IMAP_OK) {
+        imap_set_refused(st, MP_ERR_REFUSED, "cannot scan folder \"%s\" on %s: %s",
+                         f->name, st->conn->where, st->conn->last_text);
+        return MP_FOLDER_BAD;
+    }
+    return s.stop;
+}

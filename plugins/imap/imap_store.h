@@ -1,0 +1,81 @@
+/*
+ * The parts of an IMAP store that source and sink share: opening (login,
+ * namespace), listing folders, selecting one, scanning its metadata and
+ * parsing FETCH responses.
+ */
+#ifndef MP_IMAP_STORE_H
+#define MP_IMAP_STORE_H
+
+#include "imap_conn.h"
+#include "imap_spool.h"
+#include "imap_util.h"
+
+#include <mailport/plugin.h>
+
+typedef struct imap_store {
+    mp_host *host;
+    imap_conn *conn;
+    char delim;   /* hierarchy delimiter; 0 on a flat server */
+    char *prefix; /* personal namespace prefix, server form ("" usually) */
+    char *display;
+    int open_folders; /* at most one */
+} imap_store;
+
+typedef struct imap_folder {
+    imap_store *st;
+    char *name;        /* mailport name */
+    char *server_name; /* quoted-safe server name */
+    uint64_t validity;
+
+    /* Sink only: the message being put. */
+    imap_spool spool;
+    int put_open;
+    unsigned put_flags;
+    char *put_keywords;
+    int64_t put_date;
+} imap_folder;
+
+mp_status imap_store_open(mp_host *host, const mp_endpoint *ep,
+                          imap_store **out);
+void imap_store_close(void *store);
+mp_status imap_store_list(void *store, mp_folder_cb cb, void *ctx);
+
+/* SELECT (or EXAMINE when READ_ONLY) mailport folder NAME. On MP_OK
+ * *out is the folder and *info filled. A missing folder is MP_FOLDER_BAD
+ * with MP_ERR_NOTFOUND unless CREATE, when it (and its parents when
+ * needed) are created first. */
+mp_status imap_folder_open(imap_store *st, const char *name, int read_only,
+                           int create, imap_folder **out, mp_folder_info *info);
+void imap_folder_free(imap_folder *f);
+
+mp_status imap_folder_scan(void *folder, unsigned flags, mp_msg_cb cb,
+                           void *ctx);
+
+/* What a FETCH response said about one message, in the order items came. */
+typedef struct imap_fetch_meta {
+    int64_t msgno;
+    uint32_t uid;
+    int have_uid, have_flags, have_date, have_size;
+    unsigned flags;
+    imap_str keywords;
+    int64_t date;
+    uint64_t size;
+} imap_fetch_meta;
+
+/* Called at a BODY[...] / BINARY[...] item; the parser's token holds the
+ * item name and T is the value's token (IMAP_T_LITERAL with its bytes
+ * unread, IMAP_T_STRING, or IMAP_T_NIL). */
+typedef mp_status (*imap_body_fn)(void *ctx, imap_conn *c, imap_fetch_meta *m,
+                                  int t);
+
+/* Parse the "(...)" of a FETCH response into M, calling BODY_FN for body
+ * items (skipped when NULL). Protocol trouble sets the parser's error. */
+mp_status imap_parse_fetch(imap_conn *c, imap_fetch_meta *m,
+                           imap_body_fn body_fn, void *ctx);
+
+/* Turn a refused command into an error: MP_ERR_NOTFOUND / MP_ERR_REFUSED
+ * with the server's text. */
+void imap_set_refused(imap_store *st, mp_error_kind kind, const char *fmt,
+                      ...) __attribute__((format(printf, 3, 4)));
+
+#endif
