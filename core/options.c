@@ -88,7 +88,7 @@ int mp_options_parse(mp_options *o, const char *command, int argc, char **argv)
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "+qvh", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "qvh", long_options, NULL)) != -1) {
         switch (c) {
         case OPT_INCLUDE:
             push(&o->include, &o->n_include, optarg);

@@ -402,8 +402,6 @@ static mp_status update_flags(mp_sync_env *env, const char *folder,
                 continue;
             }
             mp_report_add(env->report, folder, MP_COUNT_FLAGS_UPDATED, 1);
-        } else {
-            mp_report_add(env->report, folder, MP_COUNT_SKIPPED, 1);
         }
         mp_state_row *row = &(*extra)[(*n_extra)++];
         row->src_key = s->key;
@@ -578,6 +576,7 @@ mp_status mp_sync_folder(mp_sync_env *env, const char *src_name,
         goto out;
     }
 
+    mp_report_add(env->report, src_name, MP_COUNT_SKIPPED, plan.n_skip);
     extra = calloc(plan.n ? plan.n : 1, sizeof *extra);
     if (can_scan_dst) {
         st = update_flags(env, src_name, df, &src, &dst, &plan, &extra,
