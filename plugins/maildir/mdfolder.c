@@ -72,8 +72,8 @@ static int check_name(md_layout layout, const char *name, char *err,
             return -1;
         }
         if (layout == MD_LAYOUT_FS && len > NAME_MAX) {
-            snprintf(err, err_size, "folder name \"%s\": a component is "
-                     "longer than %d bytes", name, NAME_MAX);
+            snprintf(err, err_size, "a component is longer than %d bytes "
+                     "in folder name \"%s\"", NAME_MAX, name);
             return -1;
         }
         if (!c[len])
@@ -143,9 +143,9 @@ char *md_folder_rel(md_layout layout, const char *name, char *err,
     }
     if (used > NAME_MAX) {
         snprintf(err, err_size,
-                 "folder name \"%s\" is too long for a Maildir++ directory "
-                 "(%zu bytes on disk, at most %d)",
-                 name, used, NAME_MAX);
+                 "too long for a Maildir++ directory (%zu bytes on disk, at "
+                 "most %d): folder name \"%s\"",
+                 used, NAME_MAX, name);
         free(out);
         return NULL;
     }
