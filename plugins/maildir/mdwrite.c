@@ -312,8 +312,9 @@ mp_status md_flush(void *folder)
         free(pe->tmp_name);
         free(pe->final_name);
     }
-    memmove(f->pending, f->pending + done,
-            (f->n_pending - done) * sizeof *f->pending);
+    if (done)
+        memmove(f->pending, f->pending + done,
+                (f->n_pending - done) * sizeof *f->pending);
     f->n_pending -= done;
     if (f->dirs_dirty) {
         if (fsync(f->cur_fd) != 0)

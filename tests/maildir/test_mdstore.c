@@ -5,11 +5,34 @@
 
 #include <errno.h>
 #include <regex.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Paths made by T() live until the test's teardown. */
+static char *t_paths[512];
+static size_t t_n;
+
+static char *T(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *T(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0 || t_n == 512)
+        fail_msg("T: out of memory");
+    va_end(ap);
+    return t_paths[t_n++] = s;
+}
+
+static void t_free_all(void)
+{
+    while (t_n)
+        free(t_paths[--t_n]);
+}
 
 typedef struct fixture {
     char *dir;
@@ -20,7 +43,7 @@ static int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof *fx);
     fx->dir = mp_tmpdir("mdstore");
-    fx->root = mp_strf("%s/store", fx->dir);
+    fx->root = T("%s/store", fx->dir);
     *state = fx;
     return 0;
 }
@@ -30,8 +53,8 @@ static int teardown(void **state)
     fixture *fx = *state;
     mp_rm_rf(fx->dir);
     free(fx->dir);
-    free(fx->root);
     free(fx);
+    t_free_all();
     return 0;
 }
 
@@ -83,13 +106,12 @@ static const char MSG1[] = "Message-ID: <one@example.org>\n"
 static void put_commit_flush_cycle(void **state)
 {
     fixture *fx = *state;
-    char *url = mp_strf("maildir:%s", fx->root);
+    char *url = T("maildir:%s", fx->root);
     md_env env;
     assert_int_equal(md_env_open(&env, url, 1), MP_OK);
     assert_int_equal(mode_of(fx->root) & 0777, 0700);
-    char *p = mp_strf("%s/tmp", fx->root);
+    char *p = T("%s/tmp", fx->root);
     assert_true(S_ISDIR(mode_of(p)));
-    free(p);
 
     const mp_sink_ops *k = env.plugin->sink;
     void *folder;
@@ -98,15 +120,14 @@ static void put_commit_flush_cycle(void **state)
                                     &folder, &fi),
                      MP_OK);
     assert_string_equal(fi.name, "Archiv/\xc3\x9c" "bersicht 2024");
-    char *fdir = mp_strf("%s/.Archiv.&ANw-bersicht 2024", fx->root);
-    char *cur = mp_strf("%s/cur", fdir), *tmp = mp_strf("%s/tmp", fdir),
-         *newd = mp_strf("%s/new", fdir);
+    char *fdir = T("%s/.Archiv.&ANw-bersicht 2024", fx->root);
+    char *cur = T("%s/cur", fdir), *tmp = T("%s/tmp", fdir),
+         *newd = T("%s/new", fdir);
     assert_int_equal(mode_of(fdir) & 0777, 0700);
     assert_int_equal(mode_of(cur) & 0777, 0700);
     assert_int_equal(mode_of(newd) & 0777, 0700);
-    p = mp_strf("%s/maildirfolder", fdir);
+    p = T("%s/maildirfolder", fdir);
     assert_true(S_ISREG(mode_of(p)));
-    free(p);
 
     char key[256];
     assert_int_equal(put_msg(&env, folder, MSG1,
@@ -139,9 +160,9 @@ static void put_commit_flush_cycle(void **state)
     size_t n;
     char **names = md_dir_names(cur, &n);
     assert_int_equal(n, 1);
-    char *want = mp_strf("%s:2,FPSab", key);
+    char *want = T("%s:2,FPSab", key);
     assert_string_equal(names[0], want);
-    char *file = mp_strf("%s/%s", cur, names[0]);
+    char *file = T("%s/%s", cur, names[0]);
     size_t len;
     char *bytes = mp_read_file(file, &len);
     assert_int_equal(len, strlen(MSG1));
@@ -151,11 +172,10 @@ static void put_commit_flush_cycle(void **state)
     assert_int_equal(stat(file, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
     assert_int_equal(st.st_mtime, 1000000000);
-    p = mp_strf("%s/dovecot-keywords", fdir);
+    p = T("%s/dovecot-keywords", fdir);
     char *kwf = mp_read_file(p, &len);
     assert_string_equal(kwf, "0 $Junk\n1 NonJunk\n");
     free(kwf);
-    free(p);
 
     /* Scan now sees it, with everything put in. */
     assert_int_equal(md_scan_all(&env, folder, MP_SCAN_IDENTITY, &m), MP_OK);
@@ -178,32 +198,25 @@ static void put_commit_flush_cycle(void **state)
 
     assert_int_equal(k->close_folder(folder), MP_OK);
     md_names_free(names);
-    free(want);
-    free(file);
-    free(cur);
-    free(tmp);
-    free(newd);
-    free(fdir);
     md_env_close(&env);
-    free(url);
 }
 
 static void abort_leaves_nothing_and_close_flushes(void **state)
 {
     fixture *fx = *state;
-    char *url = mp_strf("maildir:%s?layout=fs", fx->root);
+    char *url = T("maildir:%s?layout=fs", fx->root);
     md_env env;
     assert_int_equal(md_env_open(&env, url, 1), MP_OK);
     const mp_sink_ops *k = env.plugin->sink;
     void *folder;
     mp_folder_info fi = {.struct_size = sizeof fi};
     assert_int_equal(k->open_folder(env.store, "A/B", &folder, &fi), MP_OK);
-    char *cur = mp_strf("%s/A/B/cur", fx->root);
-    char *tmp = mp_strf("%s/A/B/tmp", fx->root);
-    char *parent_cur = mp_strf("%s/A/cur", fx->root);
+    char *cur = T("%s/A/B/cur", fx->root);
+    char *tmp = T("%s/A/B/tmp", fx->root);
+    char *parent_cur = T("%s/A/cur", fx->root);
     /* The parent is a plain directory: it reads back as no_select. */
     assert_false(mp_file_exists(parent_cur));
-    assert_false(mp_file_exists(mp_strf("%s/A/B/maildirfolder", fx->root)));
+    assert_false(mp_file_exists(T("%s/A/B/maildirfolder", fx->root)));
 
     mp_msg_info info = {.struct_size = sizeof info, .key = "x",
                         .internal_date = MP_DATE_UNKNOWN};
@@ -226,24 +239,19 @@ static void abort_leaves_nothing_and_close_flushes(void **state)
     size_t n;
     char **names = md_dir_names(cur, &n);
     assert_int_equal(n, 1);
-    char *want = mp_strf("%s:2,", key);
+    char *want = T("%s:2,", key);
     assert_string_equal(names[0], want);
-    assert_int_equal(count_names(mp_strf("%s/A/B/new", fx->root)), 0);
+    assert_int_equal(count_names(T("%s/A/B/new", fx->root)), 0);
     /* No keywords: no dovecot-keywords file. */
-    assert_false(mp_file_exists(mp_strf("%s/A/B/dovecot-keywords", fx->root)));
+    assert_false(mp_file_exists(T("%s/A/B/dovecot-keywords", fx->root)));
     md_names_free(names);
-    free(want);
-    free(cur);
-    free(tmp);
-    free(parent_cur);
     md_env_close(&env);
-    free(url);
 }
 
 static void large_message_streams_in_chunks(void **state)
 {
     fixture *fx = *state;
-    char *url = mp_strf("maildir:%s", fx->root);
+    char *url = T("maildir:%s", fx->root);
     md_env env;
     assert_int_equal(md_env_open(&env, url, 1), MP_OK);
     const mp_sink_ops *k = env.plugin->sink;
@@ -285,13 +293,12 @@ static void large_message_streams_in_chunks(void **state)
     assert_int_equal(k->close_folder(folder), MP_OK);
     free(body);
     md_env_close(&env);
-    free(url);
 }
 
 static void set_flags_and_remove(void **state)
 {
     fixture *fx = *state;
-    char *url = mp_strf("maildir:%s", fx->root);
+    char *url = T("maildir:%s", fx->root);
     md_env env;
     assert_int_equal(md_env_open(&env, url, 1), MP_OK);
     const mp_sink_ops *k = env.plugin->sink;
@@ -307,8 +314,8 @@ static void set_flags_and_remove(void **state)
     assert_int_equal(k->set_flags(folder, k2, MP_FLAG_ANSWERED, "Later"),
                      MP_OK);
     assert_int_equal(k->flush(folder), MP_OK);
-    char *cur = mp_strf("%s/.Work/cur", fx->root);
-    char *f2 = mp_strf("%s/%s:2,Ra", cur, k2);
+    char *cur = T("%s/.Work/cur", fx->root);
+    char *f2 = T("%s/%s:2,Ra", cur, k2);
     assert_true(mp_file_exists(f2));
 
     /* After flush: a rename, keeping the date and bytes. */
@@ -317,14 +324,14 @@ static void set_flags_and_remove(void **state)
                                       MP_FLAG_DRAFT,
                                   "Later $Important"),
                      MP_OK);
-    char *f1 = mp_strf("%s/%s:2,DSTab", cur, k1);
+    char *f1 = T("%s/%s:2,DSTab", cur, k1);
     assert_true(mp_file_exists(f1));
     assert_int_equal(count_names(cur), 2);
     struct stat st;
     assert_int_equal(stat(f1, &st), 0);
     assert_int_equal(st.st_mtime, 10);
     size_t len;
-    char *kw = mp_read_file(mp_strf("%s/.Work/dovecot-keywords", fx->root),
+    char *kw = mp_read_file(T("%s/.Work/dovecot-keywords", fx->root),
                             &len);
     assert_string_equal(kw, "0 Later\n1 $Important\n");
     free(kw);
@@ -348,7 +355,7 @@ static void set_flags_and_remove(void **state)
     assert_false(mp_file_exists(f1));
     assert_true(mp_file_exists(f2));
     assert_int_equal(count_names(cur), 1);
-    assert_int_equal(count_names(mp_strf("%s/.Work/tmp", fx->root)), 0);
+    assert_int_equal(count_names(T("%s/.Work/tmp", fx->root)), 0);
     md_msgs m;
     assert_int_equal(md_scan_all(&env, folder, 0, &m), MP_OK);
     assert_int_equal(m.n, 1);
@@ -357,18 +364,13 @@ static void set_flags_and_remove(void **state)
     assert_string_equal(m.v[0].keywords, "Later");
     md_msgs_free(&m);
     assert_int_equal(k->close_folder(folder), MP_OK);
-    free(cur);
-    free(f1);
-    free(f2);
     md_env_close(&env);
-    free(url);
 }
 
 static void write_at(const char *root, const char *rel, const char *text)
 {
-    char *p = mp_strf("%s/%s", root, rel);
+    char *p = T("%s/%s", root, rel);
     mp_write_file(p, text, strlen(text));
-    free(p);
 }
 
 static void source_scan_ignores_tmp_and_control_files(void **state)
@@ -388,7 +390,7 @@ static void source_scan_ignores_tmp_and_control_files(void **state)
     assert_int_equal(mp_sh("touch -d @1500000000 '%s/new/300.c.host'",
                            fx->root),
                      0);
-    char *url = mp_strf("maildir:%s", fx->root);
+    char *url = T("maildir:%s", fx->root);
     md_env env;
     assert_int_equal(md_env_open(&env, url, 0), MP_OK);
     const mp_source_ops *s = env.plugin->source;
@@ -434,7 +436,6 @@ static void source_scan_ignores_tmp_and_control_files(void **state)
     assert_int_equal(env.host.err_kind, MP_ERR_NOTFOUND);
     assert_contains(env.host.err, "\"Nope\"");
     md_env_close(&env);
-    free(url);
 }
 
 typedef struct seen_folders {
@@ -461,8 +462,8 @@ static void lists_parents_first(void **state)
 {
     fixture *fx = *state;
     for (int lay = 0; lay < 2; lay++) {
-        char *root = mp_strf("%s/%d", fx->root, lay);
-        char *url = mp_strf("maildir:%s%s", root, lay ? "?layout=fs" : "");
+        char *root = T("%s/%d", fx->root, lay);
+        char *url = T("maildir:%s%s", root, lay ? "?layout=fs" : "");
         md_env env;
         assert_int_equal(md_env_open(&env, url, 1), MP_OK);
         const mp_sink_ops *k = env.plugin->sink;
@@ -493,21 +494,19 @@ static void lists_parents_first(void **state)
         assert_int_equal(s.count[0], 0); /* INBOX */
         assert_int_equal(s.special[5], MP_SPECIAL_SENT);
         md_env_close(&env);
-        free(url);
-        free(root);
     }
     /* On disk, the two layouts differ as documented. */
-    assert_true(mp_file_exists(mp_strf("%s/0/.A.B.C/cur", fx->root)));
-    assert_false(mp_file_exists(mp_strf("%s/0/.A", fx->root)));
-    assert_true(mp_file_exists(mp_strf("%s/0/.a\\2eb/cur", fx->root)));
-    assert_true(mp_file_exists(mp_strf("%s/1/A/B/C/cur", fx->root)));
-    assert_true(mp_file_exists(mp_strf("%s/1/a.b/cur", fx->root)));
+    assert_true(mp_file_exists(T("%s/0/.A.B.C/cur", fx->root)));
+    assert_false(mp_file_exists(T("%s/0/.A", fx->root)));
+    assert_true(mp_file_exists(T("%s/0/.a\\2eb/cur", fx->root)));
+    assert_true(mp_file_exists(T("%s/1/A/B/C/cur", fx->root)));
+    assert_true(mp_file_exists(T("%s/1/a.b/cur", fx->root)));
 }
 
 static void refuses_bad_names_and_params(void **state)
 {
     fixture *fx = *state;
-    char *url = mp_strf("maildir:%s?layout=fs", fx->root);
+    char *url = T("maildir:%s?layout=fs", fx->root);
     md_env env;
     assert_int_equal(md_env_open(&env, url, 1), MP_OK);
     const mp_sink_ops *k = env.plugin->sink;
@@ -531,7 +530,7 @@ static void refuses_bad_names_and_params(void **state)
     md_names_free(names);
 
     /* A symlink planted where a folder would go is not followed. */
-    char *outside = mp_strf("%s/outside", fx->dir);
+    char *outside = T("%s/outside", fx->dir);
     assert_int_equal(mp_sh("mkdir '%s' && ln -s '%s' '%s/evil'", outside,
                            outside, fx->root),
                      0);
@@ -544,27 +543,23 @@ static void refuses_bad_names_and_params(void **state)
     md_env_close(&env);
 
     /* An unknown layout. */
-    char *bad_url = mp_strf("maildir:%s?layout=mh", fx->root);
+    char *bad_url = T("maildir:%s?layout=mh", fx->root);
     assert_int_equal(md_env_open(&env, bad_url, 0), MP_FATAL);
     assert_int_equal(env.host.err_kind, MP_ERR_USAGE);
     assert_contains(env.host.err, "unknown layout \"mh\"");
     md_env_close(&env);
     /* A source that does not exist. */
-    char *missing = mp_strf("maildir:%s/missing", fx->dir);
+    char *missing = T("maildir:%s/missing", fx->dir);
     assert_int_equal(md_env_open(&env, missing, 0), MP_FATAL);
     assert_int_equal(env.host.err_kind, MP_ERR_NOTFOUND);
     assert_contains(env.host.err, "missing");
     md_env_close(&env);
-    free(outside);
-    free(bad_url);
-    free(missing);
-    free(url);
 }
 
 static void one_put_at_a_time(void **state)
 {
     fixture *fx = *state;
-    char *url = mp_strf("maildir:%s", fx->root);
+    char *url = T("maildir:%s", fx->root);
     md_env env;
     assert_int_equal(md_env_open(&env, url, 1), MP_OK);
     const mp_sink_ops *k = env.plugin->sink;
@@ -581,10 +576,9 @@ static void one_put_at_a_time(void **state)
     assert_int_equal(k->put_begin(folder, &info, &p1), MP_OK);
     assert_int_equal(k->put_write(p1, "x\n", 2), MP_OK);
     assert_int_equal(k->close_folder(folder), MP_OK);
-    assert_int_equal(count_names(mp_strf("%s/tmp", fx->root)), 0);
-    assert_int_equal(count_names(mp_strf("%s/cur", fx->root)), 0);
+    assert_int_equal(count_names(T("%s/tmp", fx->root)), 0);
+    assert_int_equal(count_names(T("%s/cur", fx->root)), 0);
     md_env_close(&env);
-    free(url);
 }
 
 int main(void)
