@@ -157,8 +157,14 @@ static void parse_capabilities(imap_conn *c, imap_parser *p)
  * "CAPABILITY ..."): parsed with its own parser over the code's text. */
 static void absorb_code(imap_conn *c, const char *code)
 {
+    /* The code as a complete line, so its last atom is terminated. */
+    size_t len = strlen(code) + 2;
+    char *line = malloc(len + 1);
+    if (!line)
+        return;
+    snprintf(line, len + 1, "%s\r\n", code);
     imap_parser q;
-    imap_parser_init_mem(&q, code, strlen(code));
+    imap_parser_init_mem(&q, line, len);
     if (imap_next(&q) != IMAP_T_ATOM)
         goto out;
     uint64_t v;
@@ -190,6 +196,7 @@ static void absorb_code(imap_conn *c, const char *code)
     }
 out:
     imap_parser_free(&q);
+    free(line);
 }
 
 /* Split resp-text in p->tok into code and text. */
@@ -201,10 +208,10 @@ static void split_resp_text(const char *s, char *code, size_t code_size,
         const char *end = strchr(s, ']');
         if (end) {
             size_t n = (size_t)(end - s - 1);
-            if (n >= code_size)
-                n = code_size - 1;
-            memcpy(code, s + 1, n);
-            code[n] = '\0';
+            if (n < code_size) { /* a cut code would mislead: drop it */
+                memcpy(code, s + 1, n);
+                code[n] = '\0';
+            }
             s = end + 1;
             if (*s == ' ')
                 s++;
@@ -217,7 +224,7 @@ mp_status imap_wait_tagged(imap_conn *c, imap_untagged_fn fn, void *ctx,
                            unsigned *tag, int *result)
 {
     imap_parser *p = &c->p;
-    char code[256], text[512];
+    char code[4096], text[512];
     for (;;) {
         if (c->broken)
             return imap_conn_fail(c, "reading a response");
@@ -250,7 +257,7 @@ mp_status imap_wait_tagged(imap_conn *c, imap_untagged_fn fn, void *ctx,
             int r = imap_tok_is(p, "OK") ? IMAP_OK
                     : imap_tok_is(p, "NO") ? IMAP_NO
                                            : IMAP_BAD;
-            if (imap_rest_text(p, 1000) < 0)
+            if (imap_rest_text(p, 8192) < 0)
                 return imap_conn_fail(c, "reading a tagged response");
             split_resp_text(p->tok, c->last_code, sizeof c->last_code,
                             c->last_text, sizeof c->last_text);
@@ -288,7 +295,7 @@ mp_status imap_wait_tagged(imap_conn *c, imap_untagged_fn fn, void *ctx,
                    imap_tok_is(p, "BAD") || imap_tok_is(p, "PREAUTH") ||
                    imap_tok_is(p, "BYE")) {
             int bye = imap_tok_is(p, "BYE");
-            if (imap_rest_text(p, 1000) < 0)
+            if (imap_rest_text(p, 8192) < 0)
                 return imap_conn_fail(c, "reading a response");
             split_resp_text(p->tok, code, sizeof code, text, sizeof text);
             if (code[0])

@@ -62,7 +62,7 @@ struct imap_conn {
 
     /* The last tagged response. */
     int last_result;
-    char last_code[256]; /* response code without brackets, or "" */
+    char last_code[4096]; /* response code without brackets, or "" */
     char last_text[512];
     char bye[256]; /* text of a BYE, or "" */
 };
