@@ -82,8 +82,7 @@ static mp_status sink_open(mp_host *host, const mp_endpoint *ep, void **out)
     if (st != MP_OK)
         return st;
     if (!ep->path || !*ep->path) {
-        host->set_error(host, MP_ERR_USAGE, "%s: no path given",
-                        ep->display);
+        host->set_error(host, MP_ERR_USAGE, "no mbox path given");
         return MP_FATAL;
     }
     struct stat sb;

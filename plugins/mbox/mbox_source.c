@@ -24,8 +24,7 @@ static mp_status source_open(mp_host *host, const mp_endpoint *ep,
         return st;
     struct stat sb;
     if (!ep->path || !*ep->path) {
-        host->set_error(host, MP_ERR_USAGE, "%s: no path given",
-                        ep->display);
+        host->set_error(host, MP_ERR_USAGE, "no mbox path given");
         return MP_FATAL;
     }
     if (stat(ep->path, &sb) != 0) {

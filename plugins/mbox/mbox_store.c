@@ -11,29 +11,29 @@
 mp_status mbox_read_params(mp_host *host, const mp_endpoint *ep, int writing,
                            mbox_format *fmt)
 {
+    (void)ep; /* the core puts the endpoint before every error text */
     *fmt = MBOX_FORMAT_MBOXRD;
     const char *value = host->param(host, "format", 0);
     if (!value)
         return MP_OK;
     if (host->param(host, "format", 1)) {
         host->set_error(host, MP_ERR_USAGE,
-                        "%s: parameter format= given more than once",
-                        ep->display);
+                        "parameter format= given more than once");
         return MP_FATAL;
     }
     if (mbox_format_parse(value, fmt) != 0) {
         host->set_error(host, MP_ERR_USAGE,
-                        "%s: unknown mbox format \"%s\" (use mboxrd, mboxo, "
-                        "mboxcl or mboxcl2)",
-                        ep->display, value);
+                        "unknown mbox format \"%s\" in format= (use mboxrd, "
+                        "mboxo, mboxcl or mboxcl2)",
+                        value);
         return MP_FATAL;
     }
     if (writing && *fmt != MBOX_FORMAT_MBOXRD && *fmt != MBOX_FORMAT_MBOXO) {
         /* Writing Content-Length would mean holding each message whole
          * before its header can be written; not supported. */
         host->set_error(host, MP_ERR_USAGE,
-                        "%s: cannot write format %s (writable: mboxrd, mboxo)",
-                        ep->display, value);
+                        "cannot write format %s (writable: mboxrd, mboxo)",
+                        value);
         return MP_FATAL;
     }
     return MP_OK;

@@ -17,7 +17,6 @@ static void format_parameter_is_checked(void **state)
     assert_int_equal(mbt_open(&e, "mbox:/tmp?format=mboxzz", 0), MP_FATAL);
     assert_int_equal(e.host.err_kind, MP_ERR_USAGE);
     assert_contains(e.host.err, "unknown mbox format \"mboxzz\"");
-    assert_contains(e.host.err, "mbox:/tmp?format=mboxzz");
     mbt_close(&e, 0);
 
     assert_int_equal(mbt_open(&e, "mbox:/tmp?format=mboxo&format=mboxrd", 0),

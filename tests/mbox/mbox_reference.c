@@ -1,0 +1,211 @@
+/* The reference split used by the corpus and end-to-end tests: written
+ * line by line, as plainly as possible, sharing no code with the plugin. */
+#include "mbox_reference.h"
+
+#include "testutil.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Files in the corpus that are not mboxes, and why. */
+const mbox_ref_refusal mbox_ref_not_mbox[] = {
+    {"email-folder/testmbox.mac", "CR-only line endings"},
+    {"git-t5100/0002mboxrd", "does not start with a \"From \" line"},
+    {"mairix/mmdf/animals", "MMDF"},
+    {"neomutt/cherry.mbox", "does not start with a \"From \" line"},
+    {"neomutt/endive.mbox", "does not start with a \"From \" line"},
+    {"neomutt/fig.mbox", "MMDF"},
+    {"patchwork/mail/0007-cvs-format-diff.mbox", "is not an mbox file"},
+    {"patchwork/mail/0008-git-rename.mbox", "is not an mbox file"},
+    {"patchwork/mail/0009-git-rename-with-diff.mbox", "is not an mbox file"},
+    {"patchwork/mail/0011-no-newline-at-end-of-file.mbox", "is not an mbox file"},
+    {"patchwork/mail/0016-no-subject.mbox", "is not an mbox file"},
+    {"patchwork/mail/0017-git-pull-request-git-2-14-3.mbox", "is not an mbox file"},
+};
+
+static int blank_line(const char *l, size_t n)
+{
+    return (n == 1 && l[0] == '\n') || (n == 2 && l[0] == '\r' && l[1] == '\n');
+}
+
+static void append(ref_msg *m, const char *p, size_t n)
+{
+    m->data = realloc(m->data, m->len + n + 1);
+    memcpy(m->data + m->len, p, n);
+    m->len += n;
+    m->data[m->len] = '\0';
+}
+
+/* Drop one '>' from every line matching ^>+From . */
+static void unquote(ref_msg *m)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < m->len;) {
+        size_t e = i;
+        while (e < m->len && m->data[e] != '\n')
+            e++;
+        if (e < m->len)
+            e++;
+        size_t k = i;
+        while (k < e && m->data[k] == '>')
+            k++;
+        size_t skip = (k > i && e - k >= 5 && memcmp(m->data + k, "From ", 5) == 0);
+        memmove(m->data + w, m->data + i + skip, e - i - skip);
+        w += e - i - skip;
+        i = e;
+    }
+    m->len = w;
+    m->data[w] = '\0';
+}
+
+ref_split mbox_ref_split(const char *buf, size_t len, int unquote_rd)
+{
+    ref_split r = {0};
+    size_t pos = 0;
+    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+        pos = 3;
+    /* Lines of blanks before the first From_ line are skipped. */
+    for (;;) {
+        size_t e = pos;
+        while (e < len && buf[e] != '\n' && strchr(" \t\r", buf[e]))
+            e++;
+        if (e < len && buf[e] == '\n')
+            pos = e + 1;
+        else if (e == len)
+            pos = len;
+        else
+            break;
+        if (pos == len)
+            break;
+    }
+    if (pos == len) {
+        r.is_mbox = 1;
+        return r;
+    }
+    const char *first_nl = memchr(buf + pos, '\n', len - pos);
+    const char *first_cr = memchr(buf + pos, '\r', len - pos);
+    if (len - pos < 5 || memcmp(buf + pos, "From ", 5) != 0 ||
+        (first_cr && (!first_nl || first_cr < first_nl) && first_cr[1] != '\n'))
+        return r;
+    r.is_mbox = 1;
+    int prev_blank = 1;
+    size_t last_line_start = 0;
+    ref_msg *cur = NULL;
+    while (pos < len) {
+        const char *nl = memchr(buf + pos, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - buf) + 1 - pos : len - pos;
+        const char *line = buf + pos;
+        if (n >= 5 && memcmp(line, "From ", 5) == 0 && prev_blank) {
+            if (cur && cur->len > 0 &&
+                blank_line(cur->data + last_line_start, cur->len - last_line_start))
+                cur->len = last_line_start;
+            r.msgs = realloc(r.msgs, (r.n + 1) * sizeof *r.msgs);
+            cur = &r.msgs[r.n++];
+            *cur = (ref_msg){.from_off = pos};
+            prev_blank = 0;
+        } else {
+            last_line_start = cur->len;
+            append(cur, line, n);
+            prev_blank = blank_line(line, n);
+        }
+        pos += n;
+    }
+    if (cur && cur->len > 0 &&
+        blank_line(cur->data + last_line_start, cur->len - last_line_start))
+        cur->len = last_line_start;
+    for (size_t i = 0; i < r.n; i++) {
+        if (!r.msgs[i].data)
+            r.msgs[i].data = calloc(1, 1);
+        r.msgs[i].data[r.msgs[i].len] = '\0';
+        if (unquote_rd)
+            unquote(&r.msgs[i]);
+    }
+    return r;
+}
+
+void mbox_ref_free(ref_split *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->msgs[i].data);
+    free(r->msgs);
+}
+
+char **mbox_ref_files;
+size_t mbox_ref_n_files;
+
+static int collect(const char *path, const struct stat *sb, int type,
+                   struct FTW *ftw)
+{
+    (void)sb;
+    (void)ftw;
+    if (type == FTW_F) {
+        mbox_ref_files = realloc(mbox_ref_files,
+                                 (mbox_ref_n_files + 1) * sizeof *mbox_ref_files);
+        mbox_ref_files[mbox_ref_n_files++] = strdup(path);
+    }
+    return 0;
+}
+
+static int by_path(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The file's bytes, decompressed by the system's gzip/xz for .gz/.xz. */
+char *mbox_ref_file_bytes(const char *path, size_t *len)
+{
+    size_t n = strlen(path);
+    const char *tool = NULL;
+    if (n > 3 && strcmp(path + n - 3, ".gz") == 0)
+        tool = "gzip -dc";
+    else if (n > 3 && strcmp(path + n - 3, ".xz") == 0)
+        tool = "xz -dc";
+    if (!tool)
+        return mp_read_file(path, len);
+    char *cmd = mp_strf("%s '%s'", tool, path);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    char *out = NULL;
+    size_t cap = 0, got = 0, r;
+    char chunk[65536];
+    while ((r = fread(chunk, 1, sizeof chunk, p)) > 0) {
+        out = realloc(out, (cap = got + r + 1));
+        memcpy(out + got, chunk, r);
+        got += r;
+    }
+    assert_int_equal(pclose(p), 0);
+    free(cmd);
+    if (!out)
+        out = calloc(1, 1);
+    out[got] = '\0';
+    *len = got;
+    return out;
+}
+
+const char *mbox_ref_expected_error(const char *rel)
+{
+    for (size_t i = 0; i < MBOX_REF_NOT_MBOX_COUNT; i++)
+        if (strcmp(rel, mbox_ref_not_mbox[i].rel) == 0)
+            return mbox_ref_not_mbox[i].error;
+    return NULL;
+}
+
+void mbox_ref_collect_corpus(void)
+{
+    char *root = mp_strf("%s/mbox", mp_corpora());
+    if (nftw(root, collect, 16, FTW_PHYS) != 0)
+        fail_msg("cannot walk %s", root);
+    qsort(mbox_ref_files, mbox_ref_n_files, sizeof *mbox_ref_files, by_path);
+    free(root);
+}
+
+void mbox_ref_free_corpus(void)
+{
+    for (size_t i = 0; i < mbox_ref_n_files; i++)
+        free(mbox_ref_files[i]);
+    free(mbox_ref_files);
+    mbox_ref_files = NULL;
+    mbox_ref_n_files = 0;
+}

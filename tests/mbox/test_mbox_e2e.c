@@ -1,0 +1,264 @@
+/* Through the mailport binary: every corpus mbox copied into a Maildir
+ * (the maildir plugin) must come out byte for byte as the reference split;
+ * mbox -> mbox round trips; bad inputs give the documented exit codes and
+ * messages naming the file. */
+#include "mbox_reference.h"
+#include "testutil.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *tmp;
+
+typedef struct blob {
+    char *data;
+    size_t len;
+} blob;
+
+static int by_bytes(const void *a, const void *b)
+{
+    const blob *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->data, y->data, n);
+    if (c)
+        return c;
+    return (x->len > y->len) - (x->len < y->len);
+}
+
+/* The files of Maildir folder DIR (cur/ and new/), read whole. */
+static blob *maildir_files(const char *dir, size_t *n)
+{
+    blob *out = NULL;
+    *n = 0;
+    const char *subs[] = {"cur", "new"};
+    for (size_t s = 0; s < 2; s++) {
+        char *sub = mp_strf("%s/%s", dir, subs[s]);
+        DIR *d = opendir(sub);
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            if (e->d_name[0] == '.')
+                continue;
+            char *path = mp_strf("%s/%s", sub, e->d_name);
+            out = realloc(out, (*n + 1) * sizeof *out);
+            out[*n].data = mp_read_file(path, &out[*n].len);
+            (*n)++;
+            free(path);
+        }
+        if (d)
+            closedir(d);
+        free(sub);
+    }
+    return out;
+}
+
+static void free_blobs(blob *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(b[i].data);
+    free(b);
+}
+
+/* The Maildir must hold exactly the reference messages (as a multiset:
+ * Maildir has no order). */
+static void assert_same_messages(const char *what, const ref_split *ref,
+                                 const char *maildir)
+{
+    size_t n;
+    blob *got = maildir_files(maildir, &n);
+    if (n != ref->n)
+        fail_msg("%s: %zu files in the Maildir, reference %zu messages",
+                 what, n, ref->n);
+    blob *want = calloc(ref->n + 1, sizeof *want);
+    for (size_t i = 0; i < ref->n; i++)
+        want[i] = (blob){ref->msgs[i].data, ref->msgs[i].len};
+    qsort(got, n, sizeof *got, by_bytes);
+    qsort(want, n, sizeof *want, by_bytes);
+    for (size_t i = 0; i < n; i++)
+        if (by_bytes(&got[i], &want[i]) != 0)
+            fail_msg("%s: Maildir file differs from the reference "
+                     "(sorted position %zu: %zu vs %zu bytes)",
+                     what, i, got[i].len, want[i].len);
+    free(want);
+    free_blobs(got, n);
+}
+
+static void every_corpus_mbox_lands_byte_exact_in_maildir(void **state)
+{
+    (void)state;
+    char *root = mp_strf("%s/mbox/", mp_corpora());
+    size_t copied = 0;
+    for (size_t i = 0; i < mbox_ref_n_files; i++) {
+        const char *path = mbox_ref_files[i];
+        const char *rel = path + strlen(root);
+        if (mbox_ref_expected_error(rel))
+            continue;
+        size_t len;
+        char *bytes = mbox_ref_file_bytes(path, &len);
+        ref_split ref = mbox_ref_split(bytes, len, 1);
+        free(bytes);
+        char *src = mp_strf("mbox:%s", path);
+        char *dest = mp_strf("maildir:%s/md%zu", tmp, i);
+        char *state_db = mp_strf("%s/state%zu.db", tmp, i);
+        mp_run_result r = mp_run("copy", src, dest, "--state", state_db,
+                                 "--quiet", NULL);
+        if (r.exit_code != 0)
+            fail_msg("%s: exit %d: %s", rel, r.exit_code, r.err);
+        char *md = mp_strf("%s/md%zu", tmp, i);
+        assert_same_messages(rel, &ref, md);
+        copied += ref.n;
+        mp_run_free(&r);
+        free(md);
+        mbox_ref_free(&ref);
+        free(src);
+        free(dest);
+        free(state_db);
+    }
+    assert_true(copied > 4400);
+    free(root);
+}
+
+static void mbox_to_mbox_round_trip_and_incremental_rerun(void **state)
+{
+    (void)state;
+    const char *rels[] = {"spamassassin-ham.mbox", "git-t5100/sample.mboxrd",
+                          "email-folder/testmbox.dos"};
+    for (size_t i = 0; i < 3; i++) {
+        char *path = mp_strf("%s/mbox/%s", mp_corpora(), rels[i]);
+        char *src = mp_strf("mbox:%s", path);
+        char *out = mp_strf("%s/round%zu.mbox", tmp, i);
+        char *dest = mp_strf("mbox:%s", out);
+        char *state_db = mp_strf("%s/round%zu.db", tmp, i);
+        mp_run_result r = mp_run("copy", src, dest, "--state", state_db, NULL);
+        if (r.exit_code != 0)
+            fail_msg("%s: exit %d: %s", rels[i], r.exit_code, r.err);
+        mp_run_free(&r);
+
+        size_t len;
+        char *a = mp_read_file(path, &len);
+        ref_split want = mbox_ref_split(a, len, 1);
+        free(a);
+        char *b = mp_read_file(out, &len);
+        ref_split got = mbox_ref_split(b, len, 1);
+        free(b);
+        assert_int_equal(got.n, want.n);
+        for (size_t k = 0; k < got.n; k++) {
+            /* Written as mboxrd, read back unquoted: the same bytes. */
+            if (got.msgs[k].len != want.msgs[k].len ||
+                memcmp(got.msgs[k].data, want.msgs[k].data, got.msgs[k].len))
+                fail_msg("%s: message %zu changed in the round trip", rels[i], k);
+        }
+        mbox_ref_free(&want);
+        mbox_ref_free(&got);
+
+        /* A second run finds everything present, without state too. */
+        r = mp_run("copy", src, dest, "--no-state", NULL);
+        assert_int_equal(r.exit_code, 0);
+        assert_contains(r.err, "copied 0,");
+        mp_run_free(&r);
+        free(path);
+        free(src);
+        free(out);
+        free(dest);
+        free(state_db);
+    }
+}
+
+static void bad_inputs_fail_with_a_clear_message(void **state)
+{
+    (void)state;
+    char *dest = mp_strf("maildir:%s/bad", tmp);
+    char *state_db = mp_strf("%s/bad.db", tmp);
+    const struct {
+        const char *rel;
+        int exit_code;
+        const char *text;
+    } cases[] = {
+        {"neomutt/cherry.mbox", 1, "is not an mbox file"},
+        {"mairix/mmdf/animals", 1, "MMDF"},
+        {"email-folder/testmbox.mac", 1, "not an mbox (CR-only line endings)"},
+        {"neomutt/banana.mbox?format=mboxx", 2, "unknown mbox format \"mboxx\""},
+        {"neomutt/banana.mbox?frmat=mboxo", 2, "frmat"},
+        {"does/not/exist.mbox", -1, "No such file or directory"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *path = mp_strf("%s/mbox/%s", mp_corpora(), cases[i].rel);
+        char *src = mp_strf("mbox:%s", path);
+        mp_run_result r = mp_run("copy", src, dest, "--state", state_db, NULL);
+        if (cases[i].exit_code < 0) {
+            if (r.exit_code != 1 && r.exit_code != 2)
+                fail_msg("%s: exit %d", cases[i].rel, r.exit_code);
+        } else if (r.exit_code != cases[i].exit_code) {
+            fail_msg("%s: exit %d, want %d: %s", cases[i].rel, r.exit_code,
+                     cases[i].exit_code, r.err);
+        }
+        char *file = strdup(path);
+        *strchrnul(file, '?') = '\0';
+        assert_contains(r.err, file);
+        assert_contains(r.err, cases[i].text);
+        free(file);
+        mp_run_free(&r);
+        free(src);
+        free(path);
+    }
+    free(dest);
+    free(state_db);
+}
+
+static void directory_with_a_bad_file_copies_the_rest(void **state)
+{
+    (void)state;
+    char *src = mp_strf("mbox:%s/mbox/mairix", mp_corpora());
+    char *dest = mp_strf("maildir:%s/mairix?layout=fs", tmp);
+    char *state_db = mp_strf("%s/mairix.db", tmp);
+    mp_run_result r = mp_run("copy", src, dest, "--state", state_db, NULL);
+    assert_int_equal(r.exit_code, 1);
+    assert_contains(r.err, "mmdf/animals is not an mbox file");
+    mp_run_free(&r);
+    const char *folders[] = {"animals", "animals.gz", "animals.xz",
+                             "corrupt_header"};
+    for (size_t i = 0; i < 4; i++) {
+        char *path = mp_strf("%s/mbox/mairix/%s", mp_corpora(), folders[i]);
+        size_t len;
+        char *bytes = mbox_ref_file_bytes(path, &len);
+        ref_split ref = mbox_ref_split(bytes, len, 1);
+        char *md = mp_strf("%s/mairix/%s", tmp, folders[i]);
+        assert_same_messages(folders[i], &ref, md);
+        mbox_ref_free(&ref);
+        free(md);
+        free(bytes);
+        free(path);
+    }
+    free(src);
+    free(dest);
+    free(state_db);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    tmp = mp_tmpdir("mbox-e2e");
+    mbox_ref_collect_corpus();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    mbox_ref_free_corpus();
+    mp_rm_rf(tmp);
+    free(tmp);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_corpus_mbox_lands_byte_exact_in_maildir),
+        cmocka_unit_test(mbox_to_mbox_round_trip_and_incremental_rerun),
+        cmocka_unit_test(bad_inputs_fail_with_a_clear_message),
+        cmocka_unit_test(directory_with_a_bad_file_copies_the_rest),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
