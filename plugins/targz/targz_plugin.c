@@ -1,3 +1,8 @@
+/* The targz plugin: mailport archives (a Maildir++ tree in a pax tar,
+ * gzip or zstd, optionally age-encrypted, closed by a manifest). */
+#include "targz_sink.h"
+#include "targz_source.h"
+
 #include <mailport/plugin.h>
 
 static const char *const schemes[] = {"targz", NULL};
@@ -9,8 +14,8 @@ static const mp_plugin targz_plugin = {
     .name = "targz",
     .version = "0.1.0",
     .schemes = schemes,
-    .source = NULL,
-    .sink = NULL,
+    .source = &targz_source_ops,
+    .sink = &targz_sink_ops,
 };
 
 MP_PLUGIN_DEFINE(targz_plugin)

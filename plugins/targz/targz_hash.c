@@ -1,0 +1,87 @@
+#include "targz_hash.h"
+
+#include <openssl/evp.h>
+
+#include <stdio.h>
+#include <string.h>
+
+int targz_hash_init(targz_hash *h)
+{
+    memset(h, 0, sizeof *h);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(md);
+        return -1;
+    }
+    h->md = md;
+    return 0;
+}
+
+static int feed(targz_hash *h, const void *p, size_t n)
+{
+    h->lf_len += n;
+    return EVP_DigestUpdate(h->md, p, n) == 1 ? 0 : -1;
+}
+
+int targz_hash_update(targz_hash *h, const void *buf, size_t len)
+{
+    const char *p = buf, *end = p + len;
+    if (len == 0)
+        return 0;
+    if (h->pending_cr) {
+        h->pending_cr = 0;
+        /* A '\r' held back from the previous piece is kept unless this
+         * piece starts with the '\n' that makes it a CRLF. */
+        if (*p != '\n' && feed(h, "\r", 1) != 0)
+            return -1;
+    }
+    const char *run = p;
+    while (p < end) {
+        const char *cr = memchr(p, '\r', (size_t)(end - p));
+        const char *stop = cr ? cr : end;
+        for (const char *q = p; (q = memchr(q, '\n', (size_t)(stop - q)));
+             q++)
+            h->lines++;
+        if (!cr)
+            break;
+        if (cr + 1 == end) {
+            if (feed(h, run, (size_t)(cr - run)) != 0)
+                return -1;
+            h->pending_cr = 1;
+            return 0;
+        }
+        if (cr[1] == '\n') {
+            if (feed(h, run, (size_t)(cr - run)) != 0)
+                return -1;
+            run = cr + 1; /* drop the '\r' */
+        }
+        p = cr + 1;
+    }
+    return feed(h, run, (size_t)(end - run));
+}
+
+int targz_hash_final(targz_hash *h, char hex[65])
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+    int rc = 0;
+    if (h->pending_cr) {
+        h->pending_cr = 0;
+        rc = feed(h, "\r", 1);
+    }
+    if (rc == 0 && EVP_DigestFinal_ex(h->md, md, &n) != 1)
+        rc = -1;
+    EVP_MD_CTX_free(h->md);
+    h->md = NULL;
+    if (rc != 0)
+        return -1;
+    for (unsigned i = 0; i < n; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    return 0;
+}
+
+void targz_hash_discard(targz_hash *h)
+{
+    EVP_MD_CTX_free(h->md);
+    h->md = NULL;
+}

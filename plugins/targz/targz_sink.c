@@ -1,0 +1,796 @@
+/*
+ * The targz sink: writes a pax tar whose tree is a Maildir++ store, gzip-
+ * or zstd-compressed by libarchive, optionally age-encrypted, then a
+ * manifest as the last entry.
+ *
+ * Write path: libarchive -> archive_write callback -> (age writer) -> the
+ * temporary file ".<name>.tmp-<random>" beside the final name, created
+ * with O_EXCL and mode 0600. finish() completes the stream and renames the
+ * file into place; close() without finish() deletes it, so an interrupted
+ * run never leaves a truncated archive under the final name.
+ *
+ * An existing archive is never replaced unless overwrite=1: each backup run
+ * writes a new archive (the incremental model for archives is "next
+ * archive"), and a name clash is far more likely a mistake than a wish.
+ */
+#include "targz_sink.h"
+
+#include "age.h"
+#include "targz_common.h"
+#include "targz_hash.h"
+#include "targz_manifest.h"
+#include "targz_names.h"
+#include "targz_spool.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_KEYWORD_LETTERS 26
+
+typedef struct sink_folder {
+    char *name, *dir;
+    char *keywords[MAX_KEYWORD_LETTERS]; /* Dovecot letter a + index */
+    int n_keywords;
+    int64_t count;
+} sink_folder;
+
+typedef struct targz_sink {
+    mp_host *host;
+    const char *display;
+    char *final_path, *tmp_path, *dir_path;
+    int fd;
+    int overwrite;
+    int failed;     /* a write failed: the archive is unusable */
+    int discarding; /* close() without finish(): drop all output */
+    int finished;
+    int tmp_created; /* tmp_path is ours to delete */
+    age_writer *age;
+    age_error age_err;
+    int write_errno;
+    struct archive *ar;
+    int64_t run_time;
+    uint64_t seq;
+    sink_folder **folders;
+    size_t n_folders, cap_folders;
+    targz_spool manifest;
+} targz_sink;
+
+typedef struct sink_folder_handle {
+    targz_sink *sink;
+    sink_folder *f;
+} sink_folder_handle;
+
+typedef struct sink_put {
+    sink_folder_handle *fh;
+    unsigned flags;
+    char *keywords, *source_key;
+    int64_t date;
+    targz_spool spool;
+    targz_hash hash;
+} sink_put;
+
+/* ---- output chain -------------------------------------------------- */
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+static int age_out(void *ctx, const void *buf, size_t len)
+{
+    targz_sink *s = ctx;
+    if (write_all(s->fd, buf, len) != 0) {
+        s->write_errno = errno;
+        return -1;
+    }
+    return 0;
+}
+
+static la_ssize_t archive_out(struct archive *a, void *ctx, const void *buf,
+                              size_t len)
+{
+    targz_sink *s = ctx;
+    if (s->discarding)
+        return (la_ssize_t)len;
+    int rc;
+    if (s->age) {
+        rc = age_writer_write(s->age, buf, len, &s->age_err);
+    } else {
+        rc = write_all(s->fd, buf, len);
+        if (rc)
+            s->write_errno = errno;
+    }
+    if (rc != 0) {
+        archive_set_error(a, s->write_errno ? s->write_errno : EIO,
+                          "write failed");
+        return -1;
+    }
+    return (la_ssize_t)len;
+}
+
+/* Describe the latest write failure and mark the archive unusable. */
+static mp_status write_failed(targz_sink *s, const char *what)
+{
+    s->failed = 1;
+    if (s->write_errno)
+        s->host->set_error(s->host, MP_ERR_IO, "%s: cannot write %s (%s): %s",
+                           s->display, s->tmp_path, what,
+                           strerror(s->write_errno));
+    else if (s->age_err.kind != AGE_OK)
+        s->host->set_error(s->host, targz_age_kind(s->age_err.kind),
+                           "%s: cannot write %s (%s): %s", s->display,
+                           s->tmp_path, what, s->age_err.text);
+    else
+        s->host->set_error(s->host, MP_ERR_IO, "%s: cannot write %s (%s): %s",
+                           s->display, s->tmp_path, what,
+                           s->ar ? archive_error_string(s->ar) : "error");
+    return MP_FATAL;
+}
+
+static struct archive_entry *new_entry(const char *path, int dir,
+                                       int64_t mtime, uint64_t size)
+{
+    struct archive_entry *e = archive_entry_new();
+    if (!e)
+        return NULL;
+    archive_entry_set_pathname(e, path);
+    archive_entry_set_filetype(e, dir ? AE_IFDIR : AE_IFREG);
+    archive_entry_set_perm(e, dir ? 0700 : 0600);
+    archive_entry_set_size(e, dir ? 0 : (la_int64_t)size);
+    archive_entry_set_mtime(e, (time_t)mtime, 0);
+    /* Owner-neutral: whoever extracts owns the files. */
+    archive_entry_set_uid(e, 0);
+    archive_entry_set_gid(e, 0);
+    return e;
+}
+
+static mp_status write_dir(targz_sink *s, const char *path)
+{
+    struct archive_entry *e = new_entry(path, 1, s->run_time, 0);
+    int rc = e ? archive_write_header(s->ar, e) : ARCHIVE_FATAL;
+    archive_entry_free(e);
+    return rc == ARCHIVE_OK ? MP_OK : write_failed(s, path);
+}
+
+static int data_out(void *ctx, const void *buf, size_t len)
+{
+    targz_sink *s = ctx;
+    const char *p = buf;
+    while (len > 0) {
+        la_ssize_t w = archive_write_data(s->ar, p, len);
+        if (w <= 0)
+            return -1;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* An entry whose content is SPOOL (or the LEN bytes at DATA). */
+static mp_status write_file(targz_sink *s, const char *path, int64_t mtime,
+                            targz_spool *spool, const void *data, size_t len)
+{
+    uint64_t size = spool ? spool->total : len;
+    struct archive_entry *e = new_entry(path, 0, mtime, size);
+    int rc = e ? archive_write_header(s->ar, e) : ARCHIVE_FATAL;
+    archive_entry_free(e);
+    if (rc != ARCHIVE_OK)
+        return write_failed(s, path);
+    int drc = spool ? targz_spool_replay(spool, data_out, s)
+                    : data_out(s, data, len);
+    if (drc != 0) {
+        if (spool && !s->write_errno && s->age_err.kind == AGE_OK &&
+            archive_errno(s->ar) == 0)
+            s->write_errno = EIO; /* the spool itself failed */
+        return write_failed(s, path);
+    }
+    return MP_OK;
+}
+
+/* ---- open / finish / close ------------------------------------------- */
+
+static mp_status make_temp_file(targz_sink *s)
+{
+    const char *base = strrchr(s->final_path, '/');
+    base = base ? base + 1 : s->final_path;
+    for (int attempt = 0; attempt < 16; attempt++) {
+        unsigned char rnd[6];
+        if (RAND_bytes(rnd, sizeof rnd) != 1)
+            break;
+        free(s->tmp_path);
+        if (asprintf(&s->tmp_path, "%s/.%s.tmp-%02x%02x%02x%02x%02x%02x",
+                     s->dir_path, base, rnd[0], rnd[1], rnd[2], rnd[3],
+                     rnd[4], rnd[5]) < 0) {
+            s->tmp_path = NULL;
+            break;
+        }
+        s->fd = open(s->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                     0600);
+        if (s->fd >= 0) {
+            s->tmp_created = 1;
+            return MP_OK;
+        }
+        if (errno != EEXIST) {
+            s->host->set_error(s->host, MP_ERR_IO, "%s: cannot create %s: %s",
+                               s->display, s->tmp_path, strerror(errno));
+            return MP_FATAL;
+        }
+    }
+    s->host->set_error(s->host, MP_ERR_IO,
+                       "%s: cannot create a temporary file in %s", s->display,
+                       s->dir_path);
+    return MP_FATAL;
+}
+
+static mp_status setup_encryption(targz_sink *s)
+{
+    age_keyring kr = {0};
+    mp_status st = targz_load_recipients(s->host, s->display, &kr);
+    int want_pass = targz_passphrase_given(s->host);
+    const char *log_n_text = s->host->param(s->host, "scrypt_log_n", 0);
+    int log_n = AGE_SCRYPT_LOG_N_DEFAULT;
+    char *pass = NULL;
+    if (st != MP_OK)
+        goto out;
+    if (log_n_text) {
+        char *end;
+        long v = strtol(log_n_text, &end, 10);
+        if (*end || v < 1 || v > AGE_SCRYPT_LOG_N_MAX) {
+            s->host->set_error(s->host, MP_ERR_USAGE,
+                               "%s: scrypt_log_n=%s must be 1..%d", s->display,
+                               log_n_text, AGE_SCRYPT_LOG_N_MAX);
+            st = MP_FATAL;
+            goto out;
+        }
+        log_n = (int)v;
+    }
+    if (kr.n > 0 && want_pass) {
+        s->host->set_error(s->host, MP_ERR_USAGE,
+                           "%s: age allows a passphrase only on its own; give "
+                           "either recipients or a passphrase",
+                           s->display);
+        st = MP_FATAL;
+        goto out;
+    }
+    if (kr.n == 0 && !want_pass) {
+        s->host->set_error(s->host, MP_ERR_USAGE,
+                           "%s: an .age archive needs recipient=, "
+                           "recipients_file= or passphrase_file=",
+                           s->display);
+        st = MP_FATAL;
+        goto out;
+    }
+    if (want_pass) {
+        st = s->host->secret(s->host, "passphrase",
+                             "Passphrase for the new archive: ", &pass);
+        if (st != MP_OK)
+            goto out;
+        if (!*pass) {
+            s->host->set_error(s->host, MP_ERR_USAGE,
+                               "%s: the passphrase is empty", s->display);
+            st = MP_FATAL;
+            goto out;
+        }
+    }
+    s->age = age_writer_new(&kr, pass, log_n, age_out, s, &s->age_err);
+    if (!s->age) {
+        s->host->set_error(s->host, targz_age_kind(s->age_err.kind),
+                           "%s: %s", s->display, s->age_err.text);
+        st = MP_FATAL;
+    }
+out:
+    if (pass)
+        s->host->secret_free(s->host, pass);
+    age_keyring_free(&kr);
+    return st;
+}
+
+static void sink_close(void *store);
+
+static mp_status sink_open(mp_host *host, const mp_endpoint *ep, void **store)
+{
+    targz_sink *s = calloc(1, sizeof *s);
+    if (!s) {
+        host->set_error(host, MP_ERR_INTERNAL, "out of memory");
+        return MP_FATAL;
+    }
+    s->host = host;
+    s->display = ep->display;
+    s->fd = -1;
+    s->run_time = (int64_t)time(NULL);
+    targz_compression comp;
+    int encrypted;
+    const char *ow = host->param(host, "overwrite", 0);
+    s->overwrite = ow && strcmp(ow, "1") == 0;
+    mp_status st = MP_FATAL;
+    if (ow && strcmp(ow, "1") != 0 && strcmp(ow, "0") != 0) {
+        host->set_error(host, MP_ERR_USAGE, "%s: overwrite=%s must be 0 or 1",
+                        ep->display, ow);
+        goto fail;
+    }
+    if (!ep->path || !*ep->path ||
+        targz_name_kind(ep->path, &comp, &encrypted) != 0) {
+        host->set_error(host, MP_ERR_USAGE,
+                        "%s: the archive name must end in .tar.gz, .tgz, "
+                        ".tar.zst, .tzst or .tar, optionally followed by .age",
+                        ep->display);
+        goto fail;
+    }
+    s->final_path = strdup(ep->path);
+    s->dir_path = targz_dirname(ep->path);
+    struct stat sb;
+    if (stat(s->final_path, &sb) == 0 && !s->overwrite) {
+        host->set_error(host, MP_ERR_USAGE,
+                        "%s: %s already exists; mailport writes each archive "
+                        "once (choose a new name, or add overwrite=1)",
+                        ep->display, s->final_path);
+        goto fail;
+    }
+    if (stat(s->dir_path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        host->set_error(host, MP_ERR_NOTFOUND, "%s: no directory %s",
+                        ep->display, s->dir_path);
+        goto fail;
+    }
+    if (!encrypted) {
+        age_keyring none = {0};
+        int asked = targz_passphrase_given(host) ||
+                    host->param(host, "scrypt_log_n", 0) ||
+                    targz_load_recipients(host, ep->display, &none) != MP_OK ||
+                    none.n > 0;
+        age_keyring_free(&none);
+        if (asked) {
+            host->set_error(host, MP_ERR_USAGE,
+                            "%s: encryption parameters need an archive name "
+                            "ending in .age",
+                            ep->display);
+            goto fail;
+        }
+    }
+    if ((st = make_temp_file(s)) != MP_OK)
+        goto fail;
+    st = MP_FATAL;
+    if (encrypted && (st = setup_encryption(s)) != MP_OK)
+        goto fail;
+    targz_spool_init(&s->manifest, s->dir_path);
+
+    s->ar = archive_write_new();
+    int rc = s->ar ? ARCHIVE_OK : ARCHIVE_FATAL;
+    /* pax_restricted writes plain ustar headers and adds pax extended
+     * headers only where ustar cannot hold a value (long names). */
+    if (rc == ARCHIVE_OK)
+        rc = archive_write_set_format_pax_restricted(s->ar);
+    if (rc == ARCHIVE_OK)
+        rc = archive_write_set_format_option(s->ar, "pax", "xattrheader",
+                                             "SCHILY");
+    if (rc == ARCHIVE_OK)
+        rc = comp == TARGZ_GZIP   ? archive_write_add_filter_gzip(s->ar)
+             : comp == TARGZ_ZSTD ? archive_write_add_filter_zstd(s->ar)
+                                  : archive_write_add_filter_none(s->ar);
+    if (rc == ARCHIVE_OK)
+        rc = archive_write_set_bytes_per_block(s->ar, 65536);
+    /* Without this libarchive pads the compressed stream with zeros. */
+    if (rc == ARCHIVE_OK)
+        rc = archive_write_set_bytes_in_last_block(s->ar, 1);
+    if (rc == ARCHIVE_OK)
+        rc = archive_write_open2(s->ar, s, NULL, archive_out, NULL, NULL);
+    if (rc != ARCHIVE_OK) {
+        host->set_error(host, MP_ERR_INTERNAL, "%s: libarchive: %s",
+                        ep->display,
+                        s->ar ? archive_error_string(s->ar) : "out of memory");
+        goto fail;
+    }
+    /* The root is the INBOX: a Maildir even when no message goes in. */
+    if ((st = write_dir(s, "cur")) != MP_OK ||
+        (st = write_dir(s, "new")) != MP_OK ||
+        (st = write_dir(s, "tmp")) != MP_OK)
+        goto fail;
+    *store = s;
+    return MP_OK;
+fail:
+    sink_close(s);
+    return MP_FATAL;
+}
+
+static mp_status write_keyword_files(targz_sink *s)
+{
+    for (size_t i = 0; i < s->n_folders; i++) {
+        sink_folder *f = s->folders[i];
+        if (f->n_keywords == 0)
+            continue;
+        size_t len = 0;
+        for (int k = 0; k < f->n_keywords; k++)
+            len += strlen(f->keywords[k]) + 8;
+        char *text = malloc(len + 1), *o = text;
+        if (!text) {
+            s->host->set_error(s->host, MP_ERR_INTERNAL, "out of memory");
+            return MP_FATAL;
+        }
+        for (int k = 0; k < f->n_keywords; k++)
+            o += sprintf(o, "%d %s\n", k, f->keywords[k]);
+        char *path;
+        if (asprintf(&path, "%s%sdovecot-keywords", f->dir,
+                     *f->dir ? "/" : "") < 0) {
+            free(text);
+            return MP_FATAL;
+        }
+        mp_status st =
+            write_file(s, path, s->run_time, NULL, text, (size_t)(o - text));
+        free(path);
+        free(text);
+        if (st != MP_OK)
+            return st;
+    }
+    return MP_OK;
+}
+
+static mp_status sink_finish(void *store)
+{
+    targz_sink *s = store;
+    if (s->failed || s->finished) {
+        s->host->set_error(s->host, MP_ERR_IO,
+                           "%s: the archive could not be completed",
+                           s->display);
+        return MP_FATAL;
+    }
+    mp_status st = write_keyword_files(s);
+    if (st == MP_OK)
+        st = write_file(s, TARGZ_MANIFEST_NAME, s->run_time, &s->manifest,
+                        NULL, 0);
+    if (st != MP_OK)
+        return st;
+    if (archive_write_close(s->ar) != ARCHIVE_OK)
+        return write_failed(s, "end of archive");
+    if (s->age && age_writer_finish(s->age, &s->age_err) != 0)
+        return write_failed(s, "end of encryption");
+    if (fsync(s->fd) != 0 || close(s->fd) != 0) {
+        s->fd = -1;
+        s->write_errno = errno;
+        return write_failed(s, "sync");
+    }
+    s->fd = -1;
+    int rc;
+    if (s->overwrite) {
+        rc = rename(s->tmp_path, s->final_path);
+    } else {
+        /* Another run may have created the name meanwhile: never replace. */
+        rc = renameat2(AT_FDCWD, s->tmp_path, AT_FDCWD, s->final_path,
+                       RENAME_NOREPLACE);
+        if (rc != 0 && errno == EINVAL) { /* file system without it */
+            rc = link(s->tmp_path, s->final_path);
+            if (rc == 0)
+                unlink(s->tmp_path);
+        }
+    }
+    if (rc != 0) {
+        int e = errno;
+        s->failed = 1;
+        s->host->set_error(s->host, e == EEXIST ? MP_ERR_USAGE : MP_ERR_IO,
+                           "%s: cannot rename %s to %s: %s", s->display,
+                           s->tmp_path, s->final_path, strerror(e));
+        return MP_FATAL;
+    }
+    int dfd = open(s->dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    s->finished = 1;
+    return MP_OK;
+}
+
+static void sink_close(void *store)
+{
+    targz_sink *s = store;
+    if (!s)
+        return;
+    if (s->ar) {
+        if (!s->finished)
+            s->discarding = 1;
+        archive_write_free(s->ar);
+    }
+    age_writer_free(s->age);
+    if (s->fd >= 0)
+        close(s->fd);
+    if (!s->finished && s->tmp_created)
+        unlink(s->tmp_path);
+    targz_spool_free(&s->manifest);
+    for (size_t i = 0; i < s->n_folders; i++) {
+        sink_folder *f = s->folders[i];
+        for (int k = 0; k < f->n_keywords; k++)
+            free(f->keywords[k]);
+        free(f->name);
+        free(f->dir);
+        free(f);
+    }
+    free(s->folders);
+    free(s->final_path);
+    free(s->tmp_path);
+    free(s->dir_path);
+    free(s);
+}
+
+/* ---- folders ------------------------------------------------------------ */
+
+static void fill_info(const sink_folder *f, mp_folder_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->struct_size = sizeof *info;
+    info->name = f->name;
+    info->validity = 1;
+    info->count = f->count;
+}
+
+static mp_status sink_list_folders(void *store, mp_folder_cb cb, void *ctx)
+{
+    targz_sink *s = store;
+    for (size_t i = 0; i < s->n_folders; i++) {
+        mp_folder_info info;
+        fill_info(s->folders[i], &info);
+        mp_status st = cb(ctx, &info);
+        if (st != MP_OK)
+            return st;
+    }
+    return MP_OK;
+}
+
+static mp_status sink_open_folder(void *store, const char *name,
+                                  void **folder, mp_folder_info *info)
+{
+    targz_sink *s = store;
+    if (s->failed) {
+        s->host->set_error(s->host, MP_ERR_IO, "%s: an earlier write failed",
+                           s->display);
+        return MP_FATAL;
+    }
+    char *dir = targz_folder_to_dir(name);
+    if (!dir) {
+        s->host->set_error(s->host, MP_ERR_USAGE,
+                           "%s: folder \"%s\" cannot be stored in a Maildir++ "
+                           "tree (empty part, '.' or control character)",
+                           s->display, name);
+        return MP_FOLDER_BAD;
+    }
+    sink_folder *f = NULL;
+    for (size_t i = 0; i < s->n_folders && !f; i++)
+        if (strcmp(s->folders[i]->dir, dir) == 0)
+            f = s->folders[i];
+    if (!f) {
+        if (s->n_folders == s->cap_folders) {
+            size_t cap = s->cap_folders ? s->cap_folders * 2 : 16;
+            sink_folder **a = realloc(s->folders, cap * sizeof *a);
+            if (!a) {
+                free(dir);
+                return MP_FATAL;
+            }
+            s->folders = a;
+            s->cap_folders = cap;
+        }
+        f = calloc(1, sizeof *f);
+        if (!f || !(f->name = strdup(name))) {
+            free(f);
+            free(dir);
+            return MP_FATAL;
+        }
+        f->dir = dir;
+        dir = NULL;
+        s->folders[s->n_folders++] = f;
+        if (*f->dir) {
+            static const char *const subdirs[] = {"", "/cur", "/new", "/tmp"};
+            for (size_t i = 0; i < 4; i++) {
+                char path[4096];
+                snprintf(path, sizeof path, "%s%s", f->dir, subdirs[i]);
+                if (write_dir(s, path) != MP_OK)
+                    return MP_FATAL;
+            }
+            /* Maildir++ marks every sub-folder with this empty file. */
+            char path[4096];
+            snprintf(path, sizeof path, "%s/maildirfolder", f->dir);
+            if (write_file(s, path, s->run_time, NULL, "", 0) != MP_OK)
+                return MP_FATAL;
+        }
+    }
+    free(dir);
+    sink_folder_handle *h = calloc(1, sizeof *h);
+    if (!h)
+        return MP_FATAL;
+    h->sink = s;
+    h->f = f;
+    fill_info(f, info);
+    *folder = h;
+    return MP_OK;
+}
+
+static mp_status sink_close_folder(void *folder)
+{
+    free(folder);
+    return MP_OK;
+}
+
+/* ---- messages --------------------------------------------------------- */
+
+static mp_status sink_put_begin(void *folder, const mp_msg_info *info,
+                                void **put)
+{
+    sink_folder_handle *fh = folder;
+    targz_sink *s = fh->sink;
+    if (s->failed) {
+        s->host->set_error(s->host, MP_ERR_IO, "%s: an earlier write failed",
+                           s->display);
+        return MP_FATAL;
+    }
+    sink_put *p = calloc(1, sizeof *p);
+    if (!p || targz_hash_init(&p->hash) != 0) {
+        free(p);
+        s->host->set_error(s->host, MP_ERR_INTERNAL, "out of memory");
+        return MP_FATAL;
+    }
+    p->fh = fh;
+    p->flags = info->flags;
+    p->date = info->internal_date == MP_DATE_UNKNOWN ? s->run_time
+                                                     : info->internal_date;
+    p->keywords = strdup(info->keywords ? info->keywords : "");
+    p->source_key = strdup(info->key ? info->key : "");
+    targz_spool_init(&p->spool, s->dir_path);
+    if (!p->keywords || !p->source_key) {
+        free(p->keywords);
+        free(p->source_key);
+        targz_hash_discard(&p->hash);
+        free(p);
+        return MP_FATAL;
+    }
+    *put = p;
+    return MP_OK;
+}
+
+static void put_free(sink_put *p)
+{
+    targz_hash_discard(&p->hash);
+    targz_spool_free(&p->spool);
+    free(p->keywords);
+    free(p->source_key);
+    free(p);
+}
+
+static mp_status sink_put_write(void *put, const void *buf, size_t len)
+{
+    sink_put *p = put;
+    targz_sink *s = p->fh->sink;
+    if (targz_spool_write(&p->spool, buf, len) != 0 ||
+        targz_hash_update(&p->hash, buf, len) != 0) {
+        s->host->set_error(s->host, MP_ERR_IO,
+                           "%s: cannot hold a message for the archive in %s: "
+                           "%s",
+                           s->display, s->dir_path, strerror(errno));
+        return MP_FATAL;
+    }
+    return MP_OK;
+}
+
+/* The Dovecot keyword letters for KEYWORDS in folder F, appended to OUT. */
+static void keyword_letters(sink_folder *f, const char *keywords, char *out)
+{
+    int used[MAX_KEYWORD_LETTERS] = {0};
+    const char *p = keywords;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        size_t n = strcspn(p, " ");
+        if (n == 0)
+            break;
+        int idx = -1;
+        for (int k = 0; k < f->n_keywords && idx < 0; k++)
+            if (strlen(f->keywords[k]) == n &&
+                strncmp(f->keywords[k], p, n) == 0)
+                idx = k;
+        if (idx < 0 && f->n_keywords < MAX_KEYWORD_LETTERS) {
+            /* Beyond 26 keywords a folder has no letters left; the
+             * manifest still carries every keyword. */
+            char *kw = strndup(p, n);
+            if (kw) {
+                idx = f->n_keywords;
+                f->keywords[f->n_keywords++] = kw;
+            }
+        }
+        if (idx >= 0)
+            used[idx] = 1;
+        p += n;
+    }
+    char *o = out + strlen(out);
+    for (int k = 0; k < MAX_KEYWORD_LETTERS; k++)
+        if (used[k])
+            *o++ = (char)('a' + k);
+    *o = '\0';
+}
+
+static mp_status sink_put_commit(void *put, char *key_out, size_t key_size)
+{
+    sink_put *p = put;
+    sink_folder *f = p->fh->f;
+    targz_sink *s = p->fh->sink;
+    char hex[65], letters[8 + MAX_KEYWORD_LETTERS], flag_letters[8];
+    mp_status st = MP_FATAL;
+    char *path = NULL, *line = NULL;
+    if (targz_hash_final(&p->hash, hex) != 0) {
+        s->host->set_error(s->host, MP_ERR_INTERNAL, "SHA-256 failed");
+        goto out;
+    }
+    targz_flags_to_letters(p->flags, flag_letters);
+    strcpy(letters, flag_letters);
+    keyword_letters(f, p->keywords, letters);
+    s->seq++;
+    if (asprintf(&path, "%s%scur/%" PRId64 ".Q%" PRIu64 ".mailport:2,%s",
+                 f->dir, *f->dir ? "/" : "", s->run_time, s->seq,
+                 letters) < 0) {
+        path = NULL;
+        goto out;
+    }
+    st = write_file(s, path, p->date, &p->spool, NULL, 0);
+    if (st != MP_OK)
+        goto out;
+    line = targz_manifest_format(f->name, path, p->spool.total, hex,
+                                 flag_letters, p->keywords, p->date,
+                                 p->source_key);
+    if (!line || targz_spool_write(&s->manifest, line, strlen(line)) != 0 ||
+        targz_spool_write(&s->manifest, "\n", 1) != 0) {
+        s->failed = 1;
+        s->host->set_error(s->host, MP_ERR_IO,
+                           "%s: cannot hold the manifest: %s", s->display,
+                           strerror(errno));
+        st = MP_FATAL;
+        goto out;
+    }
+    f->count++;
+    if (key_out && key_size)
+        snprintf(key_out, key_size, "%s", path);
+    st = MP_OK;
+out:
+    free(line);
+    free(path);
+    put_free(p);
+    return st;
+}
+
+static void sink_put_abort(void *put)
+{
+    put_free(put);
+}
+
+const mp_sink_ops targz_sink_ops = {
+    .struct_size = sizeof(mp_sink_ops),
+    .eol = MP_EOL_LF,
+    .open = sink_open,
+    .finish = sink_finish,
+    .close = sink_close,
+    .list_folders = sink_list_folders,
+    .open_folder = sink_open_folder,
+    .close_folder = sink_close_folder,
+    .scan = NULL, /* an archive is written whole, never updated */
+    .put_begin = sink_put_begin,
+    .put_write = sink_put_write,
+    .put_commit = sink_put_commit,
+    .put_abort = sink_put_abort,
+    .flush = NULL,
+    .set_flags = NULL,
+    .remove = NULL,
+};

@@ -1,0 +1,1206 @@
+/*
+ * The targz source: reads a mailport archive (or any Maildir tarball) for
+ * restore and verify.
+ *
+ * A compressed (and encrypted) tar can only be read front to back, and the
+ * manifest comes last. So open() makes one full pass: it collects every
+ * folder and message (name, size, date, flags, identity, SHA-256) and the
+ * manifest, then checks each message against its manifest line. fetch()
+ * makes a second pass and streams the requested bodies in archive order; a
+ * cursor stays open between fetch calls so that fetching folder after
+ * folder in list order reads the archive once more in total, not once per
+ * call. Memory: the metadata of each message plus fixed buffers; bodies are
+ * streamed.
+ *
+ * An archive without a manifest is read as a plain Maildir tarball (with a
+ * warning): a leading "./" or one top-level directory is skipped, folders
+ * are Maildir++ ".A.B" directories or nested directories holding cur/ and
+ * new/, flags come from the file names.
+ */
+#include "targz_source.h"
+
+#include "age.h"
+#include "age_crypto.h"
+#include "targz_common.h"
+#include "targz_hash.h"
+#include "targz_input.h"
+#include "targz_manifest.h"
+#include "targz_names.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Identity needs the header block; more than this is not looked at. */
+#define HEADER_CAPTURE_MAX (256u * 1024)
+#define KEYWORDS_FILE_MAX (64u * 1024)
+#define MAX_KEYWORD_LETTERS 26
+
+typedef struct src_msg {
+    char *raw_path; /* the entry's name exactly as stored: the key */
+    char *path;     /* without a leading "./" */
+    size_t ordinal; /* position among all entries of the archive */
+    size_t folder;
+    uint64_t size, vsize;
+    int64_t mtime;
+    unsigned flags;
+    char *keywords;
+    char *identity;
+    char sha[65];
+    int in_manifest;
+    const char *problem; /* why it cannot be trusted, or NULL */
+} src_msg;
+
+typedef struct src_folder {
+    char *name, *dir;
+    size_t *msgs, n_msgs, cap_msgs;
+    char *keywords[MAX_KEYWORD_LETTERS];
+    size_t n_problems, n_missing;
+    char *first_problem; /* a file named in the scan error */
+} src_folder;
+
+typedef struct kw_file {
+    char *dir, *text;
+} kw_file;
+
+typedef struct targz_source {
+    mp_host *host;
+    const char *display;
+    char *path;
+    int encrypted;
+    age_keyring ids;
+    char *passphrase; /* cached for the second pass; wiped at close */
+    int pass_from_params;
+    age_passphrase_source pass_src;
+
+    src_msg *msgs;
+    size_t n_msgs, cap_msgs;
+    size_t *slots; /* open addressing over msgs by path; SIZE_MAX empty */
+    size_t n_slots;
+    src_folder *folders;
+    size_t n_folders, cap_folders;
+    char **maildir_dirs; /* ".../cur" and ".../new" directory entries */
+    size_t n_dirs, cap_dirs;
+    kw_file *kw_files;
+    size_t n_kw_files;
+    targz_manifest_line *manifest;
+    size_t n_manifest, cap_manifest;
+    int has_manifest;
+    char *first_component; /* shared by every entry, or NULL */
+    int mixed_roots;
+    size_t n_entries;
+
+    /* The second-pass cursor. */
+    targz_input cursor;
+    int cursor_open;
+    size_t cursor_next; /* ordinal of the next entry the cursor returns */
+
+    char err[1024];
+} targz_source;
+
+typedef struct src_folder_handle {
+    targz_source *src;
+    size_t idx;
+} src_folder_handle;
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static int grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap)
+        return 0;
+    size_t c = *cap ? *cap * 2 : 64;
+    void *a = realloc(*arr, c * elem);
+    if (!a)
+        return -1;
+    *arr = a;
+    *cap = c;
+    return 0;
+}
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static int index_rebuild(targz_source *s, size_t want)
+{
+    size_t n = 1024;
+    while (n < want * 2)
+        n *= 2;
+    size_t *slots = malloc(n * sizeof *slots);
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        slots[i] = SIZE_MAX;
+    for (size_t m = 0; m < s->n_msgs; m++) {
+        size_t i = (size_t)fnv1a(s->msgs[m].path) & (n - 1);
+        while (slots[i] != SIZE_MAX)
+            i = (i + 1) & (n - 1);
+        slots[i] = m;
+    }
+    free(s->slots);
+    s->slots = slots;
+    s->n_slots = n;
+    return 0;
+}
+
+static src_msg *find_msg(targz_source *s, const char *path)
+{
+    if (!s->slots)
+        return NULL;
+    size_t i = (size_t)fnv1a(path) & (s->n_slots - 1);
+    while (s->slots[i] != SIZE_MAX) {
+        if (strcmp(s->msgs[s->slots[i]].path, path) == 0)
+            return &s->msgs[s->slots[i]];
+        i = (i + 1) & (s->n_slots - 1);
+    }
+    return NULL;
+}
+
+static const char *skip_dot_slash(const char *p)
+{
+    while (p[0] == '.' && p[1] == '/')
+        p += 2;
+    while (*p == '/')
+        p++;
+    return p;
+}
+
+/* PATH without "./" and without a trailing '/'; malloc'd. */
+static char *normalise(const char *raw)
+{
+    const char *p = skip_dot_slash(raw);
+    size_t n = strlen(p);
+    while (n > 0 && p[n - 1] == '/')
+        n--;
+    return strndup(p, n);
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* The name of the directory holding PATH's file ("" at the top). */
+static const char *parent_name(const char *path, size_t *len)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        *len = 0;
+        return path;
+    }
+    const char *start = slash;
+    while (start > path && start[-1] != '/')
+        start--;
+    *len = (size_t)(slash - start);
+    return start;
+}
+
+static int is_cur_or_new(const char *name, size_t len)
+{
+    return len == 3 && (memcmp(name, "cur", 3) == 0 || memcmp(name, "new", 3) == 0);
+}
+
+static void note_root(targz_source *s, const char *path)
+{
+    size_t n = strcspn(path, "/");
+    if (!s->first_component) {
+        s->first_component = strndup(path, n);
+    } else if (strlen(s->first_component) != n ||
+               strncmp(s->first_component, path, n) != 0) {
+        s->mixed_roots = 1;
+    }
+}
+
+static mp_status fail(targz_source *s, mp_error_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static mp_status fail(targz_source *s, mp_error_kind kind, const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    s->host->set_error(s->host, kind, "%s: %s", s->display, text);
+    return MP_FATAL;
+}
+
+/* ---- passphrases ---------------------------------------------------- */
+
+static int get_passphrase(void *ctx, char **out, age_error *err)
+{
+    targz_source *s = ctx;
+    if (!s->passphrase) {
+        char *pw = NULL;
+        if (s->host->secret(s->host, "passphrase",
+                            "Passphrase for the archive: ", &pw) != MP_OK) {
+            snprintf(err->text, sizeof err->text,
+                     "the archive is encrypted with a passphrase: give "
+                     "passphrase_file=");
+            err->kind = AGE_ERR_AUTH;
+            return -1;
+        }
+        s->passphrase = pw;
+    }
+    *out = strdup(s->passphrase);
+    if (!*out) {
+        err->kind = AGE_ERR_INTERNAL;
+        snprintf(err->text, sizeof err->text, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static void release_passphrase(void *ctx, char *pass)
+{
+    (void)ctx;
+    age_wipe(pass, strlen(pass));
+    free(pass);
+}
+
+static mp_status open_input(targz_source *s, targz_input *in)
+{
+    mp_error_kind kind;
+    char err[768];
+    if (targz_input_open(in, s->path, s->encrypted, &s->ids, &s->pass_src,
+                         &kind, err, sizeof err) != 0)
+        return fail(s, kind, "%s", err);
+    return MP_OK;
+}
+
+static mp_status read_error(targz_source *s, targz_input *in, const char *what)
+{
+    char err[768];
+    mp_error_kind kind = targz_input_error(in, err, sizeof err);
+    return fail(s, kind, "%s is corrupt or truncated (%s): %s", s->path, what,
+                err);
+}
+
+/* ---- the first pass ------------------------------------------------------ */
+
+typedef struct line_splitter {
+    char *buf;
+    size_t len, cap;
+} line_splitter;
+
+static mp_status manifest_line(targz_source *s, const char *line, size_t len,
+                               size_t lineno)
+{
+    while (len > 0 && line[len - 1] == '\r')
+        len--;
+    if (len == 0)
+        return MP_OK;
+    if (grow((void **)&s->manifest, &s->cap_manifest, s->n_manifest,
+             sizeof *s->manifest) != 0)
+        return fail(s, MP_ERR_INTERNAL, "out of memory");
+    if (targz_manifest_parse(line, len, &s->manifest[s->n_manifest]) != 0)
+        return fail(s, MP_ERR_FORMAT, "%s: manifest line %zu is malformed",
+                    s->path, lineno);
+    s->n_manifest++;
+    return MP_OK;
+}
+
+static mp_status read_manifest(targz_source *s, targz_input *in)
+{
+    line_splitter ls = {0};
+    size_t lineno = 0;
+    mp_status st = MP_OK;
+    s->has_manifest = 1;
+    for (;;) {
+        const void *buf;
+        size_t size;
+        la_int64_t off;
+        int rc = archive_read_data_block(in->ar, &buf, &size, &off);
+        if (rc == ARCHIVE_EOF)
+            break;
+        if (rc != ARCHIVE_OK) {
+            st = read_error(s, in, TARGZ_MANIFEST_NAME);
+            goto out;
+        }
+        const char *p = buf, *end = p + size;
+        while (p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+            if (ls.len + n > TARGZ_MANIFEST_LINE_MAX) {
+                st = fail(s, MP_ERR_FORMAT, "%s: manifest line %zu too long",
+                          s->path, lineno + 1);
+                goto out;
+            }
+            if (ls.len + n + 1 > ls.cap) {
+                size_t cap = (ls.len + n + 1) * 2;
+                char *b = realloc(ls.buf, cap);
+                if (!b) {
+                    st = fail(s, MP_ERR_INTERNAL, "out of memory");
+                    goto out;
+                }
+                ls.buf = b;
+                ls.cap = cap;
+            }
+            memcpy(ls.buf + ls.len, p, n);
+            ls.len += n;
+            p += n;
+            if (nl) {
+                p++;
+                st = manifest_line(s, ls.buf, ls.len, ++lineno);
+                ls.len = 0;
+                if (st != MP_OK)
+                    goto out;
+            }
+        }
+    }
+    if (ls.len > 0)
+        st = manifest_line(s, ls.buf, ls.len, ++lineno);
+out:
+    free(ls.buf);
+    return st;
+}
+
+static mp_status read_keywords_file(targz_source *s, targz_input *in,
+                                    const char *path)
+{
+    char *text = malloc(KEYWORDS_FILE_MAX + 1);
+    size_t len = 0;
+    if (!text)
+        return fail(s, MP_ERR_INTERNAL, "out of memory");
+    for (;;) {
+        la_ssize_t n = archive_read_data(in->ar, text + len,
+                                         KEYWORDS_FILE_MAX - len);
+        if (n < 0) {
+            free(text);
+            return read_error(s, in, path);
+        }
+        if (n == 0 || (len += (size_t)n) == KEYWORDS_FILE_MAX)
+            break;
+    }
+    text[len] = '\0';
+    kw_file *k = realloc(s->kw_files, (s->n_kw_files + 1) * sizeof *k);
+    if (!k) {
+        free(text);
+        return fail(s, MP_ERR_INTERNAL, "out of memory");
+    }
+    s->kw_files = k;
+    size_t dlen = strlen(path) - strlen("dovecot-keywords");
+    k[s->n_kw_files].dir = strndup(path, dlen ? dlen - 1 : 0);
+    k[s->n_kw_files].text = text;
+    s->n_kw_files++;
+    return MP_OK;
+}
+
+/* The end of the header block in the first LEN bytes of a message. */
+static size_t header_length(const char *p, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (p[i] != '\n')
+            continue;
+        if (p[i + 1] == '\n')
+            return i + 1;
+        if (p[i + 1] == '\r' && i + 2 < len && p[i + 2] == '\n')
+            return i + 1;
+    }
+    return len;
+}
+
+static mp_status read_message(targz_source *s, targz_input *in,
+                              struct archive_entry *e, const char *raw,
+                              char *path, size_t ordinal, char *hdr_buf)
+{
+    targz_hash h;
+    size_t hdr_len = 0;
+    if (targz_hash_init(&h) != 0) {
+        free(path);
+        return fail(s, MP_ERR_INTERNAL, "out of memory");
+    }
+    for (;;) {
+        const void *buf;
+        size_t size;
+        la_int64_t off;
+        int rc = archive_read_data_block(in->ar, &buf, &size, &off);
+        if (rc == ARCHIVE_EOF)
+            break;
+        if (rc != ARCHIVE_OK) {
+            targz_hash_discard(&h);
+            mp_status st = read_error(s, in, path);
+            free(path);
+            return st;
+        }
+        if (hdr_len < HEADER_CAPTURE_MAX) {
+            size_t n = HEADER_CAPTURE_MAX - hdr_len;
+            if (n > size)
+                n = size;
+            memcpy(hdr_buf + hdr_len, buf, n);
+            hdr_len += n;
+        }
+        targz_hash_update(&h, buf, size);
+    }
+    if (grow((void **)&s->msgs, &s->cap_msgs, s->n_msgs, sizeof *s->msgs) != 0) {
+        targz_hash_discard(&h);
+        free(path);
+        return fail(s, MP_ERR_INTERNAL, "out of memory");
+    }
+    src_msg *m = &s->msgs[s->n_msgs];
+    memset(m, 0, sizeof *m);
+    m->raw_path = strdup(raw);
+    m->path = path;
+    m->ordinal = ordinal;
+    m->size = (uint64_t)archive_entry_size(e);
+    m->mtime = archive_entry_mtime_is_set(e) ? (int64_t)archive_entry_mtime(e)
+                                             : MP_DATE_UNKNOWN;
+    targz_hash_final(&h, m->sha);
+    m->vsize = h.lf_len + h.lines;
+    char ident[96];
+    s->host->identity_of_header(s->host, hdr_buf,
+                                header_length(hdr_buf, hdr_len), ident,
+                                sizeof ident);
+    m->identity = strdup(ident);
+    if (!m->raw_path || !m->identity) {
+        free(m->raw_path);
+        free(m->identity);
+        free(path);
+        return fail(s, MP_ERR_INTERNAL, "out of memory");
+    }
+    s->n_msgs++;
+    return MP_OK;
+}
+
+static mp_status first_pass(targz_source *s)
+{
+    targz_input in;
+    mp_status st = open_input(s, &in);
+    if (st != MP_OK)
+        return st;
+    char *hdr_buf = malloc(HEADER_CAPTURE_MAX);
+    if (!hdr_buf) {
+        targz_input_close(&in);
+        return fail(s, MP_ERR_INTERNAL, "out of memory");
+    }
+    struct archive_entry *e;
+    int rc;
+    size_t ordinal = 0;
+    while (st == MP_OK &&
+           (rc = archive_read_next_header(in.ar, &e)) == ARCHIVE_OK) {
+        size_t ord = ordinal++;
+        const char *raw = archive_entry_pathname(e);
+        if (!raw)
+            continue;
+        char *path = normalise(raw);
+        if (!path) {
+            st = fail(s, MP_ERR_INTERNAL, "out of memory");
+            break;
+        }
+        if (!*path) { /* "./" itself */
+            free(path);
+            continue;
+        }
+        note_root(s, path);
+        mode_t type = archive_entry_filetype(e);
+        size_t plen;
+        const char *parent = parent_name(path, &plen);
+        const char *base = base_name(path);
+        if (type == AE_IFDIR) {
+            if (is_cur_or_new(base, strlen(base)) &&
+                grow((void **)&s->maildir_dirs, &s->cap_dirs, s->n_dirs,
+                     sizeof *s->maildir_dirs) == 0)
+                s->maildir_dirs[s->n_dirs++] = path;
+            else
+                free(path);
+        } else if (type != AE_IFREG) {
+            free(path);
+        } else if (strcmp(path, TARGZ_MANIFEST_NAME) == 0) {
+            free(path);
+            st = read_manifest(s, &in);
+        } else if (strcmp(base, "dovecot-keywords") == 0) {
+            st = read_keywords_file(s, &in, path);
+            free(path);
+        } else if (is_cur_or_new(parent, plen) && base[0] != '.') {
+            st = read_message(s, &in, e, raw, path, ord, hdr_buf);
+        } else {
+            free(path); /* tmp/, dovecot files, markers: not mail */
+        }
+    }
+    if (st == MP_OK && rc != ARCHIVE_EOF)
+        st = read_error(s, &in, "reading entries");
+    s->n_entries = ordinal;
+    free(hdr_buf);
+    targz_input_close(&in);
+    return st;
+}
+
+/* ---- making sense of the first pass ------------------------------------- */
+
+static size_t add_folder(targz_source *s, const char *name, const char *dir)
+{
+    for (size_t i = 0; i < s->n_folders; i++)
+        if (strcmp(s->folders[i].name, name) == 0)
+            return i;
+    if (grow((void **)&s->folders, &s->cap_folders, s->n_folders,
+             sizeof *s->folders) != 0)
+        return SIZE_MAX;
+    src_folder *f = &s->folders[s->n_folders];
+    memset(f, 0, sizeof *f);
+    f->name = strdup(name);
+    f->dir = strdup(dir);
+    if (!f->name || !f->dir) {
+        free(f->name);
+        free(f->dir);
+        return SIZE_MAX;
+    }
+    return s->n_folders++;
+}
+
+/* Folder name for the Maildir directory DIR (relative to the store root),
+ * or NULL when it is not a safe folder. */
+static char *folder_for_dir(targz_source *s, const char *dir)
+{
+    if (*dir == '\0' || (dir[0] == '.' && !strchr(dir, '/')))
+        return targz_dir_to_folder(dir);
+    if (s->has_manifest)
+        return NULL; /* mailport writes Maildir++ names only */
+    /* A nested ("fs" layout) tree: the path is the folder name. */
+    const char *p = dir;
+    while (*p) {
+        size_t n = strcspn(p, "/");
+        if (n == 0 || (n == 1 && p[0] == '.') ||
+            (n == 2 && p[0] == '.' && p[1] == '.'))
+            return NULL;
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+                return NULL;
+        p += n;
+        if (*p == '/')
+            p++;
+    }
+    return strdup(dir);
+}
+
+/* The Maildir directory of a path "D/cur/x" or "cur/x" (PREFIX removed):
+ * malloc'd "D" or "". */
+static char *maildir_of(const char *rel, int is_dir)
+{
+    const char *end = is_dir ? rel + strlen(rel) : strrchr(rel, '/');
+    if (!end)
+        return NULL;
+    const char *sub = end;
+    while (sub > rel && sub[-1] != '/')
+        sub--;
+    /* sub .. end is "cur" or "new" */
+    if (sub == rel)
+        return strdup("");
+    return strndup(rel, (size_t)(sub - rel - 1));
+}
+
+static src_folder *folder_by_dir(targz_source *s, const char *dir)
+{
+    for (size_t i = 0; i < s->n_folders; i++)
+        if (strcmp(s->folders[i].dir, dir) == 0)
+            return &s->folders[i];
+    return NULL;
+}
+
+static void load_keywords(targz_source *s, const char *prefix)
+{
+    size_t plen = strlen(prefix);
+    for (size_t k = 0; k < s->n_kw_files; k++) {
+        const char *dir = s->kw_files[k].dir;
+        if (strncmp(dir, prefix, plen) != 0 && !(plen && strlen(dir) + 1 == plen))
+            continue;
+        const char *rel = strlen(dir) >= plen ? dir + plen : "";
+        src_folder *f = folder_by_dir(s, rel);
+        if (!f)
+            continue;
+        /* Dovecot's format: "<index> <keyword>" per line. */
+        char *save = NULL;
+        for (char *line = strtok_r(s->kw_files[k].text, "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save)) {
+            char *end;
+            long idx = strtol(line, &end, 10);
+            if (end == line || *end != ' ' || idx < 0 ||
+                idx >= MAX_KEYWORD_LETTERS || !end[1] || strchr(end + 1, ' '))
+                continue;
+            free(f->keywords[idx]);
+            f->keywords[idx] = strdup(end + 1);
+        }
+    }
+}
+
+/* Flags and keywords from a file name's info part. */
+static void flags_from_name(src_msg *m, const src_folder *f)
+{
+    const char *info = targz_name_info(m->path);
+    if (!info)
+        return;
+    m->flags = targz_letters_to_flags(info);
+    char kw[4096] = "";
+    size_t used = 0;
+    for (const char *p = info; *p; p++) {
+        if (*p < 'a' || *p > 'z' || !f->keywords[*p - 'a'])
+            continue;
+        int n = snprintf(kw + used, sizeof kw - used, "%s%s", used ? " " : "",
+                         f->keywords[*p - 'a']);
+        if (n < 0 || (size_t)n >= sizeof kw - used)
+            break;
+        used += (size_t)n;
+    }
+    m->keywords = used ? strdup(kw) : NULL;
+}
+
+static void note_problem(src_folder *f, const char *file)
+{
+    if (f->n_problems++ == 0)
+        f->first_problem = strdup(file);
+}
+
+static mp_status organise(targz_source *s)
+{
+    /* One top-level directory around a plain Maildir tarball is skipped. */
+    char *prefix = strdup("");
+    if (!s->has_manifest && s->first_component && !s->mixed_roots &&
+        strcmp(s->first_component, "cur") != 0 &&
+        strcmp(s->first_component, "new") != 0 &&
+        strcmp(s->first_component, "tmp") != 0 &&
+        s->first_component[0] != '.') {
+        free(prefix);
+        prefix = malloc(strlen(s->first_component) + 2);
+        if (prefix)
+            sprintf(prefix, "%s/", s->first_component);
+    }
+    if (!prefix)
+        return fail(s, MP_ERR_INTERNAL, "out of memory");
+    size_t plen = strlen(prefix);
+    mp_status st = MP_OK;
+
+    /* Folders, in the order their directories or messages appear; each
+     * message is assigned to one. */
+    size_t skipped = 0;
+    for (size_t m = 0; m < s->n_msgs && st == MP_OK; m++) {
+        src_msg *msg = &s->msgs[m];
+        const char *rel = strncmp(msg->path, prefix, plen) == 0
+                              ? msg->path + plen
+                              : msg->path;
+        char *dir = maildir_of(rel, 0);
+        char *name = dir ? folder_for_dir(s, dir) : NULL;
+        size_t idx = name ? add_folder(s, name, dir) : SIZE_MAX;
+        if (name && idx == SIZE_MAX)
+            st = fail(s, MP_ERR_INTERNAL, "out of memory");
+        msg->folder = idx;
+        if (idx == SIZE_MAX)
+            skipped++;
+        free(dir);
+        free(name);
+    }
+    for (size_t i = 0; i < s->n_dirs && st == MP_OK; i++) {
+        const char *path = s->maildir_dirs[i];
+        const char *rel =
+            strncmp(path, prefix, plen) == 0 ? path + plen : path;
+        char *dir = maildir_of(rel, 1);
+        char *name = dir ? folder_for_dir(s, dir) : NULL;
+        if (name && add_folder(s, name, dir) == SIZE_MAX)
+            st = fail(s, MP_ERR_INTERNAL, "out of memory");
+        free(dir);
+        free(name);
+    }
+    if (skipped)
+        s->host->log(s->host, MP_LOG_WARN,
+                     "%s: %zu file(s) in directories that are not valid "
+                     "Maildir folders were skipped",
+                     s->display, skipped);
+    load_keywords(s, prefix);
+    free(prefix);
+    if (st != MP_OK)
+        return st;
+
+    for (size_t m = 0; m < s->n_msgs; m++) {
+        src_msg *msg = &s->msgs[m];
+        if (msg->folder == SIZE_MAX)
+            continue;
+        src_folder *f = &s->folders[msg->folder];
+        if (grow((void **)&f->msgs, &f->cap_msgs, f->n_msgs, sizeof *f->msgs))
+            return fail(s, MP_ERR_INTERNAL, "out of memory");
+        f->msgs[f->n_msgs++] = m;
+        flags_from_name(msg, f);
+    }
+    if (index_rebuild(s, s->n_msgs) != 0)
+        return fail(s, MP_ERR_INTERNAL, "out of memory");
+
+    if (!s->has_manifest) {
+        s->host->log(s->host, MP_LOG_WARN,
+                     "%s: no mailport manifest in %s; reading it as a plain "
+                     "Maildir tarball (flags from file names, no checksums)",
+                     s->display, s->path);
+        return MP_OK;
+    }
+    /* Check every message against its manifest line. */
+    size_t unlisted = 0, bad = 0;
+    for (size_t i = 0; i < s->n_manifest; i++) {
+        targz_manifest_line *l = &s->manifest[i];
+        char *norm = normalise(l->file);
+        src_msg *msg = norm ? find_msg(s, norm) : NULL;
+        free(norm);
+        if (!msg || msg->folder == SIZE_MAX) {
+            /* Gone from the archive: charge it to its folder. */
+            src_folder *f = NULL;
+            for (size_t k = 0; l->folder && k < s->n_folders && !f; k++)
+                if (strcmp(s->folders[k].name, l->folder) == 0)
+                    f = &s->folders[k];
+            if (!f && l->folder) {
+                char *dir = targz_folder_to_dir(l->folder);
+                size_t idx = dir ? add_folder(s, l->folder, dir) : SIZE_MAX;
+                free(dir);
+                f = idx == SIZE_MAX ? NULL : &s->folders[idx];
+            }
+            if (f) {
+                f->n_missing++;
+                note_problem(f, l->file);
+            }
+            bad++;
+            continue;
+        }
+        msg->in_manifest = 1;
+        if (l->has_size && l->size != msg->size)
+            msg->problem = "its size differs from the manifest";
+        else if (strcmp(l->sha256, msg->sha) != 0)
+            msg->problem = "its SHA-256 differs from the manifest";
+        if (msg->problem) {
+            note_problem(&s->folders[msg->folder], msg->path);
+            bad++;
+        }
+        if (l->flags)
+            msg->flags = targz_letters_to_flags(l->flags);
+        free(msg->keywords);
+        msg->keywords = l->keywords && *l->keywords ? strdup(l->keywords) : NULL;
+        if (l->has_date)
+            msg->mtime = l->internal_date;
+    }
+    for (size_t m = 0; m < s->n_msgs; m++)
+        if (!s->msgs[m].in_manifest && s->msgs[m].folder != SIZE_MAX)
+            unlisted++;
+    if (unlisted)
+        s->host->log(s->host, MP_LOG_WARN,
+                     "%s: %zu message(s) in %s are not in its manifest",
+                     s->display, unlisted, s->path);
+    if (bad)
+        s->host->log(s->host, MP_LOG_ERROR,
+                     "%s: %zu message(s) in %s do not match the manifest",
+                     s->display, bad, s->path);
+    return MP_OK;
+}
+
+/* ---- ops ------------------------------------------------------------------ */
+
+static void src_close(void *store);
+
+static mp_status src_open(mp_host *host, const mp_endpoint *ep, void **store)
+{
+    targz_source *s = calloc(1, sizeof *s);
+    if (!s) {
+        host->set_error(host, MP_ERR_INTERNAL, "out of memory");
+        return MP_FATAL;
+    }
+    s->host = host;
+    s->display = ep->display;
+    s->pass_src = (age_passphrase_source){get_passphrase, release_passphrase, s};
+    mp_status st = MP_FATAL;
+    if (!ep->path || !*ep->path) {
+        fail(s, MP_ERR_USAGE, "no archive path");
+        goto out;
+    }
+    s->path = strdup(ep->path);
+    if ((st = targz_load_identities(host, ep->display, &s->ids)) != MP_OK)
+        goto out;
+    if (targz_passphrase_given(host)) {
+        st = host->secret(host, "passphrase", "Passphrase for the archive: ",
+                          &s->passphrase);
+        if (st != MP_OK)
+            goto out;
+    }
+    int fd = open(s->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        st = fail(s, errno == ENOENT ? MP_ERR_NOTFOUND : MP_ERR_IO,
+                  "cannot open %s: %s", s->path, strerror(errno));
+        goto out;
+    }
+    size_t len = strlen(s->path);
+    s->encrypted = targz_is_age(fd) ||
+                   (len > 4 && strcmp(s->path + len - 4, ".age") == 0);
+    close(fd);
+    if ((st = first_pass(s)) != MP_OK || (st = organise(s)) != MP_OK)
+        goto out;
+    if (s->n_folders == 0) {
+        st = fail(s, MP_ERR_FORMAT,
+                  "%s holds no Maildir folder (no cur/ or new/ directory)",
+                  s->path);
+        goto out;
+    }
+    *store = s;
+    return MP_OK;
+out:
+    src_close(s);
+    return MP_FATAL;
+}
+
+static void src_close(void *store)
+{
+    targz_source *s = store;
+    if (!s)
+        return;
+    if (s->cursor_open)
+        targz_input_close(&s->cursor);
+    for (size_t i = 0; i < s->n_msgs; i++) {
+        free(s->msgs[i].raw_path);
+        free(s->msgs[i].path);
+        free(s->msgs[i].keywords);
+        free(s->msgs[i].identity);
+    }
+    free(s->msgs);
+    free(s->slots);
+    for (size_t i = 0; i < s->n_folders; i++) {
+        src_folder *f = &s->folders[i];
+        free(f->name);
+        free(f->dir);
+        free(f->msgs);
+        free(f->first_problem);
+        for (int k = 0; k < MAX_KEYWORD_LETTERS; k++)
+            free(f->keywords[k]);
+    }
+    free(s->folders);
+    for (size_t i = 0; i < s->n_dirs; i++)
+        free(s->maildir_dirs[i]);
+    free(s->maildir_dirs);
+    for (size_t i = 0; i < s->n_kw_files; i++) {
+        free(s->kw_files[i].dir);
+        free(s->kw_files[i].text);
+    }
+    free(s->kw_files);
+    for (size_t i = 0; i < s->n_manifest; i++)
+        targz_manifest_line_free(&s->manifest[i]);
+    free(s->manifest);
+    free(s->first_component);
+    if (s->passphrase)
+        s->host->secret_free(s->host, s->passphrase);
+    age_keyring_free(&s->ids);
+    free(s->path);
+    free(s);
+}
+
+static void folder_info(const src_folder *f, mp_folder_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->struct_size = sizeof *info;
+    info->name = f->name;
+    info->validity = 1; /* keys are paths inside one immutable archive */
+    info->count = (int64_t)f->n_msgs;
+}
+
+static mp_status emit_folder(targz_source *s, size_t i, char *emitted,
+                             mp_folder_cb cb, void *ctx)
+{
+    if (emitted[i])
+        return MP_OK;
+    /* Parents first: any folder whose name is a '/'-prefix of this one. */
+    const char *name = s->folders[i].name;
+    for (const char *p = strchr(name, '/'); p; p = strchr(p + 1, '/')) {
+        for (size_t k = 0; k < s->n_folders; k++) {
+            const char *other = s->folders[k].name;
+            if (!emitted[k] && strlen(other) == (size_t)(p - name) &&
+                strncmp(other, name, (size_t)(p - name)) == 0) {
+                emitted[k] = 1;
+                mp_folder_info info;
+                folder_info(&s->folders[k], &info);
+                mp_status st = cb(ctx, &info);
+                if (st != MP_OK)
+                    return st;
+            }
+        }
+    }
+    emitted[i] = 1;
+    mp_folder_info info;
+    folder_info(&s->folders[i], &info);
+    return cb(ctx, &info);
+}
+
+static mp_status src_list_folders(void *store, mp_folder_cb cb, void *ctx)
+{
+    targz_source *s = store;
+    char *emitted = calloc(s->n_folders + 1, 1);
+    if (!emitted)
+        return fail(s, MP_ERR_INTERNAL, "out of memory");
+    mp_status st = MP_OK;
+    for (size_t i = 0; i < s->n_folders && st == MP_OK; i++)
+        st = emit_folder(s, i, emitted, cb, ctx);
+    free(emitted);
+    return st;
+}
+
+static mp_status src_open_folder(void *store, const char *name, void **folder,
+                                 mp_folder_info *info)
+{
+    targz_source *s = store;
+    for (size_t i = 0; i < s->n_folders; i++) {
+        if (strcmp(s->folders[i].name, name) != 0)
+            continue;
+        src_folder_handle *h = calloc(1, sizeof *h);
+        if (!h)
+            return fail(s, MP_ERR_INTERNAL, "out of memory");
+        h->src = s;
+        h->idx = i;
+        folder_info(&s->folders[i], info);
+        *folder = h;
+        return MP_OK;
+    }
+    s->host->set_error(s->host, MP_ERR_NOTFOUND, "%s: no folder \"%s\"",
+                       s->display, name);
+    return MP_FOLDER_BAD;
+}
+
+static void src_close_folder(void *folder)
+{
+    free(folder);
+}
+
+static void msg_info(const src_msg *m, mp_msg_info *info, int identity)
+{
+    memset(info, 0, sizeof *info);
+    info->struct_size = sizeof *info;
+    info->key = m->raw_path;
+    info->size = m->size;
+    info->vsize = m->vsize;
+    info->flags = m->flags;
+    info->keywords = m->keywords ? m->keywords : "";
+    info->internal_date = m->mtime;
+    info->identity = identity ? m->identity : NULL;
+}
+
+static mp_status src_scan(void *folder, unsigned flags, mp_msg_cb cb,
+                          void *ctx)
+{
+    src_folder_handle *h = folder;
+    targz_source *s = h->src;
+    src_folder *f = &s->folders[h->idx];
+    for (size_t i = 0; i < f->n_msgs; i++) {
+        mp_msg_info info;
+        msg_info(&s->msgs[f->msgs[i]], &info, flags & MP_SCAN_IDENTITY);
+        mp_status st = cb(ctx, &info);
+        if (st != MP_OK)
+            return st;
+    }
+    if (f->n_problems) {
+        /* Every message was still reported, so a copy can take what is
+         * intact; the folder as a whole does not match its manifest. */
+        s->host->set_error(s->host, MP_ERR_FORMAT,
+                           "%s: folder \"%s\": %zu message(s) do not match the "
+                           "manifest of %s (%zu missing), first: %s",
+                           s->display, f->name, f->n_problems, s->path,
+                           f->n_missing,
+                           f->first_problem ? f->first_problem : "?");
+        return MP_FOLDER_BAD;
+    }
+    return MP_OK;
+}
+
+/* ---- fetch: the second pass ---------------------------------------------- */
+
+typedef struct wanted {
+    size_t msg;   /* index into s->msgs */
+    size_t index; /* position in fetch's KEYS */
+} wanted;
+
+static int by_ordinal(const void *a, const void *b, void *ctx)
+{
+    const targz_source *s = ctx;
+    size_t oa = s->msgs[((const wanted *)a)->msg].ordinal;
+    size_t ob = s->msgs[((const wanted *)b)->msg].ordinal;
+    return oa < ob ? -1 : oa > ob;
+}
+
+static mp_status fail_one(targz_source *s, const mp_fetch_cb *cb, void *ctx,
+                          size_t index, const char *key, mp_error_kind kind,
+                          const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+
+/* Report message INDEX as begun and failed, without any data. */
+static mp_status fail_one(targz_source *s, const mp_fetch_cb *cb, void *ctx,
+                          size_t index, const char *key, mp_error_kind kind,
+                          const char *fmt, ...)
+{
+    mp_msg_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    info.key = key;
+    info.keywords = "";
+    info.internal_date = MP_DATE_UNKNOWN;
+    src_msg *m = find_msg(s, key);
+    if (m)
+        msg_info(m, &info, 0);
+    mp_status st = cb->begin(ctx, index, &info);
+    if (st != MP_OK)
+        return st;
+    char text[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    s->host->set_error(s->host, kind, "%s: %s", s->display, text);
+    return cb->end(ctx, MP_MSG_BAD);
+}
+
+static mp_status cursor_restart(targz_source *s)
+{
+    if (s->cursor_open)
+        targz_input_close(&s->cursor);
+    s->cursor_open = 0;
+    mp_status st = open_input(s, &s->cursor);
+    if (st != MP_OK)
+        return st;
+    s->cursor_open = 1;
+    s->cursor_next = 0;
+    return MP_OK;
+}
+
+/* Stream the current entry (message M) to CB, checking its hash again. */
+static mp_status deliver(targz_source *s, src_msg *m, size_t index,
+                         const mp_fetch_cb *cb, void *ctx)
+{
+    mp_msg_info info;
+    msg_info(m, &info, 0);
+    mp_status st = cb->begin(ctx, index, &info);
+    if (st != MP_OK)
+        return st;
+    targz_hash h;
+    if (targz_hash_init(&h) != 0) {
+        s->host->set_error(s->host, MP_ERR_INTERNAL, "out of memory");
+        cb->end(ctx, MP_FATAL);
+        return MP_FATAL;
+    }
+    for (;;) {
+        const void *buf;
+        size_t size;
+        la_int64_t off;
+        int rc = archive_read_data_block(s->cursor.ar, &buf, &size, &off);
+        if (rc == ARCHIVE_EOF)
+            break;
+        if (rc != ARCHIVE_OK) {
+            targz_hash_discard(&h);
+            st = read_error(s, &s->cursor, m->path);
+            targz_input_close(&s->cursor);
+            s->cursor_open = 0;
+            cb->end(ctx, MP_FATAL);
+            return st;
+        }
+        targz_hash_update(&h, buf, size);
+        st = cb->data(ctx, buf, size);
+        if (st != MP_OK) {
+            targz_hash_discard(&h);
+            return st;
+        }
+    }
+    char hex[65];
+    targz_hash_final(&h, hex);
+    if (strcmp(hex, m->sha) != 0) {
+        /* The file changed between the passes. */
+        s->host->set_error(s->host, MP_ERR_FORMAT,
+                           "%s: %s in %s changed while being read",
+                           s->display, m->path, s->path);
+        return cb->end(ctx, MP_MSG_BAD);
+    }
+    return cb->end(ctx, MP_OK);
+}
+
+static mp_status src_fetch(void *folder, const char *const *keys, size_t n,
+                           const mp_fetch_cb *cb, void *ctx)
+{
+    src_folder_handle *h = folder;
+    targz_source *s = h->src;
+    wanted *w = calloc(n ? n : 1, sizeof *w);
+    if (!w)
+        return fail(s, MP_ERR_INTERNAL, "out of memory");
+    size_t n_w = 0;
+    mp_status st = MP_OK;
+    for (size_t i = 0; i < n && st == MP_OK; i++) {
+        src_msg *m = find_msg(s, keys[i]);
+        if (!m) {
+            /* Keys are raw entry names; accept the normalised form too. */
+            char *norm = normalise(keys[i]);
+            m = norm ? find_msg(s, norm) : NULL;
+            free(norm);
+        }
+        if (!m || m->folder != h->idx)
+            st = fail_one(s, cb, ctx, i, keys[i], MP_ERR_NOTFOUND,
+                          "no message %s in folder \"%s\"", keys[i],
+                          s->folders[h->idx].name);
+        else if (m->problem)
+            st = fail_one(s, cb, ctx, i, keys[i], MP_ERR_FORMAT,
+                          "%s in %s: %s", m->path, s->path, m->problem);
+        else
+            w[n_w++] = (wanted){(size_t)(m - s->msgs), i};
+    }
+    if (st != MP_OK || n_w == 0) {
+        free(w);
+        return st;
+    }
+    qsort_r(w, n_w, sizeof *w, by_ordinal, s);
+    if (!s->cursor_open || s->msgs[w[0].msg].ordinal < s->cursor_next)
+        st = cursor_restart(s);
+    size_t next = 0;
+    while (st == MP_OK && next < n_w) {
+        struct archive_entry *e;
+        int rc = archive_read_next_header(s->cursor.ar, &e);
+        if (rc != ARCHIVE_OK) {
+            st = rc == ARCHIVE_EOF
+                     ? fail(s, MP_ERR_FORMAT, "%s changed while being read",
+                            s->path)
+                     : read_error(s, &s->cursor, "second pass");
+            break;
+        }
+        size_t ord = s->cursor_next++;
+        src_msg *m = &s->msgs[w[next].msg];
+        if (ord < m->ordinal)
+            continue;
+        if (ord > m->ordinal ||
+            strcmp(archive_entry_pathname(e), m->raw_path) != 0) {
+            st = fail(s, MP_ERR_FORMAT, "%s changed while being read",
+                      s->path);
+            break;
+        }
+        /* The same key twice in KEYS: deliver each once, as asked. */
+        while (st == MP_OK && next < n_w && w[next].msg == (size_t)(m - s->msgs)) {
+            if (next > 0 && w[next - 1].msg == w[next].msg) {
+                st = fail_one(s, cb, ctx, w[next].index, m->raw_path,
+                              MP_ERR_USAGE, "%s asked for twice", m->path);
+            } else {
+                st = deliver(s, m, w[next].index, cb, ctx);
+            }
+            next++;
+        }
+    }
+    if (st != MP_OK && s->cursor_open) {
+        /* A callback stopped us mid-entry: start afresh next time. */
+        targz_input_close(&s->cursor);
+        s->cursor_open = 0;
+    }
+    free(w);
+    return st;
+}
+
+const mp_source_ops targz_source_ops = {
+    .struct_size = sizeof(mp_source_ops),
+    .eol = MP_EOL_NATIVE,
+    .open = src_open,
+    .close = src_close,
+    .list_folders = src_list_folders,
+    .open_folder = src_open_folder,
+    .close_folder = src_close_folder,
+    .scan = src_scan,
+    .fetch = src_fetch,
+};
