@@ -736,9 +736,9 @@ static mp_status organise(targz_source *s)
 
     if (!s->has_manifest) {
         s->host->log(s->host, MP_LOG_WARN,
-                     "%s: no mailport manifest in %s; reading it as a plain "
+                     "%s: no mailport manifest; reading it as a plain "
                      "Maildir tarball (flags from file names, no checksums)",
-                     s->display, s->path);
+                     s->display);
         return MP_OK;
     }
     /* Check every message against its manifest line. */
