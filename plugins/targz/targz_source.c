@@ -62,8 +62,6 @@ typedef struct src_folder {
     char *name, *dir;
     size_t *msgs, n_msgs, cap_msgs;
     char *keywords[MAX_KEYWORD_LETTERS];
-    size_t n_problems, n_missing;
-    char *first_problem; /* a file named in the scan error */
 } src_folder;
 
 typedef struct kw_file {
@@ -656,10 +654,49 @@ static void flags_from_name(src_msg *m, const src_folder *f)
     m->keywords = used ? strdup(kw) : NULL;
 }
 
-static void note_problem(src_folder *f, const char *file)
+/* A manifest line whose file is not in the archive becomes a message that
+ * scan reports and fetch fails, so that copy and verify name it. */
+static mp_status add_missing(targz_source *s, const targz_manifest_line *l,
+                             char *norm)
 {
-    if (f->n_problems++ == 0)
-        f->first_problem = strdup(file);
+    size_t idx = SIZE_MAX;
+    for (size_t k = 0; l->folder && k < s->n_folders && idx == SIZE_MAX; k++)
+        if (strcmp(s->folders[k].name, l->folder) == 0)
+            idx = k;
+    if (idx == SIZE_MAX && l->folder) {
+        char *dir = targz_folder_to_dir(l->folder);
+        idx = dir ? add_folder(s, l->folder, dir) : SIZE_MAX;
+        free(dir);
+    }
+    if (idx == SIZE_MAX || !norm)
+        return MP_OK; /* no usable folder: counted in the log line only */
+    src_folder *f = &s->folders[idx];
+    if (grow((void **)&s->msgs, &s->cap_msgs, s->n_msgs, sizeof *s->msgs) ||
+        grow((void **)&f->msgs, &f->cap_msgs, f->n_msgs, sizeof *f->msgs))
+        return fail(s, MP_ERR_INTERNAL, "out of memory");
+    src_msg *m = &s->msgs[s->n_msgs];
+    memset(m, 0, sizeof *m);
+    m->raw_path = strdup(l->file);
+    m->path = strdup(norm);
+    m->identity = malloc(strlen(norm) + 16);
+    if (!m->raw_path || !m->path || !m->identity) {
+        free(m->raw_path);
+        free(m->path);
+        free(m->identity);
+        return fail(s, MP_ERR_INTERNAL, "out of memory");
+    }
+    sprintf(m->identity, "X:missing:%s", norm);
+    m->ordinal = SIZE_MAX;
+    m->folder = idx;
+    m->size = l->size;
+    m->mtime = l->has_date ? l->internal_date : MP_DATE_UNKNOWN;
+    m->flags = l->flags ? targz_letters_to_flags(l->flags) : 0;
+    m->keywords = l->keywords && *l->keywords ? strdup(l->keywords) : NULL;
+    snprintf(m->sha, sizeof m->sha, "%s", l->sha256);
+    m->in_manifest = 1;
+    m->problem = "it is listed in the manifest but missing from the archive";
+    f->msgs[f->n_msgs++] = s->n_msgs++;
+    return MP_OK;
 }
 
 static mp_status organise(targz_source *s)
@@ -742,40 +779,27 @@ static mp_status organise(targz_source *s)
         return MP_OK;
     }
     /* Check every message against its manifest line. */
-    size_t unlisted = 0, bad = 0;
+    size_t unlisted = 0, bad = 0, n_found = s->n_msgs;
     for (size_t i = 0; i < s->n_manifest; i++) {
         targz_manifest_line *l = &s->manifest[i];
         char *norm = normalise(l->file);
         src_msg *msg = norm ? find_msg(s, norm) : NULL;
-        free(norm);
         if (!msg || msg->folder == SIZE_MAX) {
-            /* Gone from the archive: charge it to its folder. */
-            src_folder *f = NULL;
-            for (size_t k = 0; l->folder && k < s->n_folders && !f; k++)
-                if (strcmp(s->folders[k].name, l->folder) == 0)
-                    f = &s->folders[k];
-            if (!f && l->folder) {
-                char *dir = targz_folder_to_dir(l->folder);
-                size_t idx = dir ? add_folder(s, l->folder, dir) : SIZE_MAX;
-                free(dir);
-                f = idx == SIZE_MAX ? NULL : &s->folders[idx];
-            }
-            if (f) {
-                f->n_missing++;
-                note_problem(f, l->file);
-            }
+            st = add_missing(s, l, norm);
+            free(norm);
+            if (st != MP_OK)
+                return st;
             bad++;
             continue;
         }
+        free(norm);
         msg->in_manifest = 1;
         if (l->has_size && l->size != msg->size)
             msg->problem = "its size differs from the manifest";
         else if (strcmp(l->sha256, msg->sha) != 0)
             msg->problem = "its SHA-256 differs from the manifest";
-        if (msg->problem) {
-            note_problem(&s->folders[msg->folder], msg->path);
+        if (msg->problem)
             bad++;
-        }
         if (l->flags)
             msg->flags = targz_letters_to_flags(l->flags);
         free(msg->keywords);
@@ -783,6 +807,8 @@ static mp_status organise(targz_source *s)
         if (l->has_date)
             msg->mtime = l->internal_date;
     }
+    if (s->n_msgs > n_found && index_rebuild(s, s->n_msgs) != 0)
+        return fail(s, MP_ERR_INTERNAL, "out of memory");
     for (size_t m = 0; m < s->n_msgs; m++)
         if (!s->msgs[m].in_manifest && s->msgs[m].folder != SIZE_MAX)
             unlisted++;
@@ -870,7 +896,6 @@ static void src_close(void *store)
         free(f->name);
         free(f->dir);
         free(f->msgs);
-        free(f->first_problem);
         for (int k = 0; k < MAX_KEYWORD_LETTERS; k++)
             free(f->keywords[k]);
     }
@@ -994,17 +1019,6 @@ static mp_status src_scan(void *folder, unsigned flags, mp_msg_cb cb,
         mp_status st = cb(ctx, &info);
         if (st != MP_OK)
             return st;
-    }
-    if (f->n_problems) {
-        /* Every message was still reported, so a copy can take what is
-         * intact; the folder as a whole does not match its manifest. */
-        s->host->set_error(s->host, MP_ERR_FORMAT,
-                           "%s: folder \"%s\": %zu message(s) do not match the "
-                           "manifest of %s (%zu missing), first: %s",
-                           s->display, f->name, f->n_problems, s->path,
-                           f->n_missing,
-                           f->first_problem ? f->first_problem : "?");
-        return MP_FOLDER_BAD;
     }
     return MP_OK;
 }

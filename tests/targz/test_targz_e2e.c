@@ -503,12 +503,45 @@ static void test_damaged_archives(void **state)
     free(data);
     char *to3 = mp_strf("maildir:%s/altered-restored", dir);
     r = mp_run("copy", tar_url, to3, NULL);
-    assert_int_not_equal(r.exit_code, 0);
-    assert_contains(r.err, "manifest");
+    /* The altered message fails (exit 1) and is named; the rest is
+     * restored. */
+    assert_int_equal(r.exit_code, 1);
+    assert_contains(r.err, "SHA-256 differs from the manifest");
+    assert_contains(r.err, ".mailport:2,");
     mp_run_free(&r);
+    char *restored_tree = mp_strf("%s/altered-restored", dir);
+    size_t n_restored;
+    free(maildir_listing(restored_tree, &n_restored));
+    assert_int_equal(n_restored, src_count - 1);
+    free(restored_tree);
     r = mp_run("verify", from, tar_url, NULL);
     assert_int_not_equal(r.exit_code, 0);
     mp_run_free(&r);
+    /* verify of the archive alone checks it against its own manifest. */
+    r = mp_run("verify", tar_url, NULL);
+    assert_int_equal(r.exit_code, 4);
+    mp_run_free(&r);
+
+    /* A message removed from the archive: the manifest still lists it. */
+    char *tar2 = mp_strf("%s/pruned.tar", dir);
+    char *tar2_url = mp_strf("targz:%s", tar2);
+    r = mp_run("copy", from, tar2_url, NULL);
+    assert_int_equal(r.exit_code, 0);
+    mp_run_free(&r);
+    r = mp_run("verify", tar2_url, NULL);
+    assert_int_equal(r.exit_code, 0);
+    mp_run_free(&r);
+    assert_int_equal(mp_sh("cd '%s' && f=$(tar -tf pruned.tar | grep -m1 "
+                           "'^\\.Sent/cur/') && tar --delete -f pruned.tar "
+                           "\"$f\"",
+                           dir),
+                     0);
+    r = mp_run("verify", tar2_url, NULL);
+    assert_int_equal(r.exit_code, 4);
+    assert_contains(r.out, "missing from the archive");
+    mp_run_free(&r);
+    free(tar2_url);
+    free(tar2);
     free(to3);
     free(tar_url);
     free(tar);
