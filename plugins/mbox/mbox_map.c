@@ -204,6 +204,14 @@ void mbox_map_done_before(mbox_map *m, size_t offset)
     m->dropped = upto;
 }
 
+void mbox_map_forget(mbox_map *m)
+{
+    if (m->data && m->dropped < m->len)
+        madvise((char *)m->data + m->dropped, m->len - m->dropped,
+                MADV_DONTNEED);
+    m->dropped = 0;
+}
+
 void mbox_map_close(mbox_map *m)
 {
     if (m->data)

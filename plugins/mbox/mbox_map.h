@@ -27,6 +27,10 @@ int mbox_map_fd(mbox_map *m, int fd, size_t len, const char *path, char *err,
  * long sequential pass does not keep the whole file resident. */
 void mbox_map_done_before(mbox_map *m, size_t offset);
 
+/* Hand back every page and start the watermark of done_before over, for
+ * the next pass from the start. */
+void mbox_map_forget(mbox_map *m);
+
 void mbox_map_close(mbox_map *m);
 
 /* Does this start look like a compressed stream we can read? */

@@ -17,6 +17,12 @@ static void warn_content_length(void *ctx, uint64_t from_off,
                  c->path, from_off, claimed);
 }
 
+static void pages_passed(void *ctx, size_t offset)
+{
+    mbox_content *c = ctx;
+    mbox_map_done_before(&c->map, offset);
+}
+
 mp_status mbox_content_split(mbox_content *c)
 {
     size_t start;
@@ -43,8 +49,14 @@ mp_status mbox_content_split(mbox_content *c)
     case MBOX_START_OK:
         break;
     }
-    if (mbox_split(c->map.data, c->map.len, start, c->format, &c->index,
-                   warn_content_length, c) != 0) {
+    mbox_split_hooks hooks = {.ctx = c,
+                              .bad_length = warn_content_length,
+                              .passed = pages_passed};
+    int rc = mbox_split(c->map.data, c->map.len, start, c->format, &c->index,
+                        &hooks);
+    /* Start over for scan and fetch, which walk the file again. */
+    mbox_map_forget(&c->map);
+    if (rc != 0) {
         c->host->set_error(c->host, MP_ERR_INTERNAL,
                            "%s: out of memory while splitting", c->path);
         return MP_FATAL;
@@ -148,11 +160,13 @@ mp_status mbox_content_scan(mbox_content *c, unsigned flags, mp_msg_cb cb,
             c->host->identity_of_header(c->host, hdr, len, identity,
                                         sizeof identity);
             info.identity = identity;
+            mbox_map_done_before(&c->map, (size_t)m->start);
         }
         mp_status st = cb(ctx, &info);
         if (st != MP_OK)
             return st;
     }
+    mbox_map_forget(&c->map);
     return MP_OK;
 }
 

@@ -69,10 +69,10 @@ mbox_start mbox_find_start(const char *buf, size_t len, size_t *start)
         return MBOX_START_NOT_MBOX;
     /* Old Mac files end lines in a bare CR and hold no LF at all; the first
      * line tells. */
-    const char *cr = memchr(buf + p, '\r', len - p);
     const char *lf = memchr(buf + p, '\n', len - p);
-    if (cr && (!lf || cr < lf) && (size_t)(cr - buf) + 1 < len &&
-        cr[1] != '\n')
+    size_t line_end = lf ? (size_t)(lf - buf) : len;
+    const char *cr = memchr(buf + p, '\r', line_end - p);
+    if (cr && (size_t)(cr - buf) + 1 < len && cr[1] != '\n')
         return MBOX_START_CR_ONLY;
     *start = p;
     return MBOX_START_OK;
@@ -173,8 +173,11 @@ static uint64_t delivered_size(const char *buf, size_t s, size_t e,
 }
 
 int mbox_split(const char *buf, size_t len, size_t start, mbox_format fmt,
-               mbox_index *idx, mbox_cl_warn_fn warn, void *warn_ctx)
+               mbox_index *idx, const mbox_split_hooks *hooks)
 {
+    static const mbox_split_hooks none = {0};
+    if (!hooks)
+        hooks = &none;
     int use_length = fmt == MBOX_FORMAT_MBOXCL || fmt == MBOX_FORMAT_MBOXCL2;
     size_t pos = start;
     while (pos < len) {
@@ -196,8 +199,8 @@ int mbox_split(const char *buf, size_t len, size_t start, mbox_format fmt,
                 content_length_holds(buf, len, body + claimed, &next)) {
                 m.end = body + claimed;
                 found = 1;
-            } else if (warn) {
-                warn(warn_ctx, m.from_off, claimed);
+            } else if (hooks->bad_length) {
+                hooks->bad_length(hooks->ctx, m.from_off, claimed);
             }
         }
         if (!found) {
@@ -212,6 +215,8 @@ int mbox_split(const char *buf, size_t len, size_t start, mbox_format fmt,
         m.size = delivered_size(buf, m.start, m.end, fmt);
         if (push(idx, &m) != 0)
             return -1;
+        if (hooks->passed)
+            hooks->passed(hooks->ctx, (size_t)m.end);
         pos = next;
     }
     return 0;

@@ -61,15 +61,20 @@ typedef struct mbox_index {
     size_t n, cap;
 } mbox_index;
 
-/* Told about a message whose Content-Length does not hold: its From_ line
- * offset and the claimed length. */
-typedef void (*mbox_cl_warn_fn)(void *ctx, uint64_t from_off,
-                                uint64_t claimed);
+/* What the splitter tells its caller; any member may be NULL. */
+typedef struct mbox_split_hooks {
+    void *ctx;
+    /* A message whose Content-Length does not hold: its From_ line offset
+     * and the claimed length. */
+    void (*bad_length)(void *ctx, uint64_t from_off, uint64_t claimed);
+    /* Everything before OFFSET has been read for the last time. */
+    void (*passed)(void *ctx, size_t offset);
+} mbox_split_hooks;
 
 /* Split BUF[START..LEN) (START from mbox_find_start) into IDX, appending.
  * Fills every field of each mbox_msg. Returns 0, or -1 when out of memory. */
 int mbox_split(const char *buf, size_t len, size_t start, mbox_format fmt,
-               mbox_index *idx, mbox_cl_warn_fn warn, void *warn_ctx);
+               mbox_index *idx, const mbox_split_hooks *hooks);
 void mbox_index_free(mbox_index *idx);
 
 /* The message whose From_ line is at FROM_OFF, or NULL. */

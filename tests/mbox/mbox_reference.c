@@ -30,9 +30,12 @@ static int blank_line(const char *l, size_t n)
     return (n == 1 && l[0] == '\n') || (n == 2 && l[0] == '\r' && l[1] == '\n');
 }
 
-static void append(ref_msg *m, const char *p, size_t n)
+static void append(ref_msg *m, size_t *cap, const char *p, size_t n)
 {
-    m->data = realloc(m->data, m->len + n + 1);
+    if (m->len + n + 1 > *cap) {
+        *cap = (m->len + n + 1) * 2;
+        m->data = realloc(m->data, *cap);
+    }
     memcpy(m->data + m->len, p, n);
     m->len += n;
     m->data[m->len] = '\0';
@@ -93,6 +96,7 @@ ref_split mbox_ref_split(const char *buf, size_t len, int unquote_rd)
     int prev_blank = 1;
     size_t last_line_start = 0;
     ref_msg *cur = NULL;
+    size_t cap = 0;
     while (pos < len) {
         const char *nl = memchr(buf + pos, '\n', len - pos);
         size_t n = nl ? (size_t)(nl - buf) + 1 - pos : len - pos;
@@ -104,10 +108,11 @@ ref_split mbox_ref_split(const char *buf, size_t len, int unquote_rd)
             r.msgs = realloc(r.msgs, (r.n + 1) * sizeof *r.msgs);
             cur = &r.msgs[r.n++];
             *cur = (ref_msg){.from_off = pos};
+            cap = 0;
             prev_blank = 0;
         } else {
             last_line_start = cur->len;
-            append(cur, line, n);
+            append(cur, &cap, line, n);
             prev_blank = blank_line(line, n);
         }
         pos += n;
