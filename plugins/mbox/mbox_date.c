@@ -8,9 +8,8 @@
 
 static const char *const weekdays[] = {"Sun", "Mon", "Tue", "Wed",
                                        "Thu", "Fri", "Sat"};
-static const char *const months[] = {"Jan", "Feb", "Mar", "Apr",
-                                     "May", "Jun", "Jul", "Aug",
-                                     "Sep", "Oct", "Nov", "Dec"};
+static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 /* Howard Hinnant's civil-date algorithms: exact over the whole range and
  * free of the C library's time zone state (plugins run in threads). */
@@ -104,13 +103,13 @@ static const struct {
     const char *name;
     int minutes;
 } zone_names[] = {
-    {"UT", 0},       {"UTC", 0},      {"GMT", 0},      {"Z", 0},
-    {"WET", 0},      {"BST", 60},     {"WEST", 60},    {"MET", 60},
-    {"CET", 60},     {"MEST", 120},   {"CEST", 120},   {"METDST", 120},
-    {"EET", 120},    {"EEST", 180},   {"MSK", 180},    {"IST", 330},
-    {"JST", 540},    {"EST", -300},   {"EDT", -240},   {"CST", -360},
-    {"CDT", -300},   {"MST", -420},   {"MDT", -360},   {"PST", -480},
-    {"PDT", -420},   {"AKST", -540},  {"AKDT", -480},  {"HST", -600},
+    {"UT", 0},     {"UTC", 0},     {"GMT", 0},     {"Z", 0},
+    {"WET", 0},    {"BST", 60},    {"WEST", 60},   {"MET", 60},
+    {"CET", 60},   {"MEST", 120},  {"CEST", 120},  {"METDST", 120},
+    {"EET", 120},  {"EEST", 180},  {"MSK", 180},   {"IST", 330},
+    {"JST", 540},  {"EST", -300},  {"EDT", -240},  {"CST", -360},
+    {"CDT", -300}, {"MST", -420},  {"MDT", -360},  {"PST", -480},
+    {"PDT", -420}, {"AKST", -540}, {"AKDT", -480}, {"HST", -600},
 };
 
 /* A zone token: +hhmm / -hhmm, or a name. Returns 1 and sets *MINUTES
@@ -158,13 +157,12 @@ static long full_year(token t)
 
 static int64_t assemble(long year, int month, long day, long secs, int zone)
 {
-    static const int mdays[] = {31, 29, 31, 30, 31, 30,
-                                31, 31, 30, 31, 30, 31};
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (year < 1000 || month < 0 || month > 11 || day < 1 ||
         day > mdays[month] || secs < 0)
         return MP_DATE_UNKNOWN;
-    int64_t days = mbox_days_from_civil(year, (unsigned)month + 1,
-                                        (unsigned)day);
+    int64_t days =
+        mbox_days_from_civil(year, (unsigned)month + 1, (unsigned)day);
     return days * 86400 + secs - (int64_t)zone * 60;
 }
 

@@ -14,7 +14,10 @@ int mbox_is_compressed(const unsigned char *h, size_t n)
 {
     if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b)
         return 1; /* gzip */
-    if (n >= 6 && memcmp(h, "\xFD" "7zXZ\0", 6) == 0)
+    if (n >= 6 && memcmp(h,
+                         "\xFD"
+                         "7zXZ\0",
+                         6) == 0)
         return 1; /* xz */
     if (n >= 4 && memcmp(h, "\x28\xB5\x2F\xFD", 4) == 0)
         return 1; /* zstd */
@@ -106,9 +109,8 @@ static int decompress(int fd, const char *path, size_t *out_len, char *err,
     }
     tmp = private_tmpfile();
     if (tmp < 0) {
-        snprintf(err, err_size,
-                 "cannot decompress %s: no temporary file: %s", path,
-                 strerror(errno));
+        snprintf(err, err_size, "cannot decompress %s: no temporary file: %s",
+                 path, strerror(errno));
         goto fail;
     }
     int r = archive_read_next_header(a, &entry);
@@ -125,8 +127,8 @@ static int decompress(int fd, const char *path, size_t *out_len, char *err,
             }
             if (write_all(tmp, buf, (size_t)got) != 0) {
                 snprintf(err, err_size,
-                         "cannot decompress %s into a temporary file: %s",
-                         path, strerror(errno));
+                         "cannot decompress %s into a temporary file: %s", path,
+                         strerror(errno));
                 goto fail;
             }
             total += (size_t)got;
@@ -199,8 +201,7 @@ void mbox_map_done_before(mbox_map *m, size_t offset)
         return;
     size_t upto = offset / (size_t)page * (size_t)page;
     if (upto > m->dropped)
-        madvise((char *)m->data + m->dropped, upto - m->dropped,
-                MADV_DONTNEED);
+        madvise((char *)m->data + m->dropped, upto - m->dropped, MADV_DONTNEED);
     m->dropped = upto;
 }
 

@@ -11,8 +11,8 @@
 typedef struct mbox_map {
     const char *data; /* NULL when len is 0 */
     size_t len;
-    int compressed;   /* the bytes were decompressed */
-    size_t dropped;   /* pages before this were handed back */
+    int compressed; /* the bytes were decompressed */
+    size_t dropped; /* pages before this were handed back */
 } mbox_map;
 
 /* Map PATH. On failure returns -1 with a message naming PATH in ERR. */

@@ -1,4 +1,24 @@
-/* The mbox plugin's descriptor: the one exported symbol. */
+/* The mbox plugin's descriptor: the one exported symbol.
+ *
+ * Behaviour in short (details beside the code that does it):
+ * - mbox:FILE is one folder, INBOX. mbox:DIR makes every regular file a
+ *   folder named by its file name (extension included: "a.gz" and "a" may
+ *   both exist), sub-directories nest as '/'-separated paths and are listed
+ *   as no_select folders; hidden files and directories, and symlinks to
+ *   directories, are skipped.
+ * - format= mboxrd (default), mboxo, mboxcl, mboxcl2 (mbox_split.h has the
+ *   splitting rules). Only mboxrd undoes quoting on read.
+ * - Keys are the byte offsets of From_ lines (in the decompressed bytes for
+ *   .gz/.xz/.bz2/.zst files, recognised by their magic). Folder validity is
+ *   the file's inode: a file replaced by another invalidates the keys; a
+ *   file rewritten in place by a mail reader is not detected.
+ * - Files that are not mboxes (no From_ line first, MMDF, CR-only line
+ *   endings) fail their folder with MP_ERR_FORMAT; the others go on.
+ * - The sink appends (mboxrd or mboxo quoting), one writer per file, no
+ *   locks. Message bytes are kept: flags are not written as Status headers,
+ *   so they do not survive a copy into mbox. A new store is a directory
+ *   when its path ends in '/', else a file.
+ */
 #include "mbox_ops.h"
 
 static const char *const mbox_schemes[] = {"mbox", NULL};

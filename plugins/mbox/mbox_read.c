@@ -6,8 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void warn_content_length(void *ctx, uint64_t from_off,
-                                uint64_t claimed)
+static void warn_content_length(void *ctx, uint64_t from_off, uint64_t claimed)
 {
     mbox_content *c = ctx;
     c->host->log(c->host, MP_LOG_WARN,
@@ -43,15 +42,13 @@ mp_status mbox_content_split(mbox_content *c)
         return MP_FOLDER_BAD;
     case MBOX_START_CR_ONLY:
         c->host->set_error(c->host, MP_ERR_FORMAT,
-                           "%s is not an mbox (CR-only line endings)",
-                           c->path);
+                           "%s is not an mbox (CR-only line endings)", c->path);
         return MP_FOLDER_BAD;
     case MBOX_START_OK:
         break;
     }
-    mbox_split_hooks hooks = {.ctx = c,
-                              .bad_length = warn_content_length,
-                              .passed = pages_passed};
+    mbox_split_hooks hooks = {
+        .ctx = c, .bad_length = warn_content_length, .passed = pages_passed};
     int rc = mbox_split(c->map.data, c->map.len, start, c->format, &c->index,
                         &hooks);
     /* Start over for scan and fetch, which walk the file again. */
@@ -94,15 +91,14 @@ void mbox_content_free(mbox_content *c)
 
 /* The header block of M with quoting undone, as the core would see it
  * after fetch. Returns NULL when out of memory. */
-static const char *header_block(mbox_content *c, const mbox_msg *m,
-                                size_t *len)
+static const char *header_block(mbox_content *c, const mbox_msg *m, size_t *len)
 {
     const char *buf = c->map.data;
     size_t body;
     size_t s = (size_t)m->start;
     size_t e = mbox_header_end(buf, s, (size_t)m->end, &body);
-    size_t q = mbox_format_unquotes(c->format) ? mbox_next_quote(buf, s, s, e)
-                                               : e;
+    size_t q =
+        mbox_format_unquotes(c->format) ? mbox_next_quote(buf, s, s, e) : e;
     if (q >= e) {
         *len = e - s;
         return buf + s;
@@ -216,8 +212,8 @@ static mp_status stream_message(mbox_content *c, const mbox_msg *m,
     return deliver(cb, ctx, buf, from, e);
 }
 
-mp_status mbox_content_fetch(mbox_content *c, const char *const *keys,
-                             size_t n, const mp_fetch_cb *cb, void *ctx)
+mp_status mbox_content_fetch(mbox_content *c, const char *const *keys, size_t n,
+                             const mp_fetch_cb *cb, void *ctx)
 {
     char key[24];
     for (size_t i = 0; i < n; i++) {

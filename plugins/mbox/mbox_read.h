@@ -35,7 +35,7 @@ void mbox_content_free(mbox_content *c);
 
 mp_status mbox_content_scan(mbox_content *c, unsigned flags, mp_msg_cb cb,
                             void *ctx);
-mp_status mbox_content_fetch(mbox_content *c, const char *const *keys,
-                             size_t n, const mp_fetch_cb *cb, void *ctx);
+mp_status mbox_content_fetch(mbox_content *c, const char *const *keys, size_t n,
+                             const mp_fetch_cb *cb, void *ctx);
 
 #endif

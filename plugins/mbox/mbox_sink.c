@@ -27,15 +27,15 @@ typedef struct sink_folder {
     char *name;
     char *path;
     int fd;
-    uint64_t end;      /* size of the committed file */
-    int gap;           /* newlines owed before the next From_ line */
+    uint64_t end; /* size of the committed file */
+    int gap;      /* newlines owed before the next From_ line */
     int put_open;
     /* The open put. */
     uint64_t put_start; /* where to truncate back to */
     uint64_t from_off;  /* its key */
     uint64_t wpos;      /* file offset of buf[0] */
     uint64_t body_bytes;
-    char last;          /* last message byte written */
+    char last; /* last message byte written */
     mbox_quoter quoter;
     size_t buf_len;
     char buf[64 * 1024];
@@ -101,9 +101,8 @@ static mp_status sink_open(mp_host *host, const mp_endpoint *ep, void **out)
         is_dir = ep->path[strlen(ep->path) - 1] == '/';
         int fd = -1;
         if (make_dirs(ep->path, is_dir) != 0 ||
-            (!is_dir && (fd = open(ep->path,
-                                   O_WRONLY | O_CREAT | O_CLOEXEC,
-                                   0600)) < 0)) {
+            (!is_dir &&
+             (fd = open(ep->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0)) {
             host->set_error(host, MP_ERR_IO, "cannot create mbox %s: %s",
                             ep->path, strerror(errno));
             return MP_FATAL;
@@ -155,14 +154,13 @@ static mp_status inspect_existing(sink_folder *f, mp_host *host)
     ssize_t got = pread(f->fd, head, sizeof head, 0);
     if (got > 0 && mbox_is_compressed(head, (size_t)got)) {
         host->set_error(host, MP_ERR_REFUSED,
-                        "refusing to append to %s: it is compressed",
-                        f->path);
+                        "refusing to append to %s: it is compressed", f->path);
         return MP_FOLDER_BAD;
     }
     mbox_content c = {.host = host, .path = f->path};
     char err[1024];
-    if (mbox_map_fd(&c.map, f->fd, (size_t)f->end, f->path, err,
-                    sizeof err) != 0) {
+    if (mbox_map_fd(&c.map, f->fd, (size_t)f->end, f->path, err, sizeof err) !=
+        0) {
         host->set_error(host, MP_ERR_IO, "%s", err);
         return MP_FOLDER_BAD;
     }
@@ -423,8 +421,8 @@ static mp_status sink_scan(void *folder, unsigned flags, mp_msg_cb cb,
     mp_host *h = f->store->host;
     mbox_content c = {.host = h, .path = f->path, .format = f->store->format};
     char err[1024];
-    if (mbox_map_fd(&c.map, f->fd, (size_t)f->end, f->path, err,
-                    sizeof err) != 0) {
+    if (mbox_map_fd(&c.map, f->fd, (size_t)f->end, f->path, err, sizeof err) !=
+        0) {
         h->set_error(h, MP_ERR_IO, "%s", err);
         return MP_FOLDER_BAD;
     }

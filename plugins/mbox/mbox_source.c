@@ -15,8 +15,7 @@ typedef struct source_folder {
     mbox_content content;
 } source_folder;
 
-static mp_status source_open(mp_host *host, const mp_endpoint *ep,
-                             void **out)
+static mp_status source_open(mp_host *host, const mp_endpoint *ep, void **out)
 {
     mbox_format fmt;
     mp_status st = mbox_read_params(host, ep, 0, &fmt);
@@ -28,15 +27,13 @@ static mp_status source_open(mp_host *host, const mp_endpoint *ep,
         return MP_FATAL;
     }
     if (stat(ep->path, &sb) != 0) {
-        host->set_error(host,
-                        errno == ENOENT ? MP_ERR_NOTFOUND : MP_ERR_IO,
+        host->set_error(host, errno == ENOENT ? MP_ERR_NOTFOUND : MP_ERR_IO,
                         "cannot open mbox %s: %s", ep->path, strerror(errno));
         return MP_FATAL;
     }
     if (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode)) {
         host->set_error(host, MP_ERR_USAGE,
-                        "%s is neither an mbox file nor a directory",
-                        ep->path);
+                        "%s is neither an mbox file nor a directory", ep->path);
         return MP_FATAL;
     }
     mbox_store *s = mbox_store_new(host, ep, fmt, S_ISDIR(sb.st_mode));
@@ -69,8 +66,8 @@ static void source_close_folder(void *folder)
     free(f);
 }
 
-static mp_status source_open_folder(void *store, const char *name,
-                                    void **out, mp_folder_info *info)
+static mp_status source_open_folder(void *store, const char *name, void **out,
+                                    mp_folder_info *info)
 {
     mbox_store *s = store;
     mp_status st;
@@ -79,10 +76,9 @@ static mp_status source_open_folder(void *store, const char *name,
         return st;
     struct stat sb;
     if (stat(path, &sb) != 0) {
-        s->host->set_error(s->host,
-                           errno == ENOENT ? MP_ERR_NOTFOUND : MP_ERR_IO,
-                           "no mbox folder \"%s\" (%s: %s)", name, path,
-                           strerror(errno));
+        s->host->set_error(
+            s->host, errno == ENOENT ? MP_ERR_NOTFOUND : MP_ERR_IO,
+            "no mbox folder \"%s\" (%s: %s)", name, path, strerror(errno));
         free(path);
         return MP_FOLDER_BAD;
     }
@@ -124,8 +120,8 @@ static mp_status source_scan(void *folder, unsigned flags, mp_msg_cb cb,
     return mbox_content_scan(&f->content, flags, cb, ctx);
 }
 
-static mp_status source_fetch(void *folder, const char *const *keys,
-                              size_t n, const mp_fetch_cb *cb, void *ctx)
+static mp_status source_fetch(void *folder, const char *const *keys, size_t n,
+                              const mp_fetch_cb *cb, void *ctx)
 {
     source_folder *f = folder;
     return mbox_content_fetch(&f->content, keys, n, cb, ctx);

@@ -36,8 +36,7 @@ int mbox_format_unquotes(mbox_format f)
     return f == MBOX_FORMAT_MBOXRD;
 }
 
-static int starts_with(const char *buf, size_t len, size_t at,
-                       const char *lit)
+static int starts_with(const char *buf, size_t len, size_t at, const char *lit)
 {
     size_t n = strlen(lit);
     return at <= len && len - at >= n && memcmp(buf + at, lit, n) == 0;
@@ -98,7 +97,8 @@ static int find_separator(const char *buf, size_t len, size_t s, size_t *sep,
             *next = h + 1;
             return 1;
         }
-        if (h >= s + 1 && buf[h - 1] == '\r' && (h - 1 == s || buf[h - 2] == '\n')) {
+        if (h >= s + 1 && buf[h - 1] == '\r' &&
+            (h - 1 == s || buf[h - 2] == '\n')) {
             *sep = h - 1;
             *next = h + 1;
             return 1;
@@ -264,8 +264,7 @@ size_t mbox_next_quote(const char *buf, size_t lo, size_t from, size_t end)
     return end;
 }
 
-size_t mbox_header_end(const char *buf, size_t start, size_t end,
-                       size_t *body)
+size_t mbox_header_end(const char *buf, size_t start, size_t end, size_t *body)
 {
     size_t p = start;
     while (p < end) {

@@ -38,11 +38,11 @@ const char *mbox_format_name(mbox_format f);
 int mbox_format_unquotes(mbox_format f);
 
 typedef enum mbox_start {
-    MBOX_START_OK = 0,    /* *start is the offset of the first From_ line */
-    MBOX_START_EMPTY,     /* nothing but a BOM and blank lines */
-    MBOX_START_NOT_MBOX,  /* first text is not a From_ line */
-    MBOX_START_MMDF,      /* starts with ^A^A^A^A: an MMDF file */
-    MBOX_START_CR_ONLY,   /* the first line ends in a bare CR (old Mac) */
+    MBOX_START_OK = 0,   /* *start is the offset of the first From_ line */
+    MBOX_START_EMPTY,    /* nothing but a BOM and blank lines */
+    MBOX_START_NOT_MBOX, /* first text is not a From_ line */
+    MBOX_START_MMDF,     /* starts with ^A^A^A^A: an MMDF file */
+    MBOX_START_CR_ONLY,  /* the first line ends in a bare CR (old Mac) */
 } mbox_start;
 
 mbox_start mbox_find_start(const char *buf, size_t len, size_t *start);
@@ -88,7 +88,6 @@ size_t mbox_next_quote(const char *buf, size_t lo, size_t from, size_t end);
 /* Offset of the first empty line in BUF[START..END) (the header block is
  * BUF[START..result)), or END when there is none. *BODY gets the offset of
  * the first byte after that empty line (END when none). */
-size_t mbox_header_end(const char *buf, size_t start, size_t end,
-                       size_t *body);
+size_t mbox_header_end(const char *buf, size_t start, size_t end, size_t *body);
 
 #endif

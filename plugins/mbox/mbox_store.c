@@ -109,8 +109,8 @@ char *mbox_folder_path(mbox_store *s, const char *name, mp_status *st)
     const char *problem = mbox_folder_name_problem(name);
     if (problem) {
         s->host->set_error(s->host, MP_ERR_USAGE,
-                           "%s: refusing folder name \"%s\": %s", s->root,
-                           name, problem);
+                           "%s: refusing folder name \"%s\": %s", s->root, name,
+                           problem);
         return NULL;
     }
     size_t len = strlen(s->root) + 1 + strlen(name) + 1;

@@ -20,9 +20,11 @@ const mbox_ref_refusal mbox_ref_not_mbox[] = {
     {"patchwork/mail/0007-cvs-format-diff.mbox", "is not an mbox file"},
     {"patchwork/mail/0008-git-rename.mbox", "is not an mbox file"},
     {"patchwork/mail/0009-git-rename-with-diff.mbox", "is not an mbox file"},
-    {"patchwork/mail/0011-no-newline-at-end-of-file.mbox", "is not an mbox file"},
+    {"patchwork/mail/0011-no-newline-at-end-of-file.mbox",
+     "is not an mbox file"},
     {"patchwork/mail/0016-no-subject.mbox", "is not an mbox file"},
-    {"patchwork/mail/0017-git-pull-request-git-2-14-3.mbox", "is not an mbox file"},
+    {"patchwork/mail/0017-git-pull-request-git-2-14-3.mbox",
+     "is not an mbox file"},
 };
 
 static int blank_line(const char *l, size_t n)
@@ -54,7 +56,8 @@ static void unquote(ref_msg *m)
         size_t k = i;
         while (k < e && m->data[k] == '>')
             k++;
-        size_t skip = (k > i && e - k >= 5 && memcmp(m->data + k, "From ", 5) == 0);
+        size_t skip =
+            (k > i && e - k >= 5 && memcmp(m->data + k, "From ", 5) == 0);
         memmove(m->data + w, m->data + i + skip, e - i - skip);
         w += e - i - skip;
         i = e;
@@ -103,7 +106,8 @@ ref_split mbox_ref_split(const char *buf, size_t len, int unquote_rd)
         const char *line = buf + pos;
         if (n >= 5 && memcmp(line, "From ", 5) == 0 && prev_blank) {
             if (cur && cur->len > 0 &&
-                blank_line(cur->data + last_line_start, cur->len - last_line_start))
+                blank_line(cur->data + last_line_start,
+                           cur->len - last_line_start))
                 cur->len = last_line_start;
             r.msgs = realloc(r.msgs, (r.n + 1) * sizeof *r.msgs);
             cur = &r.msgs[r.n++];
@@ -146,8 +150,8 @@ static int collect(const char *path, const struct stat *sb, int type,
     (void)sb;
     (void)ftw;
     if (type == FTW_F) {
-        mbox_ref_files = realloc(mbox_ref_files,
-                                 (mbox_ref_n_files + 1) * sizeof *mbox_ref_files);
+        mbox_ref_files = realloc(mbox_ref_files, (mbox_ref_n_files + 1) *
+                                                     sizeof *mbox_ref_files);
         mbox_ref_files[mbox_ref_n_files++] = strdup(path);
     }
     return 0;

@@ -110,8 +110,8 @@ static mp_status on_end(void *ctx, mp_status st)
     if (!c->open)
         fail_msg("fetch: end without begin");
     if (st != MP_OK)
-        fail_msg("fetch: message %s ended with %d",
-                 c->f->msgs[c->index].key, st);
+        fail_msg("fetch: message %s ended with %d", c->f->msgs[c->index].key,
+                 st);
     if (!c->f->msgs[c->index].data)
         c->f->msgs[c->index].data = calloc(1, 1);
     c->open = 0;
@@ -126,12 +126,11 @@ mbt_folder mbt_read(const char *url, const char *name)
     f.status = mbt_open(&e, url, 0);
     void *folder = NULL;
     if (f.status == MP_OK)
-        f.status = mbox_source_ops.open_folder(e.store, name, &folder,
-                                               &f.info);
+        f.status = mbox_source_ops.open_folder(e.store, name, &folder, &f.info);
     if (f.status == MP_OK) {
         f.info.name = NULL;
-        f.status = mbox_source_ops.scan(folder, MP_SCAN_IDENTITY,
-                                        collect_info, &f);
+        f.status =
+            mbox_source_ops.scan(folder, MP_SCAN_IDENTITY, collect_info, &f);
     }
     if (f.status == MP_OK && f.n > 0) {
         const char **keys = calloc(f.n, sizeof *keys);
@@ -188,8 +187,9 @@ char *mbt_list(const char *url, int sink)
         return NULL;
     }
     list_ctx c = {0};
-    mp_status st = sink ? mbox_sink_ops.list_folders(e.store, collect_folder, &c)
-                        : mbox_source_ops.list_folders(e.store, collect_folder, &c);
+    mp_status st =
+        sink ? mbox_sink_ops.list_folders(e.store, collect_folder, &c)
+             : mbox_source_ops.list_folders(e.store, collect_folder, &c);
     mbt_close(&e, sink);
     if (st != MP_OK)
         fail_msg("list_folders failed: %d", st);

@@ -21,8 +21,8 @@ typedef struct mbt_msg {
 } mbt_msg;
 
 typedef struct mbt_folder {
-    mp_status status;    /* of the first failing step, MP_OK when none */
-    mp_error_kind kind;  /* the host's error then */
+    mp_status status;   /* of the first failing step, MP_OK when none */
+    mp_error_kind kind; /* the host's error then */
     char err[2048];
     mp_folder_info info; /* from open_folder (name not kept) */
     mbt_msg *msgs;

@@ -48,7 +48,8 @@ static void check_format(const char *format, int unquote_rd, size_t *total)
                     fail_msg("%s: message %zu key %s, reference %s", rel, k,
                              f.msgs[k].key, key);
                 if (f.msgs[k].len != ref.msgs[k].len ||
-                    memcmp(f.msgs[k].data, ref.msgs[k].data, ref.msgs[k].len) != 0)
+                    memcmp(f.msgs[k].data, ref.msgs[k].data, ref.msgs[k].len) !=
+                        0)
                     fail_msg("%s: message %zu (key %s) differs: %zu bytes, "
                              "reference %zu",
                              rel, k, key, f.msgs[k].len, ref.msgs[k].len);
@@ -78,7 +79,8 @@ static void every_corpus_mbox_matches_the_reference(void **state)
     assert_true(total > 3900 + 500);
     size_t compressed = 0;
     for (size_t i = 0; i < mbox_ref_n_files; i++)
-        compressed += strstr(mbox_ref_files[i], "animals.gz") || strstr(mbox_ref_files[i], "animals.xz");
+        compressed += strstr(mbox_ref_files[i], "animals.gz") ||
+                      strstr(mbox_ref_files[i], "animals.xz");
     assert_int_equal(compressed, 2);
 }
 

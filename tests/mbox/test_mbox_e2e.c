@@ -68,8 +68,8 @@ static void assert_same_messages(const char *what, const ref_split *ref,
     size_t n;
     blob *got = maildir_files(maildir, &n);
     if (n != ref->n)
-        fail_msg("%s: %zu files in the Maildir, reference %zu messages",
-                 what, n, ref->n);
+        fail_msg("%s: %zu files in the Maildir, reference %zu messages", what,
+                 n, ref->n);
     blob *want = calloc(ref->n + 1, sizeof *want);
     for (size_t i = 0; i < ref->n; i++)
         want[i] = (blob){ref->msgs[i].data, ref->msgs[i].len};
@@ -103,8 +103,8 @@ static void every_corpus_mbox_lands_byte_exact_in_maildir(void **state)
         char *src = mp_strf("mbox:%s", path);
         char *dest = mp_strf("maildir:%s/md%zu", tmp, i);
         char *state_db = mp_strf("%s/state%zu.db", tmp, i);
-        mp_run_result r = mp_run("copy", src, dest, "--state", state_db,
-                                 "--quiet", NULL);
+        mp_run_result r =
+            mp_run("copy", src, dest, "--state", state_db, "--quiet", NULL);
         if (r.exit_code != 0)
             fail_msg("%s: exit %d: %s", rel, r.exit_code, r.err);
         char *md = mp_strf("%s/md%zu", tmp, i);
@@ -149,7 +149,8 @@ static void mbox_to_mbox_round_trip_and_incremental_rerun(void **state)
             /* Written as mboxrd, read back unquoted: the same bytes. */
             if (got.msgs[k].len != want.msgs[k].len ||
                 memcmp(got.msgs[k].data, want.msgs[k].data, got.msgs[k].len))
-                fail_msg("%s: message %zu changed in the round trip", rels[i], k);
+                fail_msg("%s: message %zu changed in the round trip", rels[i],
+                         k);
         }
         mbox_ref_free(&want);
         mbox_ref_free(&got);
@@ -180,7 +181,8 @@ static void bad_inputs_fail_with_a_clear_message(void **state)
         {"neomutt/cherry.mbox", 1, "is not an mbox file"},
         {"mairix/mmdf/animals", 1, "MMDF"},
         {"email-folder/testmbox.mac", 1, "not an mbox (CR-only line endings)"},
-        {"neomutt/banana.mbox?format=mboxx", 2, "unknown mbox format \"mboxx\""},
+        {"neomutt/banana.mbox?format=mboxx", 2,
+         "unknown mbox format \"mboxx\""},
         {"neomutt/banana.mbox?frmat=mboxo", 2, "frmat"},
         {"does/not/exist.mbox", -1, "No such file or directory"},
     };

@@ -143,8 +143,8 @@ static void mboxcl2_honest_content_length_delimits(void **state)
     /* The first body holds "From perl5-porters:" after an empty line: a
      * From_ split cuts there, Content-Length does not. */
     mbt_folder by_from = read_corpus("email-folder/mboxcl2", "");
-    mbt_folder by_length = read_corpus("email-folder/mboxcl2",
-                                       "?format=mboxcl2");
+    mbt_folder by_length =
+        read_corpus("email-folder/mboxcl2", "?format=mboxcl2");
     assert_int_equal(by_from.status, MP_OK);
     assert_int_equal(by_length.status, MP_OK);
     assert_int_equal(by_from.n, 4);
@@ -152,7 +152,9 @@ static void mboxcl2_honest_content_length_delimits(void **state)
     assert_string_equal(by_length.log, "");
     const char *body = strstr(by_length.msgs[0].data, "\n\n");
     assert_non_null(body);
-    assert_int_equal(by_length.msgs[0].len - (size_t)(body + 2 - by_length.msgs[0].data), 682);
+    assert_int_equal(by_length.msgs[0].len -
+                         (size_t)(body + 2 - by_length.msgs[0].data),
+                     682);
     assert_non_null(strstr(by_length.msgs[0].data, "\n\nFrom perl5-porters:"));
     /* The first message by length is the first two by From_ line joined
      * by the separator line and that From_ line. */
@@ -177,8 +179,8 @@ static void mboxcl2_lying_content_length_falls_back(void **state)
      * the claimed end are no From_ line, so that message is split at From_
      * lines and a warning names the file and offset. */
     mbt_folder by_from = read_corpus("email-folder/mboxcl2.lies", "");
-    mbt_folder lies = read_corpus("email-folder/mboxcl2.lies",
-                                  "?format=mboxcl2");
+    mbt_folder lies =
+        read_corpus("email-folder/mboxcl2.lies", "?format=mboxcl2");
     assert_int_equal(lies.status, MP_OK);
     assert_int_equal(lies.n, 4);
     assert_int_equal(by_from.n, 4);

@@ -28,8 +28,8 @@ static int teardown(void **state)
 
 /* Write one message in chunks of CHUNK bytes; returns put_commit's status
  * and its key in KEY. */
-static mp_status put(void *folder, const char *text, size_t chunk,
-                     int64_t date, unsigned flags, char *key, size_t key_size)
+static mp_status put(void *folder, const char *text, size_t chunk, int64_t date,
+                     unsigned flags, char *key, size_t key_size)
 {
     mp_msg_info info = {.struct_size = sizeof info,
                         .key = "src",
@@ -68,9 +68,8 @@ static void writes_mboxrd_and_reads_back(void **state)
         assert_int_equal(mbt_open(&e, url, 1), MP_OK);
         void *folder;
         mp_folder_info info;
-        assert_int_equal(mbox_sink_ops.open_folder(e.store, "INBOX", &folder,
-                                                   &info),
-                         MP_OK);
+        assert_int_equal(
+            mbox_sink_ops.open_folder(e.store, "INBOX", &folder, &info), MP_OK);
         char keys[4][32];
         for (size_t i = 0; i < 4; i++)
             assert_int_equal(put(folder, messages[i], chunk,
@@ -104,7 +103,8 @@ static void writes_mboxrd_and_reads_back(void **state)
             assert_int_equal(f.msgs[i].date, 1032262115 + (int64_t)i);
         }
         assert_string_equal(f.msgs[0].data, messages[0]);
-        assert_string_equal(f.msgs[1].data, "Subject: two\n\nno final newline\n");
+        assert_string_equal(f.msgs[1].data,
+                            "Subject: two\n\nno final newline\n");
         assert_string_equal(f.msgs[2].data, messages[2]);
         assert_string_equal(f.msgs[3].data, messages[3]);
         mbt_folder_free(&f);
@@ -169,9 +169,8 @@ static void abort_leaves_nothing_and_scan_sees_commits(void **state)
     assert_int_equal(
         mbox_sink_ops.open_folder(e.store, "INBOX", &folder, &info), MP_OK);
 
-    mp_msg_info mi = {.struct_size = sizeof mi,
-                      .key = "k",
-                      .internal_date = MP_DATE_UNKNOWN};
+    mp_msg_info mi = {
+        .struct_size = sizeof mi, .key = "k", .internal_date = MP_DATE_UNKNOWN};
     void *p;
     assert_int_equal(mbox_sink_ops.put_begin(folder, &mi, &p), MP_OK);
     char big[100000];
@@ -183,8 +182,8 @@ static void abort_leaves_nothing_and_scan_sees_commits(void **state)
     assert_int_equal(sb.st_size, sizeof before - 1);
 
     char key[32];
-    assert_int_equal(put(folder, "S: 1\n\nnew\n", 100, 978307200,
-                         MP_FLAG_SEEN, key, sizeof key),
+    assert_int_equal(put(folder, "S: 1\n\nnew\n", 100, 978307200, MP_FLAG_SEEN,
+                         key, sizeof key),
                      MP_OK);
     /* The old last message got its line ended and a separator. */
     assert_int_equal(strtoull(key, NULL, 10), sizeof before - 1 + 2);
@@ -214,8 +213,8 @@ static void abort_leaves_nothing_and_scan_sees_commits(void **state)
 }
 
 static mp_status open_sink_folder(const char *url, const char *name,
-                                   mbt_endpoint *e, void **folder,
-                                   mp_status *open_st)
+                                  mbt_endpoint *e, void **folder,
+                                  mp_status *open_st)
 {
     mp_folder_info info;
     *open_st = mbt_open(e, url, 1);
@@ -231,31 +230,29 @@ static void directory_store_creates_private_tree(void **state)
     mbt_endpoint e;
     void *folder;
     mp_status open_st;
-    assert_int_equal(open_sink_folder(url, "lists/2024/dev", &e, &folder,
-                                      &open_st),
-                     MP_OK);
+    assert_int_equal(
+        open_sink_folder(url, "lists/2024/dev", &e, &folder, &open_st), MP_OK);
     char key[32];
     assert_int_equal(put(folder, "S: x\n\ny\n", 3, 0, 0, key, sizeof key),
                      MP_OK);
     assert_int_equal(mbox_sink_ops.close_folder(folder), MP_OK);
     void *inbox;
     mp_folder_info info;
-    assert_int_equal(
-        mbox_sink_ops.open_folder(e.store, "INBOX", &inbox, &info), MP_OK);
+    assert_int_equal(mbox_sink_ops.open_folder(e.store, "INBOX", &inbox, &info),
+                     MP_OK);
     assert_int_equal(mbox_sink_ops.close_folder(inbox), MP_OK);
-    const char *unsafe[] = {"../escape", "a/../../b", "/abs", ".hidden",
-                            "a//b", ""};
+    const char *unsafe[] = {"../escape", "a/../../b", "/abs",
+                            ".hidden",   "a//b",      ""};
     for (size_t i = 0; i < sizeof unsafe / sizeof *unsafe; i++) {
         mp_host_clear_error(&e.host);
-        assert_int_equal(mbox_sink_ops.open_folder(e.store, unsafe[i], &inbox,
-                                                   &info),
-                         MP_FOLDER_BAD);
+        assert_int_equal(
+            mbox_sink_ops.open_folder(e.store, unsafe[i], &inbox, &info),
+            MP_FOLDER_BAD);
         assert_int_equal(e.host.err_kind, MP_ERR_USAGE);
     }
     /* "lists" is a directory: it cannot hold messages. */
-    assert_int_equal(
-        mbox_sink_ops.open_folder(e.store, "lists", &inbox, &info),
-        MP_FOLDER_BAD);
+    assert_int_equal(mbox_sink_ops.open_folder(e.store, "lists", &inbox, &info),
+                     MP_FOLDER_BAD);
     mbt_close(&e, 1);
     struct stat sb;
     char *p = mp_strf("%s/escape", dir);

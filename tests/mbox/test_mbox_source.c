@@ -53,8 +53,7 @@ static void missing_path_is_not_found(void **state)
 {
     (void)state;
     mbt_endpoint e;
-    assert_int_equal(mbt_open(&e, "mbox:/nonexistent/inbox.mbox", 0),
-                     MP_FATAL);
+    assert_int_equal(mbt_open(&e, "mbox:/nonexistent/inbox.mbox", 0), MP_FATAL);
     assert_int_equal(e.host.err_kind, MP_ERR_NOTFOUND);
     assert_contains(e.host.err, "/nonexistent/inbox.mbox");
     mbt_close(&e, 0);
@@ -100,7 +99,8 @@ static void expect_format_error(const char *rel, const char *what)
 static void files_that_are_not_mboxes(void **state)
 {
     (void)state;
-    expect_format_error("neomutt/cherry.mbox", "does not start with a \"From \" line");
+    expect_format_error("neomutt/cherry.mbox",
+                        "does not start with a \"From \" line");
     expect_format_error("patchwork/mail/0007-cvs-format-diff.mbox",
                         "is not an mbox file");
     expect_format_error("neomutt/fig.mbox", "MMDF");
@@ -121,8 +121,8 @@ static void compressed_files_read_like_plain_ones(void **state)
     assert_int_equal(plain.msgs[1].date, 1294159467);
     const char *ext[] = {"gz", "xz"};
     for (size_t k = 0; k < 2; k++) {
-        char *url = mp_strf("mbox:%s/mbox/mairix/animals.%s", mp_corpora(),
-                            ext[k]);
+        char *url =
+            mp_strf("mbox:%s/mbox/mairix/animals.%s", mp_corpora(), ext[k]);
         mbt_folder z = mbt_read(url, "INBOX");
         assert_int_equal(z.status, MP_OK);
         assert_int_equal(z.n, plain.n);
@@ -188,12 +188,14 @@ static void directory_store_nests_and_isolates_bad_files(void **state)
     free(p);
     mp_write_file(p = mp_strf("%s/.git/x", dir), good, sizeof good - 1);
     free(p);
-    assert_int_equal(symlink("/nonexistent", p = mp_strf("%s/dangling", dir)), 0);
+    assert_int_equal(symlink("/nonexistent", p = mp_strf("%s/dangling", dir)),
+                     0);
     free(p);
 
     char *url = mp_strf("mbox:%s/", dir);
     char *names = mbt_list(url, 0);
-    assert_string_equal(names, "Inbox|bad|lists*|lists/b.mbox|lists/old*|lists/old/c");
+    assert_string_equal(names,
+                        "Inbox|bad|lists*|lists/b.mbox|lists/old*|lists/old/c");
     free(names);
 
     mbt_folder f = mbt_read(url, "bad");
@@ -219,8 +221,13 @@ static void directory_store_nests_and_isolates_bad_files(void **state)
     assert_int_equal(f.status, MP_FOLDER_BAD);
     assert_int_equal(f.kind, MP_ERR_NOTFOUND);
     mbt_folder_free(&f);
-    const char *unsafe[] = {"../etc/passwd", "lists/../bad", "/etc/passwd",
-                            "lists//b.mbox", ".hidden", "lists/", ""};
+    const char *unsafe[] = {"../etc/passwd",
+                            "lists/../bad",
+                            "/etc/passwd",
+                            "lists//b.mbox",
+                            ".hidden",
+                            "lists/",
+                            ""};
     for (size_t i = 0; i < sizeof unsafe / sizeof *unsafe; i++) {
         f = mbt_read(url, unsafe[i]);
         assert_int_equal(f.status, MP_FOLDER_BAD);
@@ -315,9 +322,8 @@ static void fetch_reports_unknown_keys_per_message(void **state)
     assert_int_equal(mbt_open(&e, url, 0), MP_OK);
     void *folder;
     mp_folder_info info;
-    assert_int_equal(mbox_source_ops.open_folder(e.store, "INBOX", &folder,
-                                                 &info),
-                     MP_OK);
+    assert_int_equal(
+        mbox_source_ops.open_folder(e.store, "INBOX", &folder, &info), MP_OK);
     assert_int_equal(info.count, 2);
     assert_string_equal(info.name, "INBOX");
     const char *keys[] = {"10", "3", "x1", "0"};

@@ -48,8 +48,7 @@ static void assert_msg(const mbt_folder *f, size_t i, const char *key,
     assert_string_equal(f->msgs[i].key, key);
     if (f->msgs[i].len != strlen(bytes) ||
         memcmp(f->msgs[i].data, bytes, f->msgs[i].len) != 0)
-        fail_msg("message %zu: got [%s], want [%s]", i, f->msgs[i].data,
-                 bytes);
+        fail_msg("message %zu: got [%s], want [%s]", i, f->msgs[i].data, bytes);
     assert_int_equal(f->msgs[i].size, strlen(bytes));
 }
 
@@ -108,7 +107,8 @@ static void crlf_files_split_and_keep_their_bytes(void **state)
 static void bom_and_leading_blank_lines_are_skipped(void **state)
 {
     (void)state;
-    mbt_folder f = READ("\xEF\xBB\xBF" "From a\nS: 1\n\nx\n");
+    mbt_folder f = READ("\xEF\xBB\xBF"
+                        "From a\nS: 1\n\nx\n");
     assert_int_equal(f.n, 1);
     assert_msg(&f, 0, "3", "S: 1\n\nx\n");
     mbt_folder_free(&f);
@@ -147,7 +147,7 @@ static void trailing_message_without_final_newline(void **state)
 }
 
 #define QUOTED                                                                 \
-    "From a\nS: 1\n>From hdr\n\n>From x\n>>From y\nFrom z not split\n"       \
+    "From a\nS: 1\n>From hdr\n\n>From x\n>>From y\nFrom z not split\n"         \
     ">From\n a>From \n>>>From w"
 
 static void mboxrd_unquotes_one_level(void **state)
@@ -238,8 +238,8 @@ static void quoter_adds_one_level_in_any_chunking(void **state)
             for (size_t i = 0; i < sizeof in - 1; i += chunk) {
                 size_t n = sizeof in - 1 - i;
                 assert_int_equal(mbox_quoter_feed(&q, in + i,
-                                                  n < chunk ? n : chunk,
-                                                  to_buf, &b),
+                                                  n < chunk ? n : chunk, to_buf,
+                                                  &b),
                                  0);
             }
             assert_int_equal(mbox_quoter_finish(&q, to_buf, &b), 0);
