@@ -559,6 +559,7 @@ static void test_tampered_and_truncated(void **state)
      * handed out, nothing of the second. */
     membuf t = enc;
     t.data = malloc(enc.len);
+    t.cap = enc.len;
     memcpy(t.data, enc.data, enc.len);
     t.data[payload_at + 65552 + 100] ^= 1;
     assert_null(decrypt(&t, &ids, NULL, &n, &err));
