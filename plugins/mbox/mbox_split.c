@@ -71,7 +71,7 @@ mbox_start mbox_find_start(const char *buf, size_t len, size_t *start)
     const char *lf = memchr(buf + p, '\n', len - p);
     size_t line_end = lf ? (size_t)(lf - buf) : len;
     const char *cr = memchr(buf + p, '\r', line_end - p);
-    if (cr && (size_t)(cr - buf) + 1 < len && cr[1] != '\n')
+    if (cr && ((size_t)(cr - buf) + 1 == len || cr[1] != '\n'))
         return MBOX_START_CR_ONLY;
     *start = p;
     return MBOX_START_OK;
