@@ -28,6 +28,7 @@ typedef struct md_store {
     md_layout layout;
     int writable;
     char hostname[256]; /* escaped for unique names */
+    long pid;
 } md_store;
 
 /* A message committed but not yet durable: in tmp/, renamed into cur/ by

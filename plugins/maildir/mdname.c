@@ -119,7 +119,7 @@ int md_escape_hostname(const char *host, char *out, size_t out_size)
     return 0;
 }
 
-int md_unique_name(const char *host, char *out, size_t out_size)
+int md_unique_name(const char *host, long pid, char *out, size_t out_size)
 {
     /* One counter for the process, shared by every store in every thread:
      * atomic, so names stay unique without a lock. */
@@ -128,7 +128,7 @@ int md_unique_name(const char *host, char *out, size_t out_size)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     int n = snprintf(out, out_size, "%lld.M%ldP%ldQ%lu.%s",
-                     (long long)ts.tv_sec, ts.tv_nsec / 1000, (long)getpid(),
+                     (long long)ts.tv_sec, ts.tv_nsec / 1000, pid,
                      q, host);
     return n < 0 || (size_t)n >= out_size ? -1 : 0;
 }

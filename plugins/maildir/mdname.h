@@ -43,7 +43,8 @@ int md_name_build(const char *key, size_t key_len, char sep, unsigned flags,
 int md_escape_hostname(const char *host, char *out, size_t out_size);
 
 /* A new unique name "SEC.M<usec>P<pid>Q<n>.HOST" into OUT. HOST is already
- * escaped. Returns 0, or -1 when it does not fit. */
-int md_unique_name(const char *host, char *out, size_t out_size);
+ * escaped; PID is the process id (passed in: getpid() per message is a
+ * system call). Returns 0, or -1 when it does not fit. */
+int md_unique_name(const char *host, long pid, char *out, size_t out_size);
 
 #endif

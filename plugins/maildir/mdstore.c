@@ -178,6 +178,7 @@ mp_status md_store_open(mp_host *host, const mp_endpoint *ep, int writable,
     s->root_fd = fd;
     s->layout = lay;
     s->writable = writable;
+    s->pid = (long)getpid();
 
     if (writable) {
         for (size_t i = 0; i < 3; i++) {

@@ -72,7 +72,8 @@ mp_status md_put_begin(void *folder, const mp_msg_info *info, void **put)
     }
     int fd = -1;
     for (int tries = 0; fd < 0 && tries < 10; tries++) {
-        if (md_unique_name(s->hostname, p->tmp_name, sizeof p->tmp_name) !=
+        if (md_unique_name(s->hostname, s->pid, p->tmp_name,
+                           sizeof p->tmp_name) !=
             0) {
             s->host->set_error(s->host, MP_ERR_INTERNAL,
                                "host name too long for a file name");

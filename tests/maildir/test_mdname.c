@@ -122,8 +122,8 @@ static void unique_names_are_unique_and_well_formed(void **state)
 {
     (void)state;
     char a[128], b[128];
-    assert_int_equal(md_unique_name("h\\057x", a, sizeof a), 0);
-    assert_int_equal(md_unique_name("h\\057x", b, sizeof b), 0);
+    assert_int_equal(md_unique_name("h\\057x", (long)getpid(), a, sizeof a), 0);
+    assert_int_equal(md_unique_name("h\\057x", (long)getpid(), b, sizeof b), 0);
     assert_string_not_equal(a, b);
     long long sec;
     long usec, pid;
@@ -137,7 +137,7 @@ static void unique_names_are_unique_and_well_formed(void **state)
     assert_string_equal(host, "h\\057x");
     assert_null(strchr(a, '/'));
     assert_null(strchr(a, ':'));
-    assert_int_equal(md_unique_name("host", a, 10), -1);
+    assert_int_equal(md_unique_name("host", 1, a, 10), -1);
 }
 
 static void keywords_file_round_trip(void **state)
