@@ -103,8 +103,21 @@ mp_run_result mp_runv(const char *const *args)
     posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
     posix_spawn_file_actions_addclose(&fa, out_pipe[0]);
     posix_spawn_file_actions_addclose(&fa, err_pipe[0]);
+    /* Under the sanitizer build the mailport processes we start get leak
+     * detection (MP_CHILD_ASAN_OPTIONS), whatever the test program has. */
+    const char *child_asan = getenv("MP_CHILD_ASAN_OPTIONS");
+    char *saved_asan = getenv("ASAN_OPTIONS") ? strdup(getenv("ASAN_OPTIONS")) : NULL;
+    if (child_asan)
+        setenv("ASAN_OPTIONS", child_asan, 1);
     pid_t pid;
     int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+    if (child_asan) {
+        if (saved_asan)
+            setenv("ASAN_OPTIONS", saved_asan, 1);
+        else
+            unsetenv("ASAN_OPTIONS");
+    }
+    free(saved_asan);
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0)
         fail_msg("cannot run %s: %s", argv[0], strerror(rc));

@@ -1,0 +1,267 @@
+/* Incremental sync against a real Dovecot: no-op re-runs fetch no bodies,
+ * source changes (new mail, flags, a recreated folder) are picked up
+ * without duplicates, and kill -9 into an IMAP destination resumes to
+ * exactly one copy of every message. */
+#include "dovecot.h"
+#include "maildir_walk.h"
+#include "testutil.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define SAMPLE MP_TEST_SOURCE_DIR "/examples/sample.mbox"
+
+typedef struct fixture {
+    mp_dovecot *dc;
+    char *dir;
+    char *imap;   /* alice's account */
+    char *state;
+    char *report;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    f->dc = mp_dovecot_start();
+    mp_dovecot_add_user(f->dc, "alice", "alice-secret");
+    mp_dovecot_add_user(f->dc, "bob", "bob-secret");
+    f->dir = mp_tmpdir("syncimap");
+    f->imap = mp_dovecot_url(f->dc, "imap", "alice");
+    f->state = mp_strf("%s/state.sqlite", f->dir);
+    f->report = mp_strf("%s/report.json", f->dir);
+    setenv("XDG_STATE_HOME", f->dir, 1);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    mp_dovecot_stop(f->dc);
+    mp_rm_rf(f->dir);
+    free(f->dir);
+    free(f->imap);
+    free(f->state);
+    free(f->report);
+    free(f);
+    return 0;
+}
+
+static char *run_copy(fixture *f, const char *src, const char *dst, int want)
+{
+    mp_run_result r = mp_run("copy", src, dst, "--state", f->state, "--report",
+                             f->report, NULL);
+    if (r.exit_code != want)
+        fail_msg("copy %s %s: exit %d, want %d\n%s%s", src, dst, r.exit_code,
+                 want, r.out, r.err);
+    mp_run_free(&r);
+    return mp_read_file(f->report, NULL);
+}
+
+static void assert_counts(const char *report, int copied, int skipped,
+                          int flags_updated, int failed)
+{
+    char *want = mp_strf("{\"copied\": %d, \"skipped\": %d, \"flags_updated\": "
+                         "%d, \"failed\": %d,",
+                         copied, skipped, flags_updated, failed);
+    assert_contains(report, want);
+    free(want);
+}
+
+/* Fill alice's INBOX with the sample through mailport itself. */
+static void load_sample(fixture *f)
+{
+    mp_run_result r = mp_run("copy", "mbox:" SAMPLE, f->imap, "--no-state", "-q",
+                             NULL);
+    assert_int_equal(r.exit_code, 0);
+    mp_run_free(&r);
+}
+
+static void imap_backup_is_incremental(void **state)
+{
+    fixture *f = *state;
+    load_sample(f);
+    char *dst = mp_strf("maildir:%s/backup", f->dir);
+    char *rep = run_copy(f, f->imap, dst, 0);
+    assert_counts(rep, 5, 0, 0, 0);
+    free(rep);
+    /* Dovecot's own count of message bodies sent (logout lines). */
+    long fetches = mp_dovecot_body_fetches(f->dc);
+    assert_true(fetches >= 5);
+
+    /* A no-op re-run: nothing copied, no message body fetched. */
+    rep = run_copy(f, f->imap, dst, 0);
+    assert_counts(rep, 0, 5, 0, 0);
+    free(rep);
+    assert_int_equal(mp_dovecot_body_fetches(f->dc), fetches);
+
+    /* New mail and a flag change on the server (as a mail client makes
+     * them: through IMAP). */
+    const char *msg = "From: z@example.org\nMessage-ID: <late@example.org>\n"
+                      "Subject: late\n\nlate mail\n";
+    char *mbox = mp_strf("%s/late.mbox", f->dir);
+    char *text = mp_strf("From z@example.org Fri Mar  8 10:00:00 2024\n%s", msg);
+    mp_write_file(mbox, text, strlen(text));
+    char *src_mbox = mp_strf("mbox:%s", mbox);
+    mp_run_result r = mp_run("copy", src_mbox, f->imap, "--no-state", "-q", NULL);
+    assert_int_equal(r.exit_code, 0);
+    mp_run_free(&r);
+    /* Flag the sample's unflagged newsletter in Dovecot's own Maildir. */
+    char *inbox = mp_dovecot_maildir(f->dc, "alice");
+    walked_dir dv = walk_maildir(inbox);
+    walked_msg *news = NULL;
+    for (size_t i = 0; i < dv.n; i++)
+        if (strstr(mp_read_file(dv.v[i].path, NULL), "Your weekly digest"))
+            news = &dv.v[i];
+    assert_non_null(news);
+    walked_set_flags(news, "FS");
+    mp_dovecot_fix_owner(f->dc);
+    rep = run_copy(f, f->imap, dst, 0);
+    assert_counts(rep, 1, 4, 1, 0);
+    free(rep);
+    walked_dir bk = walk_maildir(strchr(dst, ':') + 1);
+    assert_int_equal(bk.n, 6);
+    long k = walked_find_hash(&bk, news->hash);
+    assert_true(k >= 0);
+    assert_string_equal(bk.v[k].flags, "FS");
+    walked_free(&bk);
+
+    /* The folder recreated on the server: a new UIDVALIDITY, same mail.
+     * Nothing is copied twice. */
+    char *uidlist = mp_strf("%s/dovecot-uidlist", inbox);
+    assert_int_equal(unlink(uidlist), 0);
+    rep = run_copy(f, f->imap, dst, 0);
+    assert_counts(rep, 0, 6, 0, 0);
+    free(rep);
+    bk = walk_maildir(strchr(dst, ':') + 1);
+    assert_int_equal(bk.n, 6);
+    walked_free(&bk);
+
+    /* State lost: content identity again. */
+    assert_int_equal(unlink(f->state), 0);
+    rep = run_copy(f, f->imap, dst, 0);
+    assert_counts(rep, 0, 6, 0, 0);
+    free(rep);
+
+    r = mp_run("verify", f->imap, dst, NULL);
+    assert_int_equal(r.exit_code, 0);
+    mp_run_free(&r);
+    walked_free(&dv);
+    free(uidlist);
+    free(inbox);
+    free(src_mbox);
+    free(text);
+    free(mbox);
+    free(dst);
+}
+
+static void migration_imap_to_imap_in_passes(void **state)
+{
+    fixture *f = *state;
+    load_sample(f);
+    char *bob = mp_dovecot_url(f->dc, "imap", "bob");
+    char *rep = run_copy(f, f->imap, bob, 0);
+    assert_counts(rep, 5, 0, 0, 0);
+    free(rep);
+    int appends = mp_dovecot_count_commands(f->dc, "bob", "APPEND");
+    assert_int_equal(appends, 5);
+    rep = run_copy(f, f->imap, bob, 0);
+    assert_counts(rep, 0, 5, 0, 0);
+    free(rep);
+    assert_int_equal(mp_dovecot_count_commands(f->dc, "bob", "APPEND"), 5);
+    mp_run_result r = mp_run("verify", f->imap, bob, NULL);
+    assert_int_equal(r.exit_code, 0);
+    mp_run_free(&r);
+    free(bob);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static size_t count_in(const char *dir)
+{
+    size_t n = 0;
+    const char *subs[] = {"cur", "new"};
+    for (int i = 0; i < 2; i++) {
+        char *p = mp_strf("%s/%s", dir, subs[i]);
+        DIR *d = opendir(p);
+        for (struct dirent *e; d && (e = readdir(d));)
+            n += e->d_name[0] != '.';
+        if (d)
+            closedir(d);
+        free(p);
+    }
+    return n;
+}
+
+static void kill_nine_into_imap_then_resume(void **state)
+{
+    fixture *f = *state;
+    char *src = mp_strf("mbox:%s/mbox/spamassassin-ham.mbox", mp_corpora());
+    char *inbox = mp_dovecot_maildir(f->dc, "alice");
+    const size_t total = 3900;
+    const char *bin = getenv("MAILPORT_BIN");
+    assert_non_null(bin);
+    unsigned seed = (unsigned)time(NULL);
+    srand(seed);
+    printf("kill -9 into IMAP, seed %u\n", seed);
+    int killed = 0;
+    for (int trial = 0; trial < 3; trial++) {
+        size_t before = count_in(inbox);
+        size_t target = before + 1 +
+            (size_t)((total - before - 1) * (0.05 + 0.5 * rand() / (double)RAND_MAX));
+        char *argv[] = {(char *)bin, "copy", src, f->imap, "--state", f->state,
+                        "-q", NULL};
+        pid_t pid;
+        assert_int_equal(posix_spawn(&pid, bin, NULL, NULL, argv, environ), 0);
+        int status = 0;
+        double t0 = now();
+        while (waitpid(pid, &status, WNOHANG) == 0) {
+            if (count_in(inbox) >= target || now() - t0 > 120) {
+                kill(pid, SIGKILL);
+                assert_int_equal(waitpid(pid, &status, 0), pid);
+                break;
+            }
+            usleep(2000);
+        }
+        killed += WIFSIGNALED(status);
+        printf("  trial %d: %s at %zu of %zu (aimed at %zu)\n", trial,
+               WIFSIGNALED(status) ? "killed" : "had finished", count_in(inbox),
+               total, target);
+    }
+    assert_true(killed >= 3);
+    char *rep = run_copy(f, src, f->imap, 0);
+    free(rep);
+    assert_int_equal(count_in(inbox), total);
+    /* Exactly the source's messages: verify pairs every one, and there is
+     * nothing extra. */
+    mp_run_result r = mp_run("verify", src, f->imap, NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.err, "0 missing, 0 different, 0 with other flags, 0 "
+                           "unreadable, 0 extra");
+    mp_run_free(&r);
+    free(src);
+    free(inbox);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(imap_backup_is_incremental, setup, teardown),
+        cmocka_unit_test_setup_teardown(migration_imap_to_imap_in_passes, setup, teardown),
+        cmocka_unit_test_setup_teardown(kill_nine_into_imap_then_resume, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
