@@ -387,6 +387,13 @@ static mp_status sink_open(mp_host *host, const mp_endpoint *ep, void **store)
         rc = comp == TARGZ_GZIP   ? archive_write_add_filter_gzip(s->ar)
              : comp == TARGZ_ZSTD ? archive_write_add_filter_zstd(s->ar)
                                   : archive_write_add_filter_none(s->ar);
+    /* zstd can compress on a second core while this thread reads and
+     * hashes mail; a libarchive or libzstd without threads just ignores
+     * the option (a warning, not a failure). */
+    if (rc == ARCHIVE_OK && comp == TARGZ_ZSTD &&
+        archive_write_set_filter_option(s->ar, "zstd", "threads", "2") ==
+            ARCHIVE_FATAL)
+        rc = ARCHIVE_FATAL;
     if (rc == ARCHIVE_OK)
         rc = archive_write_set_bytes_per_block(s->ar, 65536);
     /* Without this libarchive pads the compressed stream with zeros. */
