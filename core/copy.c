@@ -4,6 +4,7 @@
  * drops. */
 #include "commands.h"
 #include "log.h"
+#include "progress.h"
 #include "report.h"
 #include "state.h"
 #include "store.h"
@@ -334,6 +335,9 @@ int mp_copy_job(const mp_registry *reg, const mp_options *opt,
         jobs = 1;
     if ((size_t)jobs > j.n_folders)
         jobs = j.n_folders ? (int)j.n_folders : 1;
+    mp_progress *progress = NULL;
+    if (opt->progress != 0 && opt->verbosity > 0 && !opt->dry_run)
+        progress = mp_progress_start(j.report, opt->progress == 1);
     worker *workers = calloc((size_t)jobs, sizeof *workers);
     pthread_t *threads = calloc((size_t)jobs, sizeof *threads);
     workers[0] = first;
@@ -350,6 +354,7 @@ int mp_copy_job(const mp_registry *reg, const mp_options *opt,
     first = workers[0];
     free(workers);
     free(threads);
+    mp_progress_stop(progress);
 
     if (sink && sink->finish && !j.stopped && j.exit_code < MP_EXIT_USAGE) {
         mp_host_clear_error(&first.dst->host);

@@ -15,6 +15,10 @@ void mp_digest_init(mp_digest *d)
 
 static void hash_lf(mp_digest *d, const char *buf, size_t len)
 {
+    if (!d->lf.pending_cr && !memchr(buf, '\r', len)) {
+        EVP_DigestUpdate(d->sha, buf, len); /* LF text: nothing to change */
+        return;
+    }
     char out[8192];
     while (len > 0) {
         size_t n = len > sizeof out / 2 - 1 ? sizeof out / 2 - 1 : len;
@@ -25,10 +29,16 @@ static void hash_lf(mp_digest *d, const char *buf, size_t len)
     }
 }
 
-static void header_append(mp_digest *d, char c)
+static void header_append(mp_digest *d, const char *buf, size_t n)
 {
-    if (d->header_len + 2 > d->header_cap) {
-        size_t cap = d->header_cap ? d->header_cap * 2 : 4096;
+    if (d->header_len + n > MP_HEADER_MAX) {
+        n = MP_HEADER_MAX - d->header_len;
+        d->header_done = 1;
+    }
+    if (d->header_len + n + 1 > d->header_cap) {
+        size_t cap = d->header_cap ? d->header_cap : 4096;
+        while (cap < d->header_len + n + 1)
+            cap *= 2;
         char *grown = realloc(d->header, cap);
         if (!grown) {
             d->header_done = 1;
@@ -37,38 +47,44 @@ static void header_append(mp_digest *d, char c)
         d->header = grown;
         d->header_cap = cap;
     }
-    d->header[d->header_len++] = c;
+    memcpy(d->header + d->header_len, buf, n);
+    d->header_len += n;
     d->header[d->header_len] = '\0';
-    if (d->header_len >= MP_HEADER_MAX)
-        d->header_done = 1;
 }
 
 /* Keep the header block: everything before the first empty line. d->tail
  * carries the position across chunks: 0 mid-line, 1 at a line start, 2 at
  * a line start after a CR that is held back (it belongs to the blank line
- * if an LF follows). */
+ * if an LF follows). Whole lines are copied at once. */
 static void capture_header(mp_digest *d, const char *buf, size_t len)
 {
-    for (size_t i = 0; i < len && !d->header_done; i++) {
-        char c = buf[i];
+    size_t i = 0;
+    while (i < len && !d->header_done) {
         if (d->tail == 2) {
-            if (c == '\n') {
+            if (buf[i] == '\n') {
                 d->header_done = 1;
                 break;
             }
-            header_append(d, '\r');
+            header_append(d, "\r", 1);
             d->tail = 0;
-        }
-        if (d->tail == 1 && c == '\n') {
-            d->header_done = 1;
-            break;
-        }
-        if (d->tail == 1 && c == '\r') {
-            d->tail = 2;
             continue;
         }
-        header_append(d, c);
-        d->tail = c == '\n';
+        if (d->tail == 1) {
+            if (buf[i] == '\n') {
+                d->header_done = 1;
+                break;
+            }
+            if (buf[i] == '\r') {
+                d->tail = 2;
+                i++;
+                continue;
+            }
+        }
+        const char *nl = memchr(buf + i, '\n', len - i);
+        size_t end = nl ? (size_t)(nl - buf) + 1 : len;
+        header_append(d, buf + i, end - i);
+        d->tail = nl != NULL;
+        i = end;
     }
 }
 

@@ -17,15 +17,27 @@ void mp_eol_init(mp_eol_conv *c, mp_eol_mode mode)
     c->pending_cr = 0;
 }
 
+/* Both converters copy the runs between line ends with memcpy and only
+ * look at the bytes around each line end. */
 static size_t to_crlf(mp_eol_conv *c, const char *in, size_t len, char *out)
 {
-    size_t w = 0;
-    for (size_t i = 0; i < len; i++) {
-        char ch = in[i];
-        if (ch == '\n' && !c->pending_cr)
+    size_t w = 0, i = 0;
+    while (i < len) {
+        const char *nl = memchr(in + i, '\n', len - i);
+        size_t run = nl ? (size_t)(nl - in) - i : len - i;
+        if (run) {
+            memcpy(out + w, in + i, run);
+            w += run;
+            c->pending_cr = in[i + run - 1] == '\r';
+            i += run;
+        }
+        if (!nl)
+            break;
+        if (!c->pending_cr)
             out[w++] = '\r';
-        out[w++] = ch;
-        c->pending_cr = ch == '\r';
+        out[w++] = '\n';
+        c->pending_cr = 0;
+        i++;
     }
     return w;
 }
@@ -37,19 +49,24 @@ static size_t to_lf(mp_eol_conv *c, const char *in, size_t len, char *out)
         return 0; /* a pending CR waits for real bytes or the finish */
     if (c->pending_cr) {
         c->pending_cr = 0;
-        if (len > 0 && in[0] != '\n')
+        if (in[0] != '\n')
             out[w++] = '\r'; /* a lone CR: keep it */
     }
-    for (; i < len; i++) {
-        if (in[i] == '\r') {
-            if (i + 1 == len) {
-                c->pending_cr = 1; /* decide with the next chunk */
-                break;
-            }
-            if (in[i + 1] == '\n')
-                continue;
+    while (i < len) {
+        const char *cr = memchr(in + i, '\r', len - i);
+        size_t run = cr ? (size_t)(cr - in) - i : len - i;
+        memcpy(out + w, in + i, run);
+        w += run;
+        i += run;
+        if (!cr)
+            break;
+        if (i + 1 == len) {
+            c->pending_cr = 1; /* decide with the next chunk */
+            break;
         }
-        out[w++] = in[i];
+        if (in[i + 1] != '\n')
+            out[w++] = '\r';
+        i++;
     }
     return w;
 }

@@ -85,7 +85,10 @@ void mp_report_error(mp_report *r, const char *folder, const char *message,
 
 uint64_t mp_report_total(const mp_report *r, mp_counter c)
 {
-    return r->total[c];
+    pthread_mutex_lock((pthread_mutex_t *)&r->lock);
+    uint64_t n = r->total[c];
+    pthread_mutex_unlock((pthread_mutex_t *)&r->lock);
+    return n;
 }
 
 size_t mp_report_n_errors(const mp_report *r)

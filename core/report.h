@@ -16,6 +16,7 @@ typedef enum mp_counter {
     MP_COUNT_BYTES,
     MP_COUNT_FILTERED, /* left out by --since/--before/--max-size */
     MP_COUNT_REMOVED,  /* --delete */
+    MP_COUNT_PLANNED,  /* messages planned for copying (progress only) */
     MP_COUNT__N
 } mp_counter;
 

@@ -577,6 +577,7 @@ mp_status mp_sync_folder(mp_sync_env *env, const char *src_name,
     }
 
     mp_report_add(env->report, src_name, MP_COUNT_SKIPPED, plan.n_skip);
+    mp_report_add(env->report, src_name, MP_COUNT_PLANNED, plan.n_copy);
     extra = calloc(plan.n ? plan.n : 1, sizeof *extra);
     if (can_scan_dst) {
         st = update_flags(env, src_name, df, &src, &dst, &plan, &extra,
