@@ -75,6 +75,19 @@ static mp_status source_open_folder(void *store, const char *name, void **out,
     if (!path)
         return st;
     struct stat sb;
+    if (stat(path, &sb) != 0 && errno == ENOENT && s->is_dir) {
+        /* Only "NAME.sbd" there: a parent that holds no messages. */
+        size_t n = strlen(path);
+        char *sbd = realloc(path, n + 5);
+        if (sbd) {
+            path = sbd;
+            memcpy(path + n, ".sbd", 5);
+            if (!(stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))) {
+                path[n] = '\0';
+                errno = ENOENT;
+            }
+        }
+    }
     if (stat(path, &sb) != 0) {
         s->host->set_error(
             s->host, errno == ENOENT ? MP_ERR_NOTFOUND : MP_ERR_IO,

@@ -82,6 +82,9 @@ const char *mbox_folder_name_problem(const char *name)
             return "empty path component";
         if (p[0] == '.')
             return "a component starts with '.' (hidden or a parent link)";
+        if (n >= 4 && memcmp(p + n - 4, ".sbd", 4) == 0)
+            return "a component ends in \".sbd\" (the suffix of sub-folder "
+                   "directories)";
         if (!slash)
             return NULL;
         p = slash + 1;
@@ -113,13 +116,28 @@ char *mbox_folder_path(mbox_store *s, const char *name, mp_status *st)
                            problem);
         return NULL;
     }
-    size_t len = strlen(s->root) + 1 + strlen(name) + 1;
-    char *p = malloc(len);
+    /* Parents: a plain directory of that name when there is one (mutt
+     * style trees), else NAME.sbd (Thunderbird style), so that a folder can
+     * hold messages and sub-folders at once. */
+    size_t cap = strlen(s->root) + strlen(name) * 2 + 16;
+    char *p = malloc(cap);
     if (!p) {
         s->host->set_error(s->host, MP_ERR_INTERNAL, "out of memory");
         return NULL;
     }
-    snprintf(p, len, "%s/%s", s->root, name);
+    size_t len = (size_t)snprintf(p, cap, "%s", s->root);
+    const char *c = name;
+    for (;;) {
+        const char *slash = strchr(c, '/');
+        size_t n = slash ? (size_t)(slash - c) : strlen(c);
+        len += (size_t)snprintf(p + len, cap - len, "/%.*s", (int)n, c);
+        if (!slash)
+            break;
+        struct stat sb;
+        if (!(stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)))
+            len += (size_t)snprintf(p + len, cap - len, ".sbd");
+        c = slash + 1;
+    }
     *st = MP_OK;
     return p;
 }
@@ -140,6 +158,18 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 static int not_hidden(const struct dirent *d)
 {
     return d->d_name[0] != '.';
+}
+
+/* Is DIR/ENTRY[0..LEN) a file (the folder owning a ".sbd" directory)? */
+static int sibling_file(const char *dir, const char *entry, size_t len)
+{
+    char *path = NULL;
+    if (asprintf(&path, "%s/%.*s", dir, (int)len, entry) < 0)
+        return 0;
+    struct stat sb;
+    int is_file = stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+    free(path);
+    return is_file;
 }
 
 /* Walk directory DIR whose folder path is PREFIX ("" at the root). */
@@ -169,6 +199,12 @@ static mp_status walk(mbox_store *s, const char *dir, const char *prefix,
             st = MP_FATAL;
             break;
         }
+        /* "X.sbd" holds the sub-folders of folder X; X itself is listed
+         * by its file, or here (no_select) when there is none. */
+        size_t elen = strlen(entry);
+        int sbd = elen > 4 && strcmp(entry + elen - 4, ".sbd") == 0;
+        if (sbd)
+            name[strlen(name) - 4] = '\0';
         struct stat lst, tst;
         if (lstat(path, &lst) == 0) {
             mp_folder_info info = {.struct_size = sizeof info,
@@ -177,7 +213,8 @@ static mp_status walk(mbox_store *s, const char *dir, const char *prefix,
                                    .count = -1};
             if (S_ISDIR(lst.st_mode)) {
                 info.no_select = 1;
-                st = cb(ctx, &info);
+                if (!(sbd && sibling_file(dir, entry, elen - 4)))
+                    st = cb(ctx, &info);
                 if (st == MP_OK)
                     st = walk(s, path, name, depth + 1, cb, ctx);
             } else if (S_ISREG(lst.st_mode) ||
@@ -187,7 +224,8 @@ static mp_status walk(mbox_store *s, const char *dir, const char *prefix,
                  * (it could loop). */
                 if (S_ISLNK(lst.st_mode))
                     info.validity = (uint64_t)tst.st_ino;
-                st = cb(ctx, &info);
+                if (!sbd)
+                    st = cb(ctx, &info);
             }
         }
         free(path);

@@ -26,13 +26,15 @@ mbox_store *mbox_store_new(mp_host *host, const mp_endpoint *ep,
 void mbox_store_free(mbox_store *s);
 
 /* Check a '/'-separated folder name for a directory store: no empty, ".",
- * ".." or hidden (leading '.') component, no leading or trailing '/'.
- * Returns NULL when fine, else a reason. */
+ * ".." or hidden (leading '.') component, none ending in ".sbd", no
+ * leading or trailing '/'. Returns NULL when fine, else a reason. */
 const char *mbox_folder_name_problem(const char *name);
 
 /* The file of folder NAME (malloc'd), or NULL with the error set
  * (MP_FOLDER_BAD returned through *ST: NOTFOUND for a file store's
- * non-INBOX name, USAGE for an unsafe name). */
+ * non-INBOX name, USAGE for an unsafe name). Sub-folders of "a" live in
+ * the directory "a" when it exists, else in "a.sbd" (as Thunderbird keeps
+ * them), so "a" can be a file of messages and a parent at once. */
 char *mbox_folder_path(mbox_store *s, const char *name, mp_status *st);
 
 /* Folder validity: the file's inode, so a file replaced by another one
@@ -40,8 +42,8 @@ char *mbox_folder_path(mbox_store *s, const char *name, mp_status *st);
 uint64_t mbox_validity_of(const char *path);
 
 /* Call CB for every folder: INBOX for a file store; for a directory every
- * regular file (hidden ones skipped) and every sub-directory (no_select),
- * sorted by name, parents first. */
+ * regular file (hidden ones skipped) and every sub-directory (no_select;
+ * "X.sbd" stands for folder X), sorted by name, parents first. */
 mp_status mbox_list_folders(mbox_store *s, mp_folder_cb cb, void *ctx);
 
 #endif

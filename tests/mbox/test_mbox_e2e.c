@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static char *tmp;
 
@@ -50,6 +51,39 @@ static blob *maildir_files(const char *dir, size_t *n)
             closedir(d);
         free(sub);
     }
+    return out;
+}
+
+static void add_tree(const char *dir, int in_mail_dir, blob **out, size_t *n)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char *path = mp_strf("%s/%s", dir, e->d_name);
+        struct stat sb;
+        if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            int mail =
+                strcmp(e->d_name, "cur") == 0 || strcmp(e->d_name, "new") == 0;
+            add_tree(path, mail, out, n);
+        } else if (in_mail_dir) {
+            *out = realloc(*out, (*n + 1) * sizeof **out);
+            (*out)[*n].data = mp_read_file(path, &(*out)[*n].len);
+            (*n)++;
+        }
+        free(path);
+    }
+    if (d)
+        closedir(d);
+}
+
+/* Every message file (in a cur/ or new/) anywhere under ROOT. */
+static blob *maildir_files_tree(const char *root, size_t *n)
+{
+    blob *out = NULL;
+    *n = 0;
+    add_tree(root, 0, &out, n);
     return out;
 }
 
@@ -239,6 +273,58 @@ static void directory_with_a_bad_file_copies_the_rest(void **state)
     free(state_db);
 }
 
+/* Trees A and B hold the same message files, byte for byte (names differ
+ * between runs, so compare the sorted contents). */
+static void assert_same_maildir_messages(const char *a, const char *b)
+{
+    size_t na, nb;
+    blob *x = maildir_files_tree(a, &na);
+    blob *y = maildir_files_tree(b, &nb);
+    assert_int_equal(na, nb);
+    assert_true(na > 0);
+    qsort(x, na, sizeof *x, by_bytes);
+    qsort(y, nb, sizeof *y, by_bytes);
+    for (size_t i = 0; i < na; i++)
+        if (by_bytes(&x[i], &y[i]) != 0)
+            fail_msg("message %zu of %zu differs after the round trip", i, na);
+    free_blobs(x, na);
+    free_blobs(y, nb);
+}
+
+static void nested_maildir_through_mbox_directory_and_back(void **state)
+{
+    (void)state;
+    /* notmuch-default has folders that hold messages and sub-folders at
+     * once ("bar" and "bar/baz"): they become bar and bar.sbd/baz. */
+    char *src =
+        mp_strf("maildir:%s/maildir/notmuch-default?layout=fs", mp_corpora());
+    char *mid = mp_strf("mbox:%s/nested/", tmp);
+    char *back = mp_strf("maildir:%s/nested-back?layout=fs", tmp);
+    char *s1 = mp_strf("%s/nested1.db", tmp);
+    char *s2 = mp_strf("%s/nested2.db", tmp);
+    mp_run_result r = mp_run("copy", src, mid, "--state", s1, NULL);
+    if (r.exit_code != 0)
+        fail_msg("maildir -> mbox: exit %d: %s", r.exit_code, r.err);
+    mp_run_free(&r);
+    char *p = mp_strf("%s/nested/bar.sbd/baz", tmp);
+    assert_true(mp_file_exists(p));
+    free(p);
+    r = mp_run("copy", mid, back, "--state", s2, NULL);
+    if (r.exit_code != 0)
+        fail_msg("mbox -> maildir: exit %d: %s", r.exit_code, r.err);
+    mp_run_free(&r);
+    char *a = mp_strf("%s/maildir/notmuch-default", mp_corpora());
+    char *b = mp_strf("%s/nested-back", tmp);
+    assert_same_maildir_messages(a, b);
+    free(a);
+    free(b);
+    free(src);
+    free(mid);
+    free(back);
+    free(s1);
+    free(s2);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -263,6 +349,7 @@ int main(void)
         cmocka_unit_test(mbox_to_mbox_round_trip_and_incremental_rerun),
         cmocka_unit_test(bad_inputs_fail_with_a_clear_message),
         cmocka_unit_test(directory_with_a_bad_file_copies_the_rest),
+        cmocka_unit_test(nested_maildir_through_mbox_directory_and_back),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

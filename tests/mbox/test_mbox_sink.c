@@ -250,33 +250,67 @@ static void directory_store_creates_private_tree(void **state)
             MP_FOLDER_BAD);
         assert_int_equal(e.host.err_kind, MP_ERR_USAGE);
     }
-    /* "lists" is a directory: it cannot hold messages. */
+    /* Sub-folders live in "NAME.sbd", so "lists" can hold messages too,
+     * whatever order the folders come in. */
     assert_int_equal(mbox_sink_ops.open_folder(e.store, "lists", &inbox, &info),
+                     MP_OK);
+    assert_int_equal(put(inbox, "S: l\n\nl\n", 5, 0, 0, key, sizeof key),
+                     MP_OK);
+    assert_int_equal(mbox_sink_ops.close_folder(inbox), MP_OK);
+    /* A plain directory already there (mutt style) is used as the parent,
+     * and cannot itself hold messages. */
+    char *p = mp_strf("%s/tree/plain", dir);
+    assert_int_equal(mkdir(p, 0700), 0);
+    free(p);
+    assert_int_equal(
+        mbox_sink_ops.open_folder(e.store, "plain/x", &inbox, &info), MP_OK);
+    assert_int_equal(mbox_sink_ops.close_folder(inbox), MP_OK);
+    assert_int_equal(mbox_sink_ops.open_folder(e.store, "plain", &inbox, &info),
                      MP_FOLDER_BAD);
+    assert_contains(e.host.err, "Is a directory");
+    /* Names that would read back as something else are refused. */
+    assert_int_equal(
+        mbox_sink_ops.open_folder(e.store, "a.sbd/b", &inbox, &info),
+        MP_FOLDER_BAD);
+    assert_int_equal(e.host.err_kind, MP_ERR_USAGE);
     mbt_close(&e, 1);
     struct stat sb;
-    char *p = mp_strf("%s/escape", dir);
+    p = mp_strf("%s/escape", dir);
     assert_false(mp_file_exists(p));
     free(p);
     p = mp_strf("%s/tree", dir);
     assert_int_equal(stat(p, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0700);
     free(p);
-    p = mp_strf("%s/tree/lists/2024", dir);
+    p = mp_strf("%s/tree/lists.sbd/2024.sbd", dir);
     assert_int_equal(stat(p, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0700);
     free(p);
-    p = mp_strf("%s/tree/lists/2024/dev", dir);
+    p = mp_strf("%s/tree/lists.sbd/2024.sbd/dev", dir);
     assert_int_equal(stat(p, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
     free(p);
+    p = mp_strf("%s/tree/plain/x", dir);
+    assert_int_equal(stat(p, &sb), 0);
+    free(p);
 
     char *names = mbt_list(url, 1);
-    assert_string_equal(names, "INBOX|lists*|lists/2024*|lists/2024/dev");
+    assert_string_equal(
+        names, "INBOX|lists|lists/2024*|lists/2024/dev|plain*|plain/x");
     free(names);
     mbt_folder f = mbt_read(url, "lists/2024/dev");
     assert_int_equal(f.n, 1);
     assert_string_equal(f.msgs[0].data, "S: x\n\ny\n");
+    mbt_folder_free(&f);
+    f = mbt_read(url, "lists");
+    assert_int_equal(f.n, 1);
+    assert_string_equal(f.msgs[0].data, "S: l\n\nl\n");
+    assert_int_equal(f.info.no_select, 0);
+    mbt_folder_free(&f);
+    f = mbt_read(url, "lists/2024");
+    assert_int_equal(f.status, MP_OK);
+    assert_int_equal(f.info.no_select, 1);
+    assert_int_equal(f.n, 0);
     mbt_folder_free(&f);
     free(url);
 }
