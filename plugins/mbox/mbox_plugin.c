@@ -5,7 +5,9 @@
  *   folder named by its file name (extension included: "a.gz" and "a" may
  *   both exist), sub-directories nest as '/'-separated paths and are listed
  *   as no_select folders; hidden files and directories, and symlinks to
- *   directories, are skipped.
+ *   directories, are skipped. A directory "X.sbd" holds the sub-folders of
+ *   folder X (Thunderbird style); the sink writes sub-folders there unless
+ *   a plain directory X exists, so a folder can hold messages and children.
  * - format= mboxrd (default), mboxo, mboxcl, mboxcl2 (mbox_split.h has the
  *   splitting rules). Only mboxrd undoes quoting on read.
  * - Keys are the byte offsets of From_ lines (in the decompressed bytes for
