@@ -11,6 +11,7 @@
 #include "mdindex.h"
 #include "mdkeywords.h"
 #include "mdname.h"
+#include "mdsyncer.h"
 
 #include <mailport/plugin.h>
 
@@ -30,14 +31,6 @@ typedef struct md_store {
     char hostname[256]; /* escaped for unique names */
     long pid;
 } md_store;
-
-/* A message committed but not yet durable: in tmp/, renamed into cur/ by
- * the next flush. */
-typedef struct md_pending {
-    char *tmp_name;
-    char *final_name; /* KEY ":2," FLAGS */
-    size_t key_len;
-} md_pending;
 
 typedef struct md_put {
     struct md_folder *folder;
@@ -64,8 +57,10 @@ typedef struct md_folder {
 
     /* Sink side. */
     md_put put;
-    md_pending *pending;
+    md_pending *pending; /* committed, not yet handed to the syncer */
     size_t n_pending, cap_pending;
+    md_syncer syncer;
+    int submitted; /* batches handed over since the index was loaded */
     int dirs_dirty; /* renames or unlinks in cur/new since the last sync */
     int created;    /* directories made since the last sync */
 } md_folder;

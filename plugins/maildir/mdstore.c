@@ -591,6 +591,7 @@ void md_folder_free(md_folder *f)
     if (f->put.open)
         md_put_abort(&f->put);
     md_drop_pending(f);
+    md_syncer_stop(&f->syncer);
     int *fds[] = {&f->dir_fd, &f->cur_fd, &f->new_fd, &f->tmp_fd};
     for (size_t i = 0; i < 4; i++)
         if (*fds[i] >= 0)
@@ -658,6 +659,7 @@ mp_status md_folder_open(md_store *s, const char *name, int create,
             st = folder_err(s, MP_ERR_IO, f->name, "cannot open",
                             subdirs[i], errno);
     }
+    md_syncer_init(&f->syncer, f->tmp_fd, f->cur_fd);
     if (st == MP_OK && md_keywords_load(f->dir_fd, &f->kw) != 0)
         st = folder_err(s, MP_ERR_IO, f->name, "cannot read",
                         "dovecot-keywords", errno);

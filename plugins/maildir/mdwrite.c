@@ -3,13 +3,14 @@
  *
  * A message is written to tmp/ under a fresh unique name (mode 0600) and,
  * at put_commit, closed with its mtime set to the internal date; it stays
- * in tmp/ (invisible: readers ignore tmp/) on a pending list. flush() makes
- * the whole batch durable with one syncfs() on the folder's filesystem
- * (one journal commit instead of one fsync per message, which is what
- * makes bulk copies fast), then renames each file into cur/ under its
- * final name "UNIQUE,S=size,W=vsize:2,FLAGS" and fsyncs cur/. A message is
- * thus visible only once its bytes are on disk, and after flush returns a
- * power cut loses none of them.
+ * in tmp/ (invisible: readers ignore tmp/) on a pending list. Every
+ * MD_HANDOFF messages, and at flush(), the list goes to the folder's syncer
+ * thread (mdsyncer.c), which makes a whole batch durable with one syncfs()
+ * (one journal commit instead of one fsync per message), renames each file
+ * into cur/ under its final name "UNIQUE,S=size,W=vsize:2,FLAGS" and
+ * fsyncs cur/. flush() waits for all of it. A message is thus visible only
+ * once its bytes are on disk, and after flush returns a power cut loses
+ * none of them.
  *
  * Every message goes to cur/, also unseen ones: new/ means "delivered and
  * not yet seen by any client", which a migrated message is not; Dovecot
@@ -25,9 +26,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Messages per batch handed to the syncer: small enough that the disk
+ * starts early, large enough that one syncfs() serves many messages (the
+ * syncer merges batches that queue up while it is busy). */
+#define MD_HANDOFF 64
+
 #define KNOWN_FLAGS                                                            \
     (MP_FLAG_SEEN | MP_FLAG_ANSWERED | MP_FLAG_FLAGGED | MP_FLAG_DELETED |     \
      MP_FLAG_DRAFT | MP_FLAG_FORWARDED)
+
+static mp_status handoff(md_folder *f);
 
 static mp_status io_fail(md_folder *f, const char *what, const char *file,
                          int err)
@@ -69,6 +77,11 @@ mp_status md_put_begin(void *folder, const mp_msg_info *info, void **put)
                            "folder \"%s\": a message is already open",
                            f->name);
         return MP_FATAL;
+    }
+    if (f->n_pending >= MD_HANDOFF) {
+        mp_status st = handoff(f);
+        if (st != MP_OK)
+            return st;
     }
     int fd = -1;
     for (int tries = 0; fd < 0 && tries < 10; tries++) {
@@ -260,17 +273,6 @@ void md_drop_pending(md_folder *f)
     f->n_pending = 0;
 }
 
-static int rename_noreplace(int from_fd, const char *from, int to_fd,
-                            const char *to)
-{
-    if (renameat2(from_fd, from, to_fd, to, RENAME_NOREPLACE) == 0)
-        return 0;
-    if (errno != EINVAL && errno != ENOSYS)
-        return -1;
-    /* Filesystems without RENAME_NOREPLACE: the names are unique anyway. */
-    return renameat(from_fd, from, to_fd, to);
-}
-
 static mp_status save_keywords(md_folder *f)
 {
     if (!f->kw.dirty)
@@ -281,42 +283,45 @@ static mp_status save_keywords(md_folder *f)
     return MP_OK;
 }
 
+/* Hand the pending list to the syncer; new keywords are written first so
+ * that the batch's sync covers them before any name uses their letters. */
+static mp_status handoff(md_folder *f)
+{
+    if (!f->n_pending)
+        return MP_OK;
+    mp_status st = save_keywords(f);
+    if (st != MP_OK)
+        return st;
+    if (md_syncer_submit(&f->syncer, f->pending, f->n_pending) != 0) {
+        f->store->host->set_error(f->store->host, MP_ERR_INTERNAL,
+                                  "out of memory");
+        return MP_FATAL;
+    }
+    f->n_pending = 0;
+    f->submitted = 1;
+    f->created = f->kw_unsynced = 0; /* the batch's syncfs covers them */
+    return MP_OK;
+}
+
 mp_status md_flush(void *folder)
 {
     md_folder *f = folder;
     mp_status st = save_keywords(f);
+    if (st == MP_OK)
+        st = handoff(f);
     if (st != MP_OK)
         return st;
-    if (f->n_pending || f->created || f->kw_unsynced) {
-        /* One sync for the batch: file data, inodes, the new directories
-         * and the keywords file. */
-        if (syncfs(f->tmp_fd) != 0)
-            return io_fail(f, "cannot sync", "tmp", errno);
+    if (md_syncer_wait(&f->syncer) != 0)
+        return io_fail(f, f->syncer.what, f->syncer.where, f->syncer.err);
+    if (f->submitted) {
+        f->idx.loaded = 0; /* new files in cur/: reload before lookups */
+        f->submitted = 0;
+    }
+    if (f->created || f->kw_unsynced) {
+        if (syncfs(f->dir_fd) != 0)
+            return io_fail(f, "cannot sync", ".", errno);
         f->created = f->kw_unsynced = 0;
     }
-    size_t done = 0;
-    for (; done < f->n_pending; done++) {
-        md_pending *pe = &f->pending[done];
-        if (rename_noreplace(f->tmp_fd, pe->tmp_name, f->cur_fd,
-                             pe->final_name) != 0) {
-            st = io_fail(f, "cannot move a message into", "cur", errno);
-            break;
-        }
-        if (f->idx.loaded) {
-            char key[300];
-            snprintf(key, sizeof key, "%.*s", (int)pe->key_len,
-                     pe->final_name);
-            if (!md_index_add(&f->idx, key, pe->final_name, MD_SUB_CUR))
-                f->idx.loaded = 0; /* reload on next use */
-        }
-        f->dirs_dirty = 1;
-        free(pe->tmp_name);
-        free(pe->final_name);
-    }
-    if (done)
-        memmove(f->pending, f->pending + done,
-                (f->n_pending - done) * sizeof *f->pending);
-    f->n_pending -= done;
     if (f->dirs_dirty) {
         if (fsync(f->cur_fd) != 0)
             return io_fail(f, "cannot sync", "cur", errno);
@@ -324,17 +329,7 @@ mp_status md_flush(void *folder)
             return io_fail(f, "cannot sync", "new", errno);
         f->dirs_dirty = 0;
     }
-    return st;
-}
-
-static md_pending *find_pending(md_folder *f, const char *key)
-{
-    size_t kl = strlen(key);
-    for (size_t i = 0; i < f->n_pending; i++)
-        if (f->pending[i].key_len == kl &&
-            memcmp(f->pending[i].final_name, key, kl) == 0)
-            return &f->pending[i];
-    return NULL;
+    return MP_OK;
 }
 
 static mp_status no_such(md_folder *f, const char *key)
@@ -370,28 +365,18 @@ mp_status md_set_flags(void *folder, const char *key, unsigned flags,
                        const char *keywords)
 {
     md_folder *f = folder;
+    /* A message not yet in cur/ is made visible first: simpler than
+     * renaming in flight, and rare (flags change on later runs). */
+    mp_status st = f->n_pending || f->submitted ? md_flush(f) : MP_OK;
+    if (st != MP_OK)
+        return st;
     uint32_t letters = keyword_letters(f, keywords, key);
     flags &= KNOWN_FLAGS;
     /* Save new keywords before any name refers to their letters. */
-    mp_status st = save_keywords(f);
+    st = save_keywords(f);
     if (st != MP_OK)
         return st;
     char name[512];
-    md_pending *pe = find_pending(f, key);
-    if (pe) {
-        if (md_name_build(pe->final_name, pe->key_len, ':', flags, letters,
-                          name, sizeof name) != 0)
-            return no_such(f, key);
-        char *n = strdup(name);
-        if (!n) {
-            f->store->host->set_error(f->store->host, MP_ERR_INTERNAL,
-                                      "out of memory");
-            return MP_FATAL;
-        }
-        free(pe->final_name);
-        pe->final_name = n;
-        return MP_OK;
-    }
     md_entry *e = find_entry(f, key, &st);
     if (!e)
         return st;
@@ -403,7 +388,7 @@ mp_status md_set_flags(void *folder, const char *key, unsigned flags,
     if (e->sub == MD_SUB_CUR && strcmp(name, e->name) == 0)
         return MP_OK;
     int from = e->sub == MD_SUB_NEW ? f->new_fd : f->cur_fd;
-    if (rename_noreplace(from, e->name, f->cur_fd, name) != 0) {
+    if (md_rename_noreplace(from, e->name, f->cur_fd, name) != 0) {
         int err = errno;
         if (err == ENOENT)
             return no_such(f, key);
@@ -424,16 +409,10 @@ mp_status md_remove(void *folder, const char *const *keys, size_t n)
 {
     md_folder *f = folder;
     md_store *s = f->store;
+    mp_status st = f->n_pending || f->submitted ? md_flush(f) : MP_OK;
+    if (st != MP_OK)
+        return st;
     for (size_t i = 0; i < n; i++) {
-        md_pending *pe = find_pending(f, keys[i]);
-        if (pe) {
-            unlinkat(f->tmp_fd, pe->tmp_name, 0);
-            free(pe->tmp_name);
-            free(pe->final_name);
-            *pe = f->pending[--f->n_pending];
-            continue;
-        }
-        mp_status st;
         md_entry *e = find_entry(f, keys[i], &st);
         if (!e) {
             if (st == MP_MSG_BAD)

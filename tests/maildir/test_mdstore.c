@@ -581,6 +581,58 @@ static void one_put_at_a_time(void **state)
     md_env_close(&env);
 }
 
+/* More messages than one hand-over batch: the syncer thread's path. Every
+ * message ends up in cur/ with its bytes, nothing stays in tmp/. */
+static void many_messages_through_the_syncer(void **state)
+{
+    fixture *fx = *state;
+    char *url = T("maildir:%s", fx->root);
+    md_env env;
+    assert_int_equal(md_env_open(&env, url, 1), MP_OK);
+    const mp_sink_ops *k = env.plugin->sink;
+    void *folder;
+    mp_folder_info fi = {.struct_size = sizeof fi};
+    assert_int_equal(k->open_folder(env.store, "Bulk", &folder, &fi), MP_OK);
+    enum { N = 300 };
+    static char keys[N][256];
+    for (int i = 0; i < N; i++) {
+        char *body = mp_strf("Subject: %d\n\nmessage number %d\n", i, i);
+        assert_int_equal(put_msg(&env, folder, body, MP_FLAG_SEEN, NULL,
+                                 1000 + i, keys[i], sizeof keys[i]),
+                         MP_OK);
+        free(body);
+    }
+    assert_int_equal(k->flush(folder), MP_OK);
+    assert_int_equal(count_names(T("%s/.Bulk/cur", fx->root)), N);
+    assert_int_equal(count_names(T("%s/.Bulk/tmp", fx->root)), 0);
+    for (int i = 0; i < N; i++) {
+        char *path = mp_strf("%s/.Bulk/cur/%s:2,S", fx->root, keys[i]);
+        size_t len;
+        char *got = mp_read_file(path, &len);
+        char *want = mp_strf("Subject: %d\n\nmessage number %d\n", i, i);
+        assert_string_equal(got, want);
+        struct stat st;
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mtime, 1000 + i);
+        free(got);
+        free(want);
+        free(path);
+    }
+    /* Scan after the batches: every key, in order. */
+    md_msgs m;
+    assert_int_equal(md_scan_all(&env, folder, 0, &m), MP_OK);
+    assert_int_equal(m.n, N);
+    md_msgs_free(&m);
+    /* A flag change right after commits (not yet flushed) still works. */
+    char key[256];
+    assert_int_equal(put_msg(&env, folder, "x\n", 0, NULL, 5, key, sizeof key),
+                     MP_OK);
+    assert_int_equal(k->set_flags(folder, key, MP_FLAG_FLAGGED, NULL), MP_OK);
+    assert_true(mp_file_exists(T("%s/.Bulk/cur/%s:2,F", fx->root, key)));
+    assert_int_equal(k->close_folder(folder), MP_OK);
+    md_env_close(&env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -597,6 +649,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(refuses_bad_names_and_params, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(one_put_at_a_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(many_messages_through_the_syncer,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
