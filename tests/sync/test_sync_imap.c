@@ -4,18 +4,13 @@
  * exactly one copy of every message. */
 #include "dovecot.h"
 #include "maildir_walk.h"
+#include "sync_check.h"
 #include "testutil.h"
 
-#include <dirent.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-extern char **environ;
 
 #define SAMPLE MP_TEST_SOURCE_DIR "/examples/sample.mbox"
 
@@ -57,24 +52,10 @@ static int teardown(void **state)
 
 static char *run_copy(fixture *f, const char *src, const char *dst, int want)
 {
-    mp_run_result r = mp_run("copy", src, dst, "--state", f->state, "--report",
-                             f->report, NULL);
-    if (r.exit_code != want)
-        fail_msg("copy %s %s: exit %d, want %d\n%s%s", src, dst, r.exit_code,
-                 want, r.out, r.err);
-    mp_run_free(&r);
-    return mp_read_file(f->report, NULL);
+    return sync_copy(src, dst, f->state, f->report, want, NULL);
 }
 
-static void assert_counts(const char *report, int copied, int skipped,
-                          int flags_updated, int failed)
-{
-    char *want = mp_strf("{\"copied\": %d, \"skipped\": %d, \"flags_updated\": "
-                         "%d, \"failed\": %d,",
-                         copied, skipped, flags_updated, failed);
-    assert_contains(report, want);
-    free(want);
-}
+#define assert_counts sync_assert_counts
 
 /* Fill alice's INBOX with the sample through mailport itself. */
 static void load_sample(fixture *f)
@@ -183,68 +164,30 @@ static void migration_imap_to_imap_in_passes(void **state)
     free(bob);
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static size_t count_in(const char *dir)
-{
-    size_t n = 0;
-    const char *subs[] = {"cur", "new"};
-    for (int i = 0; i < 2; i++) {
-        char *p = mp_strf("%s/%s", dir, subs[i]);
-        DIR *d = opendir(p);
-        for (struct dirent *e; d && (e = readdir(d));)
-            n += e->d_name[0] != '.';
-        if (d)
-            closedir(d);
-        free(p);
-    }
-    return n;
-}
-
 static void kill_nine_into_imap_then_resume(void **state)
 {
     fixture *f = *state;
     char *src = mp_strf("mbox:%s/mbox/spamassassin-ham.mbox", mp_corpora());
     char *inbox = mp_dovecot_maildir(f->dc, "alice");
     const size_t total = 3900;
-    const char *bin = getenv("MAILPORT_BIN");
-    assert_non_null(bin);
     unsigned seed = (unsigned)time(NULL);
     srand(seed);
     printf("kill -9 into IMAP, seed %u\n", seed);
     int killed = 0;
     for (int trial = 0; trial < 3; trial++) {
-        size_t before = count_in(inbox);
+        size_t before = sync_count_messages(inbox);
         size_t target = before + 1 +
             (size_t)((total - before - 1) * (0.05 + 0.5 * rand() / (double)RAND_MAX));
-        char *argv[] = {(char *)bin, "copy", src, f->imap, "--state", f->state,
-                        "-q", NULL};
-        pid_t pid;
-        assert_int_equal(posix_spawn(&pid, bin, NULL, NULL, argv, environ), 0);
-        int status = 0;
-        double t0 = now();
-        while (waitpid(pid, &status, WNOHANG) == 0) {
-            if (count_in(inbox) >= target || now() - t0 > 120) {
-                kill(pid, SIGKILL);
-                assert_int_equal(waitpid(pid, &status, 0), pid);
-                break;
-            }
-            usleep(2000);
-        }
-        killed += WIFSIGNALED(status);
+        int k = sync_copy_killed_at(src, f->imap, f->state, inbox, target);
+        killed += k;
         printf("  trial %d: %s at %zu of %zu (aimed at %zu)\n", trial,
-               WIFSIGNALED(status) ? "killed" : "had finished", count_in(inbox),
-               total, target);
+               k ? "killed" : "had finished", sync_count_messages(inbox), total,
+               target);
     }
     assert_true(killed >= 3);
     char *rep = run_copy(f, src, f->imap, 0);
     free(rep);
-    assert_int_equal(count_in(inbox), total);
+    assert_int_equal(sync_count_messages(inbox), total);
     /* Exactly the source's messages: verify pairs every one, and there is
      * nothing extra. */
     mp_run_result r = mp_run("verify", src, f->imap, NULL);

@@ -2,20 +2,15 @@
  * through the mailport binary as a user would, checked with an independent
  * Maildir reader (maildir_walk.c). */
 #include "maildir_walk.h"
+#include "sync_check.h"
 #include "testutil.h"
 
-#include <dirent.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-extern char **environ;
 
 #define SAMPLE MP_TEST_SOURCE_DIR "/examples/sample.mbox"
 
@@ -65,23 +60,11 @@ static char *path_of(const char *url)
 static char *copy_with(fixture *f, int want_exit, const char *extra1,
                        const char *extra2)
 {
-    mp_run_result r = mp_run("copy", f->src, f->dst, "--state", f->state,
-                             "--report", f->report, extra1, extra2, NULL);
-    if (r.exit_code != want_exit)
-        fail_msg("exit %d, want %d\n%s%s", r.exit_code, want_exit, r.out, r.err);
-    mp_run_free(&r);
-    return mp_read_file(f->report, NULL);
+    return sync_copy(f->src, f->dst, f->state, f->report, want_exit, extra1,
+                     extra2, NULL);
 }
 
-static void assert_counts(const char *report, int copied, int skipped,
-                          int flags_updated, int failed)
-{
-    char *want = mp_strf("{\"copied\": %d, \"skipped\": %d, \"flags_updated\": "
-                         "%d, \"failed\": %d,",
-                         copied, skipped, flags_updated, failed);
-    assert_contains(report, want);
-    free(want);
-}
+#define assert_counts sync_assert_counts
 
 static void incremental_runs_pick_up_new_messages_and_flags(void **state)
 {
@@ -354,29 +337,6 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static size_t count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    size_t n = 0;
-    if (!d)
-        return 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
-
-static pid_t spawn_copy(const char *src, const char *dst, const char *state_path)
-{
-    const char *bin = getenv("MAILPORT_BIN");
-    assert_non_null(bin);
-    char *argv[] = {(char *)bin, "copy", (char *)src, (char *)dst, "--state",
-                    (char *)state_path, "-q", NULL};
-    pid_t pid;
-    assert_int_equal(posix_spawn(&pid, bin, NULL, NULL, argv, environ), 0);
-    return pid;
-}
-
 static void kill_nine_then_resume_gives_every_message_once(void **state)
 {
     fixture *f = *state;
@@ -397,28 +357,16 @@ static void kill_nine_then_resume_gives_every_message_once(void **state)
     /* Each trial is killed when a random share of what is left has become
      * visible, so every kill lands inside a run that has work to do. */
     int killed_mid_run = 0;
-    char *cur = mp_strf("%s/cur", path_of(f->dst));
     for (int trial = 0; trial < 4; trial++) {
-        size_t before = count_entries(cur);
+        size_t before = sync_count_messages(path_of(f->dst));
         size_t left = want.n - before;
         size_t target = before + 1 + (size_t)((left - 1) * (0.05 + 0.6 * rand() / (double)RAND_MAX));
-        pid_t pid = spawn_copy(src, f->dst, f->state);
-        int status = 0;
-        double t0 = now();
-        while (waitpid(pid, &status, WNOHANG) == 0) {
-            if (count_entries(cur) >= target || now() - t0 > 60) {
-                kill(pid, SIGKILL);
-                assert_int_equal(waitpid(pid, &status, 0), pid);
-                break;
-            }
-            usleep(2000);
-        }
-        killed_mid_run += WIFSIGNALED(status);
+        int killed = sync_copy_killed_at(src, f->dst, f->state, path_of(f->dst), target);
+        killed_mid_run += killed;
         printf("  trial %d: %s at %zu of %zu messages visible (aimed at %zu)\n",
-               trial, WIFSIGNALED(status) ? "killed" : "had finished",
-               count_entries(cur), want.n, target);
+               trial, killed ? "killed" : "had finished",
+               sync_count_messages(path_of(f->dst)), want.n, target);
     }
-    free(cur);
     assert_true(killed_mid_run >= 3);
     r = mp_run("copy", src, f->dst, "--state", f->state, "-q", NULL);
     assert_int_equal(r.exit_code, 0);
