@@ -63,3 +63,42 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 # Drop what a run wrote, so the next one starts alike (and the page cache
 # holds the source for both).
 fresh() { rm -rf "$@"; sync; }
+
+# median N...: the middle value.
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# need TOOL...: stop with a clear message when a tool is missing.
+need() {
+  for t in "$@"; do
+    command -v "$t" > /dev/null 2>&1 || { echo "bench: missing $t (./build.sh bench installs it)" >&2; exit 2; }
+  done
+}
+
+# count_maildir DIR: message files under DIR (every folder, cur/ and new/).
+count_maildir() { find "$1" -type f \( -path '*/cur/*' -o -path '*/new/*' \) | wc -l; }
+
+# fresh_fs DIR: make DIR a newly made, empty ext4 file system (a 2 GiB
+# loop-mounted image), so that every timed run writes to the same kind of
+# clean disk: on a long-used shared file system, runs right after large
+# deletions are several times slower and sync calls also flush other
+# programs' data. Falls back to an empty DIR on the existing file system
+# (printing why) when loop mounts are not possible.
+fresh_fs() {
+  local dir=$1
+  release_fs "$dir"
+  mkdir -p "$dir"
+  if [ "$(id -u)" -eq 0 ] && command -v mkfs.ext4 > /dev/null; then
+    truncate -s 2G "$dir.img" && mkfs.ext4 -q -F "$dir.img" > /dev/null 2>&1 &&
+      mount -o loop "$dir.img" "$dir" 2> /dev/null && return 0
+    rm -f "$dir.img"
+  fi
+  [ -n "${fresh_fs_warned:-}" ] || echo "bench: no loop mount here; timing on the shared file system" >&2
+  fresh_fs_warned=1
+}
+
+# release_fs DIR: undo fresh_fs.
+release_fs() {
+  local dir=$1
+  mountpoint -q "$dir" 2> /dev/null && umount "$dir"
+  rm -rf "$dir" "$dir.img"
+}
