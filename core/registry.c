@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,9 +148,26 @@ int mp_registry_load(mp_registry *reg, const char *conf_path, char *err,
         return -1;
     }
     reg->conf_path = strdup(conf_path);
-    for (size_t i = 0; i < reg->n_files; i++)
-        load_file(&reg->files[i]);
     return 0;
+}
+
+/* Plugins are loaded on first use: a run that reads a Maildir never maps
+ * curl's or libarchive's dozens of libraries. The lock makes a first use
+ * from two worker threads at once safe. */
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void ensure_loaded(mp_plugin_file *f)
+{
+    pthread_mutex_lock(&load_lock);
+    if (!f->desc && !f->refusal)
+        load_file(f);
+    pthread_mutex_unlock(&load_lock);
+}
+
+void mp_registry_load_all(mp_registry *reg)
+{
+    for (size_t i = 0; i < reg->n_files; i++)
+        ensure_loaded(&reg->files[i]);
 }
 
 const mp_plugin *mp_registry_find(const mp_registry *reg, const char *scheme,
@@ -158,7 +176,8 @@ const mp_plugin *mp_registry_find(const mp_registry *reg, const char *scheme,
     for (size_t i = 0; i < reg->n_schemes; i++) {
         if (strcmp(reg->schemes[i].scheme, scheme) != 0)
             continue;
-        const mp_plugin_file *f = &reg->files[reg->schemes[i].file];
+        mp_plugin_file *f = &reg->files[reg->schemes[i].file];
+        ensure_loaded(f);
         if (!f->desc) {
             snprintf(err, err_size, "%s", f->refusal);
             return NULL;

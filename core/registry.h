@@ -32,11 +32,15 @@ typedef struct mp_registry {
 int mp_registry_parse(mp_registry *reg, const char *text, const char *base_dir,
                       char *err, size_t err_size);
 
-/* Read CONF_PATH and load every plugin it names. A plugin that cannot be
- * loaded is kept with its refusal text; only an unreadable or malformed
- * file fails (-1, ERR set). */
+/* Read CONF_PATH. Plugins are loaded when first asked for (find), or all
+ * at once by mp_registry_load_all; one that cannot be loaded is kept with
+ * its refusal text. Only an unreadable or malformed file fails (-1, ERR
+ * set). */
 int mp_registry_load(mp_registry *reg, const char *conf_path, char *err,
                      size_t err_size);
+
+/* Load every plugin the file names (for `mailport plugins`). */
+void mp_registry_load_all(mp_registry *reg);
 
 /* Check a loaded descriptor against this core's ABI; returns NULL when it
  * is acceptable, else a malloc'd refusal text naming both versions. */
