@@ -9,6 +9,15 @@
  * file into place; close() without finish() deletes it, so an interrupted
  * run never leaves a truncated archive under the final name.
  *
+ * Threads: every entry (directory, message, marker, keyword file,
+ * manifest) goes through a bounded queue to a writer thread
+ * (targz_queue.h) that alone drives libarchive, the compressor and age,
+ * so reading and hashing the next messages overlaps compression. The
+ * store's thread touches the archive (ar, age, fd and their error fields)
+ * only before the writer starts and after it has been joined. A write
+ * failure on the writer surfaces at the next put_begin, put_commit,
+ * open_folder, close_folder or finish, with the text the writer made.
+ *
  * An existing archive is never replaced unless overwrite=1: each backup run
  * writes a new archive (the incremental model for archives is "next
  * archive"), and a name clash is far more likely a mistake than a wish.
@@ -20,6 +29,7 @@
 #include "targz_hash.h"
 #include "targz_manifest.h"
 #include "targz_names.h"
+#include "targz_queue.h"
 #include "targz_spool.h"
 
 #include <archive.h>
@@ -64,6 +74,7 @@ typedef struct targz_sink {
     sink_folder **folders;
     size_t n_folders, cap_folders;
     targz_spool manifest;
+    targz_queue queue;
 } targz_sink;
 
 typedef struct sink_folder_handle {
@@ -129,23 +140,56 @@ static la_ssize_t archive_out(struct archive *a, void *ctx, const void *buf,
     return (la_ssize_t)len;
 }
 
-/* Describe the latest write failure and mark the archive unusable. */
-static mp_status write_failed(targz_sink *s, const char *what)
+/* Describe the latest write failure of entry WHAT into FAULT. Runs on
+ * whichever thread owns the archive at the time. */
+static void describe_failure(targz_sink *s, const char *what,
+                             targz_fault *fault)
+{
+    const char *why;
+    fault->kind = MP_ERR_IO;
+    if (s->write_errno) {
+        why = strerror(s->write_errno);
+    } else if (s->age_err.kind != AGE_OK) {
+        fault->kind = targz_age_kind(s->age_err.kind);
+        why = s->age_err.text;
+    } else {
+        why = s->ar && archive_error_string(s->ar)
+                  ? archive_error_string(s->ar)
+                  : "error";
+    }
+    snprintf(fault->text, sizeof fault->text, "%s: cannot write %s (%s): %s",
+             s->display, s->tmp_path, what, why);
+}
+
+/* Mark the archive unusable and hand FAULT to the host. */
+static mp_status report_fault(targz_sink *s, const targz_fault *fault)
 {
     s->failed = 1;
-    if (s->write_errno)
-        s->host->set_error(s->host, MP_ERR_IO, "%s: cannot write %s (%s): %s",
-                           s->display, s->tmp_path, what,
-                           strerror(s->write_errno));
-    else if (s->age_err.kind != AGE_OK)
-        s->host->set_error(s->host, targz_age_kind(s->age_err.kind),
-                           "%s: cannot write %s (%s): %s", s->display,
-                           s->tmp_path, what, s->age_err.text);
-    else
-        s->host->set_error(s->host, MP_ERR_IO, "%s: cannot write %s (%s): %s",
-                           s->display, s->tmp_path, what,
-                           s->ar ? archive_error_string(s->ar) : "error");
+    s->host->set_error(s->host, fault->kind, "%s", fault->text);
     return MP_FATAL;
+}
+
+/* A failure of the store's own thread while it owns the archive. */
+static mp_status write_failed(targz_sink *s, const char *what)
+{
+    targz_fault fault;
+    describe_failure(s, what, &fault);
+    return report_fault(s, &fault);
+}
+
+/* MP_OK while the archive is sound; else MP_FATAL with the error set (the
+ * writer's own text when the writer failed). */
+static mp_status check_writer(targz_sink *s)
+{
+    targz_fault fault;
+    if (targz_queue_check(&s->queue, &fault) != 0)
+        return report_fault(s, &fault);
+    if (s->failed) {
+        s->host->set_error(s->host, MP_ERR_IO, "%s: an earlier write failed",
+                           s->display);
+        return MP_FATAL;
+    }
+    return MP_OK;
 }
 
 static struct archive_entry *new_entry(const char *path, int dir,
@@ -165,12 +209,12 @@ static struct archive_entry *new_entry(const char *path, int dir,
     return e;
 }
 
-static mp_status write_dir(targz_sink *s, const char *path)
+static int write_dir(targz_sink *s, const char *path, int64_t mtime)
 {
-    struct archive_entry *e = new_entry(path, 1, s->run_time, 0);
+    struct archive_entry *e = new_entry(path, 1, mtime, 0);
     int rc = e ? archive_write_header(s->ar, e) : ARCHIVE_FATAL;
     archive_entry_free(e);
-    return rc == ARCHIVE_OK ? MP_OK : write_failed(s, path);
+    return rc == ARCHIVE_OK ? 0 : -1;
 }
 
 static int data_out(void *ctx, const void *buf, size_t len)
@@ -187,25 +231,88 @@ static int data_out(void *ctx, const void *buf, size_t len)
     return 0;
 }
 
-/* An entry whose content is SPOOL (or the LEN bytes at DATA). */
-static mp_status write_file(targz_sink *s, const char *path, int64_t mtime,
-                            targz_spool *spool, const void *data, size_t len)
+/* A file entry whose content is SPOOL. */
+static int write_file(targz_sink *s, const char *path, int64_t mtime,
+                      targz_spool *spool)
 {
-    uint64_t size = spool ? spool->total : len;
-    struct archive_entry *e = new_entry(path, 0, mtime, size);
+    struct archive_entry *e = new_entry(path, 0, mtime, spool->total);
     int rc = e ? archive_write_header(s->ar, e) : ARCHIVE_FATAL;
     archive_entry_free(e);
     if (rc != ARCHIVE_OK)
-        return write_failed(s, path);
-    int drc = spool ? targz_spool_replay(spool, data_out, s)
-                    : data_out(s, data, len);
-    if (drc != 0) {
-        if (spool && !s->write_errno && s->age_err.kind == AGE_OK &&
+        return -1;
+    if (targz_spool_replay(spool, data_out, s) != 0) {
+        if (!s->write_errno && s->age_err.kind == AGE_OK &&
             archive_errno(s->ar) == 0)
             s->write_errno = EIO; /* the spool itself failed */
-        return write_failed(s, path);
+        return -1;
     }
+    return 0;
+}
+
+/* The writer thread's job: one queued entry into the archive. */
+static int write_entry(void *ctx, targz_entry *e, targz_fault *fault)
+{
+    targz_sink *s = ctx;
+    int rc = e->dir ? write_dir(s, e->path, e->mtime)
+                    : write_file(s, e->path, e->mtime, &e->data);
+    if (rc != 0)
+        describe_failure(s, e->path, fault);
+    return rc;
+}
+
+/* ---- handing entries to the writer (the store's thread) ---------------- */
+
+static mp_status enqueue(targz_sink *s, targz_entry *e)
+{
+    targz_fault fault;
+    if (targz_queue_push(&s->queue, e, &fault) != 0)
+        return report_fault(s, &fault);
     return MP_OK;
+}
+
+static mp_status out_of_memory(targz_sink *s)
+{
+    s->failed = 1;
+    s->host->set_error(s->host, MP_ERR_INTERNAL, "%s: out of memory",
+                       s->display);
+    return MP_FATAL;
+}
+
+static mp_status enqueue_dir(targz_sink *s, const char *path)
+{
+    targz_entry *e = targz_entry_new(path, 1, s->run_time, s->dir_path);
+    return e ? enqueue(s, e) : out_of_memory(s);
+}
+
+/* A file entry holding a copy of the LEN bytes at DATA. */
+static mp_status enqueue_file(targz_sink *s, const char *path, int64_t mtime,
+                              const void *data, size_t len)
+{
+    targz_entry *e = targz_entry_new(path, 0, mtime, s->dir_path);
+    if (!e)
+        return out_of_memory(s);
+    if (targz_spool_write(&e->data, data, len) != 0) {
+        targz_entry_free(e);
+        s->failed = 1;
+        s->host->set_error(s->host, MP_ERR_IO,
+                           "%s: cannot hold %s for the archive in %s: %s",
+                           s->display, path, s->dir_path, strerror(errno));
+        return MP_FATAL;
+    }
+    return enqueue(s, e);
+}
+
+/* A file entry taking over the content of SPOOL (left empty). */
+static mp_status enqueue_spool(targz_sink *s, const char *path,
+                               int64_t mtime, targz_spool *spool)
+{
+    targz_entry *e = targz_entry_new(path, 0, mtime, s->dir_path);
+    if (!e)
+        return out_of_memory(s);
+    targz_spool_free(&e->data);
+    e->data = *spool;
+    targz_spool_init(spool, s->dir_path);
+    return enqueue(s, e);
 }
 
 /* ---- open / finish / close ------------------------------------------- */
@@ -407,10 +514,18 @@ static mp_status sink_open(mp_host *host, const mp_endpoint *ep, void **store)
                         s->ar ? archive_error_string(s->ar) : "out of memory");
         goto fail;
     }
+    /* From here on only the writer thread touches the archive. */
+    if ((rc = targz_queue_start(&s->queue, TARGZ_QUEUE_MAX_BYTES, write_entry,
+                                s)) != 0) {
+        host->set_error(host, MP_ERR_INTERNAL,
+                        "%s: cannot start the archive writer thread: %s",
+                        ep->display, strerror(rc));
+        goto fail;
+    }
     /* The root is the INBOX: a Maildir even when no message goes in. */
-    if ((st = write_dir(s, "cur")) != MP_OK ||
-        (st = write_dir(s, "new")) != MP_OK ||
-        (st = write_dir(s, "tmp")) != MP_OK)
+    if ((st = enqueue_dir(s, "cur")) != MP_OK ||
+        (st = enqueue_dir(s, "new")) != MP_OK ||
+        (st = enqueue_dir(s, "tmp")) != MP_OK)
         goto fail;
     *store = s;
     return MP_OK;
@@ -429,20 +544,18 @@ static mp_status write_keyword_files(targz_sink *s)
         for (int k = 0; k < f->n_keywords; k++)
             len += strlen(f->keywords[k]) + 8;
         char *text = malloc(len + 1), *o = text;
-        if (!text) {
-            s->host->set_error(s->host, MP_ERR_INTERNAL, "out of memory");
-            return MP_FATAL;
-        }
+        if (!text)
+            return out_of_memory(s);
         for (int k = 0; k < f->n_keywords; k++)
             o += sprintf(o, "%d %s\n", k, f->keywords[k]);
         char *path;
         if (asprintf(&path, "%s%sdovecot-keywords", f->dir,
                      *f->dir ? "/" : "") < 0) {
             free(text);
-            return MP_FATAL;
+            return out_of_memory(s);
         }
         mp_status st =
-            write_file(s, path, s->run_time, NULL, text, (size_t)(o - text));
+            enqueue_file(s, path, s->run_time, text, (size_t)(o - text));
         free(path);
         free(text);
         if (st != MP_OK)
@@ -460,12 +573,17 @@ static mp_status sink_finish(void *store)
                            s->display);
         return MP_FATAL;
     }
-    mp_status st = write_keyword_files(s);
+    mp_status st = check_writer(s);
     if (st == MP_OK)
-        st = write_file(s, TARGZ_MANIFEST_NAME, s->run_time, &s->manifest,
-                        NULL, 0);
+        st = write_keyword_files(s);
+    if (st == MP_OK)
+        st = enqueue_spool(s, TARGZ_MANIFEST_NAME, s->run_time, &s->manifest);
     if (st != MP_OK)
         return st;
+    targz_fault fault;
+    if (targz_queue_drain(&s->queue, &fault) != 0)
+        return report_fault(s, &fault);
+    /* The writer has ended: the archive is this thread's again. */
     if (archive_write_close(s->ar) != ARCHIVE_OK)
         return write_failed(s, "end of archive");
     if (s->age && age_writer_finish(s->age, &s->age_err) != 0)
@@ -511,6 +629,8 @@ static void sink_close(void *store)
     targz_sink *s = store;
     if (!s)
         return;
+    /* Entries still queued belong to an archive about to be deleted. */
+    targz_queue_cancel(&s->queue);
     if (s->ar) {
         if (!s->finished)
             s->discarding = 1;
@@ -565,11 +685,8 @@ static mp_status sink_open_folder(void *store, const char *name,
                                   void **folder, mp_folder_info *info)
 {
     targz_sink *s = store;
-    if (s->failed) {
-        s->host->set_error(s->host, MP_ERR_IO, "%s: an earlier write failed",
-                           s->display);
+    if (check_writer(s) != MP_OK)
         return MP_FATAL;
-    }
     char *dir = targz_folder_to_dir(name);
     if (!dir) {
         s->host->set_error(s->host, MP_ERR_USAGE,
@@ -588,7 +705,7 @@ static mp_status sink_open_folder(void *store, const char *name,
             sink_folder **a = realloc(s->folders, cap * sizeof *a);
             if (!a) {
                 free(dir);
-                return MP_FATAL;
+                return out_of_memory(s);
             }
             s->folders = a;
             s->cap_folders = cap;
@@ -597,7 +714,7 @@ static mp_status sink_open_folder(void *store, const char *name,
         if (!f || !(f->name = strdup(name))) {
             free(f);
             free(dir);
-            return MP_FATAL;
+            return out_of_memory(s);
         }
         f->dir = dir;
         dir = NULL;
@@ -607,20 +724,20 @@ static mp_status sink_open_folder(void *store, const char *name,
             for (size_t i = 0; i < 4; i++) {
                 char path[4096];
                 snprintf(path, sizeof path, "%s%s", f->dir, subdirs[i]);
-                if (write_dir(s, path) != MP_OK)
+                if (enqueue_dir(s, path) != MP_OK)
                     return MP_FATAL;
             }
             /* Maildir++ marks every sub-folder with this empty file. */
             char path[4096];
             snprintf(path, sizeof path, "%s/maildirfolder", f->dir);
-            if (write_file(s, path, s->run_time, NULL, "", 0) != MP_OK)
+            if (enqueue_file(s, path, s->run_time, "", 0) != MP_OK)
                 return MP_FATAL;
         }
     }
     free(dir);
     sink_folder_handle *h = calloc(1, sizeof *h);
     if (!h)
-        return MP_FATAL;
+        return out_of_memory(s);
     h->sink = s;
     h->f = f;
     fill_info(f, info);
@@ -628,10 +745,15 @@ static mp_status sink_open_folder(void *store, const char *name,
     return MP_OK;
 }
 
+/* Does not wait for the writer: nothing in an archive is durable before
+ * finish() anyway, and waiting would stall the reader at every folder. A
+ * failure the writer already met is reported here. */
 static mp_status sink_close_folder(void *folder)
 {
-    free(folder);
-    return MP_OK;
+    sink_folder_handle *fh = folder;
+    mp_status st = check_writer(fh->sink);
+    free(fh);
+    return st;
 }
 
 /* ---- messages --------------------------------------------------------- */
@@ -641,11 +763,8 @@ static mp_status sink_put_begin(void *folder, const mp_msg_info *info,
 {
     sink_folder_handle *fh = folder;
     targz_sink *s = fh->sink;
-    if (s->failed) {
-        s->host->set_error(s->host, MP_ERR_IO, "%s: an earlier write failed",
-                           s->display);
+    if (check_writer(s) != MP_OK)
         return MP_FATAL;
-    }
     sink_put *p = calloc(1, sizeof *p);
     if (!p || targz_hash_init(&p->hash) != 0) {
         free(p);
@@ -659,12 +778,17 @@ static mp_status sink_put_begin(void *folder, const mp_msg_info *info,
     p->keywords = strdup(info->keywords ? info->keywords : "");
     p->source_key = strdup(info->key ? info->key : "");
     targz_spool_init(&p->spool, s->dir_path);
-    if (!p->keywords || !p->source_key) {
+    /* The size hint (LF form may be a little smaller) sizes the buffer. */
+    if (!p->keywords || !p->source_key ||
+        targz_spool_reserve(&p->spool, info->size > 0 && info->size < SIZE_MAX
+                                           ? (size_t)info->size
+                                           : 0) != 0) {
+        targz_spool_free(&p->spool);
         free(p->keywords);
         free(p->source_key);
         targz_hash_discard(&p->hash);
         free(p);
-        return MP_FATAL;
+        return out_of_memory(s);
     }
     *put = p;
     return MP_OK;
@@ -738,6 +862,8 @@ static mp_status sink_put_commit(void *put, char *key_out, size_t key_size)
     char hex[65], letters[8 + MAX_KEYWORD_LETTERS], flag_letters[8];
     mp_status st = MP_FATAL;
     char *path = NULL, *line = NULL;
+    if (check_writer(s) != MP_OK)
+        goto out;
     if (targz_hash_final(&p->hash, hex) != 0) {
         s->host->set_error(s->host, MP_ERR_INTERNAL, "SHA-256 failed");
         goto out;
@@ -750,14 +876,15 @@ static mp_status sink_put_commit(void *put, char *key_out, size_t key_size)
                  f->dir, *f->dir ? "/" : "", s->run_time, s->seq,
                  letters) < 0) {
         path = NULL;
+        st = out_of_memory(s);
         goto out;
     }
-    st = write_file(s, path, p->date, &p->spool, NULL, 0);
+    uint64_t size = p->spool.total;
+    st = enqueue_spool(s, path, p->date, &p->spool);
     if (st != MP_OK)
         goto out;
-    line = targz_manifest_format(f->name, path, p->spool.total, hex,
-                                 flag_letters, p->keywords, p->date,
-                                 p->source_key);
+    line = targz_manifest_format(f->name, path, size, hex, flag_letters,
+                                 p->keywords, p->date, p->source_key);
     if (!line || targz_spool_write(&s->manifest, line, strlen(line)) != 0 ||
         targz_spool_write(&s->manifest, "\n", 1) != 0) {
         s->failed = 1;

@@ -88,8 +88,24 @@ static int spill(targz_spool *s)
     }
     if (encrypt_to_file(s, s->mem, s->mem_len) != 0)
         return -1;
+    /* The buffer is of no more use to this entry, which may now wait in
+     * the writer's queue for a while. */
     OPENSSL_cleanse(s->mem, s->mem_len);
-    s->mem_len = 0;
+    free(s->mem);
+    s->mem = NULL;
+    s->mem_len = s->mem_cap = 0;
+    return 0;
+}
+
+int targz_spool_reserve(targz_spool *s, size_t len)
+{
+    if (s->spilled || len <= s->mem_cap || len > TARGZ_SPOOL_MEM_MAX)
+        return 0;
+    uint8_t *m = realloc(s->mem, len);
+    if (!m)
+        return -1;
+    s->mem = m;
+    s->mem_cap = len;
     return 0;
 }
 

@@ -29,12 +29,16 @@ typedef struct targz_spool {
 void targz_spool_init(targz_spool *s, const char *tmp_dir);
 /* Returns 0, or -1 with errno set. */
 int targz_spool_write(targz_spool *s, const void *buf, size_t len);
+/* Make room in memory for LEN bytes at once (a size hint: small messages
+ * then hold what they need rather than a default 64 KiB). Nothing happens
+ * for LEN over TARGZ_SPOOL_MEM_MAX. Returns 0, or -1 when out of memory. */
+int targz_spool_reserve(targz_spool *s, size_t len);
 /* Hand the whole content to FN in pieces; FN returns 0 to go on. Returns
  * 0, -1 on a read or decryption error, or FN's non-zero result. */
 int targz_spool_replay(targz_spool *s,
                        int (*fn)(void *ctx, const void *buf, size_t len),
                        void *ctx);
-/* Empty the spool for the next entry (keeps the memory buffer). */
+/* Empty the spool for the next entry (keeps a memory buffer it has). */
 void targz_spool_reset(targz_spool *s);
 void targz_spool_free(targz_spool *s);
 
