@@ -23,6 +23,10 @@ static const char schema[] =
     "  id INTEGER PRIMARY KEY,"
     "  src_name TEXT NOT NULL, dst_name TEXT NOT NULL,"
     "  src_validity INTEGER NOT NULL, dst_validity INTEGER NOT NULL,"
+    "  src_marker INTEGER NOT NULL DEFAULT 0,"
+    "  dst_marker INTEGER NOT NULL DEFAULT 0,"
+    "  select_sig TEXT NOT NULL DEFAULT '',"
+    "  present INTEGER NOT NULL DEFAULT 0,"
     "  UNIQUE(src_name, dst_name));"
     "CREATE TABLE IF NOT EXISTS messages("
     "  folder INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,"
@@ -47,6 +51,21 @@ static int mkdirs_private(const char *path)
     return 0;
 }
 
+/* State files written before the change markers existed lack their
+ * columns: add them (an error for a column already there is expected). */
+static int migrate(mp_state *s)
+{
+    static const char *const added[] = {
+        "ALTER TABLE folders ADD COLUMN src_marker INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE folders ADD COLUMN dst_marker INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE folders ADD COLUMN select_sig TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE folders ADD COLUMN present INTEGER NOT NULL DEFAULT 0",
+    };
+    for (size_t i = 0; i < sizeof added / sizeof added[0]; i++)
+        sqlite3_exec(s->db, added[i], NULL, NULL, NULL);
+    return 0;
+}
+
 mp_state *mp_state_open(const char *path, char *err, size_t err_size)
 {
     if (mkdirs_private(path) != 0) {
@@ -67,6 +86,7 @@ mp_state *mp_state_open(const char *path, char *err, size_t err_size)
                         NULL) != SQLITE_OK ||
         sqlite3_busy_timeout(s->db, 30000) != SQLITE_OK ||
         sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+        migrate(s) != 0 ||
         sqlite3_exec(s->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL) !=
             SQLITE_OK ||
         sqlite3_prepare_v2(s->db,
@@ -136,7 +156,8 @@ int64_t mp_state_folder(mp_state *s, const char *src_folder,
         if (exec_bound(s, "DELETE FROM messages WHERE folder=?", id) ||
             sqlite3_prepare_v2(s->db,
                                "UPDATE folders SET src_validity=?, "
-                               "dst_validity=? WHERE id=?",
+                               "dst_validity=?, src_marker=0, dst_marker=0 "
+                               "WHERE id=?",
                                -1, &st, NULL) != SQLITE_OK)
             return -1;
         sqlite3_bind_int64(st, 1, (int64_t)src_validity);
@@ -158,6 +179,50 @@ int64_t mp_state_folder(mp_state *s, const char *src_folder,
     if (rc != SQLITE_DONE)
         return -1;
     return id >= 0 ? id : sqlite3_last_insert_rowid(s->db);
+}
+
+int mp_state_get_markers(mp_state *s, int64_t folder, mp_state_markers *m)
+{
+    memset(m, 0, sizeof *m);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT src_marker, dst_marker, select_sig, present "
+                           "FROM folders WHERE id=?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(st, 1, folder);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        m->src = (uint64_t)sqlite3_column_int64(st, 0);
+        m->dst = (uint64_t)sqlite3_column_int64(st, 1);
+        snprintf(m->sig, sizeof m->sig, "%s",
+                 (const char *)sqlite3_column_text(st, 2));
+        m->present = (uint64_t)sqlite3_column_int64(st, 3);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+int mp_state_set_markers(mp_state *s, int64_t folder,
+                         const mp_state_markers *m)
+{
+    static const mp_state_markers none = {0};
+    if (!m)
+        m = &none;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE folders SET src_marker=?, dst_marker=?, "
+                           "select_sig=?, present=? WHERE id=?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(st, 1, (int64_t)m->src);
+    sqlite3_bind_int64(st, 2, (int64_t)m->dst);
+    sqlite3_bind_text(st, 3, m->sig, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, (int64_t)m->present);
+    sqlite3_bind_int64(st, 5, folder);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int mp_state_load(mp_state *s, int64_t folder, mp_state_row **rows, size_t *n)

@@ -29,6 +29,22 @@ int64_t mp_state_folder(mp_state *s, const char *src_folder,
                         uint64_t src_validity, const char *dst_folder,
                         uint64_t dst_validity, int *reset);
 
+/* What a folder pair looked like after the last sync that found nothing to
+ * do: both sides' change markers (mp_folder_info.change_marker), the
+ * signature of the options that select messages, and how many messages
+ * were present. */
+typedef struct mp_state_markers {
+    uint64_t src, dst;
+    char sig[128];
+    uint64_t present;
+} mp_state_markers;
+
+/* Read the folder's markers (all zero when none). Returns 0 or -1. */
+int mp_state_get_markers(mp_state *s, int64_t folder, mp_state_markers *m);
+/* Record them; M NULL clears them (the folder changed). Returns 0 or -1. */
+int mp_state_set_markers(mp_state *s, int64_t folder,
+                         const mp_state_markers *m);
+
 /* All rows of a folder; free with mp_state_rows_free. Returns 0 or -1. */
 int mp_state_load(mp_state *s, int64_t folder, mp_state_row **rows,
                   size_t *n);

@@ -48,13 +48,18 @@ typedef struct copy_run {
     int begun, failed;
     mp_eol_conv eol;
     mp_digest digest;
-    char *pending; /* bytes held until the header is complete */
-    size_t pending_len, pending_cap;
+    char *held; /* bytes held until the header is complete */
+    size_t held_len, held_cap;
     char convert[2 * CONVERT_PIECE + 1];
 
-    /* Results of the batch, recorded after the sink's flush. */
+    /* Results of the batch, recorded after the sink's flush. A row whose
+     * key the sink tells only at flush (flush_keys) waits in PENDING. */
     mp_state_row *rows;
     size_t n_rows;
+    enum { ROW_DONE, ROW_PENDING, ROW_FAILED } *row_state;
+    size_t *pending;     /* row index of each pending message, by seq */
+    char **pending_label; /* what the report calls it, by seq */
+    size_t n_pending;
     uint64_t bytes;
     mp_status stop; /* a status that ended the whole batch */
 } copy_run;
@@ -133,9 +138,9 @@ static mp_status start_put(copy_run *r)
     }
     r->begun = 1;
     st = MP_OK;
-    if (r->pending_len)
-        st = write_converted(r, r->pending, r->pending_len);
-    r->pending_len = 0;
+    if (r->held_len)
+        st = write_converted(r, r->held, r->held_len);
+    r->held_len = 0;
     return st;
 }
 
@@ -158,7 +163,7 @@ static mp_status on_begin(void *ctx, size_t index, const mp_msg_info *info)
         r->info.internal_date = info->internal_date;
     r->put = NULL;
     r->begun = r->failed = 0;
-    r->pending_len = 0;
+    r->held_len = 0;
     mp_eol_init(&r->eol, r->eol_mode);
     mp_digest_init(&r->digest);
     mp_host_clear_error(&r->env->src->host);
@@ -176,18 +181,18 @@ static mp_status on_data(void *ctx, const void *buf, size_t len)
     if (r->begun)
         return write_converted(r, buf, len);
     /* No date yet: hold the bytes until the Date: header can be read. */
-    if (r->pending_len + len > r->pending_cap) {
-        size_t cap = r->pending_cap ? r->pending_cap : 65536;
-        while (cap < r->pending_len + len)
+    if (r->held_len + len > r->held_cap) {
+        size_t cap = r->held_cap ? r->held_cap : 65536;
+        while (cap < r->held_len + len)
             cap *= 2;
-        char *grown = realloc(r->pending, cap);
+        char *grown = realloc(r->held, cap);
         if (!grown)
             return MP_FATAL;
-        r->pending = grown;
-        r->pending_cap = cap;
+        r->held = grown;
+        r->held_cap = cap;
     }
-    memcpy(r->pending + r->pending_len, buf, len);
-    r->pending_len += len;
+    memcpy(r->held + r->held_len, buf, len);
+    r->held_len += len;
     return r->digest.header_done ? start_put(r) : MP_OK;
 }
 
@@ -228,9 +233,18 @@ static mp_status on_end(void *ctx, mp_status status)
         result = sink_failed(r, st);
         goto done;
     }
-    mp_state_row *row = &r->rows[r->n_rows++];
+    size_t index = r->n_rows++;
+    mp_state_row *row = &r->rows[index];
     row->src_key = r->msg->key;
     row->dst_key = strdup(key);
+    r->row_state[index] = ROW_DONE;
+    if (!key[0] && MP_HAS_SLOT(r->sink, mp_sink_ops, flush_keys)) {
+        char label[200];
+        message_label(r, label, sizeof label);
+        r->row_state[index] = ROW_PENDING;
+        r->pending_label[r->n_pending] = strdup(label);
+        r->pending[r->n_pending++] = index;
+    }
     row->flags = r->msg->flags;
     row->keywords = r->msg->keywords;
     mp_digest_final(&r->digest, row->hash);
@@ -240,26 +254,54 @@ done:
     return result;
 }
 
+/* flush_keys reports one queued message. */
+static void on_key(void *ctx, size_t seq, mp_status status, const char *key)
+{
+    copy_run *r = ctx;
+    if (seq >= r->n_pending || r->row_state[r->pending[seq]] != ROW_PENDING)
+        return; /* a plugin bug: ignore rather than corrupt the batch */
+    size_t index = r->pending[seq];
+    if (status == MP_OK) {
+        free(r->rows[index].dst_key);
+        r->rows[index].dst_key = strdup(key ? key : "");
+        r->row_state[index] = ROW_DONE;
+        return;
+    }
+    r->row_state[index] = ROW_FAILED;
+    const char *text = mp_store_error(r->env->dst);
+    mp_warn("cannot store message %s in folder %s: %s", r->pending_label[seq],
+            r->folder, text);
+    mp_report_error(r->env->report, r->folder, r->pending_label[seq], text);
+    mp_report_add(r->env->report, r->folder, MP_COUNT_FAILED, 1);
+}
+
 /* Record the batch's rows once the sink has made them durable. */
 static mp_status finish_batch(copy_run *r, int64_t state_folder)
 {
     mp_sync_env *env = r->env;
     mp_status st = MP_OK;
-    if (r->sink->flush && r->n_rows) {
+    if (r->n_rows) {
         mp_host_clear_error(&env->dst->host);
-        st = r->sink->flush(r->dst_folder);
+        if (MP_HAS_SLOT(r->sink, mp_sink_ops, flush_keys))
+            st = r->sink->flush_keys(r->dst_folder, on_key, r);
+        else if (r->sink->flush)
+            st = r->sink->flush(r->dst_folder);
     }
+    size_t stored = 0;
+    for (size_t i = 0; i < r->n_rows; i++)
+        stored += r->row_state[i] == ROW_DONE;
     if (st != MP_OK) {
         /* Nothing of this batch can be counted as copied. */
         mp_sync_report_folder_error(env, r->folder, env->dst);
-        mp_report_add(env->report, r->folder, MP_COUNT_FAILED, r->n_rows);
+        mp_report_add(env->report, r->folder, MP_COUNT_FAILED, stored);
     } else {
-        mp_report_add(env->report, r->folder, MP_COUNT_COPIED, r->n_rows);
+        mp_report_add(env->report, r->folder, MP_COUNT_COPIED, stored);
         mp_report_add(env->report, r->folder, MP_COUNT_BYTES, r->bytes);
-        if (env->state && state_folder >= 0 && r->n_rows) {
+        if (env->state && state_folder >= 0 && stored) {
             int bad = mp_state_begin(env->state);
             for (size_t i = 0; i < r->n_rows && !bad; i++)
-                bad = mp_state_put(env->state, state_folder, &r->rows[i]);
+                if (r->row_state[i] == ROW_DONE)
+                    bad = mp_state_put(env->state, state_folder, &r->rows[i]);
             if (bad || mp_state_commit(env->state))
                 mp_warn("cannot record sync state for folder %s: %s",
                         r->folder, mp_state_error(env->state));
@@ -267,7 +309,10 @@ static mp_status finish_batch(copy_run *r, int64_t state_folder)
     }
     for (size_t i = 0; i < r->n_rows; i++)
         free(r->rows[i].dst_key);
+    for (size_t i = 0; i < r->n_pending; i++)
+        free(r->pending_label[i]);
     r->n_rows = 0;
+    r->n_pending = 0;
     r->bytes = 0;
     return st;
 }
@@ -289,6 +334,9 @@ static mp_status copy_messages(mp_sync_env *env, const char *folder,
     r->src = src;
     r->batch = batch;
     r->rows = calloc(BATCH_MESSAGES, sizeof *r->rows);
+    r->row_state = calloc(BATCH_MESSAGES, sizeof *r->row_state);
+    r->pending = calloc(BATCH_MESSAGES, sizeof *r->pending);
+    r->pending_label = calloc(BATCH_MESSAGES, sizeof *r->pending_label);
     const mp_fetch_cb cb = {sizeof cb, on_begin, on_data, on_end};
 
     mp_status result = MP_OK;
@@ -325,7 +373,10 @@ static mp_status copy_messages(mp_sync_env *env, const char *folder,
             result = MP_FOLDER_BAD;
     }
     free(r->rows);
+    free(r->row_state);
     free(r->pending);
+    free(r->pending_label);
+    free(r->held);
     free(r);
     free(batch);
     free(keys);
@@ -450,6 +501,35 @@ static void print_plan(mp_sync_env *env, const char *src_name,
     }
 }
 
+/* What selects messages besides the folder: a recorded "nothing changed"
+ * holds only for the same selection. */
+static void selection_signature(const mp_options *o, char *out, size_t size)
+{
+    snprintf(out, size, "since=%lld before=%lld max=%llu",
+             (long long)o->since, (long long)o->before,
+             (unsigned long long)o->max_size);
+}
+
+/* Neither side changed since a sync that found the folder in sync, with the
+ * same selection: nothing to do, without scanning either side. */
+static int unchanged_since_last_sync(mp_sync_env *env, int64_t state_folder,
+                                     const mp_folder_info *sinfo,
+                                     const mp_folder_info *dinfo,
+                                     const char *folder)
+{
+    mp_state_markers m;
+    char sig[128];
+    selection_signature(env->opt, sig, sizeof sig);
+    if (!sinfo->change_marker || !dinfo->change_marker ||
+        mp_state_get_markers(env->state, state_folder, &m) != 0 ||
+        m.src != sinfo->change_marker || m.dst != dinfo->change_marker ||
+        strcmp(m.sig, sig) != 0)
+        return 0;
+    mp_debug("folder %s: unchanged on both sides since the last sync", folder);
+    mp_report_add(env->report, folder, MP_COUNT_SKIPPED, m.present);
+    return 1;
+}
+
 /* Scan FOLDER of STORE (role source or sink) into LIST. */
 static mp_status scan_store(mp_store *store, void *folder, unsigned flags,
                             mp_msglist *list)
@@ -507,27 +587,37 @@ mp_status mp_sync_folder(mp_sync_env *env, const char *src_name,
         }
     }
 
+    int can_scan_dst = store_can_scan(dst_store);
+    if (env->state && can_scan_dst && !env->opt->dry_run) {
+        int reset = 0;
+        state_folder = mp_state_folder(env->state, src_name, sinfo.validity,
+                                       dst_name, dinfo.validity, &reset);
+        if (state_folder < 0)
+            mp_warn("sync state unusable for folder %s (%s); planning from "
+                    "content identity",
+                    src_name, mp_state_error(env->state));
+        else if (reset)
+            mp_info("folder %s: validity changed, matching by content",
+                    src_name);
+        else if (unchanged_since_last_sync(env, state_folder, &sinfo, &dinfo,
+                                           src_name))
+            goto out;
+    }
+
     st = scan_store(env->src, sf, 0, &src);
     if (st != MP_OK)
         goto folder_failed_src;
-    int can_scan_dst = store_can_scan(dst_store);
     if (can_scan_dst && (st = scan_store(dst_store, df, 0, &dst)) != MP_OK)
         goto folder_failed_dst;
 
     /* State rows for --delete need the unfiltered source; filters come
      * after that is known. */
-    if (env->state && can_scan_dst) {
-        int reset = 0;
-        state_folder = mp_state_folder(env->state, src_name, sinfo.validity,
-                                       dst_name, dinfo.validity, &reset);
-        if (state_folder < 0 ||
-            mp_state_load(env->state, state_folder, &rows, &n_rows) != 0) {
+    if (state_folder >= 0) {
+        if (mp_state_load(env->state, state_folder, &rows, &n_rows) != 0) {
             mp_warn("sync state unusable for folder %s (%s); planning from "
                     "content identity",
                     src_name, mp_state_error(env->state));
             state_folder = -1;
-        } else if (reset) {
-            mp_info("folder %s: validity changed, matching by content", src_name);
         }
         for (size_t i = 0; i < n_rows; i++) {
             mp_msg_info info = {.struct_size = sizeof info,
@@ -594,10 +684,24 @@ mp_status mp_sync_folder(mp_sync_env *env, const char *src_name,
         }
     }
 
+    uint64_t failed_before = mp_report_total(env->report, MP_COUNT_FAILED);
     st = copy_messages(env, src_name, sf, df, &src, &plan, state_folder);
     if (st == MP_OK && n_gone)
         remove_deleted(env, src_name, df, gone, n_gone, rows, n_rows,
                        state_folder);
+    if (state_folder >= 0) {
+        /* Markers are kept only when this run found the folder in sync: then
+         * the markers read when it was opened still describe both sides. */
+        int in_sync = st == MP_OK && plan.n_copy == 0 && plan.n_flags == 0 &&
+                      n_gone == 0 &&
+                      mp_report_total(env->report, MP_COUNT_FAILED) == failed_before;
+        mp_state_markers m = {.src = sinfo.change_marker,
+                              .dst = dinfo.change_marker,
+                              .present = plan.n_skip};
+        selection_signature(env->opt, m.sig, sizeof m.sig);
+        mp_state_set_markers(env->state, state_folder,
+                             in_sync && m.src && m.dst ? &m : NULL);
+    }
     goto out;
 
 folder_failed_src:

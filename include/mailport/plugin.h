@@ -13,6 +13,10 @@
  *
  * Versioning: every struct handed across the boundary starts with its own
  * size (struct_size) so tables can grow at the end without a major bump.
+ * Fields and slots marked "since 1.1" were appended in ABI 1.1; the core
+ * reads them only from plugins whose struct_size covers them
+ * (MP_HAS_SLOT below), and zero-fills structs it hands to plugins, so a
+ * plugin built for 1.0 leaves them 0 ("not known").
  * The loader accepts a plugin whose abi_major equals MP_ABI_MAJOR and whose
  * abi_minor is less than or equal to MP_ABI_MINOR, and refuses any other,
  * naming both versions.
@@ -38,7 +42,7 @@ extern "C" {
 #endif
 
 #define MP_ABI_MAJOR 1
-#define MP_ABI_MINOR 0
+#define MP_ABI_MINOR 1
 
 /* The one symbol a plugin exports (see MP_PLUGIN_DEFINE at the bottom). */
 #define MP_PLUGIN_ENTRY "mailport_plugin_v1"
@@ -146,6 +150,16 @@ typedef struct mp_folder_info {
     uint64_t validity;
     /* Number of messages, when known cheaply; -1 when not. */
     int64_t count;
+    /* Since 1.1. A value that differs whenever anything in the folder may
+     * have changed since it was last read: a message added or removed, a
+     * flag or keyword changed (IMAP: UIDVALIDITY, UIDNEXT, EXISTS and
+     * HIGHESTMODSEQ together; Maildir: the cur/ and new/ modification
+     * times). 0 when the store cannot tell, or when the value may not be
+     * stable yet (a directory modified in the last seconds, whose next
+     * change could fall in the same timestamp tick). The core skips a
+     * folder whose markers on both sides equal those of the last sync that
+     * changed nothing. */
+    uint64_t change_marker;
 } mp_folder_info;
 
 /* ------------------------------------------------------------------------ */
@@ -248,6 +262,13 @@ typedef enum mp_eol {
      * MP_EOL_CRLF, and leaves MP_EOL_NATIVE sources untouched. */
     MP_EOL_LF = 2,
 } mp_eol;
+
+/* Outcome of one message whose put_commit left its key to the flush (see
+ * mp_sink_ops.flush_keys). SEQ counts such messages from 0 since the last
+ * flush, in commit order. STATUS is MP_OK with KEY set, or MP_MSG_BAD with
+ * the error set through the host (the message was not stored). */
+typedef void (*mp_commit_cb)(void *ctx, size_t seq, mp_status status,
+                             const char *key);
 
 /* Flags for scan(). */
 enum {
@@ -376,6 +397,19 @@ typedef struct mp_sink_ops {
 
     /* Remove the N messages KEYS (for --delete). Optional. */
     mp_status (*remove)(void *folder, const char *const *keys, size_t n);
+
+    /* Since 1.1. Optional; when present the core calls it instead of
+     * flush. Lets a store send several messages in one request (IMAP
+     * MULTIAPPEND): put_commit may then return MP_OK with KEY_OUT "" and
+     * leave the message queued. flush_keys stores every queued message,
+     * makes all committed messages durable as flush does, and calls CB once
+     * per message whose put_commit gave "", telling its key or why it was
+     * refused (a refused message is not stored; the others are). It returns
+     * MP_OK when every message has been accounted for through CB, or a
+     * folder-wide status (MP_TEMPORARY, MP_FOLDER_BAD, MP_FATAL) when the
+     * store failed as a whole; queued messages not reported through CB
+     * are then not stored. */
+    mp_status (*flush_keys)(void *folder, mp_commit_cb cb, void *ctx);
 } mp_sink_ops;
 
 /* ------------------------------------------------------------------------ */
@@ -394,6 +428,12 @@ typedef struct mp_plugin {
 } mp_plugin;
 
 typedef const mp_plugin *(*mp_plugin_entry_fn)(void);
+
+/* Does the ops table OPS (a pointer to TYPE) reach slot or field MEMBER?
+ * Slots added after 1.0 must be tested with this before use. */
+#define MP_HAS_SLOT(ops, type, member)                                         \
+    ((ops)->struct_size >= offsetof(type, member) + sizeof((ops)->member) &&  \
+     (ops)->member)
 
 /* Defines the exported entry point returning DESCRIPTOR. Plugins are built
  * with -fvisibility=hidden; this is their only visible symbol. */

@@ -39,9 +39,16 @@ static void refuses_incompatible_missing_and_symbol_less_plugins(void **state)
     char err[1024];
     assert_int_equal(mp_registry_load(&reg, conf, err, sizeof err), 0);
     assert_null(mp_registry_find(&reg, "major", err, sizeof err));
-    assert_contains(err, "bad_major.so (bad) was built for plugin ABI 2.0, but this mailport provides ABI 1.0");
+    char *want = mp_strf("bad_major.so (bad) was built for plugin ABI %d.0, but "
+                         "this mailport provides ABI %d.%d",
+                         MP_ABI_MAJOR + 1, MP_ABI_MAJOR, MP_ABI_MINOR);
+    assert_contains(err, want);
+    free(want);
     assert_null(mp_registry_find(&reg, "minor", err, sizeof err));
-    assert_contains(err, "ABI 1.1, but this mailport provides ABI 1.0");
+    want = mp_strf("ABI %d.%d, but this mailport provides ABI %d.%d",
+                   MP_ABI_MAJOR, MP_ABI_MINOR + 1, MP_ABI_MAJOR, MP_ABI_MINOR);
+    assert_contains(err, want);
+    free(want);
     assert_null(mp_registry_find(&reg, "nosym", err, sizeof err));
     assert_contains(err, "has no mailport_plugin_v1 symbol");
     assert_null(mp_registry_find(&reg, "missing", err, sizeof err));
@@ -60,7 +67,7 @@ static void refuses_incompatible_missing_and_symbol_less_plugins(void **state)
     mp_run_free(&r);
     r = mp_run("list", "major:/x", NULL);
     assert_int_equal(r.exit_code, 2);
-    assert_contains(r.err, "was built for plugin ABI 2.0");
+    assert_contains(r.err, "was built for plugin ABI");
     mp_run_free(&r);
     mp_rm_rf(dir);
     free(conf);
