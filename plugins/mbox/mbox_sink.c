@@ -6,6 +6,7 @@
  *
  * No locking: one writer per file at a time, as the core guarantees for
  * its own folders; other programs must not write the file meanwhile. */
+#include "marker.h"
 #include "mbox_date.h"
 #include "mbox_ops.h"
 #include "mbox_quote.h"
@@ -240,6 +241,7 @@ static mp_status sink_open_folder(void *store, const char *name, void **out,
         .name = f->name,
         .validity = (uint64_t)sb.st_ino,
         .count = -1,
+        .change_marker = mp_marker_fold(0, 1, &sb),
     };
     *out = f;
     return MP_OK;

@@ -1,4 +1,5 @@
 /* mbox source: a file (folder INBOX) or a directory of mbox files. */
+#include "marker.h"
 #include "mbox_ops.h"
 #include "mbox_read.h"
 #include "mbox_store.h"
@@ -121,6 +122,7 @@ static mp_status source_open_folder(void *store, const char *name, void **out,
         .no_select = no_select,
         .validity = (uint64_t)sb.st_ino,
         .count = (int64_t)f->content.index.n,
+        .change_marker = no_select ? 0 : mp_marker_fold(0, 1, &sb),
     };
     *out = f;
     return MP_OK;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #define SAMPLE MP_TEST_SOURCE_DIR "/examples/sample.mbox"
+#define MARKER_SETTLE 2 /* MP_MARKER_SETTLE_SECONDS in plugins/common/marker.h */
 
 typedef struct fixture {
     char *dir;   /* the test's private tree */
@@ -327,6 +328,52 @@ static void batch_runs_jobs_and_shards(void **state)
     free(text);
 }
 
+/* Once a run finds a folder in sync, the next runs skip it without
+ * scanning as long as neither side changes (change markers). */
+static void unchanged_folders_are_skipped_until_something_changes(void **state)
+{
+    fixture *f = *state;
+    char *src_file = mp_strf("%s/in.mbox", f->dir);
+    size_t len;
+    char *sample = mp_read_file(SAMPLE, &len);
+    mp_write_file(src_file, sample, len);
+    char *src = mp_strf("mbox:%s", src_file);
+    char *dst = mp_strf("mbox:%s/out.mbox", f->dir);
+    free(sync_copy(src, dst, f->state, f->report, 0, NULL));
+    /* Markers are trusted only for files untouched for a while. */
+    sleep(MARKER_SETTLE + 1);
+    char *rep = sync_copy(src, dst, f->state, f->report, 0, "-vv", NULL);
+    sync_assert_counts(rep, 0, 5, 0, 0);
+    free(rep);
+    mp_run_result r = mp_run("copy", src, dst, "--state", f->state, "--report",
+                             f->report, "-vv", NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.err, "folder INBOX: unchanged on both sides since the last sync");
+    mp_run_free(&r);
+    rep = mp_read_file(f->report, NULL);
+    sync_assert_counts(rep, 0, 5, 0, 0);
+    free(rep);
+    /* Another selection is not the same plan: no skip. */
+    r = mp_run("copy", src, dst, "--state", f->state, "--since", "2024-03-05",
+               "-vv", NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_null(strstr(r.err, "unchanged on both sides"));
+    mp_run_free(&r);
+    /* New mail in the source: the marker moves, the message is copied. */
+    const char *more = "\nFrom x@example.org Sat Mar  9 10:00:00 2024\n"
+                       "Message-ID: <more@example.org>\n\nmore\n";
+    char *grown = mp_strf("%s%s", sample, more);
+    mp_write_file(src_file, grown, strlen(grown));
+    rep = sync_copy(src, dst, f->state, f->report, 0, NULL);
+    sync_assert_counts(rep, 1, 5, 0, 0);
+    free(rep);
+    free(grown);
+    free(sample);
+    free(src_file);
+    free(src);
+    free(dst);
+}
+
 /* ------------------------------------------------------------------------ */
 /* kill -9 at random moments, then the same command again.                   */
 
@@ -398,6 +445,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(filters_select_exactly, setup, teardown),
         cmocka_unit_test_setup_teardown(report_and_errors_name_what_failed, setup, teardown),
         cmocka_unit_test_setup_teardown(batch_runs_jobs_and_shards, setup, teardown),
+        cmocka_unit_test_setup_teardown(unchanged_folders_are_skipped_until_something_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(kill_nine_then_resume_gives_every_message_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
