@@ -328,6 +328,45 @@ static void batch_runs_jobs_and_shards(void **state)
     free(text);
 }
 
+/* Deletions reach the destination only with --delete, and only for
+ * messages an earlier run copied; the source is never touched. */
+static void deletions_propagate_only_with_delete(void **state)
+{
+    fixture *f = *state;
+    free(copy_with(f, 0, NULL, NULL));
+    /* Mail the user keeps only in the destination must survive --delete. */
+    char *own = mp_strf("%s/cur/1700000001.own.host:2,S", path_of(f->dst));
+    const char *text = "From: me@example.org\nMessage-ID: <own@example.org>\n\nmine\n";
+    mp_write_file(own, text, strlen(text));
+    walked_dir s = walk_maildir(path_of(f->src));
+    char gone_hash[65];
+    memcpy(gone_hash, s.v[0].hash, sizeof gone_hash);
+    assert_int_equal(unlink(s.v[0].path), 0);
+    walked_free(&s);
+
+    char *rep = copy_with(f, 0, NULL, NULL); /* without --delete: kept */
+    sync_assert_counts(rep, 0, 4, 0, 0);
+    assert_contains(rep, "\"removed\": 0");
+    free(rep);
+    walked_dir d = walk_maildir(path_of(f->dst));
+    assert_int_equal(d.n, 6);
+    walked_free(&d);
+
+    rep = copy_with(f, 0, "--delete", NULL);
+    sync_assert_counts(rep, 0, 4, 0, 0);
+    assert_contains(rep, "\"removed\": 1");
+    free(rep);
+    d = walk_maildir(path_of(f->dst));
+    assert_int_equal(d.n, 5);
+    assert_true(walked_find_hash(&d, gone_hash) < 0);
+    assert_true(mp_file_exists(own));
+    walked_free(&d);
+    s = walk_maildir(path_of(f->src));
+    assert_int_equal(s.n, 4);
+    walked_free(&s);
+    free(own);
+}
+
 /* Once a run finds a folder in sync, the next runs skip it without
  * scanning as long as neither side changes (change markers). */
 static void unchanged_folders_are_skipped_until_something_changes(void **state)
@@ -445,6 +484,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(filters_select_exactly, setup, teardown),
         cmocka_unit_test_setup_teardown(report_and_errors_name_what_failed, setup, teardown),
         cmocka_unit_test_setup_teardown(batch_runs_jobs_and_shards, setup, teardown),
+        cmocka_unit_test_setup_teardown(deletions_propagate_only_with_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(unchanged_folders_are_skipped_until_something_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(kill_nine_then_resume_gives_every_message_once, setup, teardown),
     };
