@@ -296,15 +296,19 @@ static mp_status simple(imap_store *st, const char *verb, const char *server,
     return s;
 }
 
-static mp_status create_folder(imap_store *st, const char *name,
-                               const char *server)
+/* CREATE SERVER (and, when the server wants them first, its parents).
+ * Refusals are not errors here: another connection may have created the
+ * folder meanwhile, so the caller's next SELECT decides. The server's last
+ * refusal is kept in WHY. */
+static mp_status create_folder(imap_store *st, const char *server, char *why,
+                               size_t why_size)
 {
     int result;
+    why[0] = '\0';
     mp_status s = simple(st, "CREATE", server, &result);
     if (s != MP_OK || result == IMAP_OK)
         return s;
-    /* Some servers want the parents first. Create each (a failure there
-     * only means it exists or cannot be made), then try again. */
+    snprintf(why, why_size, "%s", st->conn->last_text);
     char *copy = strdup(server);
     if (!copy) {
         st->host->set_error(st->host, MP_ERR_INTERNAL, "out of memory");
@@ -322,12 +326,10 @@ static mp_status create_folder(imap_store *st, const char *name,
     }
     free(copy);
     s = simple(st, "CREATE", server, &result);
-    if (s == MP_OK && result != IMAP_OK) {
-        imap_set_refused(st, MP_ERR_REFUSED,
-                         "cannot create folder \"%s\" on %s: %s", name,
-                         st->conn->where, st->conn->last_text);
-        return MP_FOLDER_BAD;
-    }
+    if (s == MP_OK && result != IMAP_OK)
+        snprintf(why, why_size, "%s", st->conn->last_text);
+    else if (s == MP_OK)
+        why[0] = '\0';
     return s;
 }
 
@@ -345,14 +347,20 @@ mp_status imap_folder_open(imap_store *st, const char *name, int read_only,
     imap_conn_reset_mailbox(st->conn);
     int result;
     mp_status s = simple(st, verb, server, &result);
+    char why[512] = "";
     if (s == MP_OK && result != IMAP_OK && create) {
-        s = create_folder(st, name, server);
+        s = create_folder(st, server, why, sizeof why);
         if (s == MP_OK) {
             imap_conn_reset_mailbox(st->conn);
             s = simple(st, verb, server, &result);
         }
     }
-    if (s == MP_OK && result != IMAP_OK) {
+    if (s == MP_OK && result != IMAP_OK && why[0]) {
+        imap_set_refused(st, MP_ERR_REFUSED,
+                         "cannot create folder \"%s\" on %s: %s", name,
+                         st->conn->where, why);
+        s = MP_FOLDER_BAD;
+    } else if (s == MP_OK && result != IMAP_OK) {
         int missing = strcasecmp(st->conn->last_code, "NONEXISTENT") == 0 ||
                       !create;
         imap_set_refused(st, missing ? MP_ERR_NOTFOUND : MP_ERR_REFUSED,

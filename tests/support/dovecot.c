@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -122,6 +124,7 @@ static void spawn(mp_dovecot *d)
         int null = open("/dev/null", O_RDWR);
         dup2(null, 0);
         dup2(null, 1);
+        dup2(null, 2);
         execlp("dovecot", "dovecot", "-F", "-c", d->conf, (char *)NULL);
         _exit(127);
     }
@@ -360,34 +363,52 @@ char *mp_dovecot_url(mp_dovecot *d, const char *mode, const char *user)
 /* Rawlog ".in" files hold "<timestamp> <tag> <command...>" per line (and
  * the raw bytes of literals, which cannot match a tag plus CMD by
  * accident in our tests). */
-int mp_dovecot_count_commands(const mp_dovecot *d, const char *user,
-                              const char *cmd)
+static int count_in_rawlogs(const mp_dovecot *d, const char *user,
+                            const char *text, int anywhere)
 {
     char *dir = mp_strf("%s/rawlog/%s", d->dir, user);
     DIR *dh = opendir(dir);
     if (!dh)
         fail_msg("opendir %s: %s", dir, strerror(errno));
     int count = 0;
-    size_t clen = strlen(cmd);
+    size_t tlen = strlen(text);
     struct dirent *e;
     while ((e = readdir(dh))) {
         size_t n = strlen(e->d_name);
         if (n < 3 || strcmp(e->d_name + n - 3, ".in") != 0)
             continue;
         char *path = mp_strf("%s/%s", dir, e->d_name);
-        char *text = mp_read_file(path, NULL);
-        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        FILE *fp = fopen(path, "r");
+        if (!fp)
+            fail_msg("open %s: %s", path, strerror(errno));
+        char *line = NULL;
+        size_t cap = 0;
+        while (getline(&line, &cap, fp) > 0) {
             char *sp1 = strchr(line, ' ');
             char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
-            if (sp2 && strncasecmp(sp2 + 1, cmd, clen) == 0)
+            if (anywhere ? strstr(line, text) != NULL
+                         : sp2 && strncasecmp(sp2 + 1, text, tlen) == 0)
                 count++;
         }
-        free(text);
+        free(line);
+        fclose(fp);
         free(path);
     }
     closedir(dh);
     free(dir);
     return count;
+}
+
+int mp_dovecot_count_commands(const mp_dovecot *d, const char *user,
+                              const char *cmd)
+{
+    return count_in_rawlogs(d, user, cmd, 0);
+}
+
+int mp_dovecot_count_lines(const mp_dovecot *d, const char *user,
+                           const char *text)
+{
+    return count_in_rawlogs(d, user, text, 1);
 }
 
 long mp_dovecot_body_fetches(const mp_dovecot *d)
@@ -398,4 +419,190 @@ long mp_dovecot_body_fetches(const mp_dovecot *d)
         total += strtol(p + 12, NULL, 10);
     free(log);
     return total;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The cutting relay.                                                        */
+
+#define PROXY_MAX_PAIRS 32
+
+struct mp_tcp_proxy {
+    int listen_fd, port, target_port;
+    int stop_pipe[2];
+    size_t cut_after;
+    void (*on_cut)(void *);
+    void *ctx;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    int cuts, cut_assigned;
+    struct {
+        int c, s;
+        size_t down;
+        int cut_me;
+    } pairs[PROXY_MAX_PAIRS];
+    int n_pairs;
+};
+
+static int connect_local(int port)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(s, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(s);
+        return -1;
+    }
+    return s;
+}
+
+static int send_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static void drop_pair(mp_tcp_proxy *p, int i)
+{
+    close(p->pairs[i].c);
+    close(p->pairs[i].s);
+    p->pairs[i] = p->pairs[--p->n_pairs];
+}
+
+static void *proxy_main(void *arg)
+{
+    mp_tcp_proxy *p = arg;
+    char buf[16384];
+    for (;;) {
+        struct pollfd fds[2 + 2 * PROXY_MAX_PAIRS];
+        int n = 0;
+        fds[n++] = (struct pollfd){.fd = p->stop_pipe[0], .events = POLLIN};
+        fds[n++] = (struct pollfd){.fd = p->listen_fd, .events = POLLIN};
+        for (int i = 0; i < p->n_pairs; i++) {
+            fds[n++] = (struct pollfd){.fd = p->pairs[i].c, .events = POLLIN};
+            fds[n++] = (struct pollfd){.fd = p->pairs[i].s, .events = POLLIN};
+        }
+        if (poll(fds, (nfds_t)n, 1000) < 0 && errno != EINTR)
+            break;
+        if (fds[0].revents)
+            break;
+        if ((fds[1].revents & POLLIN) && p->n_pairs < PROXY_MAX_PAIRS) {
+            int c = accept(p->listen_fd, NULL, NULL);
+            if (c >= 0) {
+                int s = connect_local(p->target_port);
+                if (s < 0) {
+                    close(c);
+                } else {
+                    int i = p->n_pairs++;
+                    p->pairs[i].c = c;
+                    p->pairs[i].s = s;
+                    p->pairs[i].down = 0;
+                    p->pairs[i].cut_me = p->cut_after > 0 && !p->cut_assigned;
+                    p->cut_assigned = 1;
+                }
+            }
+            continue; /* the pair list changed: rebuild the poll set */
+        }
+        int pairs = (n - 2) / 2;
+        for (int i = pairs - 1; i >= 0; i--) {
+            struct pollfd *cf = &fds[2 + 2 * i], *sf = &fds[3 + 2 * i];
+            int dead = 0;
+            if (cf->revents & (POLLIN | POLLHUP | POLLERR)) {
+                ssize_t got = recv(p->pairs[i].c, buf, sizeof buf, 0);
+                dead = got <= 0 || send_all(p->pairs[i].s, buf, (size_t)got) < 0;
+            }
+            if (!dead && (sf->revents & (POLLIN | POLLHUP | POLLERR))) {
+                ssize_t got = recv(p->pairs[i].s, buf, sizeof buf, 0);
+                if (got <= 0) {
+                    dead = 1;
+                } else {
+                    size_t len = (size_t)got;
+                    int cut = 0;
+                    if (p->pairs[i].cut_me &&
+                        p->pairs[i].down + len >= p->cut_after) {
+                        len = p->cut_after - p->pairs[i].down;
+                        cut = 1;
+                    }
+                    p->pairs[i].down += len;
+                    dead = send_all(p->pairs[i].c, buf, len) < 0 || cut;
+                    if (cut) {
+                        drop_pair(p, i);
+                        pthread_mutex_lock(&p->lock);
+                        p->cuts++;
+                        pthread_mutex_unlock(&p->lock);
+                        if (p->on_cut)
+                            p->on_cut(p->ctx);
+                        continue;
+                    }
+                }
+            }
+            if (dead)
+                drop_pair(p, i);
+        }
+    }
+    while (p->n_pairs > 0)
+        drop_pair(p, 0);
+    return NULL;
+}
+
+mp_tcp_proxy *mp_proxy_start(int target_port, size_t cut_after,
+                             void (*on_cut)(void *ctx), void *ctx)
+{
+    mp_tcp_proxy *p = calloc(1, sizeof *p);
+    p->target_port = target_port;
+    p->cut_after = cut_after;
+    p->on_cut = on_cut;
+    p->ctx = ctx;
+    pthread_mutex_init(&p->lock, NULL);
+    p->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(p->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(p->listen_fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        listen(p->listen_fd, 16) != 0)
+        fail_msg("proxy: cannot listen: %s", strerror(errno));
+    socklen_t len = sizeof a;
+    getsockname(p->listen_fd, (struct sockaddr *)&a, &len);
+    p->port = ntohs(a.sin_port);
+    if (pipe(p->stop_pipe) != 0)
+        fail_msg("pipe: %s", strerror(errno));
+    if (pthread_create(&p->thread, NULL, proxy_main, p) != 0)
+        fail_msg("proxy: cannot start its thread");
+    return p;
+}
+
+int mp_proxy_port(const mp_tcp_proxy *p)
+{
+    return p->port;
+}
+
+int mp_proxy_cuts(mp_tcp_proxy *p)
+{
+    pthread_mutex_lock(&p->lock);
+    int n = p->cuts;
+    pthread_mutex_unlock(&p->lock);
+    return n;
+}
+
+void mp_proxy_stop(mp_tcp_proxy *p)
+{
+    if (!p)
+        return;
+    if (write(p->stop_pipe[1], "x", 1) != 1)
+        fail_msg("proxy: cannot stop");
+    pthread_join(p->thread, NULL);
+    close(p->stop_pipe[0]);
+    close(p->stop_pipe[1]);
+    close(p->listen_fd);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
 }

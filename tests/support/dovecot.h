@@ -65,8 +65,24 @@ char *mp_dovecot_url(mp_dovecot *d, const char *mode, const char *user);
  * Sessions still open may not be flushed yet. */
 int mp_dovecot_count_commands(const mp_dovecot *d, const char *user,
                               const char *cmd);
+/* How many lines USER's sessions sent that contain TEXT anywhere (e.g.
+ * "BODY.PEEK[]" for body fetches), over every rawlog so far. */
+int mp_dovecot_count_lines(const mp_dovecot *d, const char *user,
+                           const char *text);
 /* Message bodies fetched over all sessions that have logged out, from the
  * body_count= of Dovecot's logout lines. */
 long mp_dovecot_body_fetches(const mp_dovecot *d);
+
+/* A TCP relay on a free port of 127.0.0.1 to TARGET_PORT, for cutting a
+ * connection at a known point. When CUT_AFTER > 0 the first connection is
+ * closed (both ways) once CUT_AFTER bytes went from server to client, and
+ * ON_CUT(CTX) runs then, in the relay's thread (e.g. mp_dovecot_kill). Later
+ * connections are relayed untouched. */
+typedef struct mp_tcp_proxy mp_tcp_proxy;
+mp_tcp_proxy *mp_proxy_start(int target_port, size_t cut_after,
+                             void (*on_cut)(void *ctx), void *ctx);
+int mp_proxy_port(const mp_tcp_proxy *p);
+int mp_proxy_cuts(mp_tcp_proxy *p);
+void mp_proxy_stop(mp_tcp_proxy *p);
 
 #endif
