@@ -1,0 +1,377 @@
+/* Streaming the messages a plan copies: fetched from the source in
+ * batches, each message converted (line endings) and hashed on its way into
+ * the sink's put_begin/put_write/put_commit, the batch made durable by the
+ * sink's flush, and only then recorded in the sync state. */
+#include "transfer.h"
+
+#include "digest.h"
+#include "eol.h"
+#include "header.h"
+#include "log.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Messages fetched per fetch() call, and so between two sink flushes and
+ * state commits: large enough to amortise fsync and round trips, small
+ * enough that a crash repeats little work. */
+#define BATCH_MESSAGES 256
+#define BATCH_BYTES (64u * 1024 * 1024)
+
+/* Conversion is done in pieces so its buffer stays small whatever chunk
+ * size a source plugin hands over (an mbox plugin may pass a whole
+ * memory-mapped message in one call). */
+#define CONVERT_PIECE 32768
+
+typedef struct copy_run {
+    mp_sync_env *env;
+    const char *folder; /* source folder name, for the report */
+    const mp_sink_ops *sink;
+    void *dst_folder;
+    mp_eol_mode eol_mode;
+    mp_msglist *src;
+    const size_t *batch; /* source indices of this batch */
+
+    /* The message being streamed. */
+    const mp_msg *msg;
+    mp_msg_info info;
+    void *put;
+    int begun, failed;
+    mp_eol_conv eol;
+    mp_digest digest;
+    char *held; /* bytes held until the header is complete */
+    size_t held_len, held_cap;
+    char convert[2 * CONVERT_PIECE + 1];
+
+    /* Results of the batch, recorded after the sink's flush. A row whose
+     * key the sink tells only at flush (flush_keys) waits in PENDING. */
+    mp_state_row *rows;
+    size_t n_rows;
+    enum { ROW_DONE, ROW_PENDING, ROW_FAILED } *row_state;
+    size_t *pending;     /* row index of each pending message, by seq */
+    char **pending_label; /* what the report calls it, by seq */
+    size_t n_pending;
+    uint64_t bytes;
+    mp_status stop; /* a status that ended the whole batch */
+} copy_run;
+
+/* "Message-ID" if the header has one, else "key K": what the report names. */
+static void message_label(copy_run *r, char *out, size_t size)
+{
+    char id[128];
+    if (r->digest.header_len) {
+        mp_identity_of_header(r->digest.header, r->digest.header_len, id,
+                              sizeof id);
+        if (strncmp(id, "M:", 2) == 0) {
+            snprintf(out, size, "<%s>", id + 2);
+            return;
+        }
+    }
+    snprintf(out, size, "key %s", r->msg->key);
+}
+
+static void fail_message(copy_run *r, mp_store *store, const char *what)
+{
+    char label[200];
+    message_label(r, label, sizeof label);
+    const char *text = mp_store_error(store);
+    mp_warn("%s %s in folder %s: %s", what, label, r->folder, text);
+    mp_report_error(r->env->report, r->folder, label, text);
+    mp_report_add(r->env->report, r->folder, MP_COUNT_FAILED, 1);
+    r->failed = 1;
+}
+
+/* A sink status after a failed slot: one message or the whole batch. */
+static mp_status sink_failed(copy_run *r, mp_status st)
+{
+    if (r->begun && r->put)
+        r->sink->put_abort(r->put);
+    r->put = NULL;
+    r->begun = 0;
+    if (st == MP_MSG_BAD) {
+        fail_message(r, r->env->dst, "cannot store message");
+        return MP_OK;
+    }
+    r->failed = 1;
+    r->stop = st;
+    return st;
+}
+
+static mp_status write_converted(copy_run *r, const char *buf, size_t len)
+{
+    if (r->eol_mode == MP_EOLCONV_NONE) {
+        mp_status st = r->sink->put_write(r->put, buf, len);
+        return st == MP_OK ? MP_OK : sink_failed(r, st);
+    }
+    while (len > 0) {
+        size_t piece = len < CONVERT_PIECE ? len : CONVERT_PIECE;
+        size_t w = mp_eol_convert(&r->eol, buf, piece, r->convert);
+        mp_status st = r->sink->put_write(r->put, r->convert, w);
+        if (st != MP_OK)
+            return sink_failed(r, st);
+        buf += piece;
+        len -= piece;
+    }
+    return MP_OK;
+}
+
+static mp_status start_put(copy_run *r)
+{
+    if (r->info.internal_date == MP_DATE_UNKNOWN) {
+        int64_t t = mp_header_date(r->digest.header, r->digest.header_len);
+        r->info.internal_date = t != INT64_MIN ? t : (int64_t)time(NULL);
+    }
+    mp_host_clear_error(&r->env->dst->host);
+    mp_status st = r->sink->put_begin(r->dst_folder, &r->info, &r->put);
+    if (st != MP_OK) {
+        r->put = NULL;
+        return sink_failed(r, st);
+    }
+    r->begun = 1;
+    st = MP_OK;
+    if (r->held_len)
+        st = write_converted(r, r->held, r->held_len);
+    r->held_len = 0;
+    return st;
+}
+
+static mp_status on_begin(void *ctx, size_t index, const mp_msg_info *info)
+{
+    copy_run *r = ctx;
+    r->msg = &r->src->v[r->batch[index]];
+    /* Flags and keywords are the ones planning saw; size and date may be
+     * fresher from the fetch itself. */
+    r->info = (mp_msg_info){
+        .struct_size = sizeof(mp_msg_info),
+        .key = r->msg->key,
+        .size = info && info->size ? info->size : r->msg->size,
+        .vsize = info && info->vsize ? info->vsize : r->msg->vsize,
+        .flags = r->msg->flags,
+        .keywords = r->msg->keywords,
+        .internal_date = r->msg->date,
+    };
+    if (r->info.internal_date == MP_DATE_UNKNOWN && info)
+        r->info.internal_date = info->internal_date;
+    r->put = NULL;
+    r->begun = r->failed = 0;
+    r->held_len = 0;
+    mp_eol_init(&r->eol, r->eol_mode);
+    mp_digest_init(&r->digest);
+    mp_host_clear_error(&r->env->src->host);
+    if (r->info.internal_date != MP_DATE_UNKNOWN)
+        return start_put(r);
+    return MP_OK;
+}
+
+static mp_status on_data(void *ctx, const void *buf, size_t len)
+{
+    copy_run *r = ctx;
+    mp_digest_update(&r->digest, buf, len);
+    if (r->failed)
+        return MP_OK; /* drain the rest of a message we gave up on */
+    if (r->begun)
+        return write_converted(r, buf, len);
+    /* No date yet: hold the bytes until the Date: header can be read. */
+    if (r->held_len + len > r->held_cap) {
+        size_t cap = r->held_cap ? r->held_cap : 65536;
+        while (cap < r->held_len + len)
+            cap *= 2;
+        char *grown = realloc(r->held, cap);
+        if (!grown)
+            return MP_FATAL;
+        r->held = grown;
+        r->held_cap = cap;
+    }
+    memcpy(r->held + r->held_len, buf, len);
+    r->held_len += len;
+    return r->digest.header_done ? start_put(r) : MP_OK;
+}
+
+static mp_status on_end(void *ctx, mp_status status)
+{
+    copy_run *r = ctx;
+    mp_status result = MP_OK;
+    if (status != MP_OK) {
+        if (r->begun)
+            r->sink->put_abort(r->put);
+        r->begun = 0;
+        if (!r->failed)
+            fail_message(r, r->env->src, "cannot read message");
+        if (status != MP_MSG_BAD) {
+            r->stop = status;
+            result = status;
+        }
+        goto done;
+    }
+    if (r->failed)
+        goto done;
+    if (!r->begun && start_put(r) != MP_OK) {
+        result = r->stop;
+        goto done;
+    }
+    char tail[2];
+    size_t w = mp_eol_finish(&r->eol, tail);
+    if (w && r->sink->put_write(r->put, tail, w) != MP_OK) {
+        result = sink_failed(r, MP_MSG_BAD);
+        goto done;
+    }
+    char key[512] = "";
+    mp_host_clear_error(&r->env->dst->host);
+    mp_status st = r->sink->put_commit(r->put, key, sizeof key);
+    r->put = NULL;
+    r->begun = 0;
+    if (st != MP_OK) {
+        result = sink_failed(r, st);
+        goto done;
+    }
+    size_t index = r->n_rows++;
+    mp_state_row *row = &r->rows[index];
+    row->src_key = r->msg->key;
+    row->dst_key = strdup(key);
+    r->row_state[index] = ROW_DONE;
+    if (!key[0] && MP_HAS_SLOT(r->sink, mp_sink_ops, flush_keys)) {
+        char label[200];
+        message_label(r, label, sizeof label);
+        r->row_state[index] = ROW_PENDING;
+        r->pending_label[r->n_pending] = strdup(label);
+        r->pending[r->n_pending++] = index;
+    }
+    row->flags = r->msg->flags;
+    row->keywords = r->msg->keywords;
+    mp_digest_final(&r->digest, row->hash);
+    r->bytes += r->digest.bytes;
+done:
+    mp_digest_free(&r->digest);
+    return result;
+}
+
+/* flush_keys reports one queued message. */
+static void on_key(void *ctx, size_t seq, mp_status status, const char *key)
+{
+    copy_run *r = ctx;
+    if (seq >= r->n_pending || r->row_state[r->pending[seq]] != ROW_PENDING)
+        return; /* a plugin bug: ignore rather than corrupt the batch */
+    size_t index = r->pending[seq];
+    if (status == MP_OK) {
+        free(r->rows[index].dst_key);
+        r->rows[index].dst_key = strdup(key ? key : "");
+        r->row_state[index] = ROW_DONE;
+        return;
+    }
+    r->row_state[index] = ROW_FAILED;
+    const char *text = mp_store_error(r->env->dst);
+    mp_warn("cannot store message %s in folder %s: %s", r->pending_label[seq],
+            r->folder, text);
+    mp_report_error(r->env->report, r->folder, r->pending_label[seq], text);
+    mp_report_add(r->env->report, r->folder, MP_COUNT_FAILED, 1);
+}
+
+/* Record the batch's rows once the sink has made them durable. */
+static mp_status finish_batch(copy_run *r, int64_t state_folder)
+{
+    mp_sync_env *env = r->env;
+    mp_status st = MP_OK;
+    if (r->n_rows) {
+        mp_host_clear_error(&env->dst->host);
+        if (MP_HAS_SLOT(r->sink, mp_sink_ops, flush_keys))
+            st = r->sink->flush_keys(r->dst_folder, on_key, r);
+        else if (r->sink->flush)
+            st = r->sink->flush(r->dst_folder);
+    }
+    size_t stored = 0;
+    for (size_t i = 0; i < r->n_rows; i++)
+        stored += r->row_state[i] == ROW_DONE;
+    if (st != MP_OK) {
+        /* Nothing of this batch can be counted as copied. */
+        mp_sync_report_folder_error(env, r->folder, env->dst);
+        mp_report_add(env->report, r->folder, MP_COUNT_FAILED, stored);
+    } else {
+        mp_report_add(env->report, r->folder, MP_COUNT_COPIED, stored);
+        mp_report_add(env->report, r->folder, MP_COUNT_BYTES, r->bytes);
+        if (env->state && state_folder >= 0 && stored) {
+            int bad = mp_state_begin(env->state);
+            for (size_t i = 0; i < r->n_rows && !bad; i++)
+                if (r->row_state[i] == ROW_DONE)
+                    bad = mp_state_put(env->state, state_folder, &r->rows[i]);
+            if (bad || mp_state_commit(env->state))
+                mp_warn("cannot record sync state for folder %s: %s",
+                        r->folder, mp_state_error(env->state));
+        }
+    }
+    for (size_t i = 0; i < r->n_rows; i++)
+        free(r->rows[i].dst_key);
+    for (size_t i = 0; i < r->n_pending; i++)
+        free(r->pending_label[i]);
+    r->n_rows = 0;
+    r->n_pending = 0;
+    r->bytes = 0;
+    return st;
+}
+
+mp_status mp_transfer_messages(mp_sync_env *env, const char *folder,
+                               void *src_folder, void *dst_folder,
+                               mp_msglist *src, const mp_plan *plan,
+                               int64_t state_folder)
+{
+    const mp_source_ops *so = env->src->plugin->source;
+    copy_run *r = calloc(1, sizeof *r);
+    size_t *batch = malloc(BATCH_MESSAGES * sizeof *batch);
+    const char **keys = malloc(BATCH_MESSAGES * sizeof *keys);
+    r->env = env;
+    r->folder = folder;
+    r->sink = env->dst->plugin->sink;
+    r->dst_folder = dst_folder;
+    r->eol_mode = mp_eol_mode_for(so->eol, r->sink->eol);
+    r->src = src;
+    r->batch = batch;
+    r->rows = calloc(BATCH_MESSAGES, sizeof *r->rows);
+    r->row_state = calloc(BATCH_MESSAGES, sizeof *r->row_state);
+    r->pending = calloc(BATCH_MESSAGES, sizeof *r->pending);
+    r->pending_label = calloc(BATCH_MESSAGES, sizeof *r->pending_label);
+    const mp_fetch_cb cb = {sizeof cb, on_begin, on_data, on_end};
+
+    mp_status result = MP_OK;
+    size_t i = 0;
+    while (i < plan->n && result == MP_OK) {
+        size_t n = 0;
+        uint64_t bytes = 0;
+        for (; i < plan->n && n < BATCH_MESSAGES && bytes < BATCH_BYTES; i++) {
+            if (plan->entries[i].action != MP_PLAN_COPY)
+                continue;
+            batch[n] = i;
+            keys[n++] = src->v[i].key;
+            bytes += src->v[i].size;
+        }
+        if (n == 0)
+            break;
+        r->stop = MP_OK;
+        mp_host_clear_error(&env->src->host);
+        mp_status st = so->fetch(src_folder, keys, n, &cb, r);
+        if (r->begun && r->put)
+            r->sink->put_abort(r->put); /* fetch stopped inside a message */
+        r->begun = 0;
+        r->put = NULL;
+        if (st != MP_OK && r->stop == MP_OK) {
+            /* The source failed outside any one message. */
+            r->stop = st;
+            if (st != MP_TEMPORARY)
+                mp_sync_report_folder_error(env, folder, env->src);
+        }
+        mp_status fst = finish_batch(r, state_folder);
+        if (r->stop != MP_OK)
+            result = r->stop;
+        else if (fst != MP_OK)
+            result = MP_FOLDER_BAD;
+    }
+    free(r->rows);
+    free(r->row_state);
+    free(r->pending);
+    free(r->pending_label);
+    free(r->held);
+    free(r);
+    free(batch);
+    free(keys);
+    return result;
+}
+

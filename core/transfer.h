@@ -1,0 +1,19 @@
+/* Copying the messages a plan selects from an open source folder into an
+ * open destination folder (see transfer.c). */
+#ifndef MP_TRANSFER_H
+#define MP_TRANSFER_H
+
+#include "plan.h"
+#include "sync.h"
+
+/* Copy every message PLAN marks MP_PLAN_COPY, in batches. Single messages
+ * that fail are reported (report: failed, errors) and skipped. Returns
+ * MP_OK, or the status that stopped the folder (MP_TEMPORARY unreported,
+ * others reported). Copied messages are counted and recorded in the state
+ * (folder STATE_FOLDER, when >= 0) once the sink made them durable. */
+mp_status mp_transfer_messages(mp_sync_env *env, const char *folder,
+                               void *src_folder, void *dst_folder,
+                               mp_msglist *src, const mp_plan *plan,
+                               int64_t state_folder);
+
+#endif
