@@ -123,7 +123,8 @@ static void start_direction(int from, int to, long delay_ns)
 int main(int argc, char **argv)
 {
     if (argc != 4) {
-        fprintf(stderr, "usage: delay_proxy LISTEN_PORT TARGET_PORT DELAY_MS\n");
+        fprintf(stderr,
+                "usage: delay_proxy LISTEN_PORT TARGET_PORT DELAY_MS\n");
         return 2;
     }
     int listen_port = atoi(argv[1]), target_port = atoi(argv[2]);

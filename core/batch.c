@@ -79,7 +79,8 @@ static int imapsync_line(const char *line, char **src, char **dst)
 {
     char *copy = strdup(line), *f[7];
     int n = 0;
-    for (char *p = copy, *save; n < 7 && (f[n] = strtok_r(n ? NULL : p, ";", &save)); n++)
+    for (char *p = copy, *save;
+         n < 7 && (f[n] = strtok_r(n ? NULL : p, ";", &save)); n++)
         ;
     if (n != 6) {
         free(copy);
@@ -104,10 +105,13 @@ int mp_cmd_batch(const mp_registry *reg, int argc, char **argv)
     if (rc)
         return rc == 1 ? MP_EXIT_OK : MP_EXIT_USAGE;
     unsigned shard_k = 0, shard_n = 1;
-    if (global.shard && (sscanf(global.shard, "%u/%u", &shard_k, &shard_n) != 2 ||
-                         shard_n == 0 || shard_k >= shard_n)) {
-        fprintf(stderr, "mailport batch: --shard wants K/N with 0 <= K < N, "
-                        "not \"%s\"\n", global.shard);
+    if (global.shard &&
+        (sscanf(global.shard, "%u/%u", &shard_k, &shard_n) != 2 ||
+         shard_n == 0 || shard_k >= shard_n)) {
+        fprintf(stderr,
+                "mailport batch: --shard wants K/N with 0 <= K < N, "
+                "not \"%s\"\n",
+                global.shard);
         mp_options_free(&global);
         return MP_EXIT_USAGE;
     }
@@ -152,8 +156,8 @@ int mp_cmd_batch(const mp_registry *reg, int argc, char **argv)
         if (strchr(line, ';') && !strchr(line, ' ') && !strchr(line, '\t')) {
             if (imapsync_line(line, &src, &dst) != 0) {
                 mp_error("%s:%d: an imapsync-style line needs 6 fields "
-                         "host1;user1;password1;host2;user2;password2", path,
-                         lineno);
+                         "host1;user1;password1;host2;user2;password2",
+                         path, lineno);
                 worst = worst > MP_EXIT_USAGE ? worst : MP_EXIT_USAGE;
                 continue;
             }
@@ -162,7 +166,8 @@ int mp_cmd_batch(const mp_registry *reg, int argc, char **argv)
                         path);
             if (shared && !global.force) {
                 mp_error("%s holds passwords and is readable by other users; "
-                         "chmod 600 it (or pass --force)", path);
+                         "chmod 600 it (or pass --force)",
+                         path);
                 free(src);
                 free(dst);
                 worst = MP_EXIT_USAGE;

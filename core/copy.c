@@ -61,7 +61,8 @@ int mp_list_source_folders(mp_store *src, const mp_options *opt, char ***names,
     }
     size_t kept = 0;
     for (size_t i = 0; i < all.n; i++) {
-        if (all.special[i] == ~0u || !mp_options_folder_selected(opt, all.names[i])) {
+        if (all.special[i] == ~0u ||
+            !mp_options_folder_selected(opt, all.names[i])) {
             free(all.names[i]);
             continue;
         }
@@ -107,8 +108,8 @@ static void job_fail(job *j, int code)
 static int take_folder(job *j, size_t *index)
 {
     pthread_mutex_lock(&j->lock);
-    int got = j->next < j->n_folders && !j->stopped &&
-              j->exit_code < MP_EXIT_USAGE;
+    int got =
+        j->next < j->n_folders && !j->stopped && j->exit_code < MP_EXIT_USAGE;
     if (got)
         *index = j->next++;
     pthread_mutex_unlock(&j->lock);
@@ -204,8 +205,7 @@ static void *run_worker(void *arg)
  * folder lands in the destination folder of the same special use), then
  * --map. */
 static char **destination_names(const mp_options *opt, mp_store *dst,
-                                char **names, const unsigned *special,
-                                size_t n)
+                                char **names, const unsigned *special, size_t n)
 {
     char **out = calloc(n ? n : 1, sizeof *out);
     char **dnames = NULL;
@@ -242,7 +242,8 @@ static char *endpoint_identity(const char *text)
         return strdup(text);
     char *out = NULL;
     if (asprintf(&out, "%s://%s@%s:%d%s", u->scheme, u->user ? u->user : "",
-                 u->host ? u->host : "", u->ep.port, u->path ? u->path : "") < 0)
+                 u->host ? u->host : "", u->ep.port,
+                 u->path ? u->path : "") < 0)
         out = NULL;
     mp_url_free(u);
     return out;
@@ -286,8 +287,8 @@ int mp_copy_job(const mp_registry *reg, const mp_options *opt,
         /* Read the destination without changing it; a destination that does
          * not exist yet simply holds nothing. */
         char err[2600];
-        first.dst = mp_store_open(reg, dest, MP_ROLE_SOURCE, err, sizeof err,
-                                  &code);
+        first.dst =
+            mp_store_open(reg, dest, MP_ROLE_SOURCE, err, sizeof err, &code);
         if (!first.dst && code != MP_EXIT_FAILED) {
             mp_error("%s", err);
             job_fail(&j, code);
@@ -307,8 +308,8 @@ int mp_copy_job(const mp_registry *reg, const mp_options *opt,
                          : mp_exit_code_for(first.src->host.err_kind));
         goto done;
     }
-    j.dst_names = destination_names(opt, first.dst, j.src_names, special,
-                                    j.n_folders);
+    j.dst_names =
+        destination_names(opt, first.dst, j.src_names, special, j.n_folders);
 
     const mp_sink_ops *sink = first.dst && first.dst->role == MP_ROLE_SINK
                                   ? first.dst->plugin->sink
@@ -389,8 +390,9 @@ done:
 int mp_cmd_copy(const mp_registry *reg, const mp_options *opt)
 {
     if (opt->n_args != 2) {
-        fprintf(stderr, "mailport copy: expected SOURCE and DEST, got %zu "
-                        "argument%s\nTry 'mailport copy --help'.\n",
+        fprintf(stderr,
+                "mailport copy: expected SOURCE and DEST, got %zu "
+                "argument%s\nTry 'mailport copy --help'.\n",
                 opt->n_args, opt->n_args == 1 ? "" : "s");
         return MP_EXIT_USAGE;
     }

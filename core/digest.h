@@ -14,13 +14,13 @@
 #define MP_HEADER_MAX (256 * 1024)
 
 typedef struct mp_digest {
-    void *sha;          /* EVP_MD_CTX */
-    mp_eol_conv lf;     /* feeds the hash with LF line endings */
-    uint64_t bytes;     /* bytes seen */
-    char *header;       /* the header block so far (without the blank line) */
+    void *sha;      /* EVP_MD_CTX */
+    mp_eol_conv lf; /* feeds the hash with LF line endings */
+    uint64_t bytes; /* bytes seen */
+    char *header;   /* the header block so far (without the blank line) */
     size_t header_len, header_cap;
-    int header_done;    /* blank line seen (or MP_HEADER_MAX reached) */
-    int tail;           /* last bytes, to find "\n\n" / "\n\r\n" across chunks */
+    int header_done; /* blank line seen (or MP_HEADER_MAX reached) */
+    int tail;        /* last bytes, to find "\n\n" / "\n\r\n" across chunks */
 } mp_digest;
 
 void mp_digest_init(mp_digest *d);

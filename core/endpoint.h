@@ -12,7 +12,7 @@ typedef struct mp_param {
 } mp_param;
 
 typedef struct mp_url {
-    mp_endpoint ep;      /* borrowed by plugins; strings owned below */
+    mp_endpoint ep; /* borrowed by plugins; strings owned below */
     char *scheme, *user, *password, *host, *path, *display;
     mp_param *params;
     size_t n_params;

@@ -15,7 +15,8 @@ typedef enum mp_eol_mode {
 
 typedef struct mp_eol_conv {
     mp_eol_mode mode;
-    int pending_cr; /* TO_LF: a CR ended the last chunk; TO_CRLF: last byte was CR */
+    int pending_cr; /* TO_LF: a CR ended the last chunk; TO_CRLF: last byte was
+                       CR */
 } mp_eol_conv;
 
 /* What conversion a source->sink pair needs. */

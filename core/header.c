@@ -23,7 +23,8 @@ char *mp_header_value(const char *hdr, size_t len, const char *name)
             const char *stop = line_end;
             while (stop < end && stop + 1 < end &&
                    (stop[1] == ' ' || stop[1] == '\t')) {
-                const char *next = memchr(stop + 1, '\n', (size_t)(end - stop - 1));
+                const char *next =
+                    memchr(stop + 1, '\n', (size_t)(end - stop - 1));
                 stop = next ? next : end;
             }
             char *out = malloc((size_t)(stop - v) + 1);
@@ -61,7 +62,8 @@ void mp_identity_of_header(const char *hdr, size_t len, char *out,
         } else {
             char hex[65] = "";
             hex_sha256(id, idlen, hex, 64);
-            snprintf(out, out_size, "M#%.*s", (int)(out_size > 4 ? out_size - 4 : 0), hex);
+            snprintf(out, out_size, "M#%.*s",
+                     (int)(out_size > 4 ? out_size - 4 : 0), hex);
         }
         g_free(id);
         return;

@@ -22,8 +22,7 @@ static void host_log(mp_host *h, int level, const char *fmt, ...)
     va_end(ap);
 }
 
-static void host_set_error(mp_host *h, mp_error_kind kind, const char *fmt,
-                           ...)
+static void host_set_error(mp_host *h, mp_error_kind kind, const char *fmt, ...)
 {
     mp_core_host *c = core_of(h);
     va_list ap;

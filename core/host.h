@@ -9,7 +9,7 @@
 
 typedef struct mp_core_host {
     mp_host pub;
-    mp_url *url;           /* borrowed: the endpoint whose params we serve */
+    mp_url *url; /* borrowed: the endpoint whose params we serve */
     mp_error_kind err_kind;
     char err[2048];
 } mp_core_host;
@@ -19,6 +19,5 @@ void mp_host_init(mp_core_host *h, mp_url *url);
 
 /* Clear the last error. */
 void mp_host_clear_error(mp_core_host *h);
-
 
 #endif

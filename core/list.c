@@ -71,8 +71,8 @@ int mp_cmd_plugins(const mp_registry *reg, const mp_options *opt)
     (void)opt;
     mp_registry_load_all((mp_registry *)reg);
     printf("plugins from %s:\n", reg->conf_path ? reg->conf_path : "?");
-    printf("%-10s %-10s %-6s %-4s %-4s %s\n", "NAME", "VERSION", "ABI",
-           "READ", "WRITE", "SCHEMES");
+    printf("%-10s %-10s %-6s %-4s %-4s %s\n", "NAME", "VERSION", "ABI", "READ",
+           "WRITE", "SCHEMES");
     int refused = 0;
     for (size_t i = 0; i < reg->n_files; i++) {
         const mp_plugin_file *f = &reg->files[i];

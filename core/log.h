@@ -9,7 +9,8 @@
 void mp_log_set_level(int level);
 int mp_log_level(void);
 void mp_logv(int level, const char *fmt, va_list ap);
-void mp_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void mp_log(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #define mp_error(...) mp_log(MP_LOG_ERROR, __VA_ARGS__)
 #define mp_warn(...) mp_log(MP_LOG_WARN, __VA_ARGS__)

@@ -43,8 +43,8 @@ int main(int argc, char **argv)
     /* A peer closing a connection must be an error, not a silent death. */
     signal(SIGPIPE, SIG_IGN);
 
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         if (argc >= 3 && strcmp(argv[1], "help") == 0)
             mp_print_help(argv[2]);
         else
@@ -62,7 +62,8 @@ int main(int argc, char **argv)
         if (strcmp(commands[i].name, name) == 0)
             run = commands[i].run;
     if (!run && strcmp(name, "batch") != 0) {
-        fprintf(stderr, "mailport: unknown command \"%s\"\nTry 'mailport --help'.\n",
+        fprintf(stderr,
+                "mailport: unknown command \"%s\"\nTry 'mailport --help'.\n",
                 name);
         return 2;
     }
@@ -75,11 +76,13 @@ int main(int argc, char **argv)
         for (int i = 2; i < argc; i++)
             if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0)
                 mp_log_set_level(MP_LOG_ERROR);
-        if (argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+        if (argc >= 3 &&
+            (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
             mp_print_help("batch");
             code = 0;
         } else {
-            code = load_plugins(&reg) ? 2 : mp_cmd_batch(&reg, argc - 1, argv + 1);
+            code =
+                load_plugins(&reg) ? 2 : mp_cmd_batch(&reg, argc - 1, argv + 1);
         }
     } else {
         mp_options opt;

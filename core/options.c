@@ -109,9 +109,8 @@ int mp_options_parse(mp_options *o, const char *command, int argc, char **argv)
         case OPT_SINCE:
         case OPT_BEFORE:
             if (parse_day(optarg, c == OPT_SINCE ? &o->since : &o->before))
-                return usage_error(command,
-                                   "bad date \"%s\": expected YYYY-MM-DD",
-                                   optarg);
+                return usage_error(
+                    command, "bad date \"%s\": expected YYYY-MM-DD", optarg);
             break;
         case OPT_MAX_SIZE: {
             char *end;

@@ -19,14 +19,14 @@ typedef struct mp_options {
     int dry_run;
     int jobs;
     int automap;
-    int delete_missing;    /* --delete */
-    int no_state;          /* --no-state: plan from content identity only */
+    int delete_missing; /* --delete */
+    int no_state;       /* --no-state: plan from content identity only */
     char *state_path;
     char *report_path;
-    int progress;          /* 1 on, 0 off, -1 automatic (a terminal) */
-    int verbosity;         /* 0 quiet, 1 normal, 2 -v, 3 -vv */
-    char *shard;           /* batch: "K/N" */
-    int force;             /* batch: accept a job file readable by others */
+    int progress;  /* 1 on, 0 off, -1 automatic (a terminal) */
+    int verbosity; /* 0 quiet, 1 normal, 2 -v, 3 -vv */
+    char *shard;   /* batch: "K/N" */
+    int force;     /* batch: accept a job file readable by others */
     /* Positional arguments, in order. */
     char **args;
     size_t n_args;
@@ -34,8 +34,7 @@ typedef struct mp_options {
 
 /* Parse ARGV (ARGV[0] is the command name). Returns 0; 2 after printing a
  * usage error to stderr; 1 when --help was printed (caller exits 0). */
-int mp_options_parse(mp_options *o, const char *command, int argc,
-                     char **argv);
+int mp_options_parse(mp_options *o, const char *command, int argc, char **argv);
 void mp_options_free(mp_options *o);
 
 /* Does FOLDER pass --include/--exclude? */

@@ -17,15 +17,15 @@ typedef enum mp_plan_action {
 
 typedef struct mp_plan_entry {
     mp_plan_action action;
-    long dst;      /* index into the destination list, or -1 */
-    long row;      /* index into the state rows, or -1 */
-    int record;    /* the state lacks this src -> dst pair (or its flags) */
+    long dst;   /* index into the destination list, or -1 */
+    long row;   /* index into the state rows, or -1 */
+    int record; /* the state lacks this src -> dst pair (or its flags) */
 } mp_plan_entry;
 
 typedef struct mp_plan {
     mp_plan_entry *entries; /* one per source message, same order */
     size_t n;
-    char *dst_claimed;      /* per destination message: matched already */
+    char *dst_claimed; /* per destination message: matched already */
     size_t n_dst;
     size_t n_copy, n_skip, n_flags;
 } mp_plan;

@@ -26,8 +26,9 @@ static void draw(const mp_progress *p)
      * a folder's plan while the next folder is being scanned. */
     if (planned < copied + failed)
         planned = copied + failed;
-    fprintf(stderr, "\r\033[Kmailport: %llu/%llu copied (%.1f MB), %llu present, "
-                    "%llu failed",
+    fprintf(stderr,
+            "\r\033[Kmailport: %llu/%llu copied (%.1f MB), %llu present, "
+            "%llu failed",
             copied, planned, bytes / 1e6, present, failed);
     fflush(stderr);
 }

@@ -65,8 +65,8 @@ int mp_registry_parse(mp_registry *reg, const char *text, const char *base_dir,
                 free(copy);
                 return -1;
             }
-        char *full = path[0] == '/' ? strdup(path)
-                                    : strf("%s/%s", base_dir, path);
+        char *full =
+            path[0] == '/' ? strdup(path) : strf("%s/%s", base_dir, path);
         size_t idx = file_index(reg, full);
         free(full);
         reg->schemes =

@@ -7,10 +7,10 @@
 #include <stddef.h>
 
 typedef struct mp_plugin_file {
-    char *path;              /* as resolved from plugins.conf */
-    void *dl;                /* dlopen handle, NULL when refused */
-    const mp_plugin *desc;   /* NULL when refused */
-    char *refusal;           /* why it was refused, or NULL */
+    char *path;            /* as resolved from plugins.conf */
+    void *dl;              /* dlopen handle, NULL when refused */
+    const mp_plugin *desc; /* NULL when refused */
+    char *refusal;         /* why it was refused, or NULL */
 } mp_plugin_file;
 
 typedef struct mp_scheme_entry {

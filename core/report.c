@@ -77,9 +77,9 @@ void mp_report_error(mp_report *r, const char *folder, const char *message,
     pthread_mutex_lock(&r->lock);
     folder_of(r, folder ? folder : "");
     r->errors = realloc(r->errors, (r->n_errors + 1) * sizeof *r->errors);
-    r->errors[r->n_errors++] = (report_error){
-        strdup(folder ? folder : ""), message ? strdup(message) : NULL,
-        strdup(error ? error : "")};
+    r->errors[r->n_errors++] = (report_error){strdup(folder ? folder : ""),
+                                              message ? strdup(message) : NULL,
+                                              strdup(error ? error : "")};
     pthread_mutex_unlock(&r->lock);
 }
 

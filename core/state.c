@@ -82,16 +82,17 @@ mp_state *mp_state_open(const char *path, char *err, size_t err_size)
     }
     close(fd);
     mp_state *s = calloc(1, sizeof *s);
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+    if (sqlite3_open_v2(path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK ||
         sqlite3_busy_timeout(s->db, 30000) != SQLITE_OK ||
         sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
         migrate(s) != 0 ||
         sqlite3_exec(s->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL) !=
             SQLITE_OK ||
-        sqlite3_prepare_v2(s->db,
-                           "INSERT OR REPLACE INTO messages VALUES(?,?,?,?,?,?)",
-                           -1, &s->put, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(
+            s->db, "INSERT OR REPLACE INTO messages VALUES(?,?,?,?,?,?)", -1,
+            &s->put, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db,
                            "DELETE FROM messages WHERE folder=? AND src_key=?",
                            -1, &s->del, NULL) != SQLITE_OK) {
@@ -203,8 +204,7 @@ int mp_state_get_markers(mp_state *s, int64_t folder, mp_state_markers *m)
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
-int mp_state_set_markers(mp_state *s, int64_t folder,
-                         const mp_state_markers *m)
+int mp_state_set_markers(mp_state *s, int64_t folder, const mp_state_markers *m)
 {
     static const mp_state_markers none = {0};
     if (!m)
@@ -267,8 +267,7 @@ void mp_state_rows_free(mp_state_row *rows, size_t n)
 
 int mp_state_begin(mp_state *s)
 {
-    return sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) ==
-                   SQLITE_OK
+    return sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK
                ? 0
                : -1;
 }
@@ -310,7 +309,8 @@ char *mp_state_default_path(const char *source, const char *dest)
     if (base && *base) {
         if (asprintf(&dir, "%s/mailport", base) < 0)
             return NULL;
-    } else if (asprintf(&dir, "%s/.local/state/mailport", home ? home : "/tmp") < 0) {
+    } else if (asprintf(&dir, "%s/.local/state/mailport",
+                        home ? home : "/tmp") < 0) {
         return NULL;
     }
     char pair[8192];

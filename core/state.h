@@ -46,8 +46,7 @@ int mp_state_set_markers(mp_state *s, int64_t folder,
                          const mp_state_markers *m);
 
 /* All rows of a folder; free with mp_state_rows_free. Returns 0 or -1. */
-int mp_state_load(mp_state *s, int64_t folder, mp_state_row **rows,
-                  size_t *n);
+int mp_state_load(mp_state *s, int64_t folder, mp_state_row **rows, size_t *n);
 void mp_state_rows_free(mp_state_row *rows, size_t n);
 
 /* Writes, grouped in transactions by the caller. */

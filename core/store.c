@@ -31,11 +31,10 @@ static mp_status open_handle(mp_store *s)
     mp_host_clear_error(&s->host);
     for (size_t i = 0; i < s->url->n_params; i++)
         s->url->params[i].asked = 0;
-    mp_status st = s->role == MP_ROLE_SOURCE
-                       ? s->plugin->source->open(&s->host.pub, &s->url->ep,
-                                                 &s->handle)
-                       : s->plugin->sink->open(&s->host.pub, &s->url->ep,
-                                               &s->handle);
+    mp_status st =
+        s->role == MP_ROLE_SOURCE
+            ? s->plugin->source->open(&s->host.pub, &s->url->ep, &s->handle)
+            : s->plugin->sink->open(&s->host.pub, &s->url->ep, &s->handle);
     if (st != MP_OK) {
         s->handle = NULL;
         if (s->host.err_kind == MP_ERR_NONE)

@@ -32,8 +32,7 @@ static void take_identities(mp_msglist *list, mp_msglist *rescan)
 }
 
 /* Drop messages the filters leave out; count them. */
-static void apply_filters(mp_sync_env *env, const char *folder,
-                          mp_msglist *src)
+static void apply_filters(mp_sync_env *env, const char *folder, mp_msglist *src)
 {
     size_t kept = 0;
     for (size_t i = 0; i < src->n; i++) {
@@ -64,7 +63,8 @@ static mp_status update_flags(mp_sync_env *env, const char *folder,
     const mp_sink_ops *sk = env->dst->plugin->sink;
     for (size_t i = 0; i < plan->n; i++) {
         mp_plan_entry *e = &plan->entries[i];
-        if (e->action != MP_PLAN_FLAGS && !(e->action == MP_PLAN_SKIP && e->record))
+        if (e->action != MP_PLAN_FLAGS &&
+            !(e->action == MP_PLAN_SKIP && e->record))
             continue;
         const mp_msg *s = &src->v[i];
         if (e->action == MP_PLAN_FLAGS) {
@@ -130,7 +130,8 @@ static void print_plan(mp_sync_env *env, const char *src_name,
         const mp_plan_entry *e = &plan->entries[i];
         if (e->action == MP_PLAN_COPY || e->action == MP_PLAN_FLAGS)
             fprintf(env->out, "  %s %s\n",
-                    e->action == MP_PLAN_COPY ? "copy " : "flags", src->v[i].key);
+                    e->action == MP_PLAN_COPY ? "copy " : "flags",
+                    src->v[i].key);
     }
 }
 
@@ -138,9 +139,8 @@ static void print_plan(mp_sync_env *env, const char *src_name,
  * holds only for the same selection. */
 static void selection_signature(const mp_options *o, char *out, size_t size)
 {
-    snprintf(out, size, "since=%lld before=%lld max=%llu",
-             (long long)o->since, (long long)o->before,
-             (unsigned long long)o->max_size);
+    snprintf(out, size, "since=%lld before=%lld max=%llu", (long long)o->since,
+             (long long)o->before, (unsigned long long)o->max_size);
 }
 
 /* Neither side changed since a sync that found the folder in sync, with the
@@ -176,7 +176,8 @@ static mp_status scan_store(mp_store *store, void *folder, unsigned flags,
 
 static int store_can_scan(const mp_store *store)
 {
-    return store && (store->role == MP_ROLE_SOURCE || store->plugin->sink->scan);
+    return store &&
+           (store->role == MP_ROLE_SOURCE || store->plugin->sink->scan);
 }
 
 mp_status mp_sync_folder(mp_sync_env *env, const char *src_name,
@@ -312,8 +313,8 @@ mp_status mp_sync_folder(mp_sync_env *env, const char *src_name,
             for (size_t i = 0; i < n_extra && !bad; i++)
                 bad = mp_state_put(env->state, state_folder, &extra[i]);
             if (bad || mp_state_commit(env->state))
-                mp_warn("cannot record sync state for folder %s: %s",
-                        src_name, mp_state_error(env->state));
+                mp_warn("cannot record sync state for folder %s: %s", src_name,
+                        mp_state_error(env->state));
         }
     }
 
@@ -325,9 +326,10 @@ mp_status mp_sync_folder(mp_sync_env *env, const char *src_name,
     if (state_folder >= 0) {
         /* Markers are kept only when this run found the folder in sync: then
          * the markers read when it was opened still describe both sides. */
-        int in_sync = st == MP_OK && plan.n_copy == 0 && plan.n_flags == 0 &&
-                      n_gone == 0 &&
-                      mp_report_total(env->report, MP_COUNT_FAILED) == failed_before;
+        int in_sync =
+            st == MP_OK && plan.n_copy == 0 && plan.n_flags == 0 &&
+            n_gone == 0 &&
+            mp_report_total(env->report, MP_COUNT_FAILED) == failed_before;
         mp_state_markers m = {.src = sinfo.change_marker,
                               .dst = dinfo.change_marker,
                               .present = plan.n_skip};

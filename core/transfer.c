@@ -48,8 +48,8 @@ typedef struct copy_run {
      * key the sink tells only at flush (flush_keys) waits in PENDING. */
     mp_state_row *rows;
     size_t n_rows;
-    enum { ROW_DONE, ROW_PENDING, ROW_FAILED } *row_state;
-    size_t *pending;     /* row index of each pending message, by seq */
+    enum { ROW_DONE, ROW_PENDING, ROW_FAILED } * row_state;
+    size_t *pending;      /* row index of each pending message, by seq */
     char **pending_label; /* what the report calls it, by seq */
     size_t n_pending;
     uint64_t bytes;
@@ -295,8 +295,8 @@ static mp_status finish_batch(copy_run *r, int64_t state_folder)
                 if (r->row_state[i] == ROW_DONE)
                     bad = mp_state_put(env->state, state_folder, &r->rows[i]);
             if (bad || mp_state_commit(env->state))
-                mp_warn("cannot record sync state for folder %s: %s",
-                        r->folder, mp_state_error(env->state));
+                mp_warn("cannot record sync state for folder %s: %s", r->folder,
+                        mp_state_error(env->state));
         }
     }
     for (size_t i = 0; i < r->n_rows; i++)
@@ -374,4 +374,3 @@ mp_status mp_transfer_messages(mp_sync_env *env, const char *folder,
     free(keys);
     return result;
 }
-

@@ -26,8 +26,8 @@ typedef enum {
     DIFF__N
 } diff_kind;
 
-static const char *const diff_names[DIFF__N] = {
-    "missing", "extra", "different", "flags_differ", "unreadable"};
+static const char *const diff_names[DIFF__N] = {"missing", "extra", "different",
+                                                "flags_differ", "unreadable"};
 
 typedef struct diff {
     diff_kind kind;
@@ -128,7 +128,8 @@ static int verify_folder(verify_run *v, mp_store *src, mp_store *dst,
 {
     const mp_source_ops *so = src->plugin->source;
     void *sf = NULL, *df = NULL;
-    mp_folder_info si = {.struct_size = sizeof si}, di = {.struct_size = sizeof di};
+    mp_folder_info si = {.struct_size = sizeof si},
+                   di = {.struct_size = sizeof di};
     mp_msglist sl = {0}, dl = {0};
     mp_plan plan = {0};
     char(*sh)[65] = NULL, (*dh)[65] = NULL;
@@ -192,13 +193,15 @@ static int verify_folder(verify_run *v, mp_store *src, mp_store *dst,
         const mp_msg *d = &dl.v[e->dst];
         if (!sh[i][0] || !dh[e->dst][0])
             add_diff(v, DIFF_UNREADABLE, src_name, &sl.v[i],
-                     !sh[i][0] ? "source unreadable" : "destination unreadable");
+                     !sh[i][0] ? "source unreadable"
+                               : "destination unreadable");
         else if (strcmp(sh[i], dh[e->dst]) != 0)
             add_diff(v, DIFF_CONTENT, src_name, &sl.v[i], NULL);
         else if (!mp_flags_equal(sl.v[i].flags, sl.v[i].keywords, d->flags,
                                  d->keywords)) {
             char detail[512];
-            snprintf(detail, sizeof detail, "source flags %#x \"%s\", "
+            snprintf(detail, sizeof detail,
+                     "source flags %#x \"%s\", "
                      "destination %#x \"%s\"",
                      sl.v[i].flags, sl.v[i].keywords, d->flags, d->keywords);
             add_diff(v, DIFF_FLAGS, src_name, &sl.v[i], detail);

@@ -112,7 +112,7 @@ typedef struct mp_msg_info {
     /* Bytes with every line ending as CRLF (IMAP RFC822.SIZE, Dovecot W=);
      * 0 when unknown. Used for content identity across stores. */
     uint64_t vsize;
-    unsigned flags;       /* MP_FLAG_* */
+    unsigned flags; /* MP_FLAG_* */
     /* Keywords (IMAP atoms such as $Junk or NonJunk), separated by one
      * space, no leading or trailing space; "" or NULL when none. */
     const char *keywords;
@@ -171,11 +171,11 @@ typedef struct mp_folder_info {
  * here, so that the core can reject any the plugin did not ask for. */
 typedef struct mp_endpoint {
     size_t struct_size;
-    const char *scheme;  /* "imaps", "maildir", ... */
-    const char *user;    /* NULL when absent */
-    const char *host;    /* NULL for local stores */
-    int port;            /* 0 when absent */
-    const char *path;    /* the local path, or the URL path after host */
+    const char *scheme; /* "imaps", "maildir", ... */
+    const char *user;   /* NULL when absent */
+    const char *host;   /* NULL for local stores */
+    int port;           /* 0 when absent */
+    const char *path;   /* the local path, or the URL path after host */
     /* The URL as the user wrote it with any password masked: the only form
      * to put in error texts. */
     const char *display;
@@ -417,8 +417,8 @@ typedef struct mp_sink_ops {
 
 typedef struct mp_plugin {
     size_t struct_size;
-    int abi_major; /* MP_ABI_MAJOR the plugin was built with */
-    int abi_minor; /* MP_ABI_MINOR the plugin was built with */
+    int abi_major;       /* MP_ABI_MAJOR the plugin was built with */
+    int abi_minor;       /* MP_ABI_MINOR the plugin was built with */
     const char *name;    /* "imap", "maildir", ... */
     const char *version; /* the plugin's own version string */
     /* NULL-terminated list of the URL schemes it serves. */
@@ -432,15 +432,18 @@ typedef const mp_plugin *(*mp_plugin_entry_fn)(void);
 /* Does the ops table OPS (a pointer to TYPE) reach slot or field MEMBER?
  * Slots added after 1.0 must be tested with this before use. */
 #define MP_HAS_SLOT(ops, type, member)                                         \
-    ((ops)->struct_size >= offsetof(type, member) + sizeof((ops)->member) &&  \
+    ((ops)->struct_size >= offsetof(type, member) + sizeof((ops)->member) &&   \
      (ops)->member)
 
 /* Defines the exported entry point returning DESCRIPTOR. Plugins are built
  * with -fvisibility=hidden; this is their only visible symbol. */
 #define MP_PLUGIN_DEFINE(descriptor)                                           \
-    __attribute__((visibility("default"))) const mp_plugin                     \
-        *mailport_plugin_v1(void);                                             \
-    const mp_plugin *mailport_plugin_v1(void) { return &(descriptor); }
+    __attribute__((visibility("default"))) const mp_plugin *                   \
+    mailport_plugin_v1(void);                                                  \
+    const mp_plugin *mailport_plugin_v1(void)                                  \
+    {                                                                          \
+        return &(descriptor);                                                  \
+    }
 
 #ifdef __cplusplus
 }

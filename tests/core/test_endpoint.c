@@ -7,7 +7,8 @@ static void parses_local_path_and_params(void **state)
 {
     (void)state;
     char err[256];
-    mp_url *u = mp_url_parse("mbox:/tmp/a%20b.mbox?format=mboxo", err, sizeof err);
+    mp_url *u =
+        mp_url_parse("mbox:/tmp/a%20b.mbox?format=mboxo", err, sizeof err);
     assert_non_null(u);
     assert_string_equal(u->ep.scheme, "mbox");
     assert_string_equal(u->ep.path, "/tmp/a b.mbox");
@@ -23,8 +24,9 @@ static void parses_authority_and_masks_password(void **state)
 {
     (void)state;
     char err[256];
-    mp_url *u = mp_url_parse("imaps://alice%40example.org:s3cret@[::1]:993?tls=none",
-                             err, sizeof err);
+    mp_url *u =
+        mp_url_parse("imaps://alice%40example.org:s3cret@[::1]:993?tls=none",
+                     err, sizeof err);
     assert_non_null(u);
     assert_string_equal(u->ep.user, "alice@example.org");
     assert_string_equal(u->password, "s3cret");

@@ -52,18 +52,22 @@ static void none_is_identity(void **state)
 static void mode_follows_source_and_sink(void **state)
 {
     (void)state;
-    assert_int_equal(mp_eol_mode_for(MP_EOL_NATIVE, MP_EOL_CRLF), MP_EOLCONV_TO_CRLF);
+    assert_int_equal(mp_eol_mode_for(MP_EOL_NATIVE, MP_EOL_CRLF),
+                     MP_EOLCONV_TO_CRLF);
     assert_int_equal(mp_eol_mode_for(MP_EOL_CRLF, MP_EOL_LF), MP_EOLCONV_TO_LF);
     /* Local bytes stay as they are in local stores (CRLF mbox files too). */
-    assert_int_equal(mp_eol_mode_for(MP_EOL_NATIVE, MP_EOL_LF), MP_EOLCONV_NONE);
-    assert_int_equal(mp_eol_mode_for(MP_EOL_CRLF, MP_EOL_NATIVE), MP_EOLCONV_NONE);
+    assert_int_equal(mp_eol_mode_for(MP_EOL_NATIVE, MP_EOL_LF),
+                     MP_EOLCONV_NONE);
+    assert_int_equal(mp_eol_mode_for(MP_EOL_CRLF, MP_EOL_NATIVE),
+                     MP_EOLCONV_NONE);
 }
 
 static void digest_ignores_line_endings_and_captures_header(void **state)
 {
     (void)state;
     const char *lf = "Subject: x\nMessage-ID: <a@b>\n\nbody\nline\n";
-    const char *crlf = "Subject: x\r\nMessage-ID: <a@b>\r\n\r\nbody\r\nline\r\n";
+    const char *crlf =
+        "Subject: x\r\nMessage-ID: <a@b>\r\n\r\nbody\r\nline\r\n";
     char h1[65], h2[65];
     mp_digest_buffer(lf, strlen(lf), h1);
     /* Byte by byte, so every boundary is crossed. */
@@ -74,8 +78,10 @@ static void digest_ignores_line_endings_and_captures_header(void **state)
     mp_digest_final(&d, h2);
     assert_string_equal(h1, h2);
     assert_true(d.header_done);
-    assert_int_equal(d.header_len, strlen("Subject: x\r\nMessage-ID: <a@b>\r\n"));
-    assert_memory_equal(d.header, "Subject: x\r\nMessage-ID: <a@b>\r\n", d.header_len);
+    assert_int_equal(d.header_len,
+                     strlen("Subject: x\r\nMessage-ID: <a@b>\r\n"));
+    assert_memory_equal(d.header, "Subject: x\r\nMessage-ID: <a@b>\r\n",
+                        d.header_len);
     assert_int_equal(d.bytes, strlen(crlf));
     mp_digest_free(&d);
     /* One changed byte changes the hash. */
@@ -88,7 +94,8 @@ static void identity_prefers_message_id(void **state)
 {
     (void)state;
     char a[128], b[128], c[128];
-    const char *h1 = "From: x\nMessage-Id:\n  <Folded.ID@Example.org> (comment)\nSubject: s\n";
+    const char *h1 = "From: x\nMessage-Id:\n  <Folded.ID@Example.org> "
+                     "(comment)\nSubject: s\n";
     mp_identity_of_header(h1, strlen(h1), a, sizeof a);
     assert_string_equal(a, "M:Folded.ID@Example.org");
     /* Without Message-ID: a header hash, equal across line endings. */
@@ -98,8 +105,9 @@ static void identity_prefers_message_id(void **state)
     mp_identity_of_header(h3, strlen(h3), c, sizeof c);
     assert_true(strncmp(b, "H:", 2) == 0);
     assert_string_equal(b, c);
-    assert_int_equal(mp_header_date("Date: Mon, 4 Mar 2024 09:15:00 +0100\n", 38),
-                     1709540100);
+    assert_int_equal(
+        mp_header_date("Date: Mon, 4 Mar 2024 09:15:00 +0100\n", 38),
+        1709540100);
     assert_int_equal(mp_header_date("Date: garbage\n", 14), INT64_MIN);
 }
 

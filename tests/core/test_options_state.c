@@ -17,16 +17,18 @@ static mp_options parse(int argc, char **argv)
 static void include_exclude_and_map(void **state)
 {
     (void)state;
-    char *argv[] = {"copy", "--include", "Lists*", "--include", "INBOX",
-                    "--exclude", "Lists/spam", "--map", "Lists=Archive/Lists",
-                    "--map", "Lists/dev=Dev", "SRC", "DST"};
+    char *argv[] = {
+        "copy",          "--include",  "Lists*", "--include",           "INBOX",
+        "--exclude",     "Lists/spam", "--map",  "Lists=Archive/Lists", "--map",
+        "Lists/dev=Dev", "SRC",        "DST"};
     mp_options o = parse(13, argv);
     assert_int_equal(o.n_args, 2);
     assert_string_equal(o.args[0], "SRC");
     assert_true(mp_options_folder_selected(&o, "INBOX"));
     assert_true(mp_options_folder_selected(&o, "Lists/dev"));
     assert_false(mp_options_folder_selected(&o, "Lists/spam"));
-    assert_false(mp_options_folder_selected(&o, "Lists/spam/old")); /* children follow */
+    assert_false(
+        mp_options_folder_selected(&o, "Lists/spam/old")); /* children follow */
     assert_false(mp_options_folder_selected(&o, "Sent"));
     char *m = mp_options_map_folder(&o, "Lists/users/2024");
     assert_string_equal(m, "Archive/Lists/users/2024");
@@ -43,11 +45,14 @@ static void include_exclude_and_map(void **state)
 static void date_and_size_filters(void **state)
 {
     (void)state;
-    char *argv[] = {"copy", "--since", "2024-03-01", "--before", "2024-04-01",
-                    "--max-size", "1000", "A", "B"};
+    char *argv[] = {"copy",     "--since",    "2024-03-01",
+                    "--before", "2024-04-01", "--max-size",
+                    "1000",     "A",          "B"};
     mp_options o = parse(9, argv);
-    assert_true(mp_options_message_selected(&o, 1709251200, 10));  /* 03-01 00:00 */
-    assert_false(mp_options_message_selected(&o, 1709251199, 10)); /* a second before */
+    assert_true(
+        mp_options_message_selected(&o, 1709251200, 10)); /* 03-01 00:00 */
+    assert_false(
+        mp_options_message_selected(&o, 1709251199, 10)); /* a second before */
     assert_false(mp_options_message_selected(&o, 1711929600, 10)); /* 04-01 */
     assert_false(mp_options_message_selected(&o, 1709251200, 1001));
     assert_false(mp_options_message_selected(&o, MP_DATE_UNKNOWN, 10));

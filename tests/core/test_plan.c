@@ -7,9 +7,14 @@
 static void add(mp_msglist *l, const char *key, unsigned flags, const char *kw,
                 int64_t date, uint64_t vsize, const char *identity)
 {
-    mp_msg_info i = {.struct_size = sizeof i, .key = key, .flags = flags,
-                     .keywords = kw, .internal_date = date, .size = vsize,
-                     .vsize = vsize, .identity = identity};
+    mp_msg_info i = {.struct_size = sizeof i,
+                     .key = key,
+                     .flags = flags,
+                     .keywords = kw,
+                     .internal_date = date,
+                     .size = vsize,
+                     .vsize = vsize,
+                     .identity = identity};
     assert_int_equal(mp_msglist_collect(l, &i), MP_OK);
 }
 
@@ -55,12 +60,14 @@ static void identity_matches_without_merging_resends(void **state)
 {
     (void)state;
     mp_msglist src = {0}, dst = {0}, idx = {0};
-    /* Two distinct messages sharing a Message-ID (a resend): different dates. */
+    /* Two distinct messages sharing a Message-ID (a resend): different dates.
+     */
     add(&src, "1", 0, "", 100, 50, "M:x@y");
     add(&src, "2", 0, "", 200, 50, "M:x@y");
     add(&src, "3", MP_FLAG_SEEN, "", 300, 70, "H:abc");
     add(&src, "4", 0, "", 400, 70, "M:only-in-src");
-    /* The destination holds the second resend and message 3 with other flags. */
+    /* The destination holds the second resend and message 3 with other flags.
+     */
     add(&dst, "d1", 0, "", 200, 50, "M:x@y");
     add(&dst, "d2", 0, "", 300, 70, "H:abc");
     mp_plan p;

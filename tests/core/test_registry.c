@@ -11,17 +11,20 @@ static void parses_conf_and_rejects_bad_lines(void **state)
     char err[512];
     const char *conf = "# comment\n\nmbox  plugins/mbox.so   # trailing\n"
                        "imaps /abs/imap.so\nimap /abs/imap.so\n";
-    assert_int_equal(mp_registry_parse(&reg, conf, "/base", err, sizeof err), 0);
+    assert_int_equal(mp_registry_parse(&reg, conf, "/base", err, sizeof err),
+                     0);
     assert_int_equal(reg.n_schemes, 3);
     assert_int_equal(reg.n_files, 2); /* imap and imaps share one file */
     assert_string_equal(reg.files[0].path, "/base/plugins/mbox.so");
     assert_string_equal(reg.files[1].path, "/abs/imap.so");
     mp_registry_free(&reg);
 
-    assert_int_equal(mp_registry_parse(&reg, "x a b\n", "/", err, sizeof err), -1);
+    assert_int_equal(mp_registry_parse(&reg, "x a b\n", "/", err, sizeof err),
+                     -1);
     assert_contains(err, "line 1");
     mp_registry_free(&reg);
-    assert_int_equal(mp_registry_parse(&reg, "a p\n\na q\n", "/", err, sizeof err), -1);
+    assert_int_equal(
+        mp_registry_parse(&reg, "a p\n\na q\n", "/", err, sizeof err), -1);
     assert_contains(err, "line 3: scheme \"a\" named twice");
     mp_registry_free(&reg);
 }
@@ -39,9 +42,10 @@ static void refuses_incompatible_missing_and_symbol_less_plugins(void **state)
     char err[1024];
     assert_int_equal(mp_registry_load(&reg, conf, err, sizeof err), 0);
     assert_null(mp_registry_find(&reg, "major", err, sizeof err));
-    char *want = mp_strf("bad_major.so (bad) was built for plugin ABI %d.0, but "
-                         "this mailport provides ABI %d.%d",
-                         MP_ABI_MAJOR + 1, MP_ABI_MAJOR, MP_ABI_MINOR);
+    char *want =
+        mp_strf("bad_major.so (bad) was built for plugin ABI %d.0, but "
+                "this mailport provides ABI %d.%d",
+                MP_ABI_MAJOR + 1, MP_ABI_MAJOR, MP_ABI_MINOR);
     assert_contains(err, want);
     free(want);
     assert_null(mp_registry_find(&reg, "minor", err, sizeof err));

@@ -63,8 +63,8 @@ static void collect(int out_fd, int err_fd, char **out, char **err)
                 s[i].buf = realloc(s[i].buf, s[i].cap);
                 assert_non_null(s[i].buf);
             }
-            ssize_t got = read(s[i].fd, s[i].buf + s[i].len,
-                               s[i].cap - s[i].len - 1);
+            ssize_t got =
+                read(s[i].fd, s[i].buf + s[i].len, s[i].cap - s[i].len - 1);
             if (got <= 0) {
                 close(s[i].fd);
                 s[i].fd = -1;
@@ -106,7 +106,8 @@ mp_run_result mp_runv(const char *const *args)
     /* Under the sanitizer build the mailport processes we start get leak
      * detection (MP_CHILD_ASAN_OPTIONS), whatever the test program has. */
     const char *child_asan = getenv("MP_CHILD_ASAN_OPTIONS");
-    char *saved_asan = getenv("ASAN_OPTIONS") ? strdup(getenv("ASAN_OPTIONS")) : NULL;
+    char *saved_asan =
+        getenv("ASAN_OPTIONS") ? strdup(getenv("ASAN_OPTIONS")) : NULL;
     if (child_asan)
         setenv("ASAN_OPTIONS", child_asan, 1);
     pid_t pid;
@@ -129,8 +130,8 @@ mp_run_result mp_runv(const char *const *args)
     int status;
     while (waitpid(pid, &status, 0) < 0)
         assert_int_equal(errno, EINTR);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status)
-                                    : 128 + WTERMSIG(status);
+    r.exit_code =
+        WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     free(argv);
     if (getenv("MP_TEST_VERBOSE"))
         fprintf(stderr, "[mailport exit %d]\n%s%s", r.exit_code, r.out, r.err);

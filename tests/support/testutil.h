@@ -52,7 +52,7 @@ char *mp_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
     do {                                                                       \
         const char *s_ = (str), *n_ = (needle);                                \
         if (!s_ || !strstr(s_, n_))                                            \
-            fail_msg("expected \"%s\" in:\n%s", n_, s_ ? s_ : "(null)");      \
+            fail_msg("expected \"%s\" in:\n%s", n_, s_ ? s_ : "(null)");       \
     } while (0)
 
 #endif

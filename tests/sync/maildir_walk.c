@@ -85,8 +85,8 @@ int walked_same_contents(const walked_dir *a, const walked_dir *b)
 void walked_set_flags(walked_msg *m, const char *flags)
 {
     char *colon = strstr(m->path, ":2,");
-    char *base = colon ? strndup(m->path, (size_t)(colon - m->path))
-                       : strdup(m->path);
+    char *base =
+        colon ? strndup(m->path, (size_t)(colon - m->path)) : strdup(m->path);
     char *to = mp_strf("%s:2,%s", base, flags);
     /* A message in new/ moves to cur/ when it gets flags. */
     char *in_new = strstr(to, "/new/");

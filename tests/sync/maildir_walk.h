@@ -8,9 +8,9 @@
 #include <time.h>
 
 typedef struct walked_msg {
-    char *path;      /* full path */
-    char flags[32];  /* the letters after ":2," (or "" in new/) */
-    char hash[65];   /* SHA-256 of the bytes with CRLF as LF */
+    char *path;     /* full path */
+    char flags[32]; /* the letters after ":2," (or "" in new/) */
+    char hash[65];  /* SHA-256 of the bytes with CRLF as LF */
     size_t size;
     time_t mtime;
 } walked_msg;

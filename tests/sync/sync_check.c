@@ -16,8 +16,8 @@ extern char **environ;
 char *sync_copy(const char *src, const char *dst, const char *state,
                 const char *report, int want_exit, ...)
 {
-    const char *args[32] = {"copy", src, dst, "--state", state, "--report",
-                            report};
+    const char *args[32] = {"copy", src,        dst,   "--state",
+                            state,  "--report", report};
     size_t n = 7;
     va_list ap;
     va_start(ap, want_exit);
@@ -71,7 +71,7 @@ int sync_copy_killed_at(const char *src, const char *dst, const char *state,
 {
     const char *bin = getenv("MAILPORT_BIN");
     assert_non_null(bin);
-    char *argv[] = {(char *)bin, "copy",          (char *)src, (char *)dst,
+    char *argv[] = {(char *)bin, "copy",        (char *)src, (char *)dst,
                     "--state",   (char *)state, "-q",        NULL};
     pid_t pid;
     assert_int_equal(posix_spawn(&pid, bin, NULL, NULL, argv, environ), 0);

@@ -17,7 +17,7 @@
 typedef struct fixture {
     mp_dovecot *dc;
     char *dir;
-    char *imap;   /* alice's account */
+    char *imap; /* alice's account */
     char *state;
     char *report;
 } fixture;
@@ -60,8 +60,8 @@ static char *run_copy(fixture *f, const char *src, const char *dst, int want)
 /* Fill alice's INBOX with the sample through mailport itself. */
 static void load_sample(fixture *f)
 {
-    mp_run_result r = mp_run("copy", "mbox:" SAMPLE, f->imap, "--no-state", "-q",
-                             NULL);
+    mp_run_result r =
+        mp_run("copy", "mbox:" SAMPLE, f->imap, "--no-state", "-q", NULL);
     assert_int_equal(r.exit_code, 0);
     mp_run_free(&r);
 }
@@ -89,10 +89,12 @@ static void imap_backup_is_incremental(void **state)
     const char *msg = "From: z@example.org\nMessage-ID: <late@example.org>\n"
                       "Subject: late\n\nlate mail\n";
     char *mbox = mp_strf("%s/late.mbox", f->dir);
-    char *text = mp_strf("From z@example.org Fri Mar  8 10:00:00 2024\n%s", msg);
+    char *text =
+        mp_strf("From z@example.org Fri Mar  8 10:00:00 2024\n%s", msg);
     mp_write_file(mbox, text, strlen(text));
     char *src_mbox = mp_strf("mbox:%s", mbox);
-    mp_run_result r = mp_run("copy", src_mbox, f->imap, "--no-state", "-q", NULL);
+    mp_run_result r =
+        mp_run("copy", src_mbox, f->imap, "--no-state", "-q", NULL);
     assert_int_equal(r.exit_code, 0);
     mp_run_free(&r);
     /* Flag the sample's unflagged newsletter in Dovecot's own Maildir. */
@@ -177,7 +179,8 @@ static void kill_nine_into_imap_then_resume(void **state)
     for (int trial = 0; trial < 3; trial++) {
         size_t before = sync_count_messages(inbox);
         size_t target = before + 1 +
-            (size_t)((total - before - 1) * (0.05 + 0.5 * rand() / (double)RAND_MAX));
+                        (size_t)((total - before - 1) *
+                                 (0.05 + 0.5 * rand() / (double)RAND_MAX));
         int k = sync_copy_killed_at(src, f->imap, f->state, inbox, target);
         killed += k;
         printf("  trial %d: %s at %zu of %zu (aimed at %zu)\n", trial,
@@ -202,9 +205,12 @@ static void kill_nine_into_imap_then_resume(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(imap_backup_is_incremental, setup, teardown),
-        cmocka_unit_test_setup_teardown(migration_imap_to_imap_in_passes, setup, teardown),
-        cmocka_unit_test_setup_teardown(kill_nine_into_imap_then_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(imap_backup_is_incremental, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(migration_imap_to_imap_in_passes, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(kill_nine_into_imap_then_resume, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,15 +5,16 @@
 #include "sync_check.h"
 #include "testutil.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define SAMPLE MP_TEST_SOURCE_DIR "/examples/sample.mbox"
-#define MARKER_SETTLE 2 /* MP_MARKER_SETTLE_SECONDS in plugins/common/marker.h */
+#define MARKER_SETTLE                                                          \
+    2 /* MP_MARKER_SETTLE_SECONDS in plugins/common/marker.h */
 
 typedef struct fixture {
     char *dir;   /* the test's private tree */
@@ -32,7 +33,8 @@ static int setup(void **state)
     f->state = mp_strf("%s/state.sqlite", f->dir);
     f->report = mp_strf("%s/report.json", f->dir);
     setenv("XDG_STATE_HOME", f->dir, 1); /* never touch the real one */
-    mp_run_result r = mp_run("copy", "mbox:" SAMPLE, f->src, "--no-state", "-q", NULL);
+    mp_run_result r =
+        mp_run("copy", "mbox:" SAMPLE, f->src, "--no-state", "-q", NULL);
     assert_int_equal(r.exit_code, 0);
     mp_run_free(&r);
     *state = f;
@@ -72,7 +74,8 @@ static void incremental_runs_pick_up_new_messages_and_flags(void **state)
     fixture *f = *state;
     char *rep = copy_with(f, 0, NULL, NULL);
     assert_counts(rep, 5, 0, 0, 0);
-    assert_contains(rep, "\"folders\": [\n  {\"name\": \"INBOX\", \"copied\": 5");
+    assert_contains(rep,
+                    "\"folders\": [\n  {\"name\": \"INBOX\", \"copied\": 5");
     assert_contains(rep, "\"errors\": []");
     free(rep);
     walked_dir s = walk_maildir(path_of(f->src));
@@ -141,10 +144,11 @@ static void prepopulated_destination_gets_only_the_rest(void **state)
 static void dry_run_changes_nothing(void **state)
 {
     fixture *f = *state;
-    mp_run_result r = mp_run("copy", f->src, f->dst, "--dry-run", "--state",
-                             f->state, NULL);
+    mp_run_result r =
+        mp_run("copy", f->src, f->dst, "--dry-run", "--state", f->state, NULL);
     assert_int_equal(r.exit_code, 0);
-    assert_contains(r.out, "INBOX -> INBOX: 5 to copy, 0 flag updates, 0 present");
+    assert_contains(r.out,
+                    "INBOX -> INBOX: 5 to copy, 0 flag updates, 0 present");
     mp_run_free(&r);
     assert_false(mp_file_exists(path_of(f->dst)));
     assert_false(mp_file_exists(f->state));
@@ -154,7 +158,8 @@ static void dry_run_changes_nothing(void **state)
     free(rep);
     r = mp_run("copy", f->src, f->dst, "--dry-run", "-v", "-v", NULL);
     assert_int_equal(r.exit_code, 0);
-    assert_contains(r.out, "INBOX -> INBOX: 3 to copy, 0 flag updates, 2 present");
+    assert_contains(r.out,
+                    "INBOX -> INBOX: 3 to copy, 0 flag updates, 2 present");
     assert_contains(r.out, "  copy  ");
     mp_run_free(&r);
     walked_dir d = walk_maildir(path_of(f->dst));
@@ -168,7 +173,8 @@ static void verify_finds_missing_altered_and_reflagged(void **state)
     free(copy_with(f, 0, NULL, NULL));
     mp_run_result r = mp_run("verify", f->src, f->dst, NULL);
     assert_int_equal(r.exit_code, 0);
-    assert_contains(r.err, "verified 5 messages in 1 folders: 0 missing, 0 different");
+    assert_contains(r.err,
+                    "verified 5 messages in 1 folders: 0 missing, 0 different");
     mp_run_free(&r);
 
     walked_dir d = walk_maildir(path_of(f->dst));
@@ -226,8 +232,8 @@ static void filters_select_exactly(void **state)
     char *rep = copy_with(f, 0, "--include", "Lists*");
     free(rep);
     mp_run_free(&r);
-    r = mp_run("copy", f->src, f->dst, "--state", f->state, "--include", "Lists*",
-               "--exclude", "Lists/spam", "--map", "Lists/dev=Dev",
+    r = mp_run("copy", f->src, f->dst, "--state", f->state, "--include",
+               "Lists*", "--exclude", "Lists/spam", "--map", "Lists/dev=Dev",
                "--max-size", "500", "--report", f->report, NULL);
     assert_int_equal(r.exit_code, 0);
     mp_run_free(&r);
@@ -288,11 +294,12 @@ static void batch_runs_jobs_and_shards(void **state)
 {
     fixture *f = *state;
     char *jobs = mp_strf("%s/jobs", f->dir);
-    char *text = mp_strf("# two backups of one source\n"
-                         "%s %s/a --no-state\n"
-                         "\n"
-                         "'%s' \"%s/b\" --no-state --before 2024-03-05  # two\n",
-                         f->src, f->dst, f->src, f->dst);
+    char *text =
+        mp_strf("# two backups of one source\n"
+                "%s %s/a --no-state\n"
+                "\n"
+                "'%s' \"%s/b\" --no-state --before 2024-03-05  # two\n",
+                f->src, f->dst, f->src, f->dst);
     mp_write_file(jobs, text, strlen(text));
     chmod(jobs, 0600);
     mp_run_result r = mp_run("batch", jobs, "--shard", "1/2", NULL);
@@ -313,7 +320,8 @@ static void batch_runs_jobs_and_shards(void **state)
     walked_free(&a);
 
     /* An imapsync-style line holds passwords: refused if others can read. */
-    const char *legacy = "old.example.org;alice;pw1;new.example.org;alice;pw2\n";
+    const char *legacy =
+        "old.example.org;alice;pw1;new.example.org;alice;pw2\n";
     mp_write_file(jobs, legacy, strlen(legacy));
     chmod(jobs, 0644);
     r = mp_run("batch", jobs, NULL);
@@ -336,7 +344,8 @@ static void deletions_propagate_only_with_delete(void **state)
     free(copy_with(f, 0, NULL, NULL));
     /* Mail the user keeps only in the destination must survive --delete. */
     char *own = mp_strf("%s/cur/1700000001.own.host:2,S", path_of(f->dst));
-    const char *text = "From: me@example.org\nMessage-ID: <own@example.org>\n\nmine\n";
+    const char *text =
+        "From: me@example.org\nMessage-ID: <own@example.org>\n\nmine\n";
     mp_write_file(own, text, strlen(text));
     walked_dir s = walk_maildir(path_of(f->src));
     char gone_hash[65];
@@ -387,7 +396,8 @@ static void unchanged_folders_are_skipped_until_something_changes(void **state)
     mp_run_result r = mp_run("copy", src, dst, "--state", f->state, "--report",
                              f->report, "-vv", NULL);
     assert_int_equal(r.exit_code, 0);
-    assert_contains(r.err, "folder INBOX: unchanged on both sides since the last sync");
+    assert_contains(
+        r.err, "folder INBOX: unchanged on both sides since the last sync");
     mp_run_free(&r);
     rep = mp_read_file(f->report, NULL);
     sync_assert_counts(rep, 0, 5, 0, 0);
@@ -446,8 +456,11 @@ static void kill_nine_then_resume_gives_every_message_once(void **state)
     for (int trial = 0; trial < 4; trial++) {
         size_t before = sync_count_messages(path_of(f->dst));
         size_t left = want.n - before;
-        size_t target = before + 1 + (size_t)((left - 1) * (0.05 + 0.6 * rand() / (double)RAND_MAX));
-        int killed = sync_copy_killed_at(src, f->dst, f->state, path_of(f->dst), target);
+        size_t target =
+            before + 1 +
+            (size_t)((left - 1) * (0.05 + 0.6 * rand() / (double)RAND_MAX));
+        int killed =
+            sync_copy_killed_at(src, f->dst, f->state, path_of(f->dst), target);
         killed_mid_run += killed;
         printf("  trial %d: %s at %zu of %zu messages visible (aimed at %zu)\n",
                trial, killed ? "killed" : "had finished",
@@ -477,16 +490,27 @@ static void kill_nine_then_resume_gives_every_message_once(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(incremental_runs_pick_up_new_messages_and_flags, setup, teardown),
-        cmocka_unit_test_setup_teardown(prepopulated_destination_gets_only_the_rest, setup, teardown),
-        cmocka_unit_test_setup_teardown(dry_run_changes_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(verify_finds_missing_altered_and_reflagged, setup, teardown),
-        cmocka_unit_test_setup_teardown(filters_select_exactly, setup, teardown),
-        cmocka_unit_test_setup_teardown(report_and_errors_name_what_failed, setup, teardown),
-        cmocka_unit_test_setup_teardown(batch_runs_jobs_and_shards, setup, teardown),
-        cmocka_unit_test_setup_teardown(deletions_propagate_only_with_delete, setup, teardown),
-        cmocka_unit_test_setup_teardown(unchanged_folders_are_skipped_until_something_changes, setup, teardown),
-        cmocka_unit_test_setup_teardown(kill_nine_then_resume_gives_every_message_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            incremental_runs_pick_up_new_messages_and_flags, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            prepopulated_destination_gets_only_the_rest, setup, teardown),
+        cmocka_unit_test_setup_teardown(dry_run_changes_nothing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            verify_finds_missing_altered_and_reflagged, setup, teardown),
+        cmocka_unit_test_setup_teardown(filters_select_exactly, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(report_and_errors_name_what_failed,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(batch_runs_jobs_and_shards, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(deletions_propagate_only_with_delete,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            unchanged_folders_are_skipped_until_something_changes, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            kill_nine_then_resume_gives_every_message_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
