@@ -3,8 +3,8 @@
  * or zstd-compressed by libarchive, optionally age-encrypted, then a
  * manifest as the last entry.
  *
- * Write path: libarchive -> archive_write callback -> (age writer) -> the
- * temporary file ".<name>.tmp-<random>" beside the final name, created
+ * Write path: libarchive -> archive_write callback -> (libdeflate gzip,
+ * targz_gzip.h) -> (age writer) -> the temporary file ".<name>.tmp-<random>" beside the final name, created
  * with O_EXCL and mode 0600. finish() completes the stream and renames the
  * file into place; close() without finish() deletes it, so an interrupted
  * run never leaves a truncated archive under the final name.
@@ -26,6 +26,7 @@
 
 #include "age.h"
 #include "targz_common.h"
+#include "targz_gzip.h"
 #include "targz_hash.h"
 #include "targz_manifest.h"
 #include "targz_names.h"
@@ -65,6 +66,7 @@ typedef struct targz_sink {
     int discarding; /* close() without finish(): drop all output */
     int finished;
     int tmp_created; /* tmp_path is ours to delete */
+    targz_gzip *gz; /* gzip by libdeflate; NULL: libarchive compresses */
     age_writer *age;
     age_error age_err;
     int write_errno;
@@ -118,6 +120,25 @@ static int age_out(void *ctx, const void *buf, size_t len)
     return 0;
 }
 
+/* Compressed bytes to age or to the file. */
+static int compressed_out(void *ctx, const void *buf, size_t len)
+{
+    targz_sink *s = ctx;
+    if (s->age)
+        return age_writer_write(s->age, buf, len, &s->age_err);
+    if (write_all(s->fd, buf, len) != 0) {
+        s->write_errno = errno;
+        return -1;
+    }
+    return 0;
+}
+
+/* Whether the latest failure already has a reason on record. */
+static int failure_known(const targz_sink *s)
+{
+    return s->write_errno || s->age_err.kind != AGE_OK;
+}
+
 static la_ssize_t archive_out(struct archive *a, void *ctx, const void *buf,
                               size_t len)
 {
@@ -125,12 +146,13 @@ static la_ssize_t archive_out(struct archive *a, void *ctx, const void *buf,
     if (s->discarding)
         return (la_ssize_t)len;
     int rc;
-    if (s->age) {
-        rc = age_writer_write(s->age, buf, len, &s->age_err);
+    if (s->gz) {
+        errno = 0;
+        rc = targz_gzip_write(s->gz, buf, len);
+        if (rc != 0 && !failure_known(s))
+            s->write_errno = errno ? errno : EIO; /* compression failed */
     } else {
-        rc = write_all(s->fd, buf, len);
-        if (rc)
-            s->write_errno = errno;
+        rc = compressed_out(s, buf, len);
     }
     if (rc != 0) {
         archive_set_error(a, s->write_errno ? s->write_errno : EIO,
@@ -490,10 +512,15 @@ static mp_status sink_open(mp_host *host, const mp_endpoint *ep, void **store)
     if (rc == ARCHIVE_OK)
         rc = archive_write_set_format_option(s->ar, "pax", "xattrheader",
                                              "SCHILY");
-    if (rc == ARCHIVE_OK)
+    if (rc == ARCHIVE_OK && comp == TARGZ_GZIP && targz_gzip_available()) {
+        /* libarchive writes plain tar; targz_gzip compresses it. */
+        s->gz = targz_gzip_new(6, compressed_out, s);
+        rc = s->gz ? archive_write_add_filter_none(s->ar) : ARCHIVE_FATAL;
+    } else if (rc == ARCHIVE_OK) {
         rc = comp == TARGZ_GZIP   ? archive_write_add_filter_gzip(s->ar)
              : comp == TARGZ_ZSTD ? archive_write_add_filter_zstd(s->ar)
                                   : archive_write_add_filter_none(s->ar);
+    }
     /* zstd can compress on a second core while this thread reads and
      * hashes mail; a libarchive or libzstd without threads just ignores
      * the option (a warning, not a failure). */
@@ -511,7 +538,9 @@ static mp_status sink_open(mp_host *host, const mp_endpoint *ep, void **store)
     if (rc != ARCHIVE_OK) {
         host->set_error(host, MP_ERR_INTERNAL, "%s: libarchive: %s",
                         ep->display,
-                        s->ar ? archive_error_string(s->ar) : "out of memory");
+                        s->ar && archive_error_string(s->ar)
+                            ? archive_error_string(s->ar)
+                            : "out of memory");
         goto fail;
     }
     /* From here on only the writer thread touches the archive. */
@@ -586,6 +615,12 @@ static mp_status sink_finish(void *store)
     /* The writer has ended: the archive is this thread's again. */
     if (archive_write_close(s->ar) != ARCHIVE_OK)
         return write_failed(s, "end of archive");
+    errno = 0;
+    if (s->gz && targz_gzip_finish(s->gz) != 0) {
+        if (!failure_known(s))
+            s->write_errno = errno ? errno : EIO;
+        return write_failed(s, "end of compression");
+    }
     if (s->age && age_writer_finish(s->age, &s->age_err) != 0)
         return write_failed(s, "end of encryption");
     if (fsync(s->fd) != 0 || close(s->fd) != 0) {
@@ -636,6 +671,7 @@ static void sink_close(void *store)
             s->discarding = 1;
         archive_write_free(s->ar);
     }
+    targz_gzip_free(s->gz);
     age_writer_free(s->age);
     if (s->fd >= 0)
         close(s->fd);

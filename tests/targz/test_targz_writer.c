@@ -2,11 +2,12 @@
  * bound, an entry larger than the bound, a failing writer, cancel), and
  * the sink's use of it (a write failure on the writer thread surfaces at
  * the next call, naming the archive; spilled messages pass through the
- * queue intact). */
+ * queue intact), and the libdeflate gzip stage. */
 #include "testutil.h"
 
 #include "endpoint.h"
 #include "host.h"
+#include "targz_gzip.h"
 #include "targz_queue.h"
 #include "targz_sink.h"
 #include "targz_source.h"
@@ -175,6 +176,69 @@ static void test_queue_cancel_drops_the_rest(void **state)
     assert_true(atomic_load(&r->written) < 200);
     assert_int_equal(targz_queue_check(&q, &fault), 0);
     free(r);
+}
+
+/* ---- the gzip stage ---------------------------------------------------- */
+
+typedef struct gz_out {
+    FILE *f;
+    size_t calls;
+    int fail_after; /* fail this call (1-based); 0: never */
+} gz_out;
+
+static int to_file(void *ctx, const void *buf, size_t len)
+{
+    gz_out *o = ctx;
+    if (++o->calls == (size_t)o->fail_after)
+        return -1;
+    return fwrite(buf, 1, len, o->f) == len ? 0 : -1;
+}
+
+/* 3.5 MiB in odd pieces: four members (1 MiB of input each) that gzip
+ * reads back as one stream of the same bytes. */
+static void test_gzip_members_read_as_one_stream(void **state)
+{
+    (void)state;
+    if (!targz_gzip_available())
+        skip();
+    size_t len = (7u << 20) / 2;
+    char *data = malloc(len);
+    for (size_t i = 0; i < len; i++)
+        data[i] = (char)(i % 251 < 200 ? 'a' + (i * 7 / 13) % 26 : i % 256);
+    char *raw = mp_strf("%s/gz-input", dir);
+    char *gz = mp_strf("%s/gz-output.gz", dir);
+    mp_write_file(raw, data, len);
+    gz_out o = {.f = fopen(gz, "wb")};
+    assert_non_null(o.f);
+    targz_gzip *g = targz_gzip_new(6, to_file, &o);
+    assert_non_null(g);
+    for (size_t off = 0, piece = 1; off < len; piece = piece * 3 + 1) {
+        size_t k = piece % 100000 + 1;
+        if (k > len - off)
+            k = len - off;
+        assert_int_equal(targz_gzip_write(g, data + off, k), 0);
+        off += k;
+    }
+    assert_int_equal(o.calls, 3); /* only whole members go out */
+    assert_int_equal(targz_gzip_finish(g), 0);
+    assert_int_equal(o.calls, 4);
+    assert_int_equal(targz_gzip_finish(g), 0); /* nothing left: no member */
+    assert_int_equal(o.calls, 4);
+    targz_gzip_free(g);
+    assert_int_equal(fclose(o.f), 0);
+    assert_int_equal(mp_sh("gzip -t '%s' && gzip -dc '%s' | cmp -s - '%s'", gz,
+                           gz, raw),
+                     0);
+    /* A failing output is reported, at the member that hit it. */
+    o = (gz_out){.f = fopen(gz, "wb"), .fail_after = 2};
+    g = targz_gzip_new(6, to_file, &o);
+    assert_int_equal(targz_gzip_write(g, data, 1u << 20), 0);
+    assert_int_equal(targz_gzip_write(g, data, 1u << 20), -1);
+    targz_gzip_free(g);
+    fclose(o.f);
+    free(raw);
+    free(gz);
+    free(data);
 }
 
 /* ---- through the sink -------------------------------------------------- */
@@ -489,6 +553,7 @@ int main(void)
         cmocka_unit_test(test_queue_keeps_order_and_bound),
         cmocka_unit_test(test_queue_failure_reaches_producer),
         cmocka_unit_test(test_queue_cancel_drops_the_rest),
+        cmocka_unit_test(test_gzip_members_read_as_one_stream),
         cmocka_unit_test(test_write_failure_surfaces_while_streaming),
         cmocka_unit_test(test_write_failure_surfaces_at_finish),
         cmocka_unit_test(test_spilled_messages_through_the_queue),
