@@ -29,6 +29,7 @@ typedef struct fetch_ctx {
     mp_status stop; /* a callback said stop: drain, then return this */
     imap_spool spool; /* a body that came before its UID */
     int spooled;
+    int open_msg; /* begin() was called, end() not yet */
     char buf[CHUNK];
 } fetch_ctx;
 
@@ -87,12 +88,16 @@ static void deliver(fetch_ctx *fc, imap_conn *c, const imap_fetch_meta *m,
         fc->stop = s;
         return;
     }
+    fc->open_msg = 1;
     if (from_spool) {
         if (imap_spool_each(&fc->spool, spool_to_cb, fc) < 0) {
             c->host->set_error(c->host, MP_ERR_IO,
                                "message %u: cannot read back the spool file",
                                m->uid);
-            fc->cb->end(fc->cb_ctx, MP_MSG_BAD);
+            fc->open_msg = 0;
+            s = fc->cb->end(fc->cb_ctx, MP_MSG_BAD);
+            if (s != MP_OK)
+                fc->stop = s;
             return;
         }
     } else if (t == IMAP_T_LITERAL) {
@@ -117,6 +122,7 @@ static void deliver(fetch_ctx *fc, imap_conn *c, const imap_fetch_meta *m,
         fc->stop = s;
         return;
     }
+    fc->open_msg = 0;
     s = fc->cb->end(fc->cb_ctx, MP_OK);
     if (s != MP_OK)
         fc->stop = s;
@@ -283,6 +289,11 @@ mp_status imap_source_fetch(void *folder, const char *const *keys, size_t n,
         if (b != MP_OK)
             fc->stop = b;
     }
+    /* A message cut off by a protocol error is ended as failed. One cut
+     * off by a lost connection is not ended: the core counts an ended
+     * message as failed, while a reconnect will copy it. */
+    if (s != MP_OK && s != MP_TEMPORARY && fc->open_msg && fc->stop == MP_OK)
+        cb->end(ctx, s);
     if (s == MP_OK)
         s = fc->stop;
     imap_spool_free(&fc->spool);

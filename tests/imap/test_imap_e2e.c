@@ -309,7 +309,8 @@ static void test_imap_to_imap_jobs(void **state)
     mp_run_result l2 = run("list", dave, NULL, NULL, NULL, NULL);
     mp_run_result l0 = run("list", bob, NULL, NULL, NULL, NULL);
     expect_exit(&l1, 0);
-    assert_string_equal(l1.out, l2.out);
+    if (strcmp(l1.out, l2.out) != 0)
+        fail_msg("--jobs 1 gave\n%s\n--jobs 4 gave\n%s", l1.out, l2.out);
     assert_string_equal(l0.out, l1.out);
     assert_contains(l1.out, "Notmuch");
     mp_run_free(&l0);

@@ -306,8 +306,10 @@ static void test_round_trip_names_flags_dates(void **state)
                 assert_true(sc->date[m] > 1700000000);
             /* The identity is the one every plugin computes. */
             const char *hdr_end = strstr(bodies[m], "\n\n");
-            char *hdr = crlf(mp_strf("%.*s", (int)(hdr_end - bodies[m] + 1),
-                                     bodies[m]));
+            char *lf = mp_strf("%.*s", (int)(hdr_end - bodies[m] + 1),
+                               bodies[m]);
+            char *hdr = crlf(lf);
+            free(lf);
             char want[96];
             mp_identity_of_header(hdr, strlen(hdr), want, sizeof want);
             assert_string_equal(sc->identity[m], want);
