@@ -42,14 +42,18 @@ static void *writer_main(void *arg)
     targz_queue *q = arg;
     pthread_mutex_lock(&q->lock);
     for (;;) {
-        while (!q->head && !q->stopping)
+        while (!q->head && !q->stopping) {
+            q->writer_idle = 1;
             pthread_cond_wait(&q->work, &q->lock);
+            q->writer_idle = 0;
+        }
         targz_entry *e = q->head;
         if (!e)
             break; /* stopping, and everything is written */
         q->head = e->next;
         if (!q->head)
             q->tail = NULL;
+        q->queued--;
         int skip = q->failed || q->discard;
         pthread_mutex_unlock(&q->lock);
 
@@ -64,7 +68,9 @@ static void *writer_main(void *arg)
             q->fault = fault;
         }
         q->in_flight -= weight;
-        pthread_cond_broadcast(&q->room);
+        if (q->producer_waiting &&
+            (q->in_flight <= q->max_bytes / 2 || q->in_flight == 0 || q->failed))
+            pthread_cond_broadcast(&q->room);
     }
     pthread_mutex_unlock(&q->lock);
     return NULL;
@@ -124,8 +130,13 @@ int targz_queue_push(targz_queue *q, targz_entry *e, targz_fault *fault)
     /* An empty queue takes any entry, so one bigger than max_bytes
      * cannot wait for ever. */
     while (!q->failed && q->in_flight > 0 &&
-           q->in_flight + e->weight > q->max_bytes)
+           q->in_flight + e->weight > q->max_bytes) {
+        if (q->writer_idle) /* it must run for room to appear */
+            pthread_cond_signal(&q->work);
+        q->producer_waiting = 1;
         pthread_cond_wait(&q->room, &q->lock);
+        q->producer_waiting = 0;
+    }
     if (report(q, fault) != 0) {
         pthread_mutex_unlock(&q->lock);
         targz_entry_free(e);
@@ -137,7 +148,10 @@ int targz_queue_push(targz_queue *q, targz_entry *e, targz_fault *fault)
         q->head = e;
     q->tail = e;
     q->in_flight += e->weight;
-    pthread_cond_signal(&q->work);
+    q->queued++;
+    if (q->writer_idle && (q->in_flight >= TARGZ_QUEUE_WAKE_BYTES ||
+                           q->queued >= TARGZ_QUEUE_WAKE_COUNT))
+        pthread_cond_signal(&q->work);
     pthread_mutex_unlock(&q->lock);
     return 0;
 }

@@ -8,6 +8,12 @@
  * far the reader runs ahead; one entry larger than that still passes once
  * the queue is empty.
  *
+ * Wake-ups are batched both ways, since a futex wake and a context switch
+ * per message cost as much as the message: an idle writer is woken once
+ * TARGZ_QUEUE_WAKE_BYTES or TARGZ_QUEUE_WAKE_COUNT have gathered (or the
+ * producer has to wait, or the queue is stopped), and a waiting producer
+ * once the queue has drained to half of max_bytes (or is empty).
+ *
  * The writer cannot report through the host (the host belongs to the
  * store's thread), so a failure is kept as a targz_fault: the first one
  * wins, every later entry is dropped unwritten, and the producer learns of
@@ -26,6 +32,8 @@
 /* 32 MiB in flight: about 8,000 ordinary messages, far more than the
  * writer needs to stay busy, and small beside the spill threshold. */
 #define TARGZ_QUEUE_MAX_BYTES (32u << 20)
+#define TARGZ_QUEUE_WAKE_BYTES (1u << 20)
+#define TARGZ_QUEUE_WAKE_COUNT 256
 
 typedef struct targz_entry {
     struct targz_entry *next;
@@ -52,6 +60,9 @@ typedef struct targz_queue {
     pthread_cond_t room;  /* an entry was written */
     targz_entry *head, *tail;
     size_t in_flight, max_bytes;
+    size_t queued;        /* entries not yet taken by the writer */
+    int writer_idle;      /* the writer waits on work */
+    int producer_waiting; /* the producer waits on room */
     int running;          /* the thread exists (start .. drain/cancel) */
     int stopping, discard;
     int failed;

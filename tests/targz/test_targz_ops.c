@@ -13,6 +13,7 @@
 #include "targz_spool.h"
 
 #include <dirent.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +155,43 @@ static void test_hash_normalises_crlf(void **state)
     hash_of("", 0, 1, got, &v1);
     assert_string_equal(
         got, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+/* The line count (vsize) and the hash against a byte-by-byte reference,
+ * on random bytes rich in the ones a word-at-a-time count could confuse
+ * ('\n' with the high bit, neighbours of '\n', '\r', NUL). */
+static void test_hash_counts_lines_exactly(void **state)
+{
+    (void)state;
+    static const unsigned char alphabet[] = {'\n', '\r', 0x8a, 0x0b, 0x09,
+                                             0x00, 0xff, 'a',  0x0a, 0x7f};
+    uint64_t x = 88172645463325252ull;
+    char buf[700], lf[700], want[65], got[65];
+    for (int round = 0; round < 400; round++) {
+        size_t len = (size_t)(round * 37 % 700);
+        for (size_t i = 0; i < len; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            buf[i] = (char)alphabet[x % sizeof alphabet];
+        }
+        /* Reference: CRLF -> LF, then each '\n' counts one more byte. */
+        size_t n = 0, newlines = 0;
+        for (size_t i = 0; i < len; i++) {
+            if (buf[i] == '\r' && i + 1 < len && buf[i + 1] == '\n')
+                continue;
+            lf[n++] = buf[i];
+            newlines += buf[i] == '\n';
+        }
+        unsigned char md[32];
+        assert_int_equal(EVP_Digest(lf, n, md, NULL, EVP_sha256(), NULL), 1);
+        for (int i = 0; i < 32; i++)
+            sprintf(want + 2 * i, "%02x", md[i]);
+        uint64_t v;
+        hash_of(buf, len, 1 + (size_t)round % 23, got, &v);
+        assert_string_equal(got, want);
+        assert_int_equal(v, n + newlines);
+    }
 }
 
 static int collect(void *ctx, const void *buf, size_t len)
@@ -443,6 +481,7 @@ int main(void)
         cmocka_unit_test(test_flags),
         cmocka_unit_test(test_manifest_lines),
         cmocka_unit_test(test_hash_normalises_crlf),
+        cmocka_unit_test(test_hash_counts_lines_exactly),
         cmocka_unit_test(test_spool_spills_encrypted),
         cmocka_unit_test(test_close_without_finish_leaves_nothing),
         cmocka_unit_test(test_big_message_keywords_and_fetch_order),

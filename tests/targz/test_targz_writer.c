@@ -135,20 +135,21 @@ static void test_queue_failure_reaches_producer(void **state)
     targz_queue q = {0};
     assert_int_equal(targz_queue_start(&q, 1u << 20, record, r), 0);
     targz_fault fault;
-    for (size_t i = 0; i < 5; i++)
-        assert_int_equal(targz_queue_push(&q, patterned(i, 100), &fault), 0);
-    /* Wait (bounded) until the writer has met entry 5. */
-    int failed = 0;
-    for (int t = 0; t < 5000 && !failed; t++) {
-        failed = targz_queue_check(&q, &fault) != 0;
-        if (!failed)
-            usleep(1000);
+    /* Entries of 300 kB keep waking the writer (TARGZ_QUEUE_WAKE_BYTES);
+     * once it has met entry 5, pushing is refused with its text. */
+    size_t i;
+    int rc = 0;
+    for (i = 0; i < 200 && rc == 0; i++) {
+        rc = targz_queue_push(&q, patterned(i, 300000), &fault);
+        if (rc == 0)
+            usleep(2000);
     }
-    assert_true(failed);
+    assert_int_equal(rc, -1);
+    assert_true(i > 5);
     assert_int_equal(fault.kind, MP_ERR_IO);
     assert_string_equal(fault.text, "boom at 4");
     memset(&fault, 0, sizeof fault);
-    assert_int_equal(targz_queue_push(&q, patterned(5, 100), &fault), -1);
+    assert_int_equal(targz_queue_check(&q, &fault), -1);
     assert_string_equal(fault.text, "boom at 4");
     memset(&fault, 0, sizeof fault);
     assert_int_equal(targz_queue_drain(&q, &fault), -1);
@@ -156,6 +157,36 @@ static void test_queue_failure_reaches_producer(void **state)
     assert_int_equal(atomic_load(&r->written), 4);
     /* Still reported after the thread has ended. */
     assert_int_equal(targz_queue_check(&q, &fault), -1);
+    free(r);
+}
+
+/* A few small entries do not wake an idle writer (one wake per message
+ * would cost as much as the message); stopping the queue writes them. */
+static void test_queue_batches_wakeups(void **state)
+{
+    (void)state;
+    recorder *r = calloc(1, sizeof *r);
+    r->content_ok = 1;
+    targz_queue q = {0};
+    assert_int_equal(targz_queue_start(&q, 32u << 20, record, r), 0);
+    targz_fault fault;
+    usleep(20000); /* the writer is up and waiting */
+    for (size_t i = 0; i < 10; i++)
+        assert_int_equal(targz_queue_push(&q, patterned(i, 1000), &fault), 0);
+    usleep(50000);
+    assert_int_equal(atomic_load(&r->written), 0);
+    /* TARGZ_QUEUE_WAKE_COUNT entries in all wake it. */
+    for (size_t i = 10; i < TARGZ_QUEUE_WAKE_COUNT; i++)
+        assert_int_equal(targz_queue_push(&q, patterned(i, 1000), &fault), 0);
+    for (int t = 0; t < 5000 && atomic_load(&r->written) < 256; t++)
+        usleep(1000);
+    assert_int_equal(atomic_load(&r->written), TARGZ_QUEUE_WAKE_COUNT);
+    for (size_t i = 256; i < 260; i++)
+        assert_int_equal(targz_queue_push(&q, patterned(i, 1000), &fault), 0);
+    assert_int_equal(targz_queue_drain(&q, &fault), 0);
+    assert_int_equal(atomic_load(&r->written), 260);
+    assert_string_equal(r->order[259], "259");
+    assert_true(r->content_ok);
     free(r);
 }
 
@@ -169,7 +200,8 @@ static void test_queue_cancel_drops_the_rest(void **state)
     assert_int_equal(targz_queue_start(&q, 64u << 20, record, r), 0);
     targz_fault fault;
     for (size_t i = 0; i < 200; i++)
-        assert_int_equal(targz_queue_push(&q, patterned(i, 1000), &fault), 0);
+        assert_int_equal(targz_queue_push(&q, patterned(i, 10000), &fault),
+                         0);
     targz_queue_cancel(&q);
     /* 200 entries take 0.4 s to write; cancel did not wait for them
      * (ASan would also report the dropped entries if they leaked). */
@@ -552,6 +584,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_queue_keeps_order_and_bound),
         cmocka_unit_test(test_queue_failure_reaches_producer),
+        cmocka_unit_test(test_queue_batches_wakeups),
         cmocka_unit_test(test_queue_cancel_drops_the_rest),
         cmocka_unit_test(test_gzip_members_read_as_one_stream),
         cmocka_unit_test(test_write_failure_surfaces_while_streaming),
