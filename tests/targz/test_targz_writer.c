@@ -170,7 +170,15 @@ static void test_queue_batches_wakeups(void **state)
     targz_queue q = {0};
     assert_int_equal(targz_queue_start(&q, 32u << 20, record, r), 0);
     targz_fault fault;
-    usleep(20000); /* the writer is up and waiting */
+    int idle = 0; /* wait until the writer is up and waiting */
+    for (int t = 0; t < 5000 && !idle; t++) {
+        pthread_mutex_lock(&q.lock);
+        idle = q.writer_idle;
+        pthread_mutex_unlock(&q.lock);
+        if (!idle)
+            usleep(1000);
+    }
+    assert_true(idle);
     for (size_t i = 0; i < 10; i++)
         assert_int_equal(targz_queue_push(&q, patterned(i, 1000), &fault), 0);
     usleep(50000);
