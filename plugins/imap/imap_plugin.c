@@ -36,7 +36,7 @@ static const mp_sink_ops sink_ops = {
     .list_folders = imap_store_list,
     .open_folder = imap_sink_open_folder,
     .close_folder = imap_sink_close_folder,
-    .scan = imap_folder_scan,
+    .scan = imap_sink_scan,
     .put_begin = imap_sink_put_begin,
     .put_write = imap_sink_put_write,
     .put_commit = imap_sink_put_commit,
@@ -44,6 +44,7 @@ static const mp_sink_ops sink_ops = {
     .flush = imap_sink_flush,
     .set_flags = imap_sink_set_flags,
     .remove = imap_sink_remove,
+    .flush_keys = imap_sink_flush_keys,
 };
 
 static const char *const schemes[] = {"imap", "imaps", NULL};

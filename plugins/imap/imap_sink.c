@@ -17,16 +17,114 @@ mp_status imap_sink_open_folder(void *store, const char *name, void **folder,
 {
     imap_folder *f;
     mp_status s = imap_folder_open(store, name, 0, 1, &f, info);
-    if (s == MP_OK)
+    if (s == MP_OK) {
+        f->pipeline = 1; /* this plugin has flush_keys: keys come there */
         *folder = f;
+    }
     return s;
 }
 
+/* APPEND answers in flight at most: each answer is a short line, so the
+ * server can never block writing them while we write the next message. */
+#define MAX_UNANSWERED 32
+
+/* The APPENDUID response code's UID: "APPENDUID <validity> <uid>". */
+static void appenduid_key(const char *code, char *key, size_t size)
+{
+    unsigned long validity, uid;
+    if (sscanf(code, "APPENDUID %lu %lu", &validity, &uid) == 2 ||
+        sscanf(code, "appenduid %lu %lu", &validity, &uid) == 2)
+        snprintf(key, size, "%lu", uid);
+}
+
+/* Read tagged answers to pipelined APPENDs until at most LEFT are
+ * unanswered. */
+static mp_status read_answers(imap_folder *f, size_t left)
+{
+    imap_conn *c = f->st->conn;
+    while (f->n_unanswered > left) {
+        unsigned tag;
+        int result;
+        mp_status s = imap_wait_tagged(c, NULL, NULL, &tag, &result);
+        if (s != MP_OK)
+            return s;
+        imap_pending *p = NULL;
+        for (size_t i = f->n_pending - f->n_unanswered; i < f->n_pending; i++)
+            if (f->pending[i].tag == tag && !f->pending[i].answered)
+                p = &f->pending[i];
+        if (!p) {
+            c->p.error = IMAP_ERR_PROTO;
+            snprintf(c->p.err, sizeof c->p.err,
+                     "answer to an unknown command (tag m%u)", tag);
+            return imap_conn_fail(c, "appending");
+        }
+        p->answered = 1;
+        p->result = result;
+        if (result == IMAP_OK)
+            appenduid_key(c->last_code, p->key, sizeof p->key);
+        else
+            p->text = strdup(c->last_text);
+        f->n_unanswered--;
+    }
+    return MP_OK;
+}
+
+static void forget_pending(imap_folder *f)
+{
+    for (size_t i = 0; i < f->n_pending; i++)
+        free(f->pending[i].text);
+    f->n_pending = f->n_unanswered = 0;
+}
+
+mp_status imap_sink_flush_keys(void *folder, mp_commit_cb cb, void *ctx)
+{
+    imap_folder *f = folder;
+    mp_host *host = f->st->host;
+    mp_status s = read_answers(f, 0);
+    for (size_t i = 0; i < f->n_pending; i++) {
+        imap_pending *p = &f->pending[i];
+        if (!p->answered)
+            break; /* not reported: not stored, as far as anyone knows */
+        if (p->result == IMAP_OK) {
+            cb(ctx, i, MP_OK, p->key);
+        } else {
+            host->set_error(host, MP_ERR_REFUSED,
+                            "folder \"%s\" on %s: server refused the message: %s",
+                            f->name, f->st->conn->where, p->text ? p->text : "");
+            cb(ctx, i, MP_MSG_BAD, NULL);
+        }
+    }
+    forget_pending(f);
+    if (s != MP_OK) {
+        /* The refusals above replaced the host's error: say again what
+         * failed the folder. */
+        if (f->st->conn->broken)
+            imap_conn_fail(f->st->conn, "appending");
+        return s;
+    }
+    if (f->st->conn->broken)
+        return imap_conn_fail(f->st->conn, "flushing");
+    return MP_OK;
+}
+
+/* Without per-message reporting: every pipelined APPEND must have worked. */
 mp_status imap_sink_flush(void *folder)
 {
     imap_folder *f = folder;
-    /* put_commit waits for the server's tagged OK, after which the message
-     * is stored: nothing is outstanding. */
+    mp_status s = read_answers(f, 0);
+    if (s != MP_OK)
+        return s;
+    for (size_t i = 0; i < f->n_pending; i++)
+        if (f->pending[i].result != IMAP_OK) {
+            f->st->host->set_error(f->st->host, MP_ERR_REFUSED,
+                                   "folder \"%s\" on %s: server refused a "
+                                   "message: %s",
+                                   f->name, f->st->conn->where,
+                                   f->pending[i].text ? f->pending[i].text : "");
+            forget_pending(f);
+            return MP_FOLDER_BAD;
+        }
+    forget_pending(f);
     if (f->st->conn->broken)
         return imap_conn_fail(f->st->conn, "flushing");
     return MP_OK;
@@ -39,6 +137,13 @@ mp_status imap_sink_close_folder(void *folder)
     /* No CLOSE: it would expunge messages copied with \Deleted. */
     imap_folder_free(f);
     return s;
+}
+
+mp_status imap_sink_scan(void *folder, unsigned flags, mp_msg_cb cb, void *ctx)
+{
+    imap_folder *f = folder;
+    mp_status s = read_answers(f, 0); /* answers first, then the FETCH */
+    return s != MP_OK ? s : imap_folder_scan(folder, flags, cb, ctx);
 }
 
 mp_status imap_sink_put_begin(void *folder, const mp_msg_info *info,
@@ -175,15 +280,6 @@ static int send_chunk(void *ctx, const char *buf, size_t len)
     return imap_conn_send(c, buf, len) == MP_OK ? 0 : 2;
 }
 
-/* The APPENDUID response code's UID: "APPENDUID <validity> <uid>". */
-static void appenduid_key(const char *code, char *key, size_t size)
-{
-    unsigned long validity, uid;
-    if (sscanf(code, "APPENDUID %lu %lu", &validity, &uid) == 2 ||
-        sscanf(code, "appenduid %lu %lu", &validity, &uid) == 2)
-        snprintf(key, size, "%lu", uid);
-}
-
 mp_status imap_sink_put_commit(void *put, char *key_out, size_t key_size)
 {
     imap_folder *f = put;
@@ -195,6 +291,25 @@ mp_status imap_sink_put_commit(void *put, char *key_out, size_t key_size)
     uint64_t size = f->spool.size;
     int nonsync = (c->caps & IMAP_CAP_LITERALPLUS) ||
                   ((c->caps & IMAP_CAP_LITERALMINUS) && size <= LITERAL_MINUS_MAX);
+    /* Pipelining needs the core to collect keys at flush_keys, and a
+     * literal the server takes without a "+ go ahead". */
+    int pipelined = nonsync && f->pipeline;
+    mp_status s = read_answers(f, pipelined ? MAX_UNANSWERED - 1 : 0);
+    if (s != MP_OK) {
+        imap_spool_reset(&f->spool);
+        return s;
+    }
+    if (pipelined && f->n_pending == f->cap_pending) {
+        size_t cap = f->cap_pending ? f->cap_pending * 2 : 64;
+        imap_pending *p = realloc(f->pending, cap * sizeof *p);
+        if (!p) {
+            imap_spool_reset(&f->spool);
+            host->set_error(host, MP_ERR_INTERNAL, "out of memory");
+            return MP_FATAL;
+        }
+        f->pending = p;
+        f->cap_pending = cap;
+    }
 
     imap_str cmd = {0};
     imap_str_adds(&cmd, "APPEND ");
@@ -216,7 +331,7 @@ mp_status imap_sink_put_commit(void *put, char *key_out, size_t key_size)
     }
     unsigned tag, got;
     int result;
-    mp_status s = imap_cmd_send(c, &tag, cmd.s);
+    s = imap_cmd_send(c, &tag, cmd.s);
     imap_str_free(&cmd);
     if (s == MP_OK && !nonsync) {
         /* Wait for "+ go ahead", or the refusal instead of it. */
@@ -252,6 +367,11 @@ mp_status imap_sink_put_commit(void *put, char *key_out, size_t key_size)
     if (s == MP_OK)
         s = imap_conn_send(c, "\r\n", 2);
     imap_spool_reset(&f->spool);
+    if (s == MP_OK && pipelined) {
+        f->pending[f->n_pending++] = (imap_pending){.tag = tag};
+        f->n_unanswered++;
+        return MP_OK; /* the key comes at flush_keys */
+    }
     while (s == MP_OK) {
         s = imap_wait_tagged(c, NULL, NULL, &got, &result);
         if (s != MP_OK || got == tag)
@@ -284,12 +404,14 @@ mp_status imap_sink_set_flags(void *folder, const char *key, unsigned flags,
                                f->name, key);
         return MP_MSG_BAD;
     }
+    mp_status s = read_answers(f, 0);
+    if (s != MP_OK)
+        return s;
     imap_str cmd = {0};
     imap_str_addf(&cmd, "UID STORE %u FLAGS.SILENT ", uid);
     build_flag_list(f, flags, keywords, &cmd);
     int result;
-    mp_status s = cmd.oom ? MP_FATAL
-                          : imap_cmd(f->st->conn, cmd.s, NULL, NULL, &result);
+    s = cmd.oom ? MP_FATAL : imap_cmd(f->st->conn, cmd.s, NULL, NULL, &result);
     imap_str_free(&cmd);
     if (s != MP_OK)
         return s;
@@ -316,6 +438,9 @@ mp_status imap_sink_remove(void *folder, const char *const *keys, size_t n)
     mp_host *host = f->st->host;
     if (n == 0)
         return MP_OK;
+    mp_status s = read_answers(f, 0);
+    if (s != MP_OK)
+        return s;
     uint32_t *uids = malloc(n * sizeof *uids);
     if (!uids) {
         host->set_error(host, MP_ERR_INTERNAL, "out of memory");
@@ -343,7 +468,7 @@ mp_status imap_sink_remove(void *folder, const char *const *keys, size_t n)
     imap_str cmd = {0};
     imap_str_addf(&cmd, "UID STORE %s +FLAGS.SILENT (\\Deleted)", set.s);
     int result;
-    mp_status s = imap_cmd(f->st->conn, cmd.s, NULL, NULL, &result);
+    s = imap_cmd(f->st->conn, cmd.s, NULL, NULL, &result);
     imap_str_free(&cmd);
     if (s == MP_OK && result == IMAP_OK) {
         if (f->st->conn->caps & IMAP_CAP_UIDPLUS)

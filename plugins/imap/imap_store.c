@@ -309,6 +309,21 @@ static mp_status create_folder(imap_store *st, const char *server, char *why,
     if (s != MP_OK || result == IMAP_OK)
         return s;
     snprintf(why, why_size, "%s", st->conn->last_text);
+    st->host->log(st->host, MP_LOG_DEBUG, "%s: CREATE \"%s\" refused: %s",
+                  st->display, server, why);
+    /* Another connection may have made it meanwhile (--jobs), or the
+     * refusal was passing (a lock): look, then try once more. */
+    s = simple(st, "SELECT", server, &result);
+    if (s != MP_OK || result == IMAP_OK) {
+        why[0] = '\0';
+        return s;
+    }
+    s = simple(st, "CREATE", server, &result);
+    if (s != MP_OK || result == IMAP_OK) {
+        why[0] = '\0';
+        return s;
+    }
+    /* Some servers want the parents first. */
     char *copy = strdup(server);
     if (!copy) {
         st->host->set_error(st->host, MP_ERR_INTERNAL, "out of memory");
@@ -399,6 +414,9 @@ void imap_folder_free(imap_folder *f)
     if (!f)
         return;
     imap_spool_free(&f->spool);
+    for (size_t i = 0; i < f->n_pending; i++)
+        free(f->pending[i].text);
+    free(f->pending);
     free(f->put_keywords);
     free(f->name);
     free(f->server_name);

@@ -33,7 +33,22 @@ typedef struct imap_folder {
     unsigned put_flags;
     char *put_keywords;
     int64_t put_date;
+
+    /* Sink only: APPENDs sent without waiting for their answer (LITERAL+),
+     * in commit order, reported by flush_keys. */
+    struct imap_pending *pending;
+    size_t n_pending, cap_pending;
+    size_t n_unanswered;
+    int pipeline; /* the core collects keys at flush_keys */
 } imap_folder;
+
+typedef struct imap_pending {
+    unsigned tag;
+    int answered;
+    int result;     /* IMAP_OK / IMAP_NO / IMAP_BAD */
+    char key[16];   /* APPENDUID, or "" */
+    char *text;     /* the server's words on a refusal */
+} imap_pending;
 
 mp_status imap_store_open(mp_host *host, const mp_endpoint *ep,
                           imap_store **out);

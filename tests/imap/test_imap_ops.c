@@ -78,6 +78,36 @@ static char *crlf(const char *lf)
     return out;
 }
 
+typedef struct commits {
+    size_t n;
+    mp_status status[64];
+    char key[64][32];
+    char err[64][2048];
+    mp_core_host *host;
+} commits;
+
+static void on_commit(void *ctx, size_t seq, mp_status status, const char *key)
+{
+    commits *c = ctx;
+    assert_int_equal(seq, c->n); /* in commit order, from 0 */
+    assert_true(c->n < 64);
+    c->status[c->n] = status;
+    snprintf(c->key[c->n], sizeof c->key[0], "%s", key ? key : "");
+    snprintf(c->err[c->n], sizeof c->err[0], "%s", c->host ? c->host->err : "");
+    c->n++;
+}
+
+static mp_status flush_one(void *folder, char *key, size_t key_size)
+{
+    commits c = {0};
+    mp_status s = mailport_plugin_v1()->sink->flush_keys(folder, on_commit, &c);
+    if (s != MP_OK)
+        return s;
+    assert_int_equal(c.n, 1);
+    snprintf(key, key_size, "%s", c.key[0]);
+    return c.status[0];
+}
+
 /* Put one message; returns the status, KEY gets the new key. */
 static mp_status put(ep *e, void *folder, const char *body, size_t len,
                      unsigned flags, const char *keywords, int64_t date,
@@ -101,7 +131,11 @@ static mp_status put(ep *e, void *folder, const char *body, size_t len,
         off += n;
         piece = piece * 3 + 1;
     }
-    return ops->put_commit(h, key, key_size);
+    s = ops->put_commit(h, key, key_size);
+    if (s != MP_OK || key[0])
+        return s;
+    /* Pipelined: the key (or the refusal) comes with flush_keys. */
+    return flush_one(folder, key, key_size);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -631,6 +665,112 @@ static void test_missing_folder_and_bad_names(void **state)
     free(url);
 }
 
+/* Refusals are reported per message, pipelined (LITERAL+) or not. */
+static void test_refused_messages(void **state)
+{
+    (void)state;
+    const mp_plugin *pl = mailport_plugin_v1();
+    mp_dovecot_opts o = {.max_mail_size = 10000};
+    mp_dovecot *small = mp_dovecot_start_opts(&o);
+    mp_dovecot_add_user(small, "zed", "pw");
+    char *url = mp_dovecot_url(small, "imap", "zed");
+    ep *e = ep_must(url, 1);
+    void *folder;
+    mp_folder_info info = {.struct_size = sizeof info};
+    assert_int_equal(pl->sink->open_folder(e->store, "INBOX", &folder, &info),
+                     MP_OK);
+    char *big = malloc(30001);
+    memset(big, 'x', 30000);
+    memcpy(big, "Subject: big\r\n\r\n", 16);
+    big[30000] = '\0';
+    const char *msgs[] = {"Subject: a\r\n\r\na\r\n", "Subject: b\r\n\r\nb\r\n",
+                          big, "Subject: d\r\n\r\nd\r\n"};
+    /* Pipelined: four APPENDs in flight, answers at flush_keys. */
+    for (int i = 0; i < 4; i++) {
+        mp_msg_info mi = {.struct_size = sizeof mi, .key = "k", .keywords = "",
+                          .internal_date = 1600000000};
+        void *h;
+        assert_int_equal(pl->sink->put_begin(folder, &mi, &h), MP_OK);
+        assert_int_equal(pl->sink->put_write(h, msgs[i], strlen(msgs[i])), MP_OK);
+        char key[32] = "x";
+        assert_int_equal(pl->sink->put_commit(h, key, sizeof key), MP_OK);
+        assert_string_equal(key, "");
+    }
+    commits c = {.host = &e->h};
+    assert_int_equal(pl->sink->flush_keys(folder, on_commit, &c), MP_OK);
+    assert_int_equal(c.n, 4);
+    assert_int_equal(c.status[0], MP_OK);
+    assert_int_equal(c.status[1], MP_OK);
+    assert_int_equal(c.status[2], MP_MSG_BAD);
+    assert_int_equal(c.status[3], MP_OK);
+    assert_string_equal(c.key[0], "1");
+    assert_string_equal(c.key[1], "2");
+    assert_string_equal(c.key[3], "3");
+    assert_contains(c.err[2], "server refused the message: Mail size is larger");
+    /* Nothing left to report. */
+    commits none = {0};
+    assert_int_equal(pl->sink->flush_keys(folder, on_commit, &none), MP_OK);
+    assert_int_equal(none.n, 0);
+
+    /* Without LITERAL+ the server answers before the literal is sent: the
+     * refusal comes from put_commit itself, and the connection survives. */
+    ((imap_store *)e->store)->conn->caps &= ~(unsigned)IMAP_CAP_LITERALPLUS;
+    char key[32];
+    assert_int_equal(put(e, folder, big, strlen(big), 0, "", MP_DATE_UNKNOWN,
+                         key, sizeof key),
+                     MP_MSG_BAD);
+    assert_int_equal(e->h.err_kind, MP_ERR_REFUSED);
+    assert_contains(e->h.err, "Mail size is larger");
+    assert_int_equal(put(e, folder, msgs[0], strlen(msgs[0]), MP_FLAG_SEEN, "",
+                         MP_DATE_UNKNOWN, key, sizeof key),
+                     MP_OK);
+    assert_string_equal(key, "4");
+    scanned *sc = calloc(1, sizeof *sc);
+    assert_int_equal(pl->sink->scan(folder, 0, on_msg, sc), MP_OK);
+    assert_int_equal(sc->n, 4);
+    free(sc);
+    assert_int_equal(pl->sink->close_folder(folder), MP_OK);
+    ep_close(e);
+    mp_dovecot_stop(small);
+    free(big);
+    free(url);
+}
+
+/* A server whose hierarchy delimiter is '.': nested names map, and a name
+ * holding a '.' is refused rather than silently nested. */
+static void test_dot_delimiter(void **state)
+{
+    (void)state;
+    const mp_plugin *pl = mailport_plugin_v1();
+    mp_dovecot_opts o = {.separator = '.'};
+    mp_dovecot *d = mp_dovecot_start_opts(&o);
+    mp_dovecot_add_user(d, "dot", "pw");
+    char *url = mp_dovecot_url(d, "imap", "dot");
+    ep *e = ep_must(url, 1);
+    void *folder;
+    mp_folder_info info = {.struct_size = sizeof info};
+    assert_int_equal(pl->sink->open_folder(e->store, "Archiv/Übersicht 2024",
+                                           &folder, &info),
+                     MP_OK);
+    assert_int_equal(pl->sink->close_folder(folder), MP_OK);
+    assert_int_equal(pl->sink->open_folder(e->store, "Mr. X", &folder, &info),
+                     MP_FOLDER_BAD);
+    assert_int_equal(e->h.err_kind, MP_ERR_USAGE);
+    assert_contains(e->h.err, "delimiter");
+    listed l = {0};
+    assert_int_equal(pl->sink->list_folders(e->store, on_folder, &l), MP_OK);
+    assert_true(find(&l, "Archiv/Übersicht 2024") >= 0);
+    assert_true(find(&l, "INBOX") >= 0);
+    char *md = mp_dovecot_maildir(d, "dot");
+    char *p = mp_strf("%s/.Archiv.&ANw-bersicht 2024/cur", md);
+    assert_true(mp_file_exists(p));
+    free(p);
+    free(md);
+    ep_close(e);
+    mp_dovecot_stop(d);
+    free(url);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -642,6 +782,8 @@ int main(void)
         cmocka_unit_test(test_pipelined_fetch_flags_remove),
         cmocka_unit_test(test_big_message),
         cmocka_unit_test(test_missing_folder_and_bad_names),
+        cmocka_unit_test(test_refused_messages),
+        cmocka_unit_test(test_dot_delimiter),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
