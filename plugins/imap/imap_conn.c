@@ -44,16 +44,18 @@ static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size,
 }
 
 /* "A002 NO [AUTHENTICATIONFAILED] Authentication failed." -> the part after
- * the status word. */
-static const char *server_words(const char *line)
+ * the status word; NULL when LINE is no refusal. */
+static const char *refusal_words(const char *line)
 {
     const char *p = strchr(line, ' ');
     if (!p)
-        return line;
+        return NULL;
     p++;
-    if (strncasecmp(p, "NO ", 3) == 0 || strncasecmp(p, "BAD ", 4) == 0)
-        p = strchr(p, ' ') + 1;
-    return p;
+    if (strncasecmp(p, "NO ", 3) == 0)
+        return p + 3;
+    if (strncasecmp(p, "BAD ", 4) == 0)
+        return p + 4;
+    return NULL;
 }
 
 static ssize_t net_fill(void *ctx, char *buf, size_t cap)
@@ -506,10 +508,17 @@ mp_status imap_conn_open(mp_host *host, const mp_endpoint *ep,
 
     if (rc != CURLE_OK) {
         const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
-        if (rc == CURLE_LOGIN_DENIED) {
+        const char *words = refusal_words(trace.line);
+        if (rc == CURLE_LOGIN_DENIED && words) {
             host->set_error(host, MP_ERR_AUTH, "login refused for %s at %s: %s",
-                            ep->user, c->where,
-                            trace.line[0] ? server_words(trace.line) : why);
+                            ep->user, c->where, words);
+        } else if (rc == CURLE_LOGIN_DENIED) {
+            /* No refusal seen: curl found no mechanism in common. */
+            host->set_error(host, MP_ERR_AUTH,
+                            "cannot log in as %s at %s: the server offers no "
+                            "login method%s%s%s that can be used",
+                            ep->user, c->where, auth ? " (auth=" : "",
+                            auth ? auth : "", auth ? ")" : "");
         } else if (rc == CURLE_PEER_FAILED_VERIFICATION) {
             host->set_error(host, MP_ERR_CONNECT,
                             "TLS certificate of %s not trusted: %s (use "

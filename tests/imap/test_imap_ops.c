@@ -483,6 +483,30 @@ static void test_wrong_password(void **state)
     assert_null(strstr(e->h.err, "not-the-password"));
     ep_close(e);
     free(url);
+    /* The same through SASL LOGIN. */
+    url = mp_strf("imap://alice@127.0.0.1:%d?tls=none&auth=login&password_file=%s",
+                  mp_dovecot_port(dv), pw);
+    e = ep_open(url, 1);
+    assert_int_equal(e->status, MP_FATAL);
+    assert_int_equal(e->h.err_kind, MP_ERR_AUTH);
+    assert_contains(e->h.err, want);
+    ep_close(e);
+    free(url);
+    /* And right: LOGIN works. */
+    url = mp_strf("imap://alice@127.0.0.1:%d?tls=none&auth=login&password_file=%s",
+                  mp_dovecot_port(dv), mp_dovecot_password_file(dv, "alice"));
+    e = ep_must(url, 1);
+    ep_close(e);
+    free(url);
+    /* XOAUTH2 asks for a token, and this server has no such mechanism. */
+    url = mp_strf("imap://alice@127.0.0.1:%d?tls=none&auth=xoauth2&token_file=%s",
+                  mp_dovecot_port(dv), pw);
+    e = ep_open(url, 1);
+    assert_int_equal(e->status, MP_FATAL);
+    assert_int_equal(e->h.err_kind, MP_ERR_AUTH);
+    assert_contains(e->h.err, "offers no login method (auth=xoauth2)");
+    ep_close(e);
+    free(url);
     free(want);
     free(pw);
     mp_rm_rf(dir);

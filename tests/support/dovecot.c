@@ -34,6 +34,8 @@ struct mp_dovecot {
     char *users[MAX_USERS];
     char *pwfiles[MAX_USERS];
     int n_users;
+    time_t pw_stamp; /* mtime given to each new passwd file */
+    time_t waited_to; /* the second the last add_user waited for */
 };
 
 static int free_port(void)
@@ -301,8 +303,24 @@ void mp_dovecot_add_user(mp_dovecot *d, const char *user, const char *pass)
     }
     char *tmp = mp_strf("%s.new", d->passwd);
     write_text(tmp, text, 0644);
+    /* Dovecot re-reads the file when its mtime or size changed, checking at
+     * most once a second: give every version its own mtime, and when the
+     * server runs let the second in which it may have looked pass. */
+    if (!d->pw_stamp)
+        d->pw_stamp = time(NULL) - 100000;
+    d->pw_stamp++;
+    struct timespec ts[2] = {{d->pw_stamp, 0}, {d->pw_stamp, 0}};
+    utimensat(AT_FDCWD, tmp, ts, 0);
     if (rename(tmp, d->passwd) != 0)
         fail_msg("rename %s: %s", tmp, strerror(errno));
+    /* (Several users added in a row wait once: no client can have looked
+     * between them.) */
+    if (d->pid > 0 && time(NULL) != d->waited_to) {
+        time_t now = time(NULL);
+        while (time(NULL) == now)
+            usleep(20000);
+        d->waited_to = time(NULL);
+    }
     free(tmp);
     free(text);
 }
