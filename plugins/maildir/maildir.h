@@ -11,13 +11,16 @@
 #include "mdindex.h"
 #include "mdkeywords.h"
 #include "mdname.h"
-#include "mdsyncer.h"
+#include "mdpipe.h"
 
 #include <mailport/plugin.h>
 
 #include <stdint.h>
 
 #define MD_IO_BUF (64 * 1024)
+/* A message up to this size is held in memory until put_commit and written
+ * by the pipe's threads; a larger one is written to tmp/ as it arrives. */
+#define MD_MEM_MESSAGE (4 * 1024 * 1024)
 /* How much of a message scan reads looking for the end of its header. */
 #define MD_MAX_HEADER (256 * 1024)
 
@@ -35,14 +38,19 @@ typedef struct md_store {
 typedef struct md_put {
     struct md_folder *folder;
     int open;
+    /* The message so far; once it outgrew MD_MEM_MESSAGE (SPILLED), a
+     * write buffer in front of FD, its file in tmp/. */
+    unsigned char *buf;
+    size_t len, cap;
+    int spilled;
     int fd;
     char tmp_name[256];
     unsigned flags;
     uint32_t kw_letters;
     int64_t date;
     uint64_t size, vsize; /* vsize: size plus one per bare LF */
+    uint64_t size_hint;   /* from put_begin's info: the first allocation */
     char last;            /* last byte written, for the bare-LF count */
-    size_t buffered;      /* bytes waiting in the folder's buffer */
 } md_put;
 
 typedef struct md_folder {
@@ -53,14 +61,13 @@ typedef struct md_folder {
     md_keywords kw;
     int kw_unsynced; /* keywords file rewritten since the last sync */
     md_index idx;
-    unsigned char *buf; /* MD_IO_BUF bytes: fetch reads, put writes */
+    unsigned char *buf; /* MD_IO_BUF bytes for fetch to read into */
 
-    /* Sink side. */
+    /* Sink side. The index and keywords are only ever touched by the
+     * caller's thread; the pipe's threads see only tmp_fd and cur_fd. */
     md_put put;
-    md_pending *pending; /* committed, not yet handed to the syncer */
-    size_t n_pending, cap_pending;
-    md_syncer syncer;
-    int submitted; /* batches handed over since the index was loaded */
+    md_pipe pipe;
+    int submitted;  /* messages handed over since the index was loaded */
     int dirs_dirty; /* renames or unlinks in cur/new since the last sync */
     int created;    /* directories made since the last sync */
 } md_folder;
@@ -92,7 +99,5 @@ mp_status md_flush(void *folder);
 mp_status md_set_flags(void *folder, const char *key, unsigned flags,
                        const char *keywords);
 mp_status md_remove(void *folder, const char *const *keys, size_t n);
-/* Unlink the tmp/ files of messages never flushed. */
-void md_drop_pending(md_folder *f);
 
 #endif

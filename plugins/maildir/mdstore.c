@@ -590,15 +590,13 @@ void md_folder_free(md_folder *f)
         return;
     if (f->put.open)
         md_put_abort(&f->put);
-    md_drop_pending(f);
-    md_syncer_stop(&f->syncer);
+    md_pipe_stop(&f->pipe);
     int *fds[] = {&f->dir_fd, &f->cur_fd, &f->new_fd, &f->tmp_fd};
     for (size_t i = 0; i < 4; i++)
         if (*fds[i] >= 0)
             close(*fds[i]);
     md_keywords_free(&f->kw);
     md_index_free(&f->idx);
-    free(f->pending);
     free(f->buf);
     free(f->name);
     free(f->rel);
@@ -659,7 +657,7 @@ mp_status md_folder_open(md_store *s, const char *name, int create,
             st = folder_err(s, MP_ERR_IO, f->name, "cannot open",
                             subdirs[i], errno);
     }
-    md_syncer_init(&f->syncer, f->tmp_fd, f->cur_fd);
+    md_pipe_init(&f->pipe, f->tmp_fd, f->cur_fd);
     if (st == MP_OK && md_keywords_load(f->dir_fd, &f->kw) != 0)
         st = folder_err(s, MP_ERR_IO, f->name, "cannot read",
                         "dovecot-keywords", errno);

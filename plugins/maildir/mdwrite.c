@@ -1,16 +1,16 @@
 /*
  * Writing a Maildir folder.
  *
- * A message is written to tmp/ under a fresh unique name (mode 0600) and,
- * at put_commit, closed with its mtime set to the internal date; it stays
- * in tmp/ (invisible: readers ignore tmp/) on a pending list. Every
- * MD_HANDOFF messages, and at flush(), the list goes to the folder's syncer
- * thread (mdsyncer.c), which makes a whole batch durable with one syncfs()
- * (one journal commit instead of one fsync per message), renames each file
- * into cur/ under its final name "UNIQUE,S=size,W=vsize:2,FLAGS" and
- * fsyncs cur/. flush() waits for all of it. A message is thus visible only
- * once its bytes are on disk, and after flush returns a power cut loses
- * none of them.
+ * A message is gathered in memory; put_commit chooses its unique name and
+ * final name "UNIQUE,S=size,W=vsize:2,FLAGS" (so the key is known at once)
+ * and hands it to the folder's pipe (mdpipe.h): writer threads create it in
+ * tmp/ with its mtime set to the internal date, the syncer makes written
+ * files durable in batches with one syncfs() and then renames them into
+ * cur/ and fsyncs cur/. flush() waits for all of it. A message is thus
+ * visible only once its bytes are on disk, and after flush returns a power
+ * cut loses none of them. A message larger than MD_MEM_MESSAGE is written
+ * to tmp/ as it arrives, by the caller's thread, and goes through the same
+ * sync and rename.
  *
  * Every message goes to cur/, also unseen ones: new/ means "delivered and
  * not yet seen by any client", which a migrated message is not; Dovecot
@@ -26,16 +26,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Messages per batch handed to the syncer: small enough that the disk
- * starts early, large enough that one syncfs() serves many messages (the
- * syncer merges batches that queue up while it is busy). */
-#define MD_HANDOFF 64
-
 #define KNOWN_FLAGS                                                            \
     (MP_FLAG_SEEN | MP_FLAG_ANSWERED | MP_FLAG_FLAGGED | MP_FLAG_DELETED |     \
      MP_FLAG_DRAFT | MP_FLAG_FORWARDED)
 
-static mp_status handoff(md_folder *f);
+/* First allocation for a message whose size the source did not tell. */
+#define MD_FIRST_ALLOC (16 * 1024)
 
 static mp_status io_fail(md_folder *f, const char *what, const char *file,
                          int err)
@@ -47,6 +43,16 @@ static mp_status io_fail(md_folder *f, const char *what, const char *file,
     /* A local write that fails (disk full, I/O error, read-only) will fail
      * for every message after it too. */
     return MP_FATAL;
+}
+
+/* The pipe's first failure as the error of the slot now returning. */
+static mp_status pipe_fail(md_folder *f)
+{
+    int err = 0;
+    const char *what = "cannot write";
+    char file[320] = "tmp";
+    md_pipe_error(&f->pipe, &err, &what, file, sizeof file);
+    return io_fail(f, what, file, err);
 }
 
 /* Map KEYWORDS to letters, adding new ones; warn about any that found no
@@ -78,36 +84,17 @@ mp_status md_put_begin(void *folder, const mp_msg_info *info, void **put)
                            f->name);
         return MP_FATAL;
     }
-    if (f->n_pending >= MD_HANDOFF) {
-        mp_status st = handoff(f);
-        if (st != MP_OK)
-            return st;
-    }
-    int fd = -1;
-    for (int tries = 0; fd < 0 && tries < 10; tries++) {
-        if (md_unique_name(s->hostname, s->pid, p->tmp_name,
-                           sizeof p->tmp_name) !=
-            0) {
-            s->host->set_error(s->host, MP_ERR_INTERNAL,
-                               "host name too long for a file name");
-            return MP_FATAL;
-        }
-        fd = openat(f->tmp_fd, p->tmp_name,
-                    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                    0600);
-        if (fd < 0 && errno != EEXIST)
-            return io_fail(f, "cannot create", "tmp", errno);
-    }
-    if (fd < 0)
-        return io_fail(f, "cannot create", "tmp", EEXIST);
     p->open = 1;
-    p->fd = fd;
+    p->buf = NULL;
+    p->len = p->cap = 0;
+    p->spilled = 0;
+    p->fd = -1;
     p->flags = info->flags & KNOWN_FLAGS;
     p->kw_letters = keyword_letters(f, info->keywords, info->key);
     p->date = info->internal_date;
     p->size = p->vsize = 0;
+    p->size_hint = info->size;
     p->last = 0;
-    p->buffered = 0;
     *put = p;
     return MP_OK;
 }
@@ -126,13 +113,76 @@ static int write_all(int fd, const unsigned char *b, size_t len)
     return 0;
 }
 
-static mp_status drain(md_put *p)
+static mp_status no_name(md_folder *f)
+{
+    md_store *s = f->store;
+    s->host->set_error(s->host, MP_ERR_INTERNAL,
+                       "host name too long for a file name");
+    return MP_FATAL;
+}
+
+/* The message outgrew memory: from now on it goes to a file in tmp/, and
+ * the buffer (MD_MEM_MESSAGE bytes) stands in front of it. */
+static mp_status spill(md_put *p)
 {
     md_folder *f = p->folder;
-    if (p->buffered && write_all(p->fd, f->buf, p->buffered) != 0)
+    md_store *s = f->store;
+    int fd = -1;
+    for (int tries = 0; fd < 0 && tries < 10; tries++) {
+        if (md_unique_name(s->hostname, s->pid, p->tmp_name,
+                           sizeof p->tmp_name) != 0)
+            return no_name(f);
+        fd = openat(f->tmp_fd, p->tmp_name,
+                    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                    0600);
+        if (fd < 0 && errno != EEXIST)
+            return io_fail(f, "cannot create", "tmp", errno);
+    }
+    if (fd < 0)
+        return io_fail(f, "cannot create", "tmp", EEXIST);
+    p->fd = fd;
+    p->spilled = 1;
+    if (p->len && write_all(fd, p->buf, p->len) != 0)
         return io_fail(f, "cannot write", "tmp", errno);
-    p->buffered = 0;
+    p->len = 0;
     return MP_OK;
+}
+
+/* Room for N more bytes in memory; MP_OK with p->spilled set when the
+ * message has to go to a file instead. */
+static mp_status reserve(md_put *p, size_t n)
+{
+    if (p->spilled)
+        return MP_OK;
+    if (p->len + n <= p->cap)
+        return MP_OK;
+    if (p->len + n > MD_MEM_MESSAGE) {
+        unsigned char *b = realloc(p->buf, MD_MEM_MESSAGE);
+        if (!b)
+            goto oom;
+        p->buf = b;
+        p->cap = MD_MEM_MESSAGE;
+        return spill(p);
+    }
+    size_t cap = p->cap;
+    if (!cap)
+        cap = p->size_hint && p->size_hint < MD_MEM_MESSAGE
+                  ? (size_t)p->size_hint
+                  : MD_FIRST_ALLOC;
+    while (cap < p->len + n)
+        cap *= 2;
+    if (cap > MD_MEM_MESSAGE)
+        cap = MD_MEM_MESSAGE;
+    unsigned char *b = realloc(p->buf, cap);
+    if (!b)
+        goto oom;
+    p->buf = b;
+    p->cap = cap;
+    return MP_OK;
+oom:
+    p->folder->store->host->set_error(p->folder->store->host,
+                                      MP_ERR_INTERNAL, "out of memory");
+    return MP_FATAL;
 }
 
 mp_status md_put_write(void *put, const void *buf, size_t len)
@@ -151,126 +201,45 @@ mp_status md_put_write(void *put, const void *buf, size_t len)
         p->last = (char)b[len - 1];
     p->size += len;
     p->vsize += len;
-    while (len) {
-        size_t room = MD_IO_BUF - p->buffered;
-        if (room == 0) {
-            mp_status st = drain(p);
-            if (st != MP_OK)
-                return st;
-            continue;
-        }
-        /* Large chunks skip the copy once the buffer is empty. */
-        if (p->buffered == 0 && len >= MD_IO_BUF) {
-            if (write_all(p->fd, b, len) != 0)
-                return io_fail(f, "cannot write", "tmp", errno);
-            return MP_OK;
-        }
-        size_t n = len < room ? len : room;
-        memcpy(f->buf + p->buffered, b, n);
-        p->buffered += n;
-        b += n;
-        len -= n;
+    mp_status st = reserve(p, len);
+    if (st != MP_OK)
+        return st;
+    if (!p->spilled || p->len + len <= p->cap) {
+        memcpy(p->buf + p->len, b, len);
+        p->len += len;
+        return MP_OK;
     }
+    /* Spilled and the buffer is full: write it, and a large piece too. */
+    if (p->len && write_all(p->fd, p->buf, p->len) != 0)
+        return io_fail(f, "cannot write", "tmp", errno);
+    p->len = 0;
+    if (len >= p->cap) {
+        if (write_all(p->fd, b, len) != 0)
+            return io_fail(f, "cannot write", "tmp", errno);
+        return MP_OK;
+    }
+    memcpy(p->buf, b, len);
+    p->len = len;
     return MP_OK;
 }
 
-static void put_release(md_put *p, int unlink_it)
+static void put_release(md_put *p)
 {
     if (p->fd >= 0)
         close(p->fd);
-    if (unlink_it)
+    if (p->spilled)
         unlinkat(p->folder->tmp_fd, p->tmp_name, 0);
+    free(p->buf);
+    p->buf = NULL;
+    p->len = p->cap = 0;
     p->fd = -1;
+    p->spilled = 0;
     p->open = 0;
 }
 
 void md_put_abort(void *put)
 {
-    put_release(put, 1);
-}
-
-static int add_pending(md_folder *f, const char *tmp, const char *final,
-                       size_t key_len)
-{
-    if (f->n_pending == f->cap_pending) {
-        size_t cap = f->cap_pending ? f->cap_pending * 2 : 256;
-        md_pending *v = realloc(f->pending, cap * sizeof *v);
-        if (!v)
-            return -1;
-        f->pending = v;
-        f->cap_pending = cap;
-    }
-    md_pending *pe = &f->pending[f->n_pending];
-    pe->tmp_name = strdup(tmp);
-    pe->final_name = strdup(final);
-    pe->key_len = key_len;
-    if (!pe->tmp_name || !pe->final_name) {
-        free(pe->tmp_name);
-        free(pe->final_name);
-        return -1;
-    }
-    f->n_pending++;
-    return 0;
-}
-
-mp_status md_put_commit(void *put, char *key_out, size_t key_size)
-{
-    md_put *p = put;
-    md_folder *f = p->folder;
-    md_store *s = f->store;
-    mp_status st = drain(p);
-    if (st != MP_OK) {
-        put_release(p, 1);
-        return st;
-    }
-    if (p->date != MP_DATE_UNKNOWN) {
-        struct timespec ts[2] = {{.tv_sec = (time_t)p->date},
-                                 {.tv_sec = (time_t)p->date}};
-        if (futimens(p->fd, ts) != 0) {
-            st = io_fail(f, "cannot set the date of", "tmp", errno);
-            put_release(p, 1);
-            return st;
-        }
-    }
-    int rc = close(p->fd);
-    p->fd = -1;
-    if (rc != 0) {
-        st = io_fail(f, "cannot write", "tmp", errno);
-        put_release(p, 1);
-        return st;
-    }
-    char key[300], final[340];
-    int kl = snprintf(key, sizeof key, "%s,S=%llu,W=%llu", p->tmp_name,
-                      (unsigned long long)p->size,
-                      (unsigned long long)p->vsize);
-    if (kl < 0 || (size_t)kl >= sizeof key || (size_t)kl >= key_size ||
-        md_name_build(key, (size_t)kl, ':', p->flags, p->kw_letters, final,
-                      sizeof final) != 0) {
-        s->host->set_error(s->host, MP_ERR_INTERNAL,
-                           "folder \"%s\": message name too long",
-                           f->name);
-        put_release(p, 1);
-        return MP_FATAL;
-    }
-    if (add_pending(f, p->tmp_name, final, (size_t)kl) != 0) {
-        s->host->set_error(s->host, MP_ERR_INTERNAL, "out of memory");
-        put_release(p, 1);
-        return MP_FATAL;
-    }
-    memcpy(key_out, key, (size_t)kl + 1);
-    p->open = 0;
-    return MP_OK;
-}
-
-void md_drop_pending(md_folder *f)
-{
-    for (size_t i = 0; i < f->n_pending; i++) {
-        if (f->tmp_fd >= 0)
-            unlinkat(f->tmp_fd, f->pending[i].tmp_name, 0);
-        free(f->pending[i].tmp_name);
-        free(f->pending[i].final_name);
-    }
-    f->n_pending = 0;
+    put_release(put);
 }
 
 static mp_status save_keywords(md_folder *f)
@@ -283,23 +252,99 @@ static mp_status save_keywords(md_folder *f)
     return MP_OK;
 }
 
-/* Hand the pending list to the syncer; new keywords are written first so
- * that the batch's sync covers them before any name uses their letters. */
-static mp_status handoff(md_folder *f)
+/* Finish a spilled message's file on this thread: the pipe then only syncs
+ * and renames it. */
+static mp_status finish_spilled(md_put *p)
 {
-    if (!f->n_pending)
-        return MP_OK;
-    mp_status st = save_keywords(f);
-    if (st != MP_OK)
-        return st;
-    if (md_syncer_submit(&f->syncer, f->pending, f->n_pending) != 0) {
-        f->store->host->set_error(f->store->host, MP_ERR_INTERNAL,
-                                  "out of memory");
-        return MP_FATAL;
+    md_folder *f = p->folder;
+    if (p->len && write_all(p->fd, p->buf, p->len) != 0)
+        return io_fail(f, "cannot write", "tmp", errno);
+    p->len = 0;
+    if (p->date != MP_DATE_UNKNOWN) {
+        struct timespec ts[2] = {{.tv_sec = (time_t)p->date},
+                                 {.tv_sec = (time_t)p->date}};
+        if (futimens(p->fd, ts) != 0)
+            return io_fail(f, "cannot set the date of", "tmp", errno);
     }
-    f->n_pending = 0;
+    int rc = close(p->fd);
+    p->fd = -1;
+    if (rc != 0) {
+        int err = errno;
+        unlinkat(f->tmp_fd, p->tmp_name, 0);
+        return io_fail(f, "cannot write", "tmp", err);
+    }
+    return MP_OK;
+}
+
+mp_status md_put_commit(void *put, char *key_out, size_t key_size)
+{
+    md_put *p = put;
+    md_folder *f = p->folder;
+    md_store *s = f->store;
+    mp_status st = MP_OK;
+    /* A background failure ends the folder's writing here already. */
+    if (md_pipe_failed(&f->pipe))
+        st = pipe_fail(f);
+    if (st == MP_OK && p->spilled)
+        st = finish_spilled(p);
+    else if (st == MP_OK && md_unique_name(s->hostname, s->pid, p->tmp_name,
+                                           sizeof p->tmp_name) != 0)
+        st = no_name(f);
+    /* New keywords are saved before any name refers to their letters; the
+     * pipe's next syncfs covers the file. */
+    if (st == MP_OK)
+        st = save_keywords(f);
+    char key[300], final[340];
+    int kl = 0;
+    if (st == MP_OK) {
+        kl = snprintf(key, sizeof key, "%s,S=%llu,W=%llu", p->tmp_name,
+                      (unsigned long long)p->size,
+                      (unsigned long long)p->vsize);
+        if (kl < 0 || (size_t)kl >= sizeof key || (size_t)kl >= key_size ||
+            md_name_build(key, (size_t)kl, ':', p->flags, p->kw_letters,
+                          final, sizeof final) != 0) {
+            s->host->set_error(s->host, MP_ERR_INTERNAL,
+                               "folder \"%s\": message name too long",
+                               f->name);
+            st = MP_FATAL;
+        }
+    }
+    md_job *j = st == MP_OK ? md_job_new(p->tmp_name, final) : NULL;
+    if (st == MP_OK && !j) {
+        s->host->set_error(s->host, MP_ERR_INTERNAL, "out of memory");
+        st = MP_FATAL;
+    }
+    if (st != MP_OK) {
+        put_release(p);
+        return st;
+    }
+    j->date = p->date;
+    if (p->spilled) {
+        j->written = 1;
+        free(p->buf);
+    } else {
+        /* A size hint far above the real size would hold memory (and the
+         * pipe's budget) for nothing. */
+        if (p->len && p->cap > p->len + p->len / 4 + 4096) {
+            unsigned char *b = realloc(p->buf, p->len);
+            if (b) {
+                p->buf = b;
+                p->cap = p->len;
+            }
+        }
+        j->data = p->buf;
+        j->len = p->len;
+        j->cost = p->cap;
+    }
+    p->buf = NULL;
+    p->len = p->cap = 0;
+    p->spilled = 0;
+    p->open = 0;
+    if (md_pipe_submit(&f->pipe, j) != 0)
+        return pipe_fail(f);
     f->submitted = 1;
-    f->created = f->kw_unsynced = 0; /* the batch's syncfs covers them */
+    f->created = f->kw_unsynced = 0; /* the pipe's syncfs covers them */
+    memcpy(key_out, key, (size_t)kl + 1);
     return MP_OK;
 }
 
@@ -307,12 +352,10 @@ mp_status md_flush(void *folder)
 {
     md_folder *f = folder;
     mp_status st = save_keywords(f);
-    if (st == MP_OK)
-        st = handoff(f);
     if (st != MP_OK)
         return st;
-    if (md_syncer_wait(&f->syncer) != 0)
-        return io_fail(f, f->syncer.what, f->syncer.where, f->syncer.err);
+    if (md_pipe_wait(&f->pipe) != 0)
+        return pipe_fail(f);
     if (f->submitted) {
         f->idx.loaded = 0; /* new files in cur/: reload before lookups */
         f->submitted = 0;
@@ -367,7 +410,7 @@ mp_status md_set_flags(void *folder, const char *key, unsigned flags,
     md_folder *f = folder;
     /* A message not yet in cur/ is made visible first: simpler than
      * renaming in flight, and rare (flags change on later runs). */
-    mp_status st = f->n_pending || f->submitted ? md_flush(f) : MP_OK;
+    mp_status st = f->submitted ? md_flush(f) : MP_OK;
     if (st != MP_OK)
         return st;
     uint32_t letters = keyword_letters(f, keywords, key);
@@ -409,7 +452,7 @@ mp_status md_remove(void *folder, const char *const *keys, size_t n)
 {
     md_folder *f = folder;
     md_store *s = f->store;
-    mp_status st = f->n_pending || f->submitted ? md_flush(f) : MP_OK;
+    mp_status st = f->submitted ? md_flush(f) : MP_OK;
     if (st != MP_OK)
         return st;
     for (size_t i = 0; i < n; i++) {

@@ -1,0 +1,645 @@
+/* Background writing and durability for the Maildir sink (see mdpipe.h). */
+#include "mdpipe.h"
+
+#include <mailport/plugin.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Room after the tmp name for a retry suffix ("-NN"). */
+#define TMP_SPARE 8
+
+/* Written messages worth a syncfs of their own while nobody waits: fewer
+ * would spend more on journal commits, more would leave more to do when
+ * flush() comes. */
+#define MIN_BATCH 64
+
+/* Messages queued before a sleeping writer is woken: a wake-up for every
+ * message costs about as much as writing it. */
+#define WAKE_BATCH 8
+
+int md_rename_noreplace(int from_fd, const char *from, int to_fd,
+                        const char *to)
+{
+    if (renameat2(from_fd, from, to_fd, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return -1;
+    /* Filesystems without RENAME_NOREPLACE: the names are unique anyway. */
+    return renameat(from_fd, from, to_fd, to);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Unnamed files.                                                            */
+
+/* An unnamed file is held open from writing until it is linked. Across
+ * every pipe of the process they are kept to a quarter of the descriptor
+ * limit (at most 1024), so the rest of the program never runs short;
+ * beyond that, named tmp/ files are used. */
+static atomic_long anon_open;
+
+static long anon_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 64;
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur / 4 > 1024)
+        return 1024;
+    return (long)(rl.rlim_cur / 4);
+}
+
+static int anon_reserve(long cap)
+{
+    if (atomic_fetch_add(&anon_open, 1) < cap)
+        return 1;
+    atomic_fetch_sub(&anon_open, 1);
+    return 0;
+}
+
+static void anon_close(md_job *j)
+{
+    close(j->fd);
+    j->fd = -1;
+    atomic_fetch_sub(&anon_open, 1);
+}
+
+static int link_anon(int fd, int dir_fd, const char *name)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    return linkat(AT_FDCWD, path, dir_fd, name, AT_SYMLINK_FOLLOW);
+}
+
+/* Can this filesystem and system give unnamed files and link them later
+ * (O_TMPFILE, and /proc to link through)? Tried once per pipe with a file
+ * linked as PROBE in tmp/ and removed again. */
+static int anon_works(int tmp_fd, const char *probe)
+{
+    int fd = openat(tmp_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return 0;
+    int ok = link_anon(fd, tmp_fd, probe) == 0;
+    if (ok)
+        unlinkat(tmp_fd, probe, 0);
+    close(fd);
+    return ok;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Jobs.                                                                     */
+
+md_job *md_job_new(const char *tmp_name, const char *final_name)
+{
+    size_t tl = strlen(tmp_name);
+    md_job *j = calloc(1, sizeof *j + tl + 1 + TMP_SPARE);
+    if (!j)
+        return NULL;
+    memcpy(j->tmp_name, tmp_name, tl + 1);
+    j->final_name = strdup(final_name);
+    if (!j->final_name) {
+        free(j);
+        return NULL;
+    }
+    j->date = MP_DATE_UNKNOWN;
+    j->fd = -1;
+    return j;
+}
+
+void md_job_free(md_job *j)
+{
+    if (!j)
+        return;
+    if (j->fd >= 0)
+        anon_close(j);
+    free(j->data);
+    free(j->final_name);
+    free(j);
+}
+
+static unsigned long count(const md_job *j)
+{
+    unsigned long n = 0;
+    for (; j; j = j->next)
+        n++;
+    return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The file work itself (no lock held).                                      */
+
+typedef struct failure {
+    int err;
+    const char *what;
+    char file[320];
+} failure;
+
+static void set_failure(failure *f, int err, const char *what,
+                        const char *dir, const char *name)
+{
+    f->err = err;
+    f->what = what;
+    snprintf(f->file, sizeof f->file, "%s%s%s", dir, name ? "/" : "",
+             name ? name : "");
+}
+
+static int write_all(int fd, const unsigned char *b, size_t len)
+{
+    while (len) {
+        ssize_t w = write(fd, b, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        b += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Open J's file: an unnamed one when ANON (the most unnamed files the
+ * process may hold; 0: none), linked into cur/ once synced, else a named
+ * one in tmp/, renamed. An unnamed file costs no directory entry in tmp/
+ * and leaves nothing behind after a crash. */
+static int open_job(int tmp_fd, md_job *j, long anon, failure *fl)
+{
+    if (anon && anon_reserve(anon)) {
+        int fd = openat(tmp_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            j->fd = fd;
+            return fd;
+        }
+        atomic_fetch_sub(&anon_open, 1);
+    }
+    size_t base = strlen(j->tmp_name);
+    for (int tries = 0;; tries++) {
+        int fd = openat(tmp_fd, j->tmp_name,
+                        O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                        0600);
+        if (fd >= 0)
+            return fd;
+        if (errno != EEXIST || tries == 9) {
+            set_failure(fl, errno, "cannot create", "tmp", j->tmp_name);
+            return -1;
+        }
+        /* Another program's leftover under the same name: the tmp name is
+         * only ours, the final name stays as promised. */
+        snprintf(j->tmp_name + base, TMP_SPARE, "-%d", tries + 1);
+    }
+}
+
+/* Forget J's file: close an unnamed one (which frees it), unlink a named
+ * one. */
+static void discard_file(int tmp_fd, md_job *j)
+{
+    if (j->fd >= 0)
+        anon_close(j);
+    else
+        unlinkat(tmp_fd, j->tmp_name, 0);
+}
+
+/* Create, write and date J's file (see open_job); a named one is closed, an
+ * unnamed one stays open until it is linked. On failure nothing of it
+ * stays. The data is released either way. */
+static int write_job(int tmp_fd, md_job *j, long anon, failure *fl)
+{
+    int fd = open_job(tmp_fd, j, anon, fl);
+    if (fd < 0) {
+        free(j->data);
+        j->data = NULL;
+        return -1;
+    }
+    const char *what = NULL;
+    if (write_all(fd, j->data, j->len) != 0) {
+        what = "cannot write";
+    } else if (j->date != MP_DATE_UNKNOWN) {
+        struct timespec ts[2] = {{.tv_sec = (time_t)j->date},
+                                 {.tv_sec = (time_t)j->date}};
+        if (futimens(fd, ts) != 0)
+            what = "cannot set the date of";
+    }
+    int err = errno;
+    if (j->fd < 0 && close(fd) != 0 && !what) {
+        what = "cannot write";
+        err = errno;
+    }
+    free(j->data);
+    j->data = NULL;
+    if (what) {
+        discard_file(tmp_fd, j);
+        set_failure(fl, err, what, "tmp", j->tmp_name);
+        return -1;
+    }
+    j->written = 1;
+    return 0;
+}
+
+/* Remove the files of jobs FROM on (as never committed) and free them. */
+static void drop(int tmp_fd, md_job *from)
+{
+    while (from) {
+        md_job *next = from->next;
+        if (from->written)
+            discard_file(tmp_fd, from);
+        md_job_free(from);
+        from = next;
+    }
+}
+
+/* One syncfs for the data and inodes of everything written so far (and the
+ * keywords file and directories made before it). */
+static int sync_all(int tmp_fd, failure *fl)
+{
+    if (syncfs(tmp_fd) == 0)
+        return 0;
+    set_failure(fl, errno, "cannot sync", "tmp", NULL);
+    return -1;
+}
+
+/* Give J's synced file its final name in cur/. */
+static int place(int tmp_fd, int cur_fd, md_job *j)
+{
+    if (j->fd < 0)
+        return md_rename_noreplace(tmp_fd, j->tmp_name, cur_fd,
+                                   j->final_name);
+    if (link_anon(j->fd, cur_fd, j->final_name) != 0)
+        return -1;
+    anon_close(j);
+    return 0;
+}
+
+/* Place the synced jobs in LIST into cur/, then fsync cur/ so that the new
+ * names are durable too. Frees the jobs. */
+static int move_batch(int tmp_fd, int cur_fd, md_job *list, failure *fl)
+{
+    int rc = 0;
+    while (list) {
+        md_job *next = list->next;
+        if (place(tmp_fd, cur_fd, list) != 0) {
+            set_failure(fl, errno, "cannot move a message into", "cur",
+                        list->final_name);
+            drop(tmp_fd, list);
+            rc = -1;
+            break;
+        }
+        md_job_free(list);
+        list = next;
+    }
+    /* What was placed must be made durable, also after a failure. */
+    if (fsync(cur_fd) != 0 && rc == 0) {
+        set_failure(fl, errno, "cannot sync", "cur", NULL);
+        rc = -1;
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The threads (shared state under the lock).                                */
+
+static void record(md_pipe *p, const failure *fl)
+{
+    if (p->failed)
+        return;
+    p->failed = 1;
+    p->err = fl->err;
+    p->what = fl->what;
+    memcpy(p->file, fl->file, sizeof p->file);
+}
+
+static void push(md_job ***tail, md_job *j)
+{
+    j->next = NULL;
+    **tail = j;
+    *tail = &j->next;
+}
+
+/* Is there a batch worth a sync: enough written, or all that someone waits
+ * for? (The syncer is woken only then.) */
+static int sync_ready(const md_pipe *p)
+{
+    return p->sync_head &&
+           (p->stop || p->n_sync >= MIN_BATCH ||
+            (p->waiting && !p->write_head && !p->writing));
+}
+
+static void *writer(void *arg)
+{
+    md_pipe *p = arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->write_head && !p->stop)
+            pthread_cond_wait(&p->to_write, &p->mu);
+        md_job *j = p->write_head;
+        if (!j)
+            break;
+        p->write_head = j->next;
+        if (!p->write_head)
+            p->write_tail = &p->write_head;
+        p->n_write--;
+        int failed = p->failed;
+        long anon = p->anon_cap;
+        p->writing++;
+        pthread_mutex_unlock(&p->mu);
+
+        failure fl;
+        int rc = failed ? -1 : write_job(p->tmp_fd, j, anon, &fl);
+
+        pthread_mutex_lock(&p->mu);
+        p->writing--;
+        p->bytes -= j->cost;
+        if (rc == 0) {
+            push(&p->sync_tail, j);
+            p->n_sync++;
+        } else {
+            if (!failed)
+                record(p, &fl);
+            md_job_free(j);
+            p->settled++;
+        }
+        if (sync_ready(p))
+            pthread_cond_signal(&p->to_sync);
+        pthread_cond_broadcast(&p->progress);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Takes everything written, makes it durable and passes it on to the
+ * mover; meanwhile the mover places the batch before, so one batch's
+ * renames overlap the next one's sync. */
+static void *syncer(void *arg)
+{
+    md_pipe *p = arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->stop && !sync_ready(p))
+            pthread_cond_wait(&p->to_sync, &p->mu);
+        md_job *list = p->sync_head;
+        if (!list)
+            break;
+        p->sync_head = NULL;
+        p->sync_tail = &p->sync_head;
+        p->n_sync = 0;
+        int failed = p->failed;
+        pthread_mutex_unlock(&p->mu);
+
+        failure fl;
+        int rc = failed ? -1 : sync_all(p->tmp_fd, &fl);
+        unsigned long n = rc == 0 ? 0 : count(list);
+        if (rc != 0)
+            drop(p->tmp_fd, list);
+
+        pthread_mutex_lock(&p->mu);
+        if (rc == 0) {
+            *p->move_tail = list;
+            while (*p->move_tail)
+                p->move_tail = &(*p->move_tail)->next;
+            pthread_cond_signal(&p->to_move);
+        } else {
+            if (!failed)
+                record(p, &fl);
+            p->settled += n;
+            pthread_cond_broadcast(&p->progress);
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+static void *mover(void *arg)
+{
+    md_pipe *p = arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->move_head && !p->stop)
+            pthread_cond_wait(&p->to_move, &p->mu);
+        md_job *list = p->move_head;
+        if (!list)
+            break;
+        p->move_head = NULL;
+        p->move_tail = &p->move_head;
+        int failed = p->failed;
+        pthread_mutex_unlock(&p->mu);
+
+        unsigned long n = count(list);
+        failure fl;
+        int rc = 0;
+        if (failed)
+            drop(p->tmp_fd, list);
+        else
+            rc = move_batch(p->tmp_fd, p->cur_fd, list, &fl);
+
+        pthread_mutex_lock(&p->mu);
+        if (rc != 0)
+            record(p, &fl);
+        p->settled += n;
+        pthread_cond_broadcast(&p->progress);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Starting and stopping.                                                    */
+
+void md_pipe_init(md_pipe *p, int tmp_fd, int cur_fd)
+{
+    memset(p, 0, sizeof *p);
+    p->tmp_fd = tmp_fd;
+    p->cur_fd = cur_fd;
+    p->write_tail = &p->write_head;
+    p->sync_tail = &p->sync_head;
+    p->move_tail = &p->move_head;
+}
+
+static void stop_threads(md_pipe *p, int n)
+{
+    pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    pthread_cond_broadcast(&p->to_write);
+    pthread_cond_broadcast(&p->to_sync);
+    pthread_cond_broadcast(&p->to_move);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < n; i++)
+        pthread_join(p->tid[i], NULL);
+}
+
+static int start(md_pipe *p)
+{
+    if (pthread_mutex_init(&p->mu, NULL) != 0)
+        return -1;
+    pthread_cond_t *cv[] = {&p->to_write, &p->to_sync, &p->to_move,
+                            &p->progress};
+    size_t ncv = 0;
+    for (; ncv < 4; ncv++)
+        if (pthread_cond_init(cv[ncv], NULL) != 0)
+            break;
+    int n = 0;
+    if (ncv == 4) {
+        for (; n < MD_THREADS; n++)
+            if (pthread_create(&p->tid[n], NULL,
+                               n == 0   ? syncer
+                               : n == 1 ? mover
+                                        : writer,
+                               p) != 0)
+                break;
+    }
+    if (n == MD_THREADS) {
+        p->threads = n;
+        return 0;
+    }
+    if (ncv == 4)
+        stop_threads(p, n);
+    p->stop = 0;
+    while (ncv)
+        pthread_cond_destroy(cv[--ncv]);
+    pthread_mutex_destroy(&p->mu);
+    return -1;
+}
+
+/* No threads (they could not be started): the same work, here. */
+static int submit_inline(md_pipe *p, md_job *j)
+{
+    p->handed++;
+    failure fl;
+    if (p->failed ||
+        (!j->written && write_job(p->tmp_fd, j, p->anon_cap, &fl) != 0)) {
+        if (!p->failed)
+            record(p, &fl);
+        j->next = NULL;
+        drop(p->tmp_fd, j);
+        p->settled++;
+        return -1;
+    }
+    push(&p->sync_tail, j);
+    return 0;
+}
+
+static int wait_inline(md_pipe *p)
+{
+    md_job *list = p->sync_head;
+    p->sync_head = NULL;
+    p->sync_tail = &p->sync_head;
+    unsigned long n = count(list);
+    failure fl;
+    if (p->failed) {
+        drop(p->tmp_fd, list);
+    } else if (list && sync_all(p->tmp_fd, &fl) != 0) {
+        record(p, &fl);
+        drop(p->tmp_fd, list);
+    } else if (list && move_batch(p->tmp_fd, p->cur_fd, list, &fl) != 0) {
+        record(p, &fl);
+    }
+    p->settled += n;
+    return p->failed ? -1 : 0;
+}
+
+int md_pipe_submit(md_pipe *p, md_job *j)
+{
+    if (p->threads == 0) {
+        char probe[300];
+        snprintf(probe, sizeof probe, "%s.probe", j->tmp_name);
+        p->anon_cap = !p->named_only && anon_works(p->tmp_fd, probe)
+                          ? anon_limit()
+                          : 0;
+        if (start(p) != 0)
+            p->threads = -1;
+    }
+    if (p->threads < 0)
+        return submit_inline(p, j);
+    pthread_mutex_lock(&p->mu);
+    p->handed++;
+    while (!j->written && p->bytes && p->bytes + j->cost > MD_PIPE_MAX_BYTES &&
+           !p->failed) {
+        pthread_cond_broadcast(&p->to_write);
+        pthread_cond_wait(&p->progress, &p->mu);
+    }
+    if (p->failed) {
+        p->settled++;
+        pthread_mutex_unlock(&p->mu);
+        j->next = NULL;
+        drop(p->tmp_fd, j);
+        return -1;
+    }
+    if (j->written) {
+        push(&p->sync_tail, j);
+        p->n_sync++;
+        if (sync_ready(p))
+            pthread_cond_signal(&p->to_sync);
+    } else {
+        p->bytes += j->cost;
+        push(&p->write_tail, j);
+        if (++p->n_write >= WAKE_BATCH)
+            pthread_cond_signal(&p->to_write);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return 0;
+}
+
+int md_pipe_error(md_pipe *p, int *err, const char **what, char *file,
+                  size_t file_size)
+{
+    if (p->threads > 0)
+        pthread_mutex_lock(&p->mu);
+    int failed = p->failed;
+    if (failed) {
+        *err = p->err;
+        *what = p->what;
+        snprintf(file, file_size, "%s", p->file);
+    }
+    if (p->threads > 0)
+        pthread_mutex_unlock(&p->mu);
+    return failed;
+}
+
+int md_pipe_failed(md_pipe *p)
+{
+    if (p->threads <= 0)
+        return p->failed;
+    pthread_mutex_lock(&p->mu);
+    int failed = p->failed;
+    pthread_mutex_unlock(&p->mu);
+    return failed;
+}
+
+int md_pipe_wait(md_pipe *p)
+{
+    if (p->threads <= 0)
+        return wait_inline(p);
+    pthread_mutex_lock(&p->mu);
+    p->waiting++;
+    /* Everything queued is wanted now: wake the writers for it, and the
+     * syncer when nothing is left to write. */
+    if (p->write_head)
+        pthread_cond_broadcast(&p->to_write);
+    if (sync_ready(p))
+        pthread_cond_signal(&p->to_sync);
+    while (p->settled != p->handed)
+        pthread_cond_wait(&p->progress, &p->mu);
+    p->waiting--;
+    int failed = p->failed;
+    pthread_mutex_unlock(&p->mu);
+    return failed ? -1 : 0;
+}
+
+void md_pipe_stop(md_pipe *p)
+{
+    if (p->threads == 0)
+        return;
+    md_pipe_wait(p);
+    if (p->threads > 0) {
+        stop_threads(p, p->threads);
+        pthread_cond_destroy(&p->progress);
+        pthread_cond_destroy(&p->to_move);
+        pthread_cond_destroy(&p->to_sync);
+        pthread_cond_destroy(&p->to_write);
+        pthread_mutex_destroy(&p->mu);
+    }
+    p->threads = 0;
+}
