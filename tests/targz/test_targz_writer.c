@@ -81,6 +81,9 @@ static targz_entry *patterned(size_t index, size_t len)
     uint8_t *buf = malloc(len ? len : 1);
     for (size_t i = 0; i < len; i++)
         buf[i] = pattern_byte(index, i);
+    /* Reserved to size, so the entry weighs about LEN (a spool otherwise
+     * starts at 64 KiB). */
+    assert_int_equal(targz_spool_reserve(&e->data, len), 0);
     assert_int_equal(targz_spool_write(&e->data, buf, len), 0);
     free(buf);
     return e;
