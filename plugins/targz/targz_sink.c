@@ -521,9 +521,9 @@ static mp_status sink_open(mp_host *host, const mp_endpoint *ep, void **store)
              : comp == TARGZ_ZSTD ? archive_write_add_filter_zstd(s->ar)
                                   : archive_write_add_filter_none(s->ar);
     }
-    /* zstd can compress on a second core while this thread reads and
-     * hashes mail; a libarchive or libzstd without threads just ignores
-     * the option (a warning, not a failure). */
+    /* zstd compresses on threads of its own, leaving the writer thread
+     * only tar framing; a libarchive or libzstd without threads just
+     * ignores the option (a warning, not a failure). */
     if (rc == ARCHIVE_OK && comp == TARGZ_ZSTD &&
         archive_write_set_filter_option(s->ar, "zstd", "threads", "2") ==
             ARCHIVE_FATAL)
