@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 const mp_plugin *mailport_plugin_v1(void);
 
@@ -373,6 +374,13 @@ static void test_round_trip_names_flags_dates(void **state)
         pl->source->close_folder(folder);
     }
     ep_close(src);
+    /* Only the message without a Message-ID had its whole header fetched,
+     * once per folder. */
+    usleep(300000);
+    assert_int_equal(mp_dovecot_count_lines(dv, "alice",
+                                            "UID FETCH 2 (UID BODY.PEEK[HEADER])"),
+                     4);
+    assert_int_equal(mp_dovecot_count_lines(dv, "alice", "BODY.PEEK[HEADER])"), 4);
     free(url);
     free(surl);
 }
