@@ -494,6 +494,44 @@ static void test_dropped_connection_is_retried(void **state)
     free(st);
 }
 
+/* The connection drops while APPENDs are in flight: after the retry the
+ * destination holds every message exactly once (the ones stored but not
+ * yet confirmed are found again by their identity). */
+static void test_dropped_connection_while_appending(void **state)
+{
+    (void)state;
+    char *bulk = make_bulk("cutsink", 150);
+    char *bulk_url = mp_strf("maildir:%s", bulk);
+    mp_dovecot_add_user(dv, "gina", "pw-of-user");
+    /* About 30 APPEND answers (and the login) get through. */
+    mp_tcp_proxy *px = mp_proxy_start(mp_dovecot_port(dv), 3000, NULL, NULL);
+    char *via = mp_strf("imap://gina@127.0.0.1:%d?tls=none&password_file=%s",
+                        mp_proxy_port(px), mp_dovecot_password_file(dv, "gina"));
+    char *st = mp_strf("%s/cutsink.db", work);
+    mp_run_result r = run("copy", bulk_url, via, "--state", st);
+    /* The core counts a batch whose flush failed with MP_TEMPORARY as
+     * failed even though its retry completes it (core/transfer.c
+     * finish_batch; reported to the lead): accept exit 1 for that reason
+     * only, until it is fixed. */
+    if (r.exit_code != 0 && !(r.exit_code == 1 && strstr(r.err, "lost while")))
+        expect_exit(&r, 0);
+    assert_int_equal(mp_proxy_cuts(px), 1);
+    assert_contains(r.err, "lost");
+    assert_contains(r.err, "retrying folder INBOX");
+    mp_run_free(&r);
+    char *md = mp_dovecot_maildir(dv, "gina");
+    assert_same_folder(bulk, md, 150);
+    r = run("verify", bulk_url, via);
+    expect_exit(&r, 0);
+    mp_run_free(&r);
+    mp_proxy_stop(px);
+    free(md);
+    free(bulk);
+    free(bulk_url);
+    free(via);
+    free(st);
+}
+
 static void kill_server(void *ctx)
 {
     mp_dovecot_kill(ctx);
@@ -559,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_tls_and_login_failures),
         cmocka_unit_test(test_refused_message),
         cmocka_unit_test(test_dropped_connection_is_retried),
+        cmocka_unit_test(test_dropped_connection_while_appending),
         cmocka_unit_test(test_server_stopped_mid_run),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
