@@ -274,29 +274,31 @@ static int place(int tmp_fd, int cur_fd, md_job *j)
     return 0;
 }
 
-/* Place the synced jobs in LIST into cur/, then fsync cur/ so that the new
- * names are durable too. Frees the jobs. */
-static int move_batch(int tmp_fd, int cur_fd, md_job *list, failure *fl)
+/* Place the synced jobs in LIST into cur/. Frees the jobs; after a failure
+ * the rest are dropped. */
+static int place_all(int tmp_fd, int cur_fd, md_job *list, failure *fl)
 {
-    int rc = 0;
     while (list) {
         md_job *next = list->next;
         if (place(tmp_fd, cur_fd, list) != 0) {
             set_failure(fl, errno, "cannot move a message into", "cur",
                         list->final_name);
             drop(tmp_fd, list);
-            rc = -1;
-            break;
+            return -1;
         }
         md_job_free(list);
         list = next;
     }
-    /* What was placed must be made durable, also after a failure. */
-    if (fsync(cur_fd) != 0 && rc == 0) {
-        set_failure(fl, errno, "cannot sync", "cur", NULL);
-        rc = -1;
-    }
-    return rc;
+    return 0;
+}
+
+/* Make the names placed in cur/ durable. */
+static int commit_names(int cur_fd, failure *fl)
+{
+    if (fsync(cur_fd) == 0)
+        return 0;
+    set_failure(fl, errno, "cannot sync", "cur", NULL);
+    return -1;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -386,6 +388,9 @@ static void *syncer(void *arg)
         p->sync_head = NULL;
         p->sync_tail = &p->sync_head;
         p->n_sync = 0;
+        /* Names placed so far are made durable by this sync too. */
+        unsigned long covered = p->placed;
+        p->placed = 0;
         int failed = p->failed;
         pthread_mutex_unlock(&p->mu);
 
@@ -396,6 +401,9 @@ static void *syncer(void *arg)
             drop(p->tmp_fd, list);
 
         pthread_mutex_lock(&p->mu);
+        p->settled += covered;
+        if (covered)
+            pthread_cond_broadcast(&p->progress);
         if (rc == 0) {
             *p->move_tail = list;
             while (*p->move_tail)
@@ -433,12 +441,28 @@ static void *mover(void *arg)
         if (failed)
             drop(p->tmp_fd, list);
         else
-            rc = move_batch(p->tmp_fd, p->cur_fd, list, &fl);
+            rc = place_all(p->tmp_fd, p->cur_fd, list, &fl);
 
+        pthread_mutex_lock(&p->mu);
+        if (rc == 0 && !failed && p->sync_head) {
+            /* The syncer has more to sync: its syncfs, which starts after
+             * these names were placed, makes them durable, saving a
+             * journal commit here. */
+            p->placed += n;
+            continue;
+        }
+        unsigned long covered = p->placed + n;
+        p->placed = 0;
+        pthread_mutex_unlock(&p->mu);
+        /* What was placed must be made durable, also after a failure. */
+        failure fl2;
+        int rc2 = failed ? 0 : commit_names(p->cur_fd, &fl2);
         pthread_mutex_lock(&p->mu);
         if (rc != 0)
             record(p, &fl);
-        p->settled += n;
+        if (rc2 != 0)
+            record(p, &fl2);
+        p->settled += covered;
         pthread_cond_broadcast(&p->progress);
     }
     pthread_mutex_unlock(&p->mu);
@@ -533,8 +557,12 @@ static int wait_inline(md_pipe *p)
     } else if (list && sync_all(p->tmp_fd, &fl) != 0) {
         record(p, &fl);
         drop(p->tmp_fd, list);
-    } else if (list && move_batch(p->tmp_fd, p->cur_fd, list, &fl) != 0) {
-        record(p, &fl);
+    } else if (list) {
+        int rc = place_all(p->tmp_fd, p->cur_fd, list, &fl);
+        if (rc != 0)
+            record(p, &fl);
+        if (commit_names(p->cur_fd, &fl) != 0)
+            record(p, &fl);
     }
     p->settled += n;
     return p->failed ? -1 : 0;

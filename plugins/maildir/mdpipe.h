@@ -73,7 +73,8 @@ typedef struct md_pipe {
     size_t bytes;                     /* cost of jobs not yet written */
     int writing;                      /* writers busy with a job */
     int waiting;                      /* threads in md_pipe_wait */
-    unsigned long handed, settled;    /* settled: placed or dropped */
+    unsigned long handed, settled;    /* settled: durable or dropped */
+    unsigned long placed; /* in cur/, waiting for a commit to settle them */
     int stop;
     /* Unnamed files (O_TMPFILE) the process may hold open; 0 when they
      * cannot be used here. NAMED_ONLY (set before first use) turns them
