@@ -479,6 +479,7 @@ static void test_wrong_password(void **state)
     char *dir = mp_tmpdir("imap-pw");
     char *pw = mp_strf("%s/pw", dir);
     mp_write_file(pw, "not-the-password\n", 17);
+    chmod(pw, 0600);
     char *url = mp_strf("imap://alice@127.0.0.1:%d?tls=none&password_file=%s",
                         mp_dovecot_port(dv), pw);
     ep *e = ep_open(url, 1);
@@ -803,6 +804,69 @@ static void test_dot_delimiter(void **state)
     free(url);
 }
 
+/* IMAP -> IMAP through the binary keeps flags, keywords and dates, checked
+ * here with the plugin's own scan of both sides. */
+static void test_imap_to_imap_keeps_metadata(void **state)
+{
+    (void)state;
+    const mp_plugin *pl = mailport_plugin_v1();
+    mp_dovecot_add_user(dv, "kw1", "pw");
+    mp_dovecot_add_user(dv, "kw2", "pw");
+    char *u1 = mp_dovecot_url(dv, "imap", "kw1");
+    char *u2 = mp_dovecot_url(dv, "imaps", "kw2");
+    ep *e = ep_must(u1, 1);
+    void *folder;
+    mp_folder_info info = {.struct_size = sizeof info};
+    assert_int_equal(pl->sink->open_folder(e->store, "Tags/Ümlaut", &folder, &info),
+                     MP_OK);
+    const char *kws[] = {"$Junk", "NonJunk $label1 Work", "", "$MDNSent"};
+    unsigned flags[] = {MP_FLAG_SEEN, MP_FLAG_ANSWERED | MP_FLAG_FORWARDED,
+                        MP_FLAG_FLAGGED | MP_FLAG_DRAFT, MP_FLAG_DELETED};
+    for (int i = 0; i < 4; i++) {
+        char *m = mp_strf("Message-ID: <kw%d@example.org>\r\nSubject: %d\r\n\r\nx\r\n",
+                          i, i);
+        char key[32];
+        assert_int_equal(put(e, folder, m, strlen(m), flags[i], kws[i],
+                             1500000000 + 3600 * i, key, sizeof key),
+                         MP_OK);
+        free(m);
+    }
+    assert_int_equal(pl->sink->close_folder(folder), MP_OK);
+    ep_close(e);
+
+    mp_run_result r = mp_run("copy", u1, u2, "--no-state", (char *)NULL);
+    if (r.exit_code != 0)
+        fail_msg("copy: exit %d\n%s", r.exit_code, r.err);
+    mp_run_free(&r);
+
+    scanned *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    for (int side = 0; side < 2; side++) {
+        ep *x = ep_must(side ? u2 : u1, 0);
+        assert_int_equal(pl->source->open_folder(x->store, "Tags/Ümlaut", &folder,
+                                                 &info),
+                         MP_OK);
+        assert_int_equal(pl->source->scan(folder, MP_SCAN_IDENTITY, on_msg,
+                                          side ? b : a),
+                         MP_OK);
+        pl->source->close_folder(folder);
+        ep_close(x);
+    }
+    assert_int_equal(a->n, 4);
+    assert_int_equal(b->n, 4);
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(b->flags[i], a->flags[i]);
+        assert_int_equal(b->flags[i], flags[i]);
+        assert_string_equal(b->keywords[i], kws[i]);
+        assert_int_equal(b->date[i], a->date[i]);
+        assert_int_equal(b->size[i], a->size[i]);
+        assert_string_equal(b->identity[i], a->identity[i]);
+    }
+    free(a);
+    free(b);
+    free(u1);
+    free(u2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -816,6 +880,7 @@ int main(void)
         cmocka_unit_test(test_missing_folder_and_bad_names),
         cmocka_unit_test(test_refused_messages),
         cmocka_unit_test(test_dot_delimiter),
+        cmocka_unit_test(test_imap_to_imap_keeps_metadata),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
