@@ -50,8 +50,8 @@ static int flush_member(targz_gzip *g)
 {
     if (g->in_len == 0)
         return 0;
-    size_t n = libdeflate_gzip_compress(g->c, g->in, g->in_len, g->buf,
-                                        g->buf_cap);
+    size_t n =
+        libdeflate_gzip_compress(g->c, g->in, g->in_len, g->buf, g->buf_cap);
     if (n == 0) { /* cannot happen with the bound's room */
         errno = EIO;
         return -1;

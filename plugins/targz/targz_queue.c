@@ -69,7 +69,7 @@ static void *writer_main(void *arg)
         }
         q->in_flight -= weight;
         if (q->producer_waiting &&
-            (q->in_flight <= q->max_bytes / 2 || q->in_flight == 0 || q->failed))
+            (q->in_flight <= q->max_bytes / 2 || q->failed))
             pthread_cond_broadcast(&q->room);
     }
     pthread_mutex_unlock(&q->lock);

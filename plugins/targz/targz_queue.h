@@ -56,8 +56,8 @@ typedef int (*targz_entry_writer)(void *ctx, targz_entry *e,
 
 typedef struct targz_queue {
     pthread_mutex_t lock;
-    pthread_cond_t work;  /* an entry arrived, or stop */
-    pthread_cond_t room;  /* an entry was written */
+    pthread_cond_t work; /* an entry arrived, or stop */
+    pthread_cond_t room; /* an entry was written */
     targz_entry *head, *tail;
     size_t in_flight, max_bytes;
     size_t queued;        /* entries not yet taken by the writer */

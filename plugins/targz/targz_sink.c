@@ -4,10 +4,11 @@
  * manifest as the last entry.
  *
  * Write path: libarchive -> archive_write callback -> (libdeflate gzip,
- * targz_gzip.h) -> (age writer) -> the temporary file ".<name>.tmp-<random>" beside the final name, created
- * with O_EXCL and mode 0600. finish() completes the stream and renames the
- * file into place; close() without finish() deletes it, so an interrupted
- * run never leaves a truncated archive under the final name.
+ * targz_gzip.h) -> (age writer) -> the temporary file
+ * ".<name>.tmp-<random>" beside the final name, created with O_EXCL and
+ * mode 0600. finish() completes the stream and renames the file into
+ * place; close() without finish() deletes it, so an interrupted run never
+ * leaves a truncated archive under the final name.
  *
  * Threads: every entry (directory, message, marker, keyword file,
  * manifest) goes through a bounded queue to a writer thread

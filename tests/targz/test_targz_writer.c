@@ -28,11 +28,11 @@ static char *dir;
 
 typedef struct recorder {
     atomic_int written;
-    int fail_at;           /* fail on this entry (1-based); 0: never */
-    int delay_us;          /* per entry, to let the producer run ahead */
-    char order[400][16];   /* paths in the order written */
+    int fail_at;         /* fail on this entry (1-based); 0: never */
+    int delay_us;        /* per entry, to let the producer run ahead */
+    char order[400][16]; /* paths in the order written */
     size_t bytes[400];
-    int content_ok;        /* every byte of every entry as pushed */
+    int content_ok; /* every byte of every entry as pushed */
 } recorder;
 
 static uint8_t pattern_byte(size_t entry, size_t i)
@@ -211,8 +211,7 @@ static void test_queue_cancel_drops_the_rest(void **state)
     assert_int_equal(targz_queue_start(&q, 64u << 20, record, r), 0);
     targz_fault fault;
     for (size_t i = 0; i < 200; i++)
-        assert_int_equal(targz_queue_push(&q, patterned(i, 10000), &fault),
-                         0);
+        assert_int_equal(targz_queue_push(&q, patterned(i, 10000), &fault), 0);
     targz_queue_cancel(&q);
     /* 200 entries take 0.4 s to write; cancel did not wait for them
      * (ASan would also report the dropped entries if they leaked). */
@@ -269,9 +268,8 @@ static void test_gzip_members_read_as_one_stream(void **state)
     assert_int_equal(o.calls, 4);
     targz_gzip_free(g);
     assert_int_equal(fclose(o.f), 0);
-    assert_int_equal(mp_sh("gzip -t '%s' && gzip -dc '%s' | cmp -s - '%s'", gz,
-                           gz, raw),
-                     0);
+    assert_int_equal(
+        mp_sh("gzip -t '%s' && gzip -dc '%s' | cmp -s - '%s'", gz, gz, raw), 0);
     /* A failing output is reported, at the member that hit it. */
     o = (gz_out){.f = fopen(gz, "wb"), .fail_after = 2};
     g = targz_gzip_new(6, to_file, &o);
@@ -552,8 +550,8 @@ static void test_spilled_messages_through_the_queue(void **state)
     mp_url_free(o.url);
 
     assert_int_equal(open_store(&o, url, 0), MP_OK);
-    assert_int_equal(targz_source_ops.open_folder(o.store, "INBOX", &folder, &fi),
-                     MP_OK);
+    assert_int_equal(
+        targz_source_ops.open_folder(o.store, "INBOX", &folder, &fi), MP_OK);
     assert_int_equal(fi.count, (int64_t)n);
     keys k = {0};
     assert_int_equal(targz_source_ops.scan(folder, 0, on_key, &k), MP_OK);
