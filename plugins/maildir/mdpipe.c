@@ -304,6 +304,12 @@ static int commit_names(int cur_fd, failure *fl)
 /* ------------------------------------------------------------------------ */
 /* The threads (shared state under the lock).                                */
 
+/* Bytes waiting to be written in every pipe of the process (several folders
+ * are written at once with --jobs). A pipe waits only for its own writers,
+ * and never while it has nothing waiting, so the bound is soft: it can be
+ * passed by one message per pipe. */
+static atomic_size_t all_bytes;
+
 static void record(md_pipe *p, const failure *fl)
 {
     if (p->failed)
@@ -355,6 +361,7 @@ static void *writer(void *arg)
         pthread_mutex_lock(&p->mu);
         p->writing--;
         p->bytes -= j->cost;
+        atomic_fetch_sub(&all_bytes, j->cost);
         if (rc == 0) {
             push(&p->sync_tail, j);
             p->n_sync++;
@@ -583,8 +590,9 @@ int md_pipe_submit(md_pipe *p, md_job *j)
         return submit_inline(p, j);
     pthread_mutex_lock(&p->mu);
     p->handed++;
-    while (!j->written && p->bytes && p->bytes + j->cost > MD_PIPE_MAX_BYTES &&
-           !p->failed) {
+    while (!j->written && p->bytes && !p->failed &&
+           (p->bytes + j->cost > MD_PIPE_MAX_BYTES ||
+            atomic_load(&all_bytes) + j->cost > MD_PIPE_ALL_BYTES)) {
         pthread_cond_broadcast(&p->to_write);
         pthread_cond_wait(&p->progress, &p->mu);
     }
@@ -602,12 +610,18 @@ int md_pipe_submit(md_pipe *p, md_job *j)
             pthread_cond_signal(&p->to_sync);
     } else {
         p->bytes += j->cost;
+        atomic_fetch_add(&all_bytes, j->cost);
         push(&p->write_tail, j);
         if (++p->n_write >= WAKE_BATCH)
             pthread_cond_signal(&p->to_write);
     }
     pthread_mutex_unlock(&p->mu);
     return 0;
+}
+
+size_t md_pipe_all_bytes(void)
+{
+    return atomic_load(&all_bytes);
 }
 
 int md_pipe_error(md_pipe *p, int *err, const char **what, char *file,

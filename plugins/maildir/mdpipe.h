@@ -18,8 +18,9 @@
  * of microseconds to create, write, date, sync and place each one) that the
  * caller need not wait for.
  *
- * Bounds: message bytes waiting to be written are capped (MD_PIPE_MAX_BYTES;
- * md_pipe_submit blocks while over it). A message too large to hold in
+ * Bounds: message bytes waiting to be written are capped per pipe
+ * (MD_PIPE_MAX_BYTES) and, softly, per process (MD_PIPE_ALL_BYTES);
+ * md_pipe_submit blocks while over them. A message too large to hold in
  * memory is written by the caller itself and handed over already written.
  * Unnamed files held open are capped per process (see mdpipe.c).
  *
@@ -39,7 +40,8 @@
 
 #define MD_WRITERS 2
 #define MD_THREADS (MD_WRITERS + 2) /* and the syncer and the mover */
-#define MD_PIPE_MAX_BYTES (32u * 1024 * 1024)
+#define MD_PIPE_MAX_BYTES (32u * 1024 * 1024) /* per pipe */
+#define MD_PIPE_ALL_BYTES (64u * 1024 * 1024) /* all pipes of the process */
 
 /* One committed message. Allocated by md_job_new; owned by the pipe once
  * submitted. */
@@ -95,6 +97,9 @@ void md_pipe_init(md_pipe *p, int tmp_fd, int cur_fd);
  * wait to be written. Returns 0, or -1 when the pipe has failed (see
  * md_pipe_error; JOB is dropped). */
 int md_pipe_submit(md_pipe *p, md_job *job);
+
+/* Bytes waiting to be written in all pipes of the process. */
+size_t md_pipe_all_bytes(void);
 
 /* Has anything failed so far? */
 int md_pipe_failed(md_pipe *p);

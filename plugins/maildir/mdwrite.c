@@ -3,13 +3,14 @@
  *
  * A message is gathered in memory; put_commit chooses its unique name and
  * final name "UNIQUE,S=size,W=vsize:2,FLAGS" (so the key is known at once)
- * and hands it to the folder's pipe (mdpipe.h): writer threads create it in
- * tmp/ with its mtime set to the internal date, the syncer makes written
- * files durable in batches with one syncfs() and then renames them into
- * cur/ and fsyncs cur/. flush() waits for all of it. A message is thus
- * visible only once its bytes are on disk, and after flush returns a power
- * cut loses none of them. A message larger than MD_MEM_MESSAGE is written
- * to tmp/ as it arrives, by the caller's thread, and goes through the same
+ * and hands it to the folder's pipe (mdpipe.h), whose threads write it (an
+ * unnamed file in tmp/ where the filesystem allows, else a named one) with
+ * its mtime set to the internal date, make written files durable in
+ * batches with one syncfs(), and only then link or rename them into cur/
+ * and sync cur/. flush() waits for all of it. A message is thus visible
+ * only once its bytes are on disk, and after flush returns a power cut
+ * loses none of them. A message larger than MD_MEM_MESSAGE is written to
+ * tmp/ as it arrives, on the caller's thread, and goes through the same
  * sync and rename.
  *
  * Every message goes to cur/, also unseen ones: new/ means "delivered and

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +197,54 @@ static void bytes_waiting_stay_under_the_cap(void **state)
         assert_arrived(f, i, LEN);
 }
 
+/* Three folders written at once (as with --jobs 3): what waits in all
+ * pipes together stays near the process-wide cap (it may pass it by one
+ * message per pipe). */
+typedef struct feeder {
+    md_pipe *pipe;
+    int first;
+    size_t most_all;
+} feeder;
+
+static void *feed(void *arg)
+{
+    feeder *fd = arg;
+    for (int i = 0; i < 40; i++) {
+        if (md_pipe_submit(fd->pipe, make_job(fd->first + i, 1024 * 1024)) != 0)
+            return "submit failed";
+        size_t all = md_pipe_all_bytes();
+        if (all > fd->most_all)
+            fd->most_all = all;
+    }
+    return md_pipe_wait(fd->pipe) == 0 ? NULL : "wait failed";
+}
+
+static void bytes_waiting_in_all_pipes_stay_bounded(void **state)
+{
+    fixture *f = *state;
+    md_pipe more[2];
+    for (int k = 0; k < 2; k++)
+        md_pipe_init(&more[k], f->tmp_fd, f->cur_fd);
+    feeder fd[3] = {{&f->pipe, 0, 0}, {&more[0], 100, 0}, {&more[1], 200, 0}};
+    pthread_t t[3];
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(pthread_create(&t[k], NULL, feed, &fd[k]), 0);
+    for (int k = 0; k < 3; k++) {
+        void *err;
+        pthread_join(t[k], &err);
+        if (err)
+            fail_msg("feeder %d: %s", k, (char *)err);
+        assert_true(fd[k].most_all <= MD_PIPE_ALL_BYTES + 3 * 1024 * 1024);
+    }
+    for (int k = 0; k < 2; k++)
+        md_pipe_stop(&more[k]);
+    assert_int_equal(md_pipe_all_bytes(), 0);
+    assert_int_equal(count_names(f->cur), 120);
+    assert_arrived(f, 0, 1024 * 1024);
+    assert_arrived(f, 139, 1024 * 1024);
+    assert_arrived(f, 239, 1024 * 1024);
+}
+
 /* tmp/ is gone: no file can be made. The failure names a message's tmp/
  * file, is sticky, and nothing reaches cur/. */
 static void writer_failure_is_reported(void **state)
@@ -278,6 +327,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(bytes_waiting_stay_under_the_cap,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            bytes_waiting_in_all_pipes_stay_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(writer_failure_is_reported, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(placing_failure_unnamed, setup,
