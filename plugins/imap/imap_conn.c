@@ -82,6 +82,8 @@ mp_status imap_conn_send(imap_conn *c, const void *buf, size_t len)
     const char *p = buf;
     if (c->broken)
         return imap_conn_fail(c, "sending");
+    if (!c->curl)
+        return MP_OK; /* a canned transcript (tests): nothing to send to */
     while (len > 0) {
         size_t n = 0;
         CURLcode rc = curl_easy_send(c->curl, p, len, &n);

@@ -43,7 +43,9 @@ typedef struct imap_conn imap_conn;
 typedef mp_status (*imap_untagged_fn)(void *ctx, imap_conn *c, int64_t num);
 
 struct imap_conn {
-    void *curl;    /* CURL * */
+    /* CURL *; NULL when the parser reads a canned transcript (unit tests,
+     * the fuzzer): then sends go nowhere. */
+    void *curl;
     long sock;     /* curl_socket_t */
     mp_host *host;
     char where[300]; /* "host:port", for messages */

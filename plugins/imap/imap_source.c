@@ -29,6 +29,7 @@ typedef struct fetch_ctx {
     mp_status stop; /* a callback said stop: drain, then return this */
     imap_spool spool; /* a body that came before its UID */
     int spooled;
+    int spooled_nil; /* the spooled body was NIL */
     int open_msg; /* begin() was called, end() not yet */
     char buf[CHUNK];
 } fetch_ctx;
@@ -89,6 +90,18 @@ static void deliver(fetch_ctx *fc, imap_conn *c, const imap_fetch_meta *m,
         return;
     }
     fc->open_msg = 1;
+    if (t == IMAP_T_NIL) {
+        /* NIL instead of the body: the server cannot give this message. */
+        c->host->set_error(c->host, MP_ERR_NOTFOUND,
+                           "message UID %u on %s: the server returned no "
+                           "body (NIL)",
+                           m->uid, c->where);
+        fc->open_msg = 0;
+        s = fc->cb->end(fc->cb_ctx, MP_MSG_BAD);
+        if (s != MP_OK)
+            fc->stop = s;
+        return;
+    }
     if (from_spool) {
         if (imap_spool_each(&fc->spool, spool_to_cb, fc) < 0) {
             c->host->set_error(c->host, MP_ERR_IO,
@@ -141,6 +154,7 @@ static mp_status fetch_body(void *vctx, imap_conn *c, imap_fetch_meta *m, int t)
      * carries: keep it aside until the response ends. */
     imap_spool_reset(&fc->spool);
     fc->spooled = 1;
+    fc->spooled_nil = t == IMAP_T_NIL;
     if (t == IMAP_T_STRING)
         return imap_spool_write(&fc->spool, c->p.tok, c->p.tok_len) < 0
                    ? MP_FATAL
@@ -170,7 +184,7 @@ static mp_status on_fetch(void *vctx, imap_conn *c, int64_t num)
     mp_status s = imap_parse_fetch(c, &m, fetch_body, fc);
     if (s == MP_OK && !c->p.error && fc->spooled && fc->stop == MP_OK &&
         m.have_uid)
-        deliver(fc, c, &m, 0, 1);
+        deliver(fc, c, &m, fc->spooled_nil ? IMAP_T_NIL : 0, 1);
     imap_str_free(&m.keywords);
     return s;
 }
