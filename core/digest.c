@@ -108,8 +108,11 @@ void mp_digest_final(mp_digest *d, char hex[65])
     unsigned char md[32];
     unsigned int n = 0;
     EVP_DigestFinal_ex(d->sha, md, &n);
-    for (unsigned i = 0; i < 32; i++)
-        sprintf(hex + 2 * i, "%02x", md[i]);
+    static const char digits[] = "0123456789abcdef";
+    for (unsigned i = 0; i < 32; i++) {
+        hex[2 * i] = digits[md[i] >> 4];
+        hex[2 * i + 1] = digits[md[i] & 15];
+    }
     hex[64] = '\0';
     EVP_MD_CTX_free(d->sha);
     d->sha = NULL;
