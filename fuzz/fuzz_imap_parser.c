@@ -3,6 +3,7 @@
  * crash, a hang, a leak or unbounded memory. */
 #include "imap_conn.h"
 #include "imap_parser.h"
+#include "imap_source.h"
 #include "imap_store.h"
 #include "imap_util.h"
 
@@ -31,10 +32,18 @@ static void fake_set_error(mp_host *h, mp_error_kind kind, const char *fmt, ...)
     va_end(ap);
 }
 
+static void fake_identity(mp_host *h, const char *hdr, size_t len, char *out,
+                          size_t size)
+{
+    (void)h;
+    snprintf(out, size, "%c:%zu", len && hdr[0] == 'M' ? 'M' : 'H', len);
+}
+
 static mp_host fake_host = {
     .struct_size = sizeof(mp_host),
     .log = fake_log,
     .set_error = fake_set_error,
+    .identity_of_header = fake_identity,
 };
 
 /* Walk the raw token stream, exercising every way of consuming it. */
@@ -114,9 +123,66 @@ static void run_responses(const uint8_t *data, size_t size)
     free(c.permflags);
 }
 
+static mp_status f_begin(void *ctx, size_t index, const mp_msg_info *info)
+{
+    (void)ctx;
+    (void)index;
+    (void)info;
+    return MP_OK;
+}
+static mp_status f_data(void *ctx, const void *buf, size_t len)
+{
+    (void)ctx;
+    (void)buf;
+    (void)len;
+    return MP_OK;
+}
+static mp_status f_end(void *ctx, mp_status st)
+{
+    (void)ctx;
+    (void)st;
+    return MP_OK;
+}
+static mp_status on_msg(void *ctx, const mp_msg_info *info)
+{
+    (void)ctx;
+    (void)info;
+    return MP_OK;
+}
+
+/* The source's fetch and scan reading the input as the server's answer. */
+static void run_source(const uint8_t *data, size_t size, int scan)
+{
+    imap_store st;
+    imap_conn c;
+    imap_folder f;
+    memset(&st, 0, sizeof st);
+    memset(&c, 0, sizeof c);
+    memset(&f, 0, sizeof f);
+    c.host = &fake_host;
+    c.exists = 1;
+    imap_parser_init_mem(&c.p, (const char *)data, size);
+    st.host = &fake_host;
+    st.conn = &c;
+    st.prefix = (char *)"";
+    f.st = &st;
+    f.name = (char *)"INBOX";
+    if (scan) {
+        imap_folder_scan(&f, MP_SCAN_IDENTITY, on_msg, NULL);
+    } else {
+        static const char *const keys[] = {"1", "2", "3", "7", "4294967295"};
+        const mp_fetch_cb cb = {sizeof cb, f_begin, f_data, f_end};
+        imap_source_fetch(&f, keys, 5, &cb, NULL);
+    }
+    imap_parser_free(&c.p);
+    free(c.permflags);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     walk_tokens(data, size);
     run_responses(data, size);
+    run_source(data, size, 0);
+    run_source(data, size, 1);
     return 0;
 }

@@ -50,6 +50,8 @@ static int write_all(int fd, const char *p, size_t len)
 
 int imap_spool_write(imap_spool *s, const void *buf, size_t len)
 {
+    if (len == 0)
+        return 0;
     if (s->fd < 0 && s->mem_len + len > s->mem_limit) {
         s->fd = open_private_tmp();
         if (s->fd < 0)

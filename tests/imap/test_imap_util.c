@@ -175,6 +175,8 @@ static void test_spool(void **state)
     (void)state;
     imap_spool s;
     imap_spool_init(&s, 1000);
+    assert_int_equal(imap_spool_write(&s, NULL, 0), 0); /* an empty message */
+    assert_int_equal(s.size, 0);
     imap_str expect = {0};
     for (int i = 0; i < 500; i++) {
         char line[32];
