@@ -232,6 +232,43 @@ static char **destination_names(const mp_options *opt, mp_store *dst,
     return out;
 }
 
+/* Seconds to give the destination, after a run that died, to finish the
+ * commands it had already received from it (pipelined IMAP APPENDs land
+ * after the client is gone) before this run looks at what is there. */
+#define CRASH_SETTLE_SECONDS 2
+
+/* Register this run in the state: refuse to run beside another process
+ * using the same state, and let a crashed run's last writes land. */
+static int claim_state(job *j, mp_state **claim)
+{
+    char err[1024];
+    *claim = mp_state_open(j->state_path, err, sizeof err);
+    if (!*claim) {
+        mp_warn("%s; going on without sync state", err);
+        free(j->state_path);
+        j->state_path = NULL;
+        return 0;
+    }
+    long other = 0;
+    int rc = mp_state_claim(*claim, &other);
+    if (rc < 0) {
+        mp_error("another mailport (pid %ld) is using the sync state %s; "
+                 "wait for it to finish, or give --state another file",
+                 other, j->state_path);
+        job_fail(j, MP_EXIT_USAGE);
+        mp_state_close(*claim);
+        *claim = NULL;
+        return -1;
+    }
+    if (rc == 1) {
+        mp_info("the last run with this state was interrupted; waiting %d s "
+                "for the destination to settle",
+                CRASH_SETTLE_SECONDS);
+        sleep(CRASH_SETTLE_SECONDS);
+    }
+    return 0;
+}
+
 /* The part of an endpoint that names the mailbox, for the default state
  * file: parameters (which may name secret files) are left out. */
 static char *endpoint_identity(const char *text)
@@ -278,6 +315,7 @@ int mp_copy_job(const mp_registry *reg, const mp_options *opt,
     j.report = mp_report_new();
     worker first = {.job = &j};
     unsigned *special = NULL;
+    mp_state *claim = NULL; /* this run's registration in the state */
     int code;
 
     first.src = open_or_report(&j, source, MP_ROLE_SOURCE);
@@ -330,6 +368,9 @@ int mp_copy_job(const mp_registry *reg, const mp_options *opt,
         }
     }
 
+    if (j.state_path && claim_state(&j, &claim) != 0)
+        goto done;
+
     /* An archive is one file written front to back: one worker. */
     int jobs = opt->jobs;
     if ((sink && sink->finish) || opt->dry_run)
@@ -367,6 +408,10 @@ int mp_copy_job(const mp_registry *reg, const mp_options *opt,
     }
 
 done:
+    if (claim) {
+        mp_state_release(claim);
+        mp_state_close(claim);
+    }
     mp_store_close(first.src);
     mp_store_close(first.dst);
     print_summary(opt, j.report);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct mp_state {
@@ -28,6 +29,8 @@ static const char schema[] =
     "  select_sig TEXT NOT NULL DEFAULT '',"
     "  present INTEGER NOT NULL DEFAULT 0,"
     "  UNIQUE(src_name, dst_name));"
+    "CREATE TABLE IF NOT EXISTS runs(pid INTEGER PRIMARY KEY, started "
+    "  INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS messages("
     "  folder INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,"
     "  src_key TEXT NOT NULL, dst_key TEXT NOT NULL,"
@@ -297,6 +300,58 @@ int mp_state_delete(mp_state *s, int64_t folder, const char *src_key)
     sqlite3_bind_int64(s->del, 1, folder);
     sqlite3_bind_text(s->del, 2, src_key, -1, SQLITE_STATIC);
     return sqlite3_step(s->del) == SQLITE_DONE ? 0 : -1;
+}
+
+/* Is PID a live mailport process? (A pid reused by another program does
+ * not count.) */
+static int mailport_alive(long pid)
+{
+    char path[64], comm[64] = "";
+    snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int ok = fgets(comm, sizeof comm, f) != NULL;
+    fclose(f);
+    return ok && strncmp(comm, "mailport", 8) == 0;
+}
+
+int mp_state_claim(mp_state *s, long *other_pid)
+{
+    int crashed = 0;
+    if (mp_state_begin(s) != 0)
+        return 0;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT pid FROM runs", -1, &st, NULL) ==
+        SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            long pid = (long)sqlite3_column_int64(st, 0);
+            if (pid == (long)getpid())
+                continue;
+            if (mailport_alive(pid)) {
+                *other_pid = pid;
+                sqlite3_finalize(st);
+                sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+                return -1;
+            }
+            crashed = 1;
+        }
+        sqlite3_finalize(st);
+    }
+    char sql[128];
+    snprintf(sql, sizeof sql,
+             "DELETE FROM runs; INSERT INTO runs VALUES(%ld, %lld)",
+             (long)getpid(), (long long)time(NULL));
+    sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    mp_state_commit(s);
+    return crashed;
+}
+
+void mp_state_release(mp_state *s)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "DELETE FROM runs WHERE pid=%ld", (long)getpid());
+    sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 }
 
 /* A file name readable enough to recognise, plus a hash so that different

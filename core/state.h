@@ -55,6 +55,14 @@ int mp_state_commit(mp_state *s);
 int mp_state_put(mp_state *s, int64_t folder, const mp_state_row *row);
 int mp_state_delete(mp_state *s, int64_t folder, const char *src_key);
 
+/* Runs using the state: a run registers itself at its start and removes
+ * itself at its end. mp_state_claim returns 0 when no other run was
+ * registered, 1 when a run that died without ending was (its last
+ * commands may still be landing in a destination: wait before scanning),
+ * and -1 when another live process holds the state (OTHER_PID set). */
+int mp_state_claim(mp_state *s, long *other_pid);
+void mp_state_release(mp_state *s);
+
 /* The last SQLite error text. */
 const char *mp_state_error(mp_state *s);
 

@@ -3,9 +3,13 @@
  * Maildir reader (maildir_walk.c). */
 #include "maildir_walk.h"
 #include "sync_check.h"
+
+extern char **environ;
 #include "testutil.h"
 
 #include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -376,6 +380,31 @@ static void deletions_propagate_only_with_delete(void **state)
     free(own);
 }
 
+/* Two runs on one sync state would plan against each other: the second is
+ * refused while the first lives. */
+static void a_second_run_on_the_same_state_is_refused(void **state)
+{
+    fixture *f = *state;
+    char *src = mp_strf("mbox:%s/mbox/spamassassin-ham.mbox", mp_corpora());
+    const char *bin = getenv("MAILPORT_BIN");
+    assert_non_null(bin);
+    char *argv[] = {(char *)bin, "copy", src, f->dst, "--state", f->state,
+                    "-q", NULL};
+    pid_t pid;
+    assert_int_equal(posix_spawn(&pid, bin, NULL, NULL, argv, environ), 0);
+    /* Wait until the first run has registered (its first message shows). */
+    while (sync_count_messages(path_of(f->dst)) == 0)
+        usleep(2000);
+    mp_run_result r = mp_run("copy", src, f->dst, "--state", f->state, NULL);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_int_equal(r.exit_code, 2);
+    assert_contains(r.err, "is using the sync state");
+    mp_run_free(&r);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    free(src);
+}
+
 /* Once a run finds a folder in sync, the next runs skip it without
  * scanning as long as neither side changes (change markers). */
 static void unchanged_folders_are_skipped_until_something_changes(void **state)
@@ -506,6 +535,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(deletions_propagate_only_with_delete,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_second_run_on_the_same_state_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(
             unchanged_folders_are_skipped_until_something_changes, setup,
             teardown),
