@@ -129,7 +129,7 @@ mp_status imap_conn_fail(imap_conn *c, const char *what)
 
 void imap_conn_reset_mailbox(imap_conn *c)
 {
-    c->exists = c->uidvalidity = c->uidnext = 0;
+    c->exists = c->uidvalidity = c->uidnext = c->highestmodseq = 0;
     free(c->permflags);
     c->permflags = NULL;
     c->selected = 0;
@@ -148,6 +148,8 @@ static void parse_capabilities(imap_conn *c, imap_parser *p)
         {"LIST-EXTENDED", IMAP_CAP_LIST_EXTENDED},
         {"NAMESPACE", IMAP_CAP_NAMESPACE},
         {"MULTIAPPEND", IMAP_CAP_MULTIAPPEND},
+        {"CONDSTORE", IMAP_CAP_CONDSTORE},
+        {"QRESYNC", IMAP_CAP_CONDSTORE}, /* QRESYNC implies CONDSTORE */
     };
     c->caps = 0;
     int t;
@@ -178,6 +180,11 @@ static void absorb_code(imap_conn *c, const char *code)
     } else if (imap_tok_is(&q, "UIDNEXT")) {
         if (imap_next(&q) == IMAP_T_ATOM && imap_tok_u64(&q, &v) == 0)
             c->uidnext = v;
+    } else if (imap_tok_is(&q, "HIGHESTMODSEQ")) {
+        if (imap_next(&q) == IMAP_T_ATOM && imap_tok_u64(&q, &v) == 0)
+            c->highestmodseq = v;
+    } else if (imap_tok_is(&q, "NOMODSEQ")) {
+        c->highestmodseq = 0;
     } else if (imap_tok_is(&q, "PERMANENTFLAGS")) {
         if (imap_next(&q) != IMAP_T_LPAREN)
             goto out;

@@ -27,6 +27,7 @@ enum {
     IMAP_CAP_LIST_EXTENDED = 1u << 4,
     IMAP_CAP_NAMESPACE = 1u << 5,
     IMAP_CAP_MULTIAPPEND = 1u << 6,
+    IMAP_CAP_CONDSTORE = 1u << 7,
 };
 
 /* The outcome of a tagged response. */
@@ -60,6 +61,7 @@ struct imap_conn {
 
     /* The selected mailbox, as its untagged data said. */
     uint64_t exists, uidvalidity, uidnext;
+    uint64_t highestmodseq; /* 0 unless CONDSTORE reported one */
     char *permflags; /* PERMANENTFLAGS list contents, or NULL when unsent */
 
     /* The last tagged response. */

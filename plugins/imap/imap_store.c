@@ -276,13 +276,18 @@ mp_status imap_store_list(void *store, mp_folder_cb cb, void *ctx)
 /* ------------------------------------------------------------------------ */
 /* Selecting.                                                                */
 
-static mp_status simple(imap_store *st, const char *verb, const char *server,
-                        int *result)
+/* "VERB "server"[ SUFFIX]", run; *result as imap_cmd's. */
+static mp_status simple_with(imap_store *st, const char *verb,
+                             const char *server, const char *suffix,
+                             int *result)
 {
     imap_str cmd = {0};
     imap_str_adds(&cmd, verb);
     imap_str_add(&cmd, " ", 1);
-    if (imap_str_quote(&cmd, server) < 0 || cmd.oom) {
+    int unquotable = imap_str_quote(&cmd, server) < 0;
+    if (!unquotable && suffix)
+        imap_str_adds(&cmd, suffix);
+    if (unquotable || cmd.oom) {
         imap_str_free(&cmd);
         st->host->set_error(st->host, MP_ERR_USAGE,
                             "folder name \"%s\" cannot be sent", server);
@@ -291,6 +296,40 @@ static mp_status simple(imap_store *st, const char *verb, const char *server,
     mp_status s = imap_cmd(st->conn, cmd.s, NULL, NULL, result);
     imap_str_free(&cmd);
     return s;
+}
+
+static mp_status simple(imap_store *st, const char *verb, const char *server,
+                        int *result)
+{
+    return simple_with(st, verb, server, NULL, result);
+}
+
+/* SELECT or EXAMINE, asking for HIGHESTMODSEQ where the server has it. */
+static mp_status open_mailbox(imap_store *st, const char *verb,
+                              const char *server, int *result)
+{
+    imap_conn_reset_mailbox(st->conn);
+    return simple_with(st, verb, server,
+                       (st->conn->caps & IMAP_CAP_CONDSTORE) ? " (CONDSTORE)"
+                                                             : NULL,
+                       result);
+}
+
+/* The folder's change marker: UIDVALIDITY, UIDNEXT, EXISTS and
+ * HIGHESTMODSEQ folded together (FNV-1a). Without HIGHESTMODSEQ a flag
+ * change would go unseen, so there is no marker then. */
+static uint64_t change_marker(const imap_conn *c)
+{
+    if (!c->highestmodseq || !c->uidnext || !c->uidvalidity)
+        return 0;
+    uint64_t v[4] = {c->uidvalidity, c->uidnext, c->exists, c->highestmodseq};
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < 4; i++)
+        for (int b = 0; b < 8; b++) {
+            h ^= (v[i] >> (8 * b)) & 0xff;
+            h *= 1099511628211ull;
+        }
+    return h ? h : 1;
 }
 
 /* CREATE SERVER (and, when the server wants them first, its parents).
@@ -356,16 +395,13 @@ mp_status imap_folder_open(imap_store *st, const char *name, int read_only,
         return MP_FOLDER_BAD;
     }
     const char *verb = read_only ? "EXAMINE" : "SELECT";
-    imap_conn_reset_mailbox(st->conn);
     int result;
-    mp_status s = simple(st, verb, server, &result);
+    mp_status s = open_mailbox(st, verb, server, &result);
     char why[512] = "";
     if (s == MP_OK && result != IMAP_OK && create) {
         s = create_folder(st, server, why, sizeof why);
-        if (s == MP_OK) {
-            imap_conn_reset_mailbox(st->conn);
-            s = simple(st, verb, server, &result);
-        }
+        if (s == MP_OK)
+            s = open_mailbox(st, verb, server, &result);
     }
     if (s == MP_OK && result != IMAP_OK && why[0]) {
         imap_set_refused(st, MP_ERR_REFUSED,
@@ -401,6 +437,7 @@ mp_status imap_folder_open(imap_store *st, const char *name, int read_only,
         .name = f->name,
         .validity = f->validity,
         .count = (int64_t)st->conn->exists,
+        .change_marker = change_marker(st->conn),
     };
     *out = f;
     return MP_OK;

@@ -21,9 +21,10 @@ static int setup(void **state)
 {
     (void)state;
     dv = mp_dovecot_start();
-    const char *users[] = {"alice", "bob", "carol", "dave", "erin", "frank"};
-    for (size_t i = 0; i < sizeof users / sizeof users[0]; i++)
-        mp_dovecot_add_user(dv, users[i], "pw-of-user");
+    mp_dovecot_add_users(dv, "alice", "pw-of-user", "bob", "pw-of-user",
+                         "carol", "pw-of-user", "dave", "pw-of-user", "erin",
+                         "pw-of-user", "frank", "pw-of-user", "gina",
+                         "pw-of-user", (char *)NULL);
     work = mp_tmpdir("imap-e2e");
     return 0;
 }
@@ -502,7 +503,6 @@ static void test_dropped_connection_while_appending(void **state)
     (void)state;
     char *bulk = make_bulk("cutsink", 150);
     char *bulk_url = mp_strf("maildir:%s", bulk);
-    mp_dovecot_add_user(dv, "gina", "pw-of-user");
     /* About 30 APPEND answers (and the login) get through. */
     mp_tcp_proxy *px = mp_proxy_start(mp_dovecot_port(dv), 3000, NULL, NULL);
     char *via = mp_strf("imap://gina@127.0.0.1:%d?tls=none&password_file=%s",

@@ -236,8 +236,8 @@ static int setup(void **state)
 {
     (void)state;
     dv = mp_dovecot_start();
-    mp_dovecot_add_user(dv, "alice", "secret");
-    mp_dovecot_add_user(dv, "bob", "hunter2");
+    mp_dovecot_add_users(dv, "alice", "secret", "bob", "hunter2", "carol", "pw3",
+                         "kw1", "pw", "kw2", "pw", "marker", "pw", (char *)NULL);
     return 0;
 }
 
@@ -568,7 +568,6 @@ static void test_pipelined_fetch_flags_remove(void **state)
 {
     (void)state;
     const mp_plugin *pl = mailport_plugin_v1();
-    mp_dovecot_add_user(dv, "carol", "pw3");
     char *url = mp_dovecot_url(dv, "imap", "carol");
     ep *sink = ep_must(url, 1);
     void *folder;
@@ -810,8 +809,6 @@ static void test_imap_to_imap_keeps_metadata(void **state)
 {
     (void)state;
     const mp_plugin *pl = mailport_plugin_v1();
-    mp_dovecot_add_user(dv, "kw1", "pw");
-    mp_dovecot_add_user(dv, "kw2", "pw");
     char *u1 = mp_dovecot_url(dv, "imap", "kw1");
     char *u2 = mp_dovecot_url(dv, "imaps", "kw2");
     ep *e = ep_must(u1, 1);
@@ -867,6 +864,62 @@ static void test_imap_to_imap_keeps_metadata(void **state)
     free(u2);
 }
 
+static uint64_t marker_of(const char *url, const char *name)
+{
+    const mp_plugin *pl = mailport_plugin_v1();
+    ep *e = ep_must(url, 0);
+    void *folder;
+    mp_folder_info info = {.struct_size = sizeof info};
+    assert_int_equal(pl->source->open_folder(e->store, name, &folder, &info),
+                     MP_OK);
+    uint64_t m = info.change_marker;
+    pl->source->close_folder(folder);
+    ep_close(e);
+    return m;
+}
+
+/* The change marker (CONDSTORE): stable while nothing changes, different
+ * after a flag change, an append and an expunge. */
+static void test_change_marker(void **state)
+{
+    (void)state;
+    const mp_plugin *pl = mailport_plugin_v1();
+    char *url = mp_dovecot_url(dv, "imap", "marker");
+    ep *e = ep_must(url, 1);
+    void *folder;
+    mp_folder_info info = {.struct_size = sizeof info};
+    assert_int_equal(pl->sink->open_folder(e->store, "Mark", &folder, &info),
+                     MP_OK);
+    char k1[32], k2[32];
+    const char *m = "Subject: m\r\n\r\nm\r\n";
+    assert_int_equal(put(e, folder, m, strlen(m), 0, "", MP_DATE_UNKNOWN, k1,
+                         sizeof k1),
+                     MP_OK);
+    assert_int_equal(pl->sink->close_folder(folder), MP_OK);
+
+    uint64_t a = marker_of(url, "Mark");
+    assert_true(a != 0);
+    assert_true(marker_of(url, "Mark") == a);
+    uint64_t seen[4] = {a};
+    assert_int_equal(pl->sink->open_folder(e->store, "Mark", &folder, &info),
+                     MP_OK);
+    assert_int_equal(pl->sink->set_flags(folder, k1, MP_FLAG_SEEN, ""), MP_OK);
+    seen[1] = marker_of(url, "Mark");
+    assert_int_equal(put(e, folder, m, strlen(m), 0, "", MP_DATE_UNKNOWN, k2,
+                         sizeof k2),
+                     MP_OK);
+    seen[2] = marker_of(url, "Mark");
+    const char *gone[] = {k1};
+    assert_int_equal(pl->sink->remove(folder, gone, 1), MP_OK);
+    seen[3] = marker_of(url, "Mark");
+    for (int i = 0; i < 4; i++)
+        for (int j = i + 1; j < 4; j++)
+            assert_true(seen[i] != seen[j]);
+    assert_int_equal(pl->sink->close_folder(folder), MP_OK);
+    ep_close(e);
+    free(url);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -881,6 +934,7 @@ int main(void)
         cmocka_unit_test(test_refused_messages),
         cmocka_unit_test(test_dot_delimiter),
         cmocka_unit_test(test_imap_to_imap_keeps_metadata),
+        cmocka_unit_test(test_change_marker),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

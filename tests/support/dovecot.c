@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,6 @@ struct mp_dovecot {
     char *pwfiles[MAX_USERS];
     int n_users;
     time_t pw_stamp; /* mtime given to each new passwd file */
-    time_t waited_to; /* the second the last add_user waited for */
 };
 
 static int free_port(void)
@@ -279,7 +279,7 @@ static int user_index(const mp_dovecot *d, const char *user)
     return -1;
 }
 
-void mp_dovecot_add_user(mp_dovecot *d, const char *user, const char *pass)
+static void set_password(mp_dovecot *d, const char *user, const char *pass)
 {
     int i = user_index(d, user);
     if (i < 0) {
@@ -292,7 +292,14 @@ void mp_dovecot_add_user(mp_dovecot *d, const char *user, const char *pass)
         free(raw);
     }
     write_text(d->pwfiles[i], pass, 0600);
-    /* Rewrite the whole passwd file from the password files. */
+}
+
+/* Rewrite the passwd file from the password files. Dovecot re-reads it
+ * when its mtime or size changed, checking at most once a second: give
+ * every version its own mtime, and when the server runs let the second in
+ * which it may have looked pass. */
+static void write_passwd(mp_dovecot *d)
+{
     char *text = strdup("");
     for (int k = 0; k < d->n_users; k++) {
         char *pw = mp_read_file(d->pwfiles[k], NULL);
@@ -303,9 +310,6 @@ void mp_dovecot_add_user(mp_dovecot *d, const char *user, const char *pass)
     }
     char *tmp = mp_strf("%s.new", d->passwd);
     write_text(tmp, text, 0644);
-    /* Dovecot re-reads the file when its mtime or size changed, checking at
-     * most once a second: give every version its own mtime, and when the
-     * server runs let the second in which it may have looked pass. */
     if (!d->pw_stamp)
         d->pw_stamp = time(NULL) - 100000;
     d->pw_stamp++;
@@ -313,16 +317,32 @@ void mp_dovecot_add_user(mp_dovecot *d, const char *user, const char *pass)
     utimensat(AT_FDCWD, tmp, ts, 0);
     if (rename(tmp, d->passwd) != 0)
         fail_msg("rename %s: %s", tmp, strerror(errno));
-    /* (Several users added in a row wait once: no client can have looked
-     * between them.) */
-    if (d->pid > 0 && time(NULL) != d->waited_to) {
+    if (d->pid > 0) {
         time_t now = time(NULL);
         while (time(NULL) == now)
             usleep(20000);
-        d->waited_to = time(NULL);
     }
     free(tmp);
     free(text);
+}
+
+void mp_dovecot_add_user(mp_dovecot *d, const char *user, const char *pass)
+{
+    set_password(d, user, pass);
+    write_passwd(d);
+}
+
+void mp_dovecot_add_users(mp_dovecot *d, ...)
+{
+    va_list ap;
+    va_start(ap, d);
+    const char *user;
+    while ((user = va_arg(ap, const char *))) {
+        const char *pass = va_arg(ap, const char *);
+        set_password(d, user, pass);
+    }
+    va_end(ap);
+    write_passwd(d);
 }
 
 const char *mp_dovecot_password_file(mp_dovecot *d, const char *user)
