@@ -192,6 +192,16 @@ static mp_status on_end(void *ctx, mp_status status)
 {
     copy_run *r = ctx;
     mp_status result = MP_OK;
+    if (status == MP_TEMPORARY) {
+        /* The connection dropped: not this message's fault. The folder is
+         * retried and copies it then. */
+        if (r->begun)
+            r->sink->put_abort(r->put);
+        r->begun = 0;
+        r->stop = status;
+        result = status;
+        goto done;
+    }
     if (status != MP_OK) {
         if (r->begun)
             r->sink->put_abort(r->put);
@@ -282,10 +292,19 @@ static mp_status finish_batch(copy_run *r, int64_t state_folder)
     size_t stored = 0;
     for (size_t i = 0; i < r->n_rows; i++)
         stored += r->row_state[i] == ROW_DONE;
-    if (st != MP_OK) {
-        /* Nothing of this batch can be counted as copied. */
-        mp_sync_report_folder_error(env, r->folder, env->dst);
-        mp_report_add(env->report, r->folder, MP_COUNT_FAILED, stored);
+    /* A store that dropped its connection in flush_keys still told us the
+     * key of each message it had stored: those are kept and recorded, the
+     * rest is copied again when the folder is retried. */
+    int keep = st == MP_OK ||
+               (st == MP_TEMPORARY &&
+                MP_HAS_SLOT(r->sink, mp_sink_ops, flush_keys));
+    if (!keep) {
+        /* Nothing of this batch can be counted as copied. A dropped
+         * connection is reported by the retry logic if it persists. */
+        if (st != MP_TEMPORARY) {
+            mp_sync_report_folder_error(env, r->folder, env->dst);
+            mp_report_add(env->report, r->folder, MP_COUNT_FAILED, stored);
+        }
     } else {
         mp_report_add(env->report, r->folder, MP_COUNT_COPIED, stored);
         mp_report_add(env->report, r->folder, MP_COUNT_BYTES, r->bytes);
@@ -352,6 +371,7 @@ mp_status mp_transfer_messages(mp_sync_env *env, const char *folder,
             r->sink->put_abort(r->put); /* fetch stopped inside a message */
         r->begun = 0;
         r->put = NULL;
+        mp_digest_free(&r->digest); /* idempotent: end may have freed it */
         if (st != MP_OK && r->stop == MP_OK) {
             /* The source failed outside any one message. */
             r->stop = st;
@@ -362,7 +382,7 @@ mp_status mp_transfer_messages(mp_sync_env *env, const char *folder,
         if (r->stop != MP_OK)
             result = r->stop;
         else if (fst != MP_OK)
-            result = MP_FOLDER_BAD;
+            result = fst == MP_TEMPORARY ? MP_TEMPORARY : MP_FOLDER_BAD;
     }
     free(r->rows);
     free(r->row_state);

@@ -509,12 +509,8 @@ static void test_dropped_connection_while_appending(void **state)
                         mp_proxy_port(px), mp_dovecot_password_file(dv, "gina"));
     char *st = mp_strf("%s/cutsink.db", work);
     mp_run_result r = run("copy", bulk_url, via, "--state", st);
-    /* The core counts a batch whose flush failed with MP_TEMPORARY as
-     * failed even though its retry completes it (core/transfer.c
-     * finish_batch; reported to the lead): accept exit 1 for that reason
-     * only, until it is fixed. */
-    if (r.exit_code != 0 && !(r.exit_code == 1 && strstr(r.err, "lost while")))
-        expect_exit(&r, 0);
+    /* The retry completes the folder: nothing failed. */
+    expect_exit(&r, 0);
     assert_int_equal(mp_proxy_cuts(px), 1);
     assert_contains(r.err, "lost");
     assert_contains(r.err, "retrying folder INBOX");
