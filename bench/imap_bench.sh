@@ -50,7 +50,7 @@ mbsync_conf() {
           "$DC_PORT" "${near#imap:}" "$DC_DIR/${near#imap:}.pw"
         printf 'IMAPStore near\nAccount nearacct\n\n'
         state="SyncState $file.state/"
-        mkdir -p "$file.state" ;;
+        rm -rf "$file.state" && mkdir -p "$file.state" ;;
       *)
         mkdir -p "$near"
         printf 'MaildirStore near\nPath %s/\nInbox %s/INBOX\nSubFolders Verbatim\n\n' "$near" "$near"

@@ -14,9 +14,10 @@
 #include <time.h>
 
 /* Messages fetched per fetch() call, and so between two sink flushes and
- * state commits: large enough to amortise fsync and round trips, small
- * enough that a crash repeats little work. */
-#define BATCH_MESSAGES 256
+ * state commits: large enough to amortise fsync and round trips (each
+ * batch costs a sync wait and a round trip over a slow link), small enough
+ * that a crash repeats little work (it is found again by content). */
+#define BATCH_MESSAGES 1024
 #define BATCH_BYTES (64u * 1024 * 1024)
 
 /* Conversion is done in pieces so its buffer stays small whatever chunk

@@ -1,5 +1,6 @@
 /* Maildir stores: open a root, list its folders, open one folder. */
 #include "maildir.h"
+#include "marker.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -603,6 +604,19 @@ void md_folder_free(md_folder *f)
     free(f);
 }
 
+/* Any delivery, removal or flag change (a rename) touches cur/ or new/:
+ * their modification times together tell whether the folder changed. */
+static uint64_t change_marker(const md_folder *f)
+{
+    struct stat cur, nw;
+    if (f->cur_fd < 0 || fstat(f->cur_fd, &cur) != 0)
+        return 0;
+    uint64_t m = mp_marker_fold(0, 1, &cur);
+    if (f->new_fd >= 0 && fstat(f->new_fd, &nw) == 0)
+        m = mp_marker_fold(m, 0, &nw);
+    return m;
+}
+
 mp_status md_folder_open(md_store *s, const char *name, int create,
                          md_folder **out, mp_folder_info *info)
 {
@@ -671,6 +685,7 @@ mp_status md_folder_open(md_store *s, const char *name, int create,
         info->no_select = 0;
         info->validity = 1;
         info->count = -1;
+        info->change_marker = change_marker(f);
     }
     *out = f;
     return MP_OK;

@@ -452,6 +452,29 @@ static void unchanged_folders_are_skipped_until_something_changes(void **state)
     free(dst);
 }
 
+/* The same for Maildirs, where a flag change is a rename inside cur/. */
+static void unchanged_maildirs_are_skipped_until_a_flag_changes(void **state)
+{
+    fixture *f = *state;
+    free(copy_with(f, 0, NULL, NULL));
+    sleep(MARKER_SETTLE + 1);
+    free(copy_with(f, 0, NULL, NULL)); /* finds it in sync: records */
+    mp_run_result r = mp_run("copy", f->src, f->dst, "--state", f->state,
+                             "--report", f->report, "-vv", NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.err, "unchanged on both sides");
+    mp_run_free(&r);
+    char *rep = mp_read_file(f->report, NULL);
+    sync_assert_counts(rep, 0, 5, 0, 0);
+    free(rep);
+    walked_dir s = walk_maildir(path_of(f->src));
+    walked_set_flags(&s.v[0], "FS");
+    walked_free(&s);
+    rep = copy_with(f, 0, NULL, NULL);
+    sync_assert_counts(rep, 0, 4, 1, 0);
+    free(rep);
+}
+
 /* ------------------------------------------------------------------------ */
 /* kill -9 at random moments, then the same command again.                   */
 
@@ -539,6 +562,9 @@ int main(void)
             a_second_run_on_the_same_state_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(
             unchanged_folders_are_skipped_until_something_changes, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            unchanged_maildirs_are_skipped_until_a_flag_changes, setup,
             teardown),
         cmocka_unit_test_setup_teardown(
             kill_nine_then_resume_gives_every_message_once, setup, teardown),
