@@ -11,7 +11,7 @@
 /* UIDs per UID FETCH command, and commands in flight at once: enough to
  * keep the pipe full over a slow link without a huge command line. */
 #define FETCH_BATCH 100
-#define FETCH_IN_FLIGHT 4
+#define FETCH_IN_FLIGHT 16
 #define CHUNK 65536
 
 typedef struct want {
