@@ -1,6 +1,7 @@
 /*
  * Folder names (UTF-8, '/'-separated, "INBOX") to paths under a Maildir root
- * and back, for the two layouts.
+ * and back, for the two layouts. Shared by the maildir plugin and the targz
+ * plugin (whose archives are Maildir++ trees), so both write one naming.
  *
  * maildir++ (Dovecot's and Courier's default): INBOX is the root itself;
  * folder "A/B" is the directory ".A.B" in the root, each component written
