@@ -166,6 +166,52 @@ static void migration_imap_to_imap_in_passes(void **state)
     free(bob);
 }
 
+/* --automap: a source's special folders land in the destination folders of
+ * the same special use (RFC 6154), whatever they are called. */
+static void automap_puts_special_folders_where_the_server_has_them(void **state)
+{
+    fixture *f = *state;
+    char *src = mp_strf("maildir:%s/old", f->dir);
+    const char *maps[] = {"INBOX=Sent Items", "INBOX=Deleted Items", NULL};
+    for (const char **m = maps; *m; m++) {
+        mp_run_result r = mp_run("copy", "mbox:" SAMPLE, src, "--map", *m,
+                                 "--no-state", "-q", NULL);
+        assert_int_equal(r.exit_code, 0);
+        mp_run_free(&r);
+    }
+    /* Bob's server has \Sent and \Trash folders named Sent and Trash. */
+    char *bob = mp_dovecot_url(f->dc, "imap", "bob");
+    const char *seed[] = {"INBOX=Sent", "INBOX=Trash", NULL};
+    for (const char **m = seed; *m; m++) {
+        mp_run_result r = mp_run("copy", "mbox:" SAMPLE, bob, "--map", *m,
+                                 "--include", "INBOX", "--no-state", "-q", NULL);
+        assert_int_equal(r.exit_code, 0);
+        mp_run_free(&r);
+    }
+    char *rep = sync_copy(src, bob, f->state, f->report, 0, "--automap", NULL);
+    /* The sample's 5 messages are already in Sent and Trash: found there. */
+    sync_assert_counts(rep, 0, 10, 0, 0);
+    free(rep);
+    char *root = mp_dovecot_maildir(f->dc, "bob");
+    char *sent = mp_strf("%s/.Sent", root), *trash = mp_strf("%s/.Trash", root);
+    char *items = mp_strf("%s/.Sent Items", root);
+    assert_int_equal(sync_count_messages(sent), 5);
+    assert_int_equal(sync_count_messages(trash), 5);
+    assert_false(mp_file_exists(items));
+    /* Without --automap the names are kept. */
+    assert_int_equal(unlink(f->state), 0);
+    rep = sync_copy(src, bob, f->state, f->report, 0, NULL);
+    sync_assert_counts(rep, 10, 0, 0, 0);
+    free(rep);
+    assert_int_equal(sync_count_messages(items), 5);
+    free(root);
+    free(sent);
+    free(trash);
+    free(items);
+    free(bob);
+    free(src);
+}
+
 static void kill_nine_into_imap_then_resume(void **state)
 {
     fixture *f = *state;
@@ -209,6 +255,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(migration_imap_to_imap_in_passes, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            automap_puts_special_folders_where_the_server_has_them, setup,
+            teardown),
         cmocka_unit_test_setup_teardown(kill_nine_into_imap_then_resume, setup,
                                         teardown),
     };
