@@ -212,6 +212,87 @@ static void automap_puts_special_folders_where_the_server_has_them(void **state)
     free(src);
 }
 
+/* An encrypted archive restored into an IMAP account: every message, with
+ * its flags and date, and verify agrees. */
+static void archive_restores_into_imap(void **state)
+{
+    fixture *f = *state;
+    char *key = mp_strf("%s/key.txt", f->dir);
+    char *keygen = mp_strf("age-keygen -o '%s' 2>&1", key);
+    FILE *p = popen(keygen, "r");
+    char line[256] = "", recipient[128] = "";
+    while (p && fgets(line, sizeof line, p))
+        sscanf(line, "Public key: %127s", recipient);
+    assert_non_null(p);
+    assert_int_equal(pclose(p), 0);
+    assert_true(strncmp(recipient, "age1", 4) == 0);
+    char *archive = mp_strf("targz:%s/backup.tar.gz.age?recipient=%s", f->dir,
+                            recipient);
+    mp_run_result r = mp_run("copy", "mbox:" SAMPLE, archive, "-q", NULL);
+    assert_int_equal(r.exit_code, 0);
+    mp_run_free(&r);
+    char *restore = mp_strf("targz:%s/backup.tar.gz.age?identity=%s", f->dir, key);
+    char *rep = sync_copy(restore, f->imap, f->state, f->report, 0, NULL);
+    sync_assert_counts(rep, 5, 0, 0, 0);
+    free(rep);
+    r = mp_run("verify", "mbox:" SAMPLE, f->imap, NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.err, "verified 5 messages");
+    mp_run_free(&r);
+    r = mp_run("verify", restore, f->imap, NULL);
+    assert_int_equal(r.exit_code, 0);
+    mp_run_free(&r);
+    free(key);
+    free(keygen);
+    free(archive);
+    free(restore);
+}
+
+/* A password is never printed, logged, reported or kept in the state,
+ * whichever way it was given and whether the login works or not. */
+static void secrets_stay_out_of_output_reports_and_state(void **state)
+{
+    fixture *f = *state;
+    const char *pw = "Pa55-w0rd-Zx9q";
+    mp_dovecot_add_user(f->dc, "carol", pw);
+    char *dst = mp_strf("maildir:%s/carol", f->dir);
+    char *ways[3];
+    ways[0] = mp_dovecot_url(f->dc, "imap", "carol"); /* password_file= */
+    ways[1] = mp_strf("imap://carol:%s@127.0.0.1:%d?tls=none", pw,
+                      mp_dovecot_port(f->dc));
+    setenv("MP_TEST_PW", pw, 1);
+    ways[2] = mp_strf("imap://carol@127.0.0.1:%d?tls=none&password_env=MP_TEST_PW",
+                      mp_dovecot_port(f->dc));
+    for (int i = 0; i < 3; i++) {
+        mp_run_result r = mp_run("copy", ways[i], dst, "--state", f->state,
+                                 "--report", f->report, "-vv", NULL);
+        assert_int_equal(r.exit_code, 0);
+        assert_null(strstr(r.out, pw));
+        assert_null(strstr(r.err, pw));
+        if (i == 1)
+            assert_contains(r.err, "can be seen by other users");
+        mp_run_free(&r);
+    }
+    /* A refused login names the account, not the password. */
+    mp_dovecot_add_user(f->dc, "carol", "changed-on-the-server");
+    mp_run_result r = mp_run("copy", ways[1], dst, "-vv", NULL);
+    assert_int_equal(r.exit_code, 3);
+    assert_contains(r.err, "login refused for carol");
+    assert_null(strstr(r.err, pw));
+    mp_run_free(&r);
+    char *rep = mp_read_file(f->report, NULL);
+    assert_null(strstr(rep, pw));
+    free(rep);
+    size_t len;
+    char *db = mp_read_file(f->state, &len);
+    assert_null(memmem(db, len, pw, strlen(pw)));
+    free(db);
+    unsetenv("MP_TEST_PW");
+    for (int i = 0; i < 3; i++)
+        free(ways[i]);
+    free(dst);
+}
+
 static void kill_nine_into_imap_then_resume(void **state)
 {
     fixture *f = *state;
@@ -258,6 +339,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             automap_puts_special_folders_where_the_server_has_them, setup,
             teardown),
+        cmocka_unit_test_setup_teardown(archive_restores_into_imap, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            secrets_stay_out_of_output_reports_and_state, setup, teardown),
         cmocka_unit_test_setup_teardown(kill_nine_into_imap_then_resume, setup,
                                         teardown),
     };
