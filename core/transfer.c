@@ -1,7 +1,9 @@
 /* Streaming the messages a plan copies: fetched from the source in
  * batches, each message converted (line endings) and hashed on its way into
  * the sink's put_begin/put_write/put_commit, the batch made durable by the
- * sink's flush, and only then recorded in the sync state. */
+ * sink's flush, and only then recorded in the sync state. A sink with
+ * flush_start/flush_wait makes one batch durable while the next is
+ * fetched. */
 #include "transfer.h"
 
 #include "digest.h"
@@ -25,6 +27,16 @@
  * memory-mapped message in one call). */
 #define CONVERT_PIECE 32768
 
+typedef enum { ROW_DONE, ROW_PENDING, ROW_FAILED } row_status;
+
+/* One batch's results, recorded after the sink made them durable. */
+typedef struct row_set {
+    mp_state_row *rows;
+    row_status *state;
+    size_t n;
+    uint64_t bytes;
+} row_set;
+
 typedef struct copy_run {
     mp_sync_env *env;
     const char *folder; /* source folder name, for the report */
@@ -45,15 +57,16 @@ typedef struct copy_run {
     size_t held_len, held_cap;
     char convert[2 * CONVERT_PIECE + 1];
 
-    /* Results of the batch, recorded after the sink's flush. A row whose
-     * key the sink tells only at flush (flush_keys) waits in PENDING. */
-    mp_state_row *rows;
-    size_t n_rows;
-    enum { ROW_DONE, ROW_PENDING, ROW_FAILED } * row_state;
+    /* Results of the batch being fetched (CUR). With a sink that overlaps
+     * (flush_start), STARTED holds the batch before it while the sink makes
+     * it durable, until flush_wait; NULL when none. Two sets, so both can
+     * be held at once. A row whose key the sink tells only at flush
+     * (flush_keys, never overlapped) waits in PENDING. */
+    row_set sets[2];
+    row_set *cur, *started;
     size_t *pending;      /* row index of each pending message, by seq */
     char **pending_label; /* what the report calls it, by seq */
     size_t n_pending;
-    uint64_t bytes;
     mp_status stop; /* a status that ended the whole batch */
 } copy_run;
 
@@ -236,22 +249,23 @@ static mp_status on_end(void *ctx, mp_status status)
         result = sink_failed(r, st);
         goto done;
     }
-    size_t index = r->n_rows++;
-    mp_state_row *row = &r->rows[index];
+    row_set *b = r->cur;
+    size_t index = b->n++;
+    mp_state_row *row = &b->rows[index];
     row->src_key = r->msg->key;
     row->dst_key = strdup(key);
-    r->row_state[index] = ROW_DONE;
+    b->state[index] = ROW_DONE;
     if (!key[0] && MP_HAS_SLOT(r->sink, mp_sink_ops, flush_keys)) {
         char label[200];
         message_label(r, label, sizeof label);
-        r->row_state[index] = ROW_PENDING;
+        b->state[index] = ROW_PENDING;
         r->pending_label[r->n_pending] = strdup(label);
         r->pending[r->n_pending++] = index;
     }
     row->flags = r->msg->flags;
     row->keywords = r->msg->keywords;
     mp_digest_final(&r->digest, row->hash);
-    r->bytes += r->digest.bytes;
+    b->bytes += r->digest.bytes;
 done:
     mp_digest_free(&r->digest);
     return result;
@@ -261,16 +275,17 @@ done:
 static void on_key(void *ctx, size_t seq, mp_status status, const char *key)
 {
     copy_run *r = ctx;
-    if (seq >= r->n_pending || r->row_state[r->pending[seq]] != ROW_PENDING)
+    row_set *b = r->cur;
+    if (seq >= r->n_pending || b->state[r->pending[seq]] != ROW_PENDING)
         return; /* a plugin bug: ignore rather than corrupt the batch */
     size_t index = r->pending[seq];
     if (status == MP_OK) {
-        free(r->rows[index].dst_key);
-        r->rows[index].dst_key = strdup(key ? key : "");
-        r->row_state[index] = ROW_DONE;
+        free(b->rows[index].dst_key);
+        b->rows[index].dst_key = strdup(key ? key : "");
+        b->state[index] = ROW_DONE;
         return;
     }
-    r->row_state[index] = ROW_FAILED;
+    b->state[index] = ROW_FAILED;
     const char *text = mp_store_error(r->env->dst);
     mp_warn("cannot store message %s in folder %s: %s", r->pending_label[seq],
             r->folder, text);
@@ -278,21 +293,17 @@ static void on_key(void *ctx, size_t seq, mp_status status, const char *key)
     mp_report_add(r->env->report, r->folder, MP_COUNT_FAILED, 1);
 }
 
-/* Record the batch's rows once the sink has made them durable. */
-static mp_status finish_batch(copy_run *r, int64_t state_folder)
+/* Record batch B's rows, given ST: the status of the sink's flush
+ * (flush_keys, flush or flush_wait) that covered them. They count as
+ * copied, and go into the state, only when it made them durable. Empties
+ * B. */
+static void record_rows(copy_run *r, row_set *b, mp_status st,
+                        int64_t state_folder)
 {
     mp_sync_env *env = r->env;
-    mp_status st = MP_OK;
-    if (r->n_rows) {
-        mp_host_clear_error(&env->dst->host);
-        if (MP_HAS_SLOT(r->sink, mp_sink_ops, flush_keys))
-            st = r->sink->flush_keys(r->dst_folder, on_key, r);
-        else if (r->sink->flush)
-            st = r->sink->flush(r->dst_folder);
-    }
     size_t stored = 0;
-    for (size_t i = 0; i < r->n_rows; i++)
-        stored += r->row_state[i] == ROW_DONE;
+    for (size_t i = 0; i < b->n; i++)
+        stored += b->state[i] == ROW_DONE;
     /* A store that dropped its connection in flush_keys still told us the
      * key of each message it had stored: those are kept and recorded, the
      * rest is copied again when the folder is retried. */
@@ -308,25 +319,99 @@ static mp_status finish_batch(copy_run *r, int64_t state_folder)
         }
     } else {
         mp_report_add(env->report, r->folder, MP_COUNT_COPIED, stored);
-        mp_report_add(env->report, r->folder, MP_COUNT_BYTES, r->bytes);
+        mp_report_add(env->report, r->folder, MP_COUNT_BYTES, b->bytes);
         if (env->state && state_folder >= 0 && stored) {
             int bad = mp_state_begin(env->state);
-            for (size_t i = 0; i < r->n_rows && !bad; i++)
-                if (r->row_state[i] == ROW_DONE)
-                    bad = mp_state_put(env->state, state_folder, &r->rows[i]);
+            for (size_t i = 0; i < b->n && !bad; i++)
+                if (b->state[i] == ROW_DONE)
+                    bad = mp_state_put(env->state, state_folder, &b->rows[i]);
             if (bad || mp_state_commit(env->state))
                 mp_warn("cannot record sync state for folder %s: %s", r->folder,
                         mp_state_error(env->state));
         }
     }
-    for (size_t i = 0; i < r->n_rows; i++)
-        free(r->rows[i].dst_key);
+    for (size_t i = 0; i < b->n; i++)
+        free(b->rows[i].dst_key);
+    b->n = 0;
+    b->bytes = 0;
+}
+
+/* Make the batch just fetched durable and record it (sinks that do not
+ * overlap). */
+static mp_status finish_batch(copy_run *r, int64_t state_folder)
+{
+    mp_status st = MP_OK;
+    if (r->cur->n) {
+        mp_host_clear_error(&r->env->dst->host);
+        if (MP_HAS_SLOT(r->sink, mp_sink_ops, flush_keys))
+            st = r->sink->flush_keys(r->dst_folder, on_key, r);
+        else if (r->sink->flush)
+            st = r->sink->flush(r->dst_folder);
+    }
+    record_rows(r, r->cur, st, state_folder);
     for (size_t i = 0; i < r->n_pending; i++)
         free(r->pending_label[i]);
-    r->n_rows = 0;
     r->n_pending = 0;
-    r->bytes = 0;
     return st;
+}
+
+/* Does the sink make a batch durable in the background while the next one
+ * is fetched? Never with flush_keys: its keys are needed at once. */
+static int sink_overlaps(const mp_sink_ops *sink)
+{
+    return !MP_HAS_SLOT(sink, mp_sink_ops, flush_keys) &&
+           MP_HAS_SLOT(sink, mp_sink_ops, flush_start) &&
+           MP_HAS_SLOT(sink, mp_sink_ops, flush_wait);
+}
+
+/* Wait for the started batch, if any, and record it: only its own
+ * flush_wait can make it count as copied. */
+static mp_status finish_started(copy_run *r, int64_t state_folder)
+{
+    row_set *b = r->started;
+    if (!b)
+        return MP_OK;
+    r->started = NULL;
+    mp_host_clear_error(&r->env->dst->host);
+    mp_status st = r->sink->flush_wait(r->dst_folder);
+    record_rows(r, b, st, state_folder);
+    return st;
+}
+
+/* The batch just fetched, for a sink that overlaps: the batch before it is
+ * waited for and recorded first (batches are recorded in order), then this
+ * one is started and kept as STARTED while the next is fetched. */
+static mp_status overlap_batch(copy_run *r, int64_t state_folder)
+{
+    row_set *b = r->cur;
+    mp_status st = finish_started(r, state_folder);
+    if (st != MP_OK) {
+        /* The sink failed as a whole (reported with the batch before):
+         * this batch, committed while that one was being made durable, is
+         * not known to be stored either. Counted as failed, not reported
+         * twice. */
+        size_t stored = 0;
+        for (size_t i = 0; i < b->n; i++) {
+            stored += b->state[i] == ROW_DONE;
+            free(b->rows[i].dst_key);
+        }
+        if (st != MP_TEMPORARY)
+            mp_report_add(r->env->report, r->folder, MP_COUNT_FAILED, stored);
+        b->n = 0;
+        b->bytes = 0;
+        return st;
+    }
+    if (!b->n)
+        return MP_OK;
+    mp_host_clear_error(&r->env->dst->host);
+    st = r->sink->flush_start(r->dst_folder);
+    if (st != MP_OK) {
+        record_rows(r, b, st, state_folder);
+        return st;
+    }
+    r->started = b;
+    r->cur = b == &r->sets[0] ? &r->sets[1] : &r->sets[0];
+    return MP_OK;
 }
 
 mp_status mp_transfer_messages(mp_sync_env *env, const char *folder,
@@ -345,8 +430,12 @@ mp_status mp_transfer_messages(mp_sync_env *env, const char *folder,
     r->eol_mode = mp_eol_mode_for(so->eol, r->sink->eol);
     r->src = src;
     r->batch = batch;
-    r->rows = calloc(BATCH_MESSAGES, sizeof *r->rows);
-    r->row_state = calloc(BATCH_MESSAGES, sizeof *r->row_state);
+    for (int k = 0; k < 2; k++) {
+        r->sets[k].rows = calloc(BATCH_MESSAGES, sizeof *r->sets[k].rows);
+        r->sets[k].state = calloc(BATCH_MESSAGES, sizeof *r->sets[k].state);
+    }
+    r->cur = &r->sets[0];
+    const int overlap = sink_overlaps(r->sink);
     r->pending = calloc(BATCH_MESSAGES, sizeof *r->pending);
     r->pending_label = calloc(BATCH_MESSAGES, sizeof *r->pending_label);
     const mp_fetch_cb cb = {sizeof cb, on_begin, on_data, on_end};
@@ -379,14 +468,22 @@ mp_status mp_transfer_messages(mp_sync_env *env, const char *folder,
             if (st != MP_TEMPORARY)
                 mp_sync_report_folder_error(env, folder, env->src);
         }
-        mp_status fst = finish_batch(r, state_folder);
+        mp_status fst = overlap ? overlap_batch(r, state_folder)
+                                : finish_batch(r, state_folder);
         if (r->stop != MP_OK)
             result = r->stop;
         else if (fst != MP_OK)
             result = fst == MP_TEMPORARY ? MP_TEMPORARY : MP_FOLDER_BAD;
     }
-    free(r->rows);
-    free(r->row_state);
+    /* The last batch started (also when an error ended the loop) is waited
+     * for and recorded before returning. */
+    mp_status fst = finish_started(r, state_folder);
+    if (result == MP_OK && fst != MP_OK)
+        result = fst == MP_TEMPORARY ? MP_TEMPORARY : MP_FOLDER_BAD;
+    for (int k = 0; k < 2; k++) {
+        free(r->sets[k].rows);
+        free(r->sets[k].state);
+    }
     free(r->pending);
     free(r->pending_label);
     free(r->held);

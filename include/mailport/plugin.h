@@ -410,6 +410,23 @@ typedef struct mp_sink_ops {
      * store failed as a whole; queued messages not reported through CB
      * are then not stored. */
     mp_status (*flush_keys)(void *folder, mp_commit_cb cb, void *ctx);
+
+    /* Since 1.1. Optional, and only as a pair with flush_wait; the core uses
+     * them only when flush_keys is absent. Begins making every message
+     * committed so far in this folder durable and visible, as flush does,
+     * and returns at once: the core may go on with put_begin, put_write and
+     * put_commit (on the same thread) meanwhile, so producing the next
+     * messages overlaps making these durable. At most one started flush is
+     * outstanding: the core calls flush_wait before the next flush_start. */
+    mp_status (*flush_start)(void *folder);
+
+    /* Since 1.1. Waits until every message committed before the
+     * outstanding flush_start is durable and visible (not the ones
+     * committed after it), and returns that group's status as flush would
+     * (MP_OK only when all of them are durable and visible). The core
+     * records sync state for the group only after this returns MP_OK.
+     * flush and close_folder keep their meaning (everything committed). */
+    mp_status (*flush_wait)(void *folder);
 } mp_sink_ops;
 
 /* ------------------------------------------------------------------------ */

@@ -96,6 +96,8 @@ mp_status md_put_write(void *put, const void *buf, size_t len);
 mp_status md_put_commit(void *put, char *key_out, size_t key_size);
 void md_put_abort(void *put);
 mp_status md_flush(void *folder);
+mp_status md_flush_start(void *folder);
+mp_status md_flush_wait(void *folder);
 mp_status md_set_flags(void *folder, const char *key, unsigned flags,
                        const char *keywords);
 mp_status md_remove(void *folder, const char *const *keys, size_t n);

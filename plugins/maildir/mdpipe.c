@@ -123,14 +123,6 @@ void md_job_free(md_job *j)
     free(j);
 }
 
-static unsigned long count(const md_job *j)
-{
-    unsigned long n = 0;
-    for (; j; j = j->next)
-        n++;
-    return n;
-}
-
 /* ------------------------------------------------------------------------ */
 /* The file work itself (no lock held).                                      */
 
@@ -240,16 +232,13 @@ static int write_job(int tmp_fd, md_job *j, long anon, failure *fl)
     return 0;
 }
 
-/* Remove the files of jobs FROM on (as never committed) and free them. */
-static void drop(int tmp_fd, md_job *from)
+/* Remove the files of the jobs in LIST (as never committed). The jobs
+ * stay, to be settled. */
+static void discard_files(int tmp_fd, md_job *list)
 {
-    while (from) {
-        md_job *next = from->next;
-        if (from->written)
-            discard_file(tmp_fd, from);
-        md_job_free(from);
-        from = next;
-    }
+    for (; list; list = list->next)
+        if (list->written)
+            discard_file(tmp_fd, list);
 }
 
 /* One syncfs for the data and inodes of everything written so far (and the
@@ -274,22 +263,22 @@ static int place(int tmp_fd, int cur_fd, md_job *j)
     return 0;
 }
 
-/* Place the synced jobs in LIST into cur/. Frees the jobs; after a failure
- * the rest are dropped. */
-static int place_all(int tmp_fd, int cur_fd, md_job *list, failure *fl)
+/* Place the synced jobs in *LIST into cur/, in order. After a failure
+ * *LIST keeps the jobs placed before it, and the rest (their files
+ * removed) is returned; NULL when all were placed. */
+static md_job *place_all(int tmp_fd, int cur_fd, md_job **list, failure *fl)
 {
-    while (list) {
-        md_job *next = list->next;
-        if (place(tmp_fd, cur_fd, list) != 0) {
+    for (md_job **at = list; *at; at = &(*at)->next) {
+        if (place(tmp_fd, cur_fd, *at) != 0) {
             set_failure(fl, errno, "cannot move a message into", "cur",
-                        list->final_name);
-            drop(tmp_fd, list);
-            return -1;
+                        (*at)->final_name);
+            md_job *rest = *at;
+            *at = NULL;
+            discard_files(tmp_fd, rest);
+            return rest;
         }
-        md_job_free(list);
-        list = next;
     }
-    return 0;
+    return NULL;
 }
 
 /* Make the names placed in cur/ durable. */
@@ -327,13 +316,66 @@ static void push(md_job ***tail, md_job *j)
     *tail = &j->next;
 }
 
+/* Append LIST to the list ending at *TAIL. */
+static void append(md_job ***tail, md_job *list)
+{
+    **tail = list;
+    while (**tail)
+        *tail = &(**tail)->next;
+}
+
+static int in_group(const md_pipe *p, const md_job *j)
+{
+    return j->seq <= p->group_end;
+}
+
+/* Count the jobs in LIST as settled and free them: OK when each is durable
+ * and in cur/, else they were dropped or are not known to be durable. The
+ * one place where jobs settle, so the group's count stays exact. Under the
+ * lock (or without threads). */
+static void settle(md_pipe *p, md_job *list, int ok)
+{
+    while (list) {
+        md_job *next = list->next;
+        p->settled++;
+        /* group_left > 0 always holds here for a group job; checked so a
+         * bug cannot wrap the count and hang md_pipe_group_wait. */
+        if (in_group(p, list) && p->group_left) {
+            p->group_left--;
+            if (!ok)
+                p->group_failed = 1;
+        }
+        md_job_free(list);
+        list = next;
+    }
+}
+
+/* A written job enters the sync list. */
+static void push_sync(md_pipe *p, md_job *j)
+{
+    push(&p->sync_tail, j);
+    p->n_sync++;
+    if (in_group(p, j))
+        p->group_syncing++;
+}
+
+/* Has every job of the group left the writers? (The write list is in seq
+ * order: one caller thread submits.) */
+static int group_written(const md_pipe *p)
+{
+    return !p->group_writing &&
+           !(p->write_head && in_group(p, p->write_head));
+}
+
 /* Is there a batch worth a sync: enough written, or all that someone waits
- * for? (The syncer is woken only then.) */
+ * for (flush: everything; a started group: its jobs)? (The syncer is woken
+ * only then.) */
 static int sync_ready(const md_pipe *p)
 {
     return p->sync_head &&
            (p->stop || p->n_sync >= MIN_BATCH ||
-            (p->waiting && !p->write_head && !p->writing));
+            (p->waiting && !p->write_head && !p->writing) ||
+            (p->group_syncing && group_written(p)));
 }
 
 static void *writer(void *arg)
@@ -353,6 +395,8 @@ static void *writer(void *arg)
         int failed = p->failed;
         long anon = p->anon_cap;
         p->writing++;
+        if (in_group(p, j))
+            p->group_writing++;
         pthread_mutex_unlock(&p->mu);
 
         failure fl;
@@ -360,16 +404,17 @@ static void *writer(void *arg)
 
         pthread_mutex_lock(&p->mu);
         p->writing--;
+        if (in_group(p, j))
+            p->group_writing--;
         p->bytes -= j->cost;
         atomic_fetch_sub(&all_bytes, j->cost);
         if (rc == 0) {
-            push(&p->sync_tail, j);
-            p->n_sync++;
+            push_sync(p, j);
         } else {
             if (!failed)
                 record(p, &fl);
-            md_job_free(j);
-            p->settled++;
+            j->next = NULL;
+            settle(p, j, 0);
         }
         if (sync_ready(p))
             pthread_cond_signal(&p->to_sync);
@@ -395,36 +440,42 @@ static void *syncer(void *arg)
         p->sync_head = NULL;
         p->sync_tail = &p->sync_head;
         p->n_sync = 0;
-        /* Names placed so far are made durable by this sync too. */
-        unsigned long covered = p->placed;
-        p->placed = 0;
+        p->group_syncing = 0;
+        /* Names placed so far (the mover left them to us) are made durable
+         * by this sync too: it starts after they were placed. */
+        md_job *covered = p->placed_head;
+        p->placed_head = NULL;
+        p->placed_tail = &p->placed_head;
         int failed = p->failed;
         pthread_mutex_unlock(&p->mu);
 
         failure fl;
         int rc = failed ? -1 : sync_all(p->tmp_fd, &fl);
-        unsigned long n = rc == 0 ? 0 : count(list);
         if (rc != 0)
-            drop(p->tmp_fd, list);
+            discard_files(p->tmp_fd, list);
 
         pthread_mutex_lock(&p->mu);
-        p->settled += covered;
-        if (covered)
-            pthread_cond_broadcast(&p->progress);
+        if (rc != 0 && !failed)
+            record(p, &fl);
+        settle(p, covered, rc == 0);
         if (rc == 0) {
-            *p->move_tail = list;
-            while (*p->move_tail)
-                p->move_tail = &(*p->move_tail)->next;
+            append(&p->move_tail, list);
             pthread_cond_signal(&p->to_move);
         } else {
-            if (!failed)
-                record(p, &fl);
-            p->settled += n;
-            pthread_cond_broadcast(&p->progress);
+            settle(p, list, 0);
         }
+        pthread_cond_broadcast(&p->progress);
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
+}
+
+static int has_group_job(const md_pipe *p, const md_job *list)
+{
+    for (; list; list = list->next)
+        if (in_group(p, list))
+            return 1;
+    return 0;
 }
 
 static void *mover(void *arg)
@@ -442,34 +493,46 @@ static void *mover(void *arg)
         int failed = p->failed;
         pthread_mutex_unlock(&p->mu);
 
-        unsigned long n = count(list);
         failure fl;
-        int rc = 0;
-        if (failed)
-            drop(p->tmp_fd, list);
-        else
-            rc = place_all(p->tmp_fd, p->cur_fd, list, &fl);
+        md_job *lost = list; /* not placed: dropped */
+        if (failed) {
+            discard_files(p->tmp_fd, list);
+            list = NULL;
+        } else {
+            lost = place_all(p->tmp_fd, p->cur_fd, &list, &fl);
+        }
 
         pthread_mutex_lock(&p->mu);
-        if (rc == 0 && !failed && p->sync_head) {
+        if (lost) {
+            if (!failed)
+                record(p, &fl);
+            settle(p, lost, 0);
+            pthread_cond_broadcast(&p->progress);
+        }
+        if (list && !lost && p->sync_head && !has_group_job(p, list)) {
             /* The syncer has more to sync: its syncfs, which starts after
              * these names were placed, makes them durable, saving a
-             * journal commit here. */
-            p->placed += n;
+             * journal commit here. Not for the group's jobs: the syncer
+             * may wait for more writes, and the group is wanted now. */
+            append(&p->placed_tail, list);
+            if (sync_ready(p))
+                pthread_cond_signal(&p->to_sync);
             continue;
         }
-        unsigned long covered = p->placed + n;
-        p->placed = 0;
-        pthread_mutex_unlock(&p->mu);
         /* What was placed must be made durable, also after a failure. */
+        append(&p->placed_tail, list);
+        md_job *covered = p->placed_head;
+        p->placed_head = NULL;
+        p->placed_tail = &p->placed_head;
+        if (!covered)
+            continue;
+        pthread_mutex_unlock(&p->mu);
         failure fl2;
-        int rc2 = failed ? 0 : commit_names(p->cur_fd, &fl2);
+        int rc2 = commit_names(p->cur_fd, &fl2);
         pthread_mutex_lock(&p->mu);
-        if (rc != 0)
-            record(p, &fl);
         if (rc2 != 0)
             record(p, &fl2);
-        p->settled += covered;
+        settle(p, covered, rc2 == 0);
         pthread_cond_broadcast(&p->progress);
     }
     pthread_mutex_unlock(&p->mu);
@@ -487,6 +550,7 @@ void md_pipe_init(md_pipe *p, int tmp_fd, int cur_fd)
     p->write_tail = &p->write_head;
     p->sync_tail = &p->sync_head;
     p->move_tail = &p->move_head;
+    p->placed_tail = &p->placed_head;
 }
 
 static void stop_threads(md_pipe *p, int n)
@@ -537,18 +601,18 @@ static int start(md_pipe *p)
 /* No threads (they could not be started): the same work, here. */
 static int submit_inline(md_pipe *p, md_job *j)
 {
-    p->handed++;
+    j->seq = ++p->handed;
+    j->next = NULL;
     failure fl;
     if (p->failed ||
         (!j->written && write_job(p->tmp_fd, j, p->anon_cap, &fl) != 0)) {
         if (!p->failed)
             record(p, &fl);
-        j->next = NULL;
-        drop(p->tmp_fd, j);
-        p->settled++;
+        discard_files(p->tmp_fd, j);
+        settle(p, j, 0);
         return -1;
     }
-    push(&p->sync_tail, j);
+    push_sync(p, j);
     return 0;
 }
 
@@ -557,21 +621,24 @@ static int wait_inline(md_pipe *p)
     md_job *list = p->sync_head;
     p->sync_head = NULL;
     p->sync_tail = &p->sync_head;
-    unsigned long n = count(list);
+    p->n_sync = p->group_syncing = 0;
     failure fl;
-    if (p->failed) {
-        drop(p->tmp_fd, list);
-    } else if (list && sync_all(p->tmp_fd, &fl) != 0) {
-        record(p, &fl);
-        drop(p->tmp_fd, list);
+    if (p->failed || (list && sync_all(p->tmp_fd, &fl) != 0)) {
+        if (!p->failed)
+            record(p, &fl);
+        discard_files(p->tmp_fd, list);
+        settle(p, list, 0);
     } else if (list) {
-        int rc = place_all(p->tmp_fd, p->cur_fd, list, &fl);
-        if (rc != 0)
+        md_job *lost = place_all(p->tmp_fd, p->cur_fd, &list, &fl);
+        if (lost) {
             record(p, &fl);
-        if (commit_names(p->cur_fd, &fl) != 0)
+            settle(p, lost, 0);
+        }
+        int rc2 = commit_names(p->cur_fd, &fl);
+        if (rc2 != 0)
             record(p, &fl);
+        settle(p, list, rc2 == 0);
     }
-    p->settled += n;
     return p->failed ? -1 : 0;
 }
 
@@ -589,7 +656,7 @@ int md_pipe_submit(md_pipe *p, md_job *j)
     if (p->threads < 0)
         return submit_inline(p, j);
     pthread_mutex_lock(&p->mu);
-    p->handed++;
+    j->seq = ++p->handed;
     while (!j->written && p->bytes && !p->failed &&
            (p->bytes + j->cost > MD_PIPE_MAX_BYTES ||
             atomic_load(&all_bytes) + j->cost > MD_PIPE_ALL_BYTES)) {
@@ -597,15 +664,14 @@ int md_pipe_submit(md_pipe *p, md_job *j)
         pthread_cond_wait(&p->progress, &p->mu);
     }
     if (p->failed) {
-        p->settled++;
-        pthread_mutex_unlock(&p->mu);
         j->next = NULL;
-        drop(p->tmp_fd, j);
+        discard_files(p->tmp_fd, j);
+        settle(p, j, 0);
+        pthread_mutex_unlock(&p->mu);
         return -1;
     }
     if (j->written) {
-        push(&p->sync_tail, j);
-        p->n_sync++;
+        push_sync(p, j);
         if (sync_ready(p))
             pthread_cond_signal(&p->to_sync);
     } else {
@@ -666,6 +732,45 @@ int md_pipe_wait(md_pipe *p)
         pthread_cond_wait(&p->progress, &p->mu);
     p->waiting--;
     int failed = p->failed;
+    pthread_mutex_unlock(&p->mu);
+    return failed ? -1 : 0;
+}
+
+void md_pipe_group_start(md_pipe *p)
+{
+    if (p->threads > 0)
+        pthread_mutex_lock(&p->mu);
+    /* Every job handed over so far belongs to the group, so those not yet
+     * settled are exactly handed - settled, the writers' jobs are all
+     * group jobs, and so is the whole sync list. A failure before now may
+     * have dropped one of them already: the group then fails. */
+    p->group_end = p->handed;
+    p->group_left = p->handed - p->settled;
+    p->group_failed = p->failed;
+    p->group_writing = p->writing;
+    p->group_syncing = p->n_sync;
+    if (p->threads <= 0) {
+        /* No threads: the same work, here (settles everything). */
+        if (p->threads < 0)
+            wait_inline(p);
+        return;
+    }
+    /* Writers sleep until WAKE_BATCH jobs wait; the group is wanted now. */
+    if (p->write_head)
+        pthread_cond_broadcast(&p->to_write);
+    if (sync_ready(p))
+        pthread_cond_signal(&p->to_sync);
+    pthread_mutex_unlock(&p->mu);
+}
+
+int md_pipe_group_wait(md_pipe *p)
+{
+    if (p->threads <= 0)
+        return p->group_failed ? -1 : 0;
+    pthread_mutex_lock(&p->mu);
+    while (p->group_left)
+        pthread_cond_wait(&p->progress, &p->mu);
+    int failed = p->group_failed;
     pthread_mutex_unlock(&p->mu);
     return failed ? -1 : 0;
 }

@@ -14,6 +14,15 @@
  * in cur/ and synced, or has failed. Syncing one batch overlaps placing the
  * one before.
  *
+ * Groups (flush_start/flush_wait): md_pipe_group_start marks every job
+ * handed over so far as the group; md_pipe_group_wait waits for exactly
+ * those, not for jobs handed over later. Jobs settle out of order (two
+ * writers), so counts of handed and settled jobs cannot tell when a group
+ * is done. Each job is numbered at submit (seq); every job is settled
+ * through one function that sees its number, so the pipe keeps the exact
+ * count of the group's jobs not yet settled (group_left), and whether any
+ * of them was dropped or not made durable (group_failed).
+ *
  * Why threads: a copy into a Maildir is mostly kernel work per file (tens
  * of microseconds to create, write, date, sync and place each one) that the
  * caller need not wait for.
@@ -53,6 +62,7 @@ typedef struct md_job {
     int written;  /* already in tmp/ (closed): only sync and rename left */
     int64_t date; /* mtime to set; MP_DATE_UNKNOWN leaves it */
     int fd;       /* >= 0: written as an unnamed file, linked once synced */
+    unsigned long seq; /* 1, 2, ... in the order handed over */
     char *final_name; /* in cur/: KEY ":2," FLAGS */
     char tmp_name[];  /* in tmp/, with room for a retry suffix */
 } md_job;
@@ -76,7 +86,16 @@ typedef struct md_pipe {
     int writing;                      /* writers busy with a job */
     int waiting;                      /* threads in md_pipe_wait */
     unsigned long handed, settled;    /* settled: durable or dropped */
-    unsigned long placed; /* in cur/, waiting for a commit to settle them */
+    /* In cur/, waiting for the syncer's next syncfs to make their names
+     * durable (and settle them). */
+    md_job *placed_head, **placed_tail;
+    /* The group (md_pipe_group_start): the jobs numbered up to group_end.
+     * While group_left > 0 the syncer treats its jobs as urgent. */
+    unsigned long group_end;
+    unsigned long group_left; /* its jobs not yet settled */
+    int group_writing;        /* its jobs with a writer now */
+    size_t group_syncing;     /* its jobs in the sync list */
+    int group_failed;         /* one of them was dropped or not synced */
     int stop;
     /* Unnamed files (O_TMPFILE) the process may hold open; 0 when they
      * cannot be used here. NAMED_ONLY (set before first use) turns them
@@ -111,6 +130,17 @@ int md_pipe_error(md_pipe *p, int *err, const char **what, char *file,
 /* Wait until everything submitted is durable and visible, or dropped after
  * a failure. Returns 0, or -1 after a failure (see md_pipe_error). */
 int md_pipe_wait(md_pipe *p);
+
+/* Make a group of every job handed over so far and start making it
+ * durable and visible; returns at once (without threads, does the work
+ * here). At most one group at a time: call md_pipe_group_wait first. */
+void md_pipe_group_start(md_pipe *p);
+
+/* Wait until every job of the group is durable and in cur/, or dropped;
+ * jobs handed over after md_pipe_group_start are not waited for. Returns
+ * 0 when all of them are durable and visible, else -1 (see md_pipe_error;
+ * also when the pipe had failed before the group started). */
+int md_pipe_group_wait(md_pipe *p);
 
 /* Wait for everything, stop the threads, release everything. */
 void md_pipe_stop(md_pipe *p);

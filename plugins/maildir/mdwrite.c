@@ -7,11 +7,12 @@
  * unnamed file in tmp/ where the filesystem allows, else a named one) with
  * its mtime set to the internal date, make written files durable in
  * batches with one syncfs(), and only then link or rename them into cur/
- * and sync cur/. flush() waits for all of it. A message is thus visible
- * only once its bytes are on disk, and after flush returns a power cut
- * loses none of them. A message larger than MD_MEM_MESSAGE is written to
- * tmp/ as it arrives, on the caller's thread, and goes through the same
- * sync and rename.
+ * and sync cur/. flush() waits for all of it; flush_wait() for the
+ * messages committed before flush_start() (see mdpipe.h). A message is
+ * thus visible only once its bytes are on disk, and after flush returns a
+ * power cut loses none of them. A message larger than MD_MEM_MESSAGE is
+ * written to tmp/ as it arrives, on the caller's thread, and goes through
+ * the same sync and rename.
  *
  * Every message goes to cur/, also unseen ones: new/ means "delivered and
  * not yet seen by any client", which a migrated message is not; Dovecot
@@ -361,6 +362,43 @@ mp_status md_flush(void *folder)
         f->idx.loaded = 0; /* new files in cur/: reload before lookups */
         f->submitted = 0;
     }
+    if (f->created || f->kw_unsynced) {
+        if (syncfs(f->dir_fd) != 0)
+            return io_fail(f, "cannot sync", ".", errno);
+        f->created = f->kw_unsynced = 0;
+    }
+    if (f->dirs_dirty) {
+        if (fsync(f->cur_fd) != 0)
+            return io_fail(f, "cannot sync", "cur", errno);
+        if (f->new_fd >= 0 && fsync(f->new_fd) != 0)
+            return io_fail(f, "cannot sync", "new", errno);
+        f->dirs_dirty = 0;
+    }
+    return MP_OK;
+}
+
+/* flush_start: the messages committed so far become the pipe's group. New
+ * keywords are saved first (put_commit has saved them already; this is
+ * for symmetry with flush). */
+mp_status md_flush_start(void *folder)
+{
+    md_folder *f = folder;
+    mp_status st = save_keywords(f);
+    if (st != MP_OK)
+        return st;
+    md_pipe_group_start(&f->pipe);
+    return MP_OK;
+}
+
+/* flush_wait: the group's messages are durable and in cur/. The rest is
+ * what flush does after its wait, minus forgetting that messages were
+ * submitted: later ones may still be on their way. */
+mp_status md_flush_wait(void *folder)
+{
+    md_folder *f = folder;
+    if (md_pipe_group_wait(&f->pipe) != 0)
+        return pipe_fail(f);
+    f->idx.loaded = 0; /* new files in cur/: reload before lookups */
     if (f->created || f->kw_unsynced) {
         if (syncfs(f->dir_fd) != 0)
             return io_fail(f, "cannot sync", ".", errno);

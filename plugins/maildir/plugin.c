@@ -76,6 +76,8 @@ static const mp_sink_ops sink_ops = {
     .flush = md_flush,
     .set_flags = md_set_flags,
     .remove = md_remove,
+    .flush_start = md_flush_start,
+    .flush_wait = md_flush_wait,
 };
 
 static const char *const schemes[] = {"maildir", NULL};

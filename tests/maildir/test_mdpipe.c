@@ -3,7 +3,11 @@
  * with its bytes, mode and date, through unnamed (O_TMPFILE) and named tmp/
  * files alike; the bytes waiting stay under the cap; a failure while
  * writing or while placing is reported with the file it concerns, fails
- * later hand-overs and leaves nothing behind in tmp/. */
+ * later hand-overs and leaves nothing behind in tmp/. Groups
+ * (md_pipe_group_start/wait, behind flush_start/flush_wait): a wait returns
+ * once every message of its group is in cur/, also a group smaller than a
+ * sync batch with later messages still arriving, and reports a failure
+ * that hit its group. */
 #include "mdpipe.h"
 #include "mdtest.h"
 
@@ -314,6 +318,124 @@ static void stop_finishes_the_work(void **state)
         assert_arrived(f, i, len_of(i));
 }
 
+static int exists_in_cur(fixture *f, int i, size_t len)
+{
+    char *path = mp_strf("%s/%d.Mtest.host,S=%zu:2,S", f->cur, i, len);
+    int ok = access(path, F_OK) == 0;
+    free(path);
+    return ok;
+}
+
+/* Rounds of: a group, then more messages handed over after its start (the
+ * next group), then the wait. When the wait returns, every message of the
+ * group is in cur/ with its bytes; the later ones are not waited for.
+ * Groups smaller than a sync batch (MIN_BATCH) too: they must not wait for
+ * more writes (a wait that never returns fails by the test's timeout). */
+static void group_wait_returns_when_its_group_is_in_cur(void **state)
+{
+    fixture *f = *state;
+    const int sizes[] = {1, 5, 63, 64, 65, 200, 3, 130};
+    const int rounds = (int)(sizeof sizes / sizeof sizes[0]);
+    int next = 0, group_first = 0;
+    for (int round = 0; round < rounds; round++) {
+        /* Messages handed over before this start: the rest of the previous
+         * round's later ones belong to this group too. */
+        for (int k = 0; k < sizes[round]; k++, next++)
+            assert_int_equal(
+                md_pipe_submit(&f->pipe, make_job(next, len_of(next))), 0);
+        md_pipe_group_start(&f->pipe);
+        int group_end = next;
+        /* Later messages, not part of the group. */
+        for (int k = 0; k < sizes[(round + 3) % rounds]; k++, next++)
+            assert_int_equal(
+                md_pipe_submit(&f->pipe, make_job(next, len_of(next))), 0);
+        assert_int_equal(md_pipe_group_wait(&f->pipe), 0);
+        for (int i = group_first; i < group_end; i++)
+            if (!exists_in_cur(f, i, len_of(i)))
+                fail_msg("round %d: message %d of the group is not in cur/",
+                         round, i);
+        for (int i = group_first; i < group_end; i++)
+            assert_arrived(f, i, len_of(i));
+        group_first = group_end;
+    }
+    /* flush still waits for everything. */
+    assert_int_equal(md_pipe_wait(&f->pipe), 0);
+    assert_int_equal(count_names(f->cur), (size_t)next);
+    assert_int_equal(count_names(f->tmp), 0);
+    for (int i = 0; i < next; i++)
+        assert_arrived(f, i, len_of(i));
+}
+
+/* An empty group (nothing handed over since the last one) returns at once;
+ * so does one on a pipe that never started its threads. */
+static void empty_group_returns_at_once(void **state)
+{
+    fixture *f = *state;
+    md_pipe_group_start(&f->pipe);
+    assert_int_equal(md_pipe_group_wait(&f->pipe), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(md_pipe_submit(&f->pipe, make_job(i, 10)), 0);
+    md_pipe_group_start(&f->pipe);
+    assert_int_equal(md_pipe_group_wait(&f->pipe), 0);
+    md_pipe_group_start(&f->pipe);
+    assert_int_equal(md_pipe_group_wait(&f->pipe), 0);
+    assert_int_equal(count_names(f->cur), 3);
+}
+
+/* A group that succeeded stays reported as such; the next group, whose
+ * messages cannot be placed (cur/ removed), is reported failed with the
+ * file it concerns, and nothing of it stays in tmp/. */
+static void failure_inside_a_group_is_reported(void **state)
+{
+    fixture *f = *state;
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(md_pipe_submit(&f->pipe, make_job(i, 100)), 0);
+    md_pipe_group_start(&f->pipe);
+    assert_int_equal(md_pipe_group_wait(&f->pipe), 0);
+    assert_int_equal(count_names(f->cur), 10);
+    for (int i = 0; i < 10; i++)
+        assert_arrived(f, i, 100);
+
+    mp_rm_rf(f->cur);
+    for (int i = 10; i < 20; i++)
+        assert_int_equal(md_pipe_submit(&f->pipe, make_job(i, 100)), 0);
+    md_pipe_group_start(&f->pipe);
+    assert_int_equal(md_pipe_group_wait(&f->pipe), -1);
+    int err = 0;
+    const char *what = NULL;
+    char file[320];
+    assert_true(md_pipe_error(&f->pipe, &err, &what, file, sizeof file));
+    assert_int_equal(err, ENOENT);
+    assert_string_equal(what, "cannot move a message into");
+    assert_true(strncmp(file, "cur/", 4) == 0 &&
+                strstr(file, ".Mtest.host,S=100:2,S"));
+    assert_int_equal(count_names(f->tmp), 0);
+    /* The pipe stays failed: a later group fails too. */
+    assert_int_equal(md_pipe_submit(&f->pipe, make_job(30, 10)), -1);
+    md_pipe_group_start(&f->pipe);
+    assert_int_equal(md_pipe_group_wait(&f->pipe), -1);
+}
+
+/* A message of the group failed before the group started (its writer
+ * could not create the file): the group is reported failed. */
+static void failure_before_the_start_fails_the_group(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(rmdir(f->tmp), 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(md_pipe_submit(&f->pipe, make_job(i, 10)), 0);
+    /* Let the writers fail it first (flush waits for that). */
+    assert_int_equal(md_pipe_wait(&f->pipe), -1);
+    md_pipe_group_start(&f->pipe);
+    assert_int_equal(md_pipe_group_wait(&f->pipe), -1);
+    int err = 0;
+    const char *what = NULL;
+    char file[320];
+    assert_true(md_pipe_error(&f->pipe, &err, &what, file, sizeof file));
+    assert_string_equal(what, "cannot create");
+    assert_int_equal(count_names(f->cur), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +459,14 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(stop_finishes_the_work, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            group_wait_returns_when_its_group_is_in_cur, setup, teardown),
+        cmocka_unit_test_setup_teardown(empty_group_returns_at_once, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(failure_inside_a_group_is_reported,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            failure_before_the_start_fails_the_group, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* The Maildir plugin driven through its ops tables: creating folders, the
- * put / commit / flush / abort cycle, flags and keywords on disk, set_flags,
- * remove, listing, scanning, fetching, and refusals. */
+ * put / commit / flush / abort cycle, flush_start/flush_wait, flags and
+ * keywords on disk, set_flags, remove, listing, scanning, fetching, and
+ * refusals. */
 #include "mdtest.h"
 
 #include <errno.h>
@@ -762,6 +763,82 @@ static void background_write_failure_is_reported(void **state)
     md_env_close(&env);
 }
 
+/* flush_start/flush_wait through the plugin's table: the wait returns once
+ * the messages committed before the start are in cur/ with their bytes
+ * (those committed after it need not be); a write failure inside the next
+ * group is reported by its flush_wait, naming the file, as flush would. */
+static void flush_start_and_wait(void **state)
+{
+    fixture *fx = *state;
+    char *url = T("maildir:%s", fx->root);
+    md_env env;
+    assert_int_equal(md_env_open(&env, url, 1), MP_OK);
+    const mp_sink_ops *k = env.plugin->sink;
+    assert_true(MP_HAS_SLOT(k, mp_sink_ops, flush_start));
+    assert_true(MP_HAS_SLOT(k, mp_sink_ops, flush_wait));
+    void *folder;
+    mp_folder_info fi = {.struct_size = sizeof fi};
+    assert_int_equal(k->open_folder(env.store, "INBOX", &folder, &fi), MP_OK);
+    enum { N = 5, LATER = 3 };
+    static char keys[N + LATER][256];
+    for (int i = 0; i < N + LATER; i++) {
+        if (i == N)
+            assert_int_equal(k->flush_start(folder), MP_OK);
+        char *body = mp_strf("Subject: %d\n\ngroup message %d\n", i, i);
+        assert_int_equal(put_msg(&env, folder, body, MP_FLAG_SEEN, NULL,
+                                 1000 + i, keys[i], sizeof keys[i]),
+                         MP_OK);
+        free(body);
+    }
+    assert_int_equal(k->flush_wait(folder), MP_OK);
+    for (int i = 0; i < N; i++) {
+        char *path = mp_strf("%s/cur/%s:2,S", fx->root, keys[i]);
+        if (!mp_file_exists(path))
+            fail_msg("message %d of the group is not in cur/", i);
+        size_t len;
+        char *got = mp_read_file(path, &len);
+        char *want = mp_strf("Subject: %d\n\ngroup message %d\n", i, i);
+        assert_string_equal(got, want);
+        free(got);
+        free(want);
+        free(path);
+    }
+
+    /* The next group: the LATER messages and one too large to write. */
+    struct rlimit old, small;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    small = old;
+    small.rlim_cur = 64 * 1024;
+    void (*old_sig)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    size_t big_len = 100 * 1024;
+    char *big = malloc(big_len);
+    memset(big, 'x', big_len);
+    mp_msg_info info = {.struct_size = sizeof info, .key = "big",
+                        .internal_date = 200};
+    void *put;
+    char kb[256];
+    assert_int_equal(k->put_begin(folder, &info, &put), MP_OK);
+    assert_int_equal(k->put_write(put, big, big_len), MP_OK);
+    assert_int_equal(k->put_commit(put, kb, sizeof kb), MP_OK);
+    assert_int_equal(k->flush_start(folder), MP_OK);
+    mp_host_clear_error(&env.host);
+    assert_int_equal(k->flush_wait(folder), MP_FATAL);
+    assert_int_equal(env.host.err_kind, MP_ERR_IO);
+    char unique[256];
+    snprintf(unique, sizeof unique, "tmp/%.*s", (int)strcspn(kb, ","), kb);
+    assert_contains(env.host.err, "cannot write");
+    assert_contains(env.host.err, unique);
+    assert_contains(env.host.err, strerror(EFBIG));
+    assert_int_equal(k->close_folder(folder), MP_FATAL);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, old_sig);
+    assert_int_equal(count_names(T("%s/tmp", fx->root)), 0);
+    assert_false(mp_file_exists(T("%s/cur/%s:2,", fx->root, kb)));
+    free(big);
+    md_env_close(&env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -784,6 +861,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(background_write_failure_is_reported,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(flush_start_and_wait, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
