@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -299,11 +300,15 @@ static int commit_names(int cur_fd, failure *fl)
  * passed by one message per pipe. */
 static atomic_size_t all_bytes;
 
-static void record(md_pipe *p, const failure *fl)
+/* Record the pipe's first failure. FROM: the number of the message it
+ * concerns (messages handed over from it on are dropped; the ones before
+ * still complete), or 1 when it concerns every message (a sync, cur/). */
+static void record(md_pipe *p, const failure *fl, unsigned long from)
 {
     if (p->failed)
         return;
     p->failed = 1;
+    p->fail_from = from;
     p->err = fl->err;
     p->what = fl->what;
     memcpy(p->file, fl->file, sizeof p->file);
@@ -322,6 +327,28 @@ static void append(md_job ***tail, md_job *list)
     **tail = list;
     while (**tail)
         *tail = &(**tail)->next;
+}
+
+/* Jobs numbered from this on are dropped (after a failure). */
+static unsigned long dropped_from(const md_pipe *p)
+{
+    return p->failed ? p->fail_from : ULONG_MAX;
+}
+
+/* Move the jobs of *LIST numbered FROM or later out of it; returns them. */
+static md_job *split_from(md_job **list, unsigned long from)
+{
+    md_job *out = NULL, **out_tail = &out;
+    for (md_job **at = list; *at;) {
+        md_job *j = *at;
+        if (j->seq >= from) {
+            *at = j->next;
+            push(&out_tail, j);
+        } else {
+            at = &j->next;
+        }
+    }
+    return out;
 }
 
 static int in_group(const md_pipe *p, const md_job *j)
@@ -392,7 +419,7 @@ static void *writer(void *arg)
         if (!p->write_head)
             p->write_tail = &p->write_head;
         p->n_write--;
-        int failed = p->failed;
+        int doomed = j->seq >= dropped_from(p);
         long anon = p->anon_cap;
         p->writing++;
         if (in_group(p, j))
@@ -400,7 +427,7 @@ static void *writer(void *arg)
         pthread_mutex_unlock(&p->mu);
 
         failure fl;
-        int rc = failed ? -1 : write_job(p->tmp_fd, j, anon, &fl);
+        int rc = doomed ? -1 : write_job(p->tmp_fd, j, anon, &fl);
 
         pthread_mutex_lock(&p->mu);
         p->writing--;
@@ -411,8 +438,8 @@ static void *writer(void *arg)
         if (rc == 0) {
             push_sync(p, j);
         } else {
-            if (!failed)
-                record(p, &fl);
+            if (!doomed)
+                record(p, &fl, j->seq);
             j->next = NULL;
             settle(p, j, 0);
         }
@@ -446,23 +473,32 @@ static void *syncer(void *arg)
         md_job *covered = p->placed_head;
         p->placed_head = NULL;
         p->placed_tail = &p->placed_head;
-        int failed = p->failed;
+        unsigned long from = dropped_from(p);
         pthread_mutex_unlock(&p->mu);
 
+        md_job *doomed = split_from(&list, from);
+        discard_files(p->tmp_fd, doomed);
         failure fl;
-        int rc = failed ? -1 : sync_all(p->tmp_fd, &fl);
+        int rc = 0, synced = 0;
+        if (from <= 1) {
+            rc = -1; /* a failure that concerns every message */
+        } else if (list || covered) {
+            rc = sync_all(p->tmp_fd, &fl);
+            synced = 1;
+        }
         if (rc != 0)
             discard_files(p->tmp_fd, list);
 
         pthread_mutex_lock(&p->mu);
-        if (rc != 0 && !failed)
-            record(p, &fl);
+        if (synced && rc != 0)
+            record(p, &fl, 1);
+        settle(p, doomed, 0);
         settle(p, covered, rc == 0);
-        if (rc == 0) {
+        if (rc != 0) {
+            settle(p, list, 0);
+        } else if (list) {
             append(&p->move_tail, list);
             pthread_cond_signal(&p->to_move);
-        } else {
-            settle(p, list, 0);
         }
         pthread_cond_broadcast(&p->progress);
     }
@@ -490,22 +526,21 @@ static void *mover(void *arg)
             break;
         p->move_head = NULL;
         p->move_tail = &p->move_head;
-        int failed = p->failed;
+        unsigned long from = dropped_from(p);
         pthread_mutex_unlock(&p->mu);
 
+        md_job *doomed = split_from(&list, from);
+        discard_files(p->tmp_fd, doomed);
         failure fl;
-        md_job *lost = list; /* not placed: dropped */
-        if (failed) {
-            discard_files(p->tmp_fd, list);
-            list = NULL;
-        } else {
-            lost = place_all(p->tmp_fd, p->cur_fd, &list, &fl);
-        }
+        /* Not placed: dropped. A failure to place concerns every message
+         * (cur/ itself). */
+        md_job *lost = place_all(p->tmp_fd, p->cur_fd, &list, &fl);
 
         pthread_mutex_lock(&p->mu);
-        if (lost) {
-            if (!failed)
-                record(p, &fl);
+        if (lost)
+            record(p, &fl, 1);
+        if (doomed || lost) {
+            settle(p, doomed, 0);
             settle(p, lost, 0);
             pthread_cond_broadcast(&p->progress);
         }
@@ -531,7 +566,7 @@ static void *mover(void *arg)
         int rc2 = commit_names(p->cur_fd, &fl2);
         pthread_mutex_lock(&p->mu);
         if (rc2 != 0)
-            record(p, &fl2);
+            record(p, &fl2, 1);
         settle(p, covered, rc2 == 0);
         pthread_cond_broadcast(&p->progress);
     }
@@ -607,7 +642,7 @@ static int submit_inline(md_pipe *p, md_job *j)
     if (p->failed ||
         (!j->written && write_job(p->tmp_fd, j, p->anon_cap, &fl) != 0)) {
         if (!p->failed)
-            record(p, &fl);
+            record(p, &fl, 1);
         discard_files(p->tmp_fd, j);
         settle(p, j, 0);
         return -1;
@@ -625,18 +660,18 @@ static int wait_inline(md_pipe *p)
     failure fl;
     if (p->failed || (list && sync_all(p->tmp_fd, &fl) != 0)) {
         if (!p->failed)
-            record(p, &fl);
+            record(p, &fl, 1);
         discard_files(p->tmp_fd, list);
         settle(p, list, 0);
     } else if (list) {
         md_job *lost = place_all(p->tmp_fd, p->cur_fd, &list, &fl);
         if (lost) {
-            record(p, &fl);
+            record(p, &fl, 1);
             settle(p, lost, 0);
         }
         int rc2 = commit_names(p->cur_fd, &fl);
         if (rc2 != 0)
-            record(p, &fl);
+            record(p, &fl, 1);
         settle(p, list, rc2 == 0);
     }
     return p->failed ? -1 : 0;

@@ -37,8 +37,10 @@
  * tmp/ and cur/ descriptors (read-only). They never call the host and never
  * touch the folder's index or keywords. Their first failure is recorded
  * here (sticky, with the file it concerns) and reported by the next
- * put_commit or flush; after it nothing more is placed: the remaining
- * messages are removed, as never committed.
+ * put_commit or flush. After it, the messages handed over from the one it
+ * concerns on are removed, as never committed (all that remain when it
+ * concerns every message: a sync, or cur/); those handed over before it
+ * still complete, so a group (below) without the failing message does.
  */
 #ifndef MD_PIPE_H
 #define MD_PIPE_H
@@ -103,6 +105,7 @@ typedef struct md_pipe {
     long anon_cap;
     int named_only;
     int failed;       /* sticky */
+    unsigned long fail_from; /* jobs numbered from this on are dropped */
     int err;          /* errno of the first failure */
     const char *what; /* "cannot write", ... */
     char file[320];   /* what it concerns: "tmp/NAME", "cur", ... */

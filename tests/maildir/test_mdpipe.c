@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -436,6 +438,49 @@ static void failure_before_the_start_fails_the_group(void **state)
     assert_int_equal(count_names(f->cur), 0);
 }
 
+/* A message that cannot be written (EFBIG: a file size limit) handed over
+ * after a group started: the group still completes and is reported OK;
+ * the next group, which holds it, fails naming it; the messages handed
+ * over before it in that group still arrive, it never does. */
+static void failure_after_the_group_leaves_it_alone(void **state)
+{
+    fixture *f = *state;
+    for (int i = 0; i < 70; i++)
+        assert_int_equal(md_pipe_submit(&f->pipe, make_job(i, 100)), 0);
+    md_pipe_group_start(&f->pipe);
+    struct rlimit old, small;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    small = old;
+    small.rlim_cur = 64 * 1024;
+    void (*old_sig)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    /* Those after the failing one may already be refused. */
+    for (int i = 70; i < 80; i++)
+        md_pipe_submit(&f->pipe, make_job(i, i == 75 ? 100 * 1024 : 100));
+    int first = md_pipe_group_wait(&f->pipe);
+    md_pipe_group_start(&f->pipe);
+    int second = md_pipe_group_wait(&f->pipe);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, old_sig);
+
+    assert_int_equal(first, 0);
+    for (int i = 0; i < 70; i++)
+        assert_arrived(f, i, 100);
+    assert_int_equal(second, -1);
+    int err = 0;
+    const char *what = NULL;
+    char file[320];
+    assert_true(md_pipe_error(&f->pipe, &err, &what, file, sizeof file));
+    assert_int_equal(err, EFBIG);
+    assert_string_equal(what, "cannot write");
+    assert_true(strstr(file, "tmp/75.Mtest.host") == file);
+    for (int i = 70; i < 75; i++)
+        assert_arrived(f, i, 100);
+    assert_false(exists_in_cur(f, 75, 100 * 1024));
+    assert_int_equal(md_pipe_wait(&f->pipe), -1);
+    assert_int_equal(count_names(f->tmp), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -467,6 +512,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             failure_before_the_start_fails_the_group, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            failure_after_the_group_leaves_it_alone, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
