@@ -1,5 +1,7 @@
 #include "imap_spool.h"
 
+#include "privfile.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,23 +17,6 @@ void imap_spool_init(imap_spool *s, size_t mem_limit)
     s->mem_limit = mem_limit;
 }
 
-/* An anonymous file only this process can reach: O_TMPFILE where the file
- * system has it, else a mkstemp name unlinked at once. */
-static int open_private_tmp(void)
-{
-    const char *dir = getenv("TMPDIR");
-    if (!dir || !*dir)
-        dir = "/tmp";
-    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd >= 0)
-        return fd;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/mailport-imap-XXXXXX", dir);
-    fd = mkostemp(path, O_CLOEXEC);
-    if (fd >= 0)
-        unlink(path);
-    return fd;
-}
 
 static int write_all(int fd, const char *p, size_t len)
 {
@@ -53,7 +38,7 @@ int imap_spool_write(imap_spool *s, const void *buf, size_t len)
     if (len == 0)
         return 0;
     if (s->fd < 0 && s->mem_len + len > s->mem_limit) {
-        s->fd = open_private_tmp();
+        s->fd = mp_private_tmpfile(NULL);
         if (s->fd < 0)
             return -1;
         if (write_all(s->fd, s->mem, s->mem_len) < 0)

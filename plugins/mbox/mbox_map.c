@@ -1,5 +1,7 @@
 #include "mbox_map.h"
 
+#include "privfile.h"
+
 #include <archive.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -54,22 +56,6 @@ int mbox_map_fd(mbox_map *m, int fd, size_t len, const char *path, char *err,
     return map_range(m, fd, len, path, err, err_size);
 }
 
-/* A private temporary file that vanishes on close. */
-static int private_tmpfile(void)
-{
-    const char *dir = getenv("TMPDIR");
-    if (!dir || !*dir)
-        dir = "/tmp";
-    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd >= 0)
-        return fd;
-    char tmpl[4096];
-    snprintf(tmpl, sizeof tmpl, "%s/mailport-mbox-XXXXXX", dir);
-    fd = mkostemp(tmpl, O_CLOEXEC);
-    if (fd >= 0)
-        unlink(tmpl);
-    return fd;
-}
 
 static int write_all(int fd, const void *buf, size_t len)
 {
@@ -107,7 +93,7 @@ static int decompress(int fd, const char *path, size_t *out_len, char *err,
                  archive_error_string(a));
         goto fail;
     }
-    tmp = private_tmpfile();
+    tmp = mp_private_tmpfile(NULL);
     if (tmp < 0) {
         snprintf(err, err_size, "cannot decompress %s: no temporary file: %s",
                  path, strerror(errno));

@@ -1,5 +1,7 @@
 #include "targz_spool.h"
 
+#include "privfile.h"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -34,19 +36,6 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
-static int open_spill_file(const char *dir)
-{
-    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd >= 0)
-        return fd;
-    /* No O_TMPFILE on this file system: create and unlink at once. */
-    char path[4096];
-    snprintf(path, sizeof path, "%s/.mailport-spool-XXXXXX", dir);
-    fd = mkostemp(path, O_CLOEXEC);
-    if (fd >= 0)
-        unlink(path);
-    return fd;
-}
 
 static int encrypt_to_file(targz_spool *s, const uint8_t *p, size_t n)
 {
@@ -70,7 +59,7 @@ static int encrypt_to_file(targz_spool *s, const uint8_t *p, size_t n)
 static int spill(targz_spool *s)
 {
     if (s->fd < 0) {
-        s->fd = open_spill_file(s->tmp_dir);
+        s->fd = mp_private_tmpfile(s->tmp_dir);
         if (s->fd < 0)
             return -1;
     }
