@@ -38,18 +38,30 @@ struct mp_dovecot {
     time_t pw_stamp; /* mtime given to each new passwd file */
 };
 
+/* A port nobody listens on, picked below the kernel's ephemeral range
+ * (32768 and up by default): the tests' own outgoing connections take
+ * ephemeral ports, and one of them could grab a port picked there before
+ * Dovecot binds it. Parallel test programs can still pick the same port:
+ * start-up retries on new ports (see mp_dovecot_start_opts). */
 static int free_port(void)
 {
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(s, (struct sockaddr *)&a, sizeof a) != 0)
-        fail_msg("bind: %s", strerror(errno));
-    socklen_t len = sizeof a;
-    getsockname(s, (struct sockaddr *)&a, &len);
-    close(s);
-    return ntohs(a.sin_port);
+    static unsigned seed;
+    if (!seed)
+        seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+    for (int tries = 0; tries < 1000; tries++) {
+        int port = 20000 + (int)(rand_r(&seed) % 12000);
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(s >= 0);
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)port)};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int ok = bind(s, (struct sockaddr *)&a, sizeof a) == 0;
+        close(s);
+        if (ok)
+            return port;
+    }
+    fail_msg("no free port between 20000 and 32000");
+    return -1;
 }
 
 static int can_connect(int port)
@@ -118,7 +130,10 @@ static void write_config(mp_dovecot *d, const mp_dovecot_opts *o)
     free(quota);
 }
 
-static void spawn(mp_dovecot *d)
+/* Start Dovecot on the configured ports and wait until it listens.
+ * Returns 0; or -1 when it could not bind a port another process took
+ * first (the caller may try new ports); fails the test otherwise. */
+static int try_spawn(mp_dovecot *d)
 {
     pid_t pid = fork();
     assert_true(pid >= 0);
@@ -133,12 +148,17 @@ static void spawn(mp_dovecot *d)
     d->pid = pid;
     for (int i = 0; i < 200; i++) {
         if (can_connect(d->port) && can_connect(d->tls_port))
-            return;
+            return 0;
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
             d->pid = 0;
             char *log = mp_file_exists(d->log) ? mp_read_file(d->log, NULL)
                                                : strdup("(no log)");
+            if (strstr(log, "Address already in use")) {
+                free(log);
+                unlink(d->log); /* the next attempt starts a clean log */
+                return -1;
+            }
             fail_msg("dovecot exited at start-up; its log:\n%s", log);
         }
         usleep(50000);
@@ -146,6 +166,22 @@ static void spawn(mp_dovecot *d)
     char *log = mp_read_file(d->log, NULL);
     fail_msg("dovecot did not listen on port %d within 10s; its log:\n%s",
              d->port, log);
+    return -1;
+}
+
+static void spawn(mp_dovecot *d)
+{
+    if (try_spawn(d) != 0)
+        fail_msg("dovecot could not listen again on ports %d and %d: taken",
+                 d->port, d->tls_port);
+}
+
+static void pick_ports(mp_dovecot *d)
+{
+    d->port = free_port();
+    do
+        d->tls_port = free_port();
+    while (d->tls_port == d->port);
 }
 
 static void mkdir_owned(const mp_dovecot *d, const char *path)
@@ -177,10 +213,7 @@ mp_dovecot *mp_dovecot_start_opts(const mp_dovecot_opts *opts)
         d->mail_uid = geteuid();
         d->mail_gid = getegid();
     }
-    d->port = free_port();
-    do
-        d->tls_port = free_port();
-    while (d->tls_port == d->port);
+    pick_ports(d);
 
     if (mp_sh("cd '%s' && openssl req -x509 -newkey rsa:2048 -nodes "
               "-keyout key.pem -out cert.pem -days 2 -subj /CN=localhost "
@@ -202,8 +235,16 @@ mp_dovecot *mp_dovecot_start_opts(const mp_dovecot_opts *opts)
     sub = mp_strf("%s/rawlog", d->dir);
     mkdir_owned(d, sub);
     free(sub);
-    write_config(d, opts);
-    spawn(d);
+    /* Another test program may bind a port we picked before Dovecot does:
+     * then start again on new ports. */
+    for (int attempt = 1;; attempt++) {
+        write_config(d, opts);
+        if (try_spawn(d) == 0)
+            break;
+        if (attempt == 5)
+            fail_msg("dovecot found its ports taken five times in a row");
+        pick_ports(d);
+    }
     return d;
 }
 

@@ -57,6 +57,25 @@ static char *run_copy(fixture *f, const char *src, const char *dst, int want)
 
 #define assert_counts sync_assert_counts
 
+/* Wait until Dovecot's log holds at least N session logout lines (it
+ * writes them asynchronously); returns how many it holds. */
+static int wait_for_logouts(fixture *f, int n)
+{
+    int count = 0;
+    for (int i = 0; i < 200; i++) {
+        char *log = mp_read_file(mp_dovecot_log_path(f->dc), NULL);
+        count = 0;
+        for (char *p = log; (p = strstr(p, " body_count=")); p++)
+            count++;
+        free(log);
+        if (count >= n)
+            return count;
+        usleep(50000);
+    }
+    fail_msg("Dovecot logged %d session ends, expected %d", count, n);
+    return count;
+}
+
 /* Fill alice's INBOX with the sample through mailport itself. */
 static void load_sample(fixture *f)
 {
@@ -71,10 +90,13 @@ static void imap_backup_is_incremental(void **state)
     fixture *f = *state;
     load_sample(f);
     char *dst = mp_strf("maildir:%s/backup", f->dir);
+    int sessions = wait_for_logouts(f, 1); /* load_sample's */
     char *rep = run_copy(f, f->imap, dst, 0);
     assert_counts(rep, 5, 0, 0, 0);
     free(rep);
-    /* Dovecot's own count of message bodies sent (logout lines). */
+    /* Dovecot's own count of message bodies sent (its logout lines, which
+     * it may write a moment after the client is gone). */
+    sessions = wait_for_logouts(f, sessions + 1);
     long fetches = mp_dovecot_body_fetches(f->dc);
     assert_true(fetches >= 5);
 
@@ -82,6 +104,7 @@ static void imap_backup_is_incremental(void **state)
     rep = run_copy(f, f->imap, dst, 0);
     assert_counts(rep, 0, 5, 0, 0);
     free(rep);
+    wait_for_logouts(f, sessions + 1);
     assert_int_equal(mp_dovecot_body_fetches(f->dc), fetches);
 
     /* New mail and a flag change on the server (as a mail client makes
