@@ -115,23 +115,7 @@ static mp_status sink_open(mp_host *host, const mp_endpoint *ep, void **out)
                         strerror(errno));
         return MP_FATAL;
     }
-    mbox_store *s = mbox_store_new(host, ep, fmt, is_dir);
-    if (!s) {
-        host->set_error(host, MP_ERR_INTERNAL, "out of memory");
-        return MP_FATAL;
-    }
-    *out = s;
-    return MP_OK;
-}
-
-static void sink_close(void *store)
-{
-    mbox_store_free(store);
-}
-
-static mp_status sink_list(void *store, mp_folder_cb cb, void *ctx)
-{
-    return mbox_list_folders(store, cb, ctx);
+    return mbox_store_open(host, ep, fmt, is_dir, out);
 }
 
 static void free_folder(sink_folder *f)
@@ -440,8 +424,8 @@ const mp_sink_ops mbox_sink_ops = {
     .eol = MP_EOL_LF,
     .open = sink_open,
     .finish = NULL,
-    .close = sink_close,
-    .list_folders = sink_list,
+    .close = mbox_store_close,
+    .list_folders = mbox_list_folders,
     .open_folder = sink_open_folder,
     .close_folder = sink_close_folder,
     .scan = sink_scan,

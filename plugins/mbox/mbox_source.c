@@ -37,23 +37,7 @@ static mp_status source_open(mp_host *host, const mp_endpoint *ep, void **out)
                         "%s is neither an mbox file nor a directory", ep->path);
         return MP_FATAL;
     }
-    mbox_store *s = mbox_store_new(host, ep, fmt, S_ISDIR(sb.st_mode));
-    if (!s) {
-        host->set_error(host, MP_ERR_INTERNAL, "out of memory");
-        return MP_FATAL;
-    }
-    *out = s;
-    return MP_OK;
-}
-
-static void source_close(void *store)
-{
-    mbox_store_free(store);
-}
-
-static mp_status source_list(void *store, mp_folder_cb cb, void *ctx)
-{
-    return mbox_list_folders(store, cb, ctx);
+    return mbox_store_open(host, ep, fmt, S_ISDIR(sb.st_mode), out);
 }
 
 static void source_close_folder(void *folder)
@@ -146,8 +130,8 @@ const mp_source_ops mbox_source_ops = {
     .struct_size = sizeof(mp_source_ops),
     .eol = MP_EOL_NATIVE,
     .open = source_open,
-    .close = source_close,
-    .list_folders = source_list,
+    .close = mbox_store_close,
+    .list_folders = mbox_list_folders,
     .open_folder = source_open_folder,
     .close_folder = source_close_folder,
     .scan = source_scan,

@@ -39,35 +39,44 @@ mp_status mbox_read_params(mp_host *host, const mp_endpoint *ep, int writing,
     return MP_OK;
 }
 
-mbox_store *mbox_store_new(mp_host *host, const mp_endpoint *ep,
-                           mbox_format fmt, int is_dir)
-{
-    mbox_store *s = calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
-    s->host = host;
-    s->root = strdup(ep->path);
-    s->display = strdup(ep->display ? ep->display : ep->path);
-    s->is_dir = is_dir;
-    s->format = fmt;
-    if (!s->root || !s->display) {
-        mbox_store_free(s);
-        return NULL;
-    }
-    /* "dir/" and "dir" are the same store; keep "/" itself intact. */
-    size_t n = strlen(s->root);
-    while (n > 1 && s->root[n - 1] == '/')
-        s->root[--n] = '\0';
-    return s;
-}
-
-void mbox_store_free(mbox_store *s)
+static void store_free(mbox_store *s)
 {
     if (!s)
         return;
     free(s->root);
     free(s->display);
     free(s);
+}
+
+mp_status mbox_store_open(mp_host *host, const mp_endpoint *ep, mbox_format fmt,
+                          int is_dir, void **out)
+{
+    mbox_store *s = calloc(1, sizeof *s);
+    if (!s)
+        goto oom;
+    s->host = host;
+    s->root = strdup(ep->path);
+    s->display = strdup(ep->display ? ep->display : ep->path);
+    s->is_dir = is_dir;
+    s->format = fmt;
+    if (!s->root || !s->display) {
+        store_free(s);
+        goto oom;
+    }
+    /* "dir/" and "dir" are the same store; keep "/" itself intact. */
+    size_t n = strlen(s->root);
+    while (n > 1 && s->root[n - 1] == '/')
+        s->root[--n] = '\0';
+    *out = s;
+    return MP_OK;
+oom:
+    host->set_error(host, MP_ERR_INTERNAL, "out of memory");
+    return MP_FATAL;
+}
+
+void mbox_store_close(void *store)
+{
+    store_free(store);
 }
 
 const char *mbox_folder_name_problem(const char *name)
@@ -237,8 +246,9 @@ static mp_status walk(mbox_store *s, const char *dir, const char *prefix,
     return st;
 }
 
-mp_status mbox_list_folders(mbox_store *s, mp_folder_cb cb, void *ctx)
+mp_status mbox_list_folders(void *store, mp_folder_cb cb, void *ctx)
 {
+    mbox_store *s = store;
     if (!s->is_dir) {
         mp_folder_info info = {.struct_size = sizeof info,
                                .name = "INBOX",

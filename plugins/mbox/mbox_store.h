@@ -21,9 +21,13 @@ typedef struct mbox_store {
 mp_status mbox_read_params(mp_host *host, const mp_endpoint *ep, int writing,
                            mbox_format *fmt);
 
-mbox_store *mbox_store_new(mp_host *host, const mp_endpoint *ep,
-                           mbox_format fmt, int is_dir);
-void mbox_store_free(mbox_store *s);
+/* Make the store handle both ops tables hand out (*out), after the source
+ * or sink checked the path. MP_FATAL with the error set when out of
+ * memory. */
+mp_status mbox_store_open(mp_host *host, const mp_endpoint *ep, mbox_format fmt,
+                          int is_dir, void **out);
+/* The close slot of both ops tables. */
+void mbox_store_close(void *store);
 
 /* Check a '/'-separated folder name for a directory store: no empty, ".",
  * ".." or hidden (leading '.') component, none ending in ".sbd", no
@@ -41,9 +45,10 @@ char *mbox_folder_path(mbox_store *s, const char *name, mp_status *st);
  * invalidates its offsets as keys. */
 uint64_t mbox_validity_of(const char *path);
 
-/* Call CB for every folder: INBOX for a file store; for a directory every
- * regular file (hidden ones skipped) and every sub-directory (no_select;
- * "X.sbd" stands for folder X), sorted by name, parents first. */
-mp_status mbox_list_folders(mbox_store *s, mp_folder_cb cb, void *ctx);
+/* The list_folders slot of both ops tables. Call CB for every folder: INBOX for
+ * a file store; for a directory every regular file (hidden ones skipped) and
+ * every sub-directory (no_select; "X.sbd" stands for folder X), sorted by name,
+ * parents first. */
+mp_status mbox_list_folders(void *store, mp_folder_cb cb, void *ctx);
 
 #endif
