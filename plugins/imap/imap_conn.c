@@ -22,24 +22,21 @@ static void curl_init(void)
 /* What the server said last during curl's login phase, so a refused login
  * can be reported with the server's own words. Only incoming lines are
  * kept: outgoing ones carry the credentials. */
-typedef struct login_trace {
-    char line[512];
-} login_trace;
-
 static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size,
                     void *ctx)
 {
     (void)h;
-    login_trace *t = ctx;
+    imap_conn *c = ctx;
+    char *line = c->login_line;
     if (type != CURLINFO_HEADER_IN)
         return 0;
     if (size >= 2 && data[0] == '*' && data[1] == ' ')
         return 0;
-    size_t n = size < sizeof t->line - 1 ? size : sizeof t->line - 1;
-    memcpy(t->line, data, n);
-    while (n && (t->line[n - 1] == '\n' || t->line[n - 1] == '\r'))
+    size_t n = size < sizeof c->login_line - 1 ? size : sizeof c->login_line - 1;
+    memcpy(line, data, n);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         n--;
-    t->line[n] = '\0';
+    line[n] = '\0';
     return 0;
 }
 
@@ -477,8 +474,10 @@ mp_status imap_conn_open(mp_host *host, const mp_endpoint *ep,
 
     CURL *h = curl_easy_init();
     c->curl = h;
-    char url[400], errbuf[CURL_ERROR_SIZE] = "";
-    login_trace trace = {""};
+    char url[400];
+    _Static_assert(sizeof c->curl_error >= CURL_ERROR_SIZE,
+                   "curl's error buffer size");
+    char *errbuf = c->curl_error;
     snprintf(url, sizeof url, "%s://%s/", implicit_tls ? "imaps" : "imap",
              c->where);
     curl_easy_setopt(h, CURLOPT_URL, url);
@@ -504,20 +503,22 @@ mp_status imap_conn_open(mp_host *host, const mp_endpoint *ep,
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
     }
     curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
-    curl_easy_setopt(h, CURLOPT_DEBUGDATA, &trace);
+    curl_easy_setopt(h, CURLOPT_DEBUGDATA, c);
     curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
 
     CURLcode rc = curl_easy_perform(h);
 
     /* The secret is no longer needed: wipe curl's copy and ours. */
     curl_easy_setopt(h, CURLOPT_VERBOSE, 0L);
+    curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, NULL);
+    curl_easy_setopt(h, CURLOPT_DEBUGDATA, NULL);
     curl_easy_setopt(h, CURLOPT_PASSWORD, "");
     curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, NULL);
     host->secret_free(host, secret);
 
     if (rc != CURLE_OK) {
         const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
-        const char *words = refusal_words(trace.line);
+        const char *words = refusal_words(c->login_line);
         if (rc == CURLE_LOGIN_DENIED && words) {
             host->set_error(host, MP_ERR_AUTH, "login refused for %s at %s: %s",
                             ep->user, c->where, words);

@@ -69,6 +69,13 @@ struct imap_conn {
     char last_code[4096]; /* response code without brackets, or "" */
     char last_text[512];
     char bye[256]; /* text of a BYE, or "" */
+
+    /* Buffers libcurl keeps pointers to beyond the call that set them
+     * (CURLOPT_ERRORBUFFER is written by every later curl_easy_recv/send
+     * that fails; CURLOPT_DEBUGDATA during login). They live as long as
+     * the handle, never on a stack frame. */
+    char curl_error[256]; /* CURL_ERROR_SIZE */
+    char login_line[512]; /* last untagged-less line the server sent at login */
 };
 
 /* Connect and log in as EP says; reads the tls, cafile, insecure, auth and
