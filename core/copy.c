@@ -4,16 +4,20 @@
  * drops. */
 #include "commands.h"
 #include "log.h"
+#include "pair.h"
 #include "progress.h"
 #include "report.h"
 #include "state.h"
 #include "store.h"
 #include "sync.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 /* Attempts per folder when the connection drops (MP_TEMPORARY), with the
@@ -129,19 +133,51 @@ static mp_store *open_or_report(job *j, const char *url, mp_role role)
     return s;
 }
 
+/* Seconds to give the destination, after a connection to it dropped,
+ * before looking at what is there: a message whose APPEND was sent in full
+ * may still be being stored by the server, and must be found there, not
+ * sent again. */
+#define DROP_SETTLE_SECONDS 3
+
+/* Each attempt at a folder is counted afresh: what an attempt that ended in
+ * a dropped connection counted, except what it did for good (copies, flag
+ * updates, removals), is taken back before the retry. */
 static mp_status sync_with_retries(worker *w, mp_sync_env *env, size_t f)
 {
     job *j = w->job;
+    const char *folder = j->src_names[f];
     int wait = RETRY_FIRST_WAIT;
+    mp_msglist_free(&env->copied_keys);
     for (int attempt = 1;; attempt++) {
-        mp_status st = mp_sync_folder(env, j->src_names[f], j->dst_names[f]);
+        mp_report_mark mark;
+        mp_report_mark_folder(env->report, folder, &mark);
+        mp_status st = mp_sync_folder(env, folder, j->dst_names[f]);
         if (st != MP_TEMPORARY)
             return st;
         /* Which side dropped is not known here: reopen both. */
-        mp_store *failed = w->src->host.err[0] ? w->src : w->dst;
+        int dst_dropped = !w->src->host.err[0];
+        mp_store *failed = dst_dropped ? w->dst : w->src;
         if (attempt == RETRY_ATTEMPTS) {
-            mp_sync_report_folder_error(env, j->src_names[f], failed);
+            mp_sync_report_folder_error(env, folder, failed);
+            /* The planned messages the last attempt neither copied nor
+             * failed are failed now, so that each is counted once. */
+            mp_report_mark now;
+            mp_report_mark_folder(env->report, folder, &now);
+            uint64_t planned =
+                         now.n[MP_COUNT_PLANNED] - mark.n[MP_COUNT_PLANNED],
+                     done = (now.n[MP_COUNT_COPIED] - mark.n[MP_COUNT_COPIED]) +
+                            (now.n[MP_COUNT_FAILED] - mark.n[MP_COUNT_FAILED]);
+            if (planned > done)
+                mp_report_add(env->report, folder, MP_COUNT_FAILED,
+                              planned - done);
             return MP_FOLDER_BAD;
+        }
+        mp_report_retry_folder(env->report, folder, &mark);
+        if (dst_dropped && wait < DROP_SETTLE_SECONDS)
+            wait = DROP_SETTLE_SECONDS;
+        if (env->dst_reader) {
+            mp_store_close(env->dst_reader);
+            env->dst_reader = NULL;
         }
         mp_warn("%s; retrying folder %s in %d s (attempt %d of %d)",
                 mp_store_error(failed), j->src_names[f], wait, attempt + 1,
@@ -170,8 +206,10 @@ static void *run_worker(void *arg)
         return NULL;
     if (j->state_path) {
         char err[1024];
-        state = mp_state_open(j->state_path, err, sizeof err);
-        if (!state)
+        state = j->opt->dry_run
+                    ? mp_state_open_readonly(j->state_path, err, sizeof err)
+                    : mp_state_open(j->state_path, err, sizeof err);
+        if (!state && !j->opt->dry_run)
             mp_warn("%s; going on without sync state", err);
     }
     mp_sync_env env = {
@@ -180,6 +218,8 @@ static void *run_worker(void *arg)
         .state = state,
         .src = w->src,
         .dst = w->dst,
+        .reg = j->reg,
+        .dst_url = j->dest,
         .size_comparable = j->size_comparable,
         .out = stdout,
     };
@@ -195,42 +235,13 @@ static void *run_worker(void *arg)
             pthread_mutex_unlock(&j->lock);
         }
     } while (take_folder(j, &f));
+    mp_msglist_free(&env.copied_keys);
+    mp_store_close(env.dst_reader);
     mp_state_close(state);
     return NULL;
 }
 
 /* ------------------------------------------------------------------------ */
-
-/* The destination name of every source folder: --automap first (a special
- * folder lands in the destination folder of the same special use), then
- * --map. */
-static char **destination_names(const mp_options *opt, mp_store *dst,
-                                char **names, const unsigned *special, size_t n)
-{
-    char **out = calloc(n ? n : 1, sizeof *out);
-    char **dnames = NULL;
-    unsigned *dspecial = NULL;
-    size_t dn = 0;
-    if (opt->automap && dst) {
-        mp_options all = *opt;
-        all.n_include = all.n_exclude = 0;
-        if (mp_list_source_folders(dst, &all, &dnames, &dspecial, &dn) != 0)
-            mp_warn("--automap: cannot list destination folders: %s",
-                    mp_store_error(dst));
-    }
-    for (size_t i = 0; i < n; i++) {
-        const char *name = names[i];
-        for (size_t k = 0; k < dn && special[i]; k++)
-            if (dspecial[k] & special[i]) {
-                name = dnames[k];
-                break;
-            }
-        out[i] = mp_options_map_folder(opt, name);
-    }
-    mp_free_names(dnames, dn);
-    free(dspecial);
-    return out;
-}
 
 /* Seconds to give the destination, after a run that died, to finish the
  * commands it had already received from it (pipelined IMAP APPENDs land
@@ -269,41 +280,77 @@ static int claim_state(job *j, mp_state **claim)
     return 0;
 }
 
-/* The part of an endpoint that names the mailbox, for the default state
- * file: parameters (which may name secret files) are left out. */
-static char *endpoint_identity(const char *text)
+/* One run at a time into one destination, whatever state file each uses:
+ * two runs would each find a message missing and both store it. The lock
+ * is an flock on a file named after the destination (without its
+ * parameters) beside the default state files; it goes with the process. */
+static int claim_destination(job *j, int *fd_out)
 {
-    char err[256];
-    mp_url *u = mp_url_parse(text, err, sizeof err);
-    if (!u)
-        return strdup(text);
-    char *out = NULL;
-    if (asprintf(&out, "%s://%s@%s:%d%s", u->scheme, u->user ? u->user : "",
-                 u->host ? u->host : "", u->ep.port,
-                 u->path ? u->path : "") < 0)
-        out = NULL;
-    mp_url_free(u);
-    return out;
+    char *path = mp_pair_destination_lock_path(j->dest);
+    if (!path)
+        return 0;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        mp_warn("cannot create the destination lock %s: %s; not guarded "
+                "against a second run into the same destination",
+                path, strerror(errno));
+        free(path);
+        return 0;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        mp_error("another mailport%s%s%s is copying into %s; wait for it to "
+                 "finish (two runs into one destination could store a "
+                 "message twice)",
+                 pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "", j->dest);
+        job_fail(j, MP_EXIT_USAGE);
+        close(fd);
+        free(path);
+        return -1;
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len)
+        mp_debug("cannot write the pid into %s", path);
+    free(path);
+    *fd_out = fd;
+    return 0;
 }
 
+static unsigned long long total(const mp_report *r, mp_counter kind)
+{
+    return (unsigned long long)mp_report_total(r, kind);
+}
+
+/* The one-line summary on stderr. A dry run states what the real run would
+ * do, in the same counts its --report would hold. */
 static void print_summary(const mp_options *opt, const mp_report *r)
 {
-    if (opt->verbosity == 0 || opt->dry_run)
+    if (opt->verbosity == 0)
         return;
-    fprintf(stderr,
-            "mailport: copied %llu, already present %llu, flags updated %llu, "
-            "failed %llu, %llu bytes",
-            (unsigned long long)mp_report_total(r, MP_COUNT_COPIED),
-            (unsigned long long)mp_report_total(r, MP_COUNT_SKIPPED),
-            (unsigned long long)mp_report_total(r, MP_COUNT_FLAGS_UPDATED),
-            (unsigned long long)mp_report_total(r, MP_COUNT_FAILED),
-            (unsigned long long)mp_report_total(r, MP_COUNT_BYTES));
-    if (mp_report_total(r, MP_COUNT_FILTERED))
+    if (opt->dry_run)
+        fprintf(stderr,
+                "mailport: dry run, nothing changed: would copy %llu (%llu "
+                "bytes), update flags of %llu, remove %llu; already present "
+                "%llu",
+                total(r, MP_COUNT_COPIED), total(r, MP_COUNT_BYTES),
+                total(r, MP_COUNT_FLAGS_UPDATED), total(r, MP_COUNT_REMOVED),
+                total(r, MP_COUNT_SKIPPED));
+    else
+        fprintf(stderr,
+                "mailport: copied %llu, already present %llu, flags updated "
+                "%llu, failed %llu, %llu bytes",
+                total(r, MP_COUNT_COPIED), total(r, MP_COUNT_SKIPPED),
+                total(r, MP_COUNT_FLAGS_UPDATED), total(r, MP_COUNT_FAILED),
+                total(r, MP_COUNT_BYTES));
+    if (total(r, MP_COUNT_FILTERED))
         fprintf(stderr, ", left out by filters %llu",
-                (unsigned long long)mp_report_total(r, MP_COUNT_FILTERED));
-    if (mp_report_total(r, MP_COUNT_REMOVED))
-        fprintf(stderr, ", removed %llu",
-                (unsigned long long)mp_report_total(r, MP_COUNT_REMOVED));
+                total(r, MP_COUNT_FILTERED));
+    if (!opt->dry_run && total(r, MP_COUNT_REMOVED))
+        fprintf(stderr, ", removed %llu", total(r, MP_COUNT_REMOVED));
     fputc('\n', stderr);
 }
 
@@ -316,6 +363,7 @@ int mp_copy_job(const mp_registry *reg, const mp_options *opt,
     worker first = {.job = &j};
     unsigned *special = NULL;
     mp_state *claim = NULL; /* this run's registration in the state */
+    int dest_lock = -1;     /* this run's lock on the destination */
     int code;
 
     first.src = open_or_report(&j, source, MP_ROLE_SOURCE);
@@ -346,8 +394,8 @@ int mp_copy_job(const mp_registry *reg, const mp_options *opt,
                          : mp_exit_code_for(first.src->host.err_kind));
         goto done;
     }
-    j.dst_names =
-        destination_names(opt, first.dst, j.src_names, special, j.n_folders);
+    j.dst_names = mp_pair_folder_names(opt, first.dst, j.src_names, special,
+                                       j.n_folders, NULL);
 
     const mp_sink_ops *sink = first.dst && first.dst->role == MP_ROLE_SINK
                                   ? first.dst->plugin->sink
@@ -357,18 +405,16 @@ int mp_copy_job(const mp_registry *reg, const mp_options *opt,
     j.size_comparable = src_eol == MP_EOL_NATIVE && dplug && dplug->source &&
                         dplug->source->eol == MP_EOL_NATIVE &&
                         (!dplug->sink || dplug->sink->eol != MP_EOL_CRLF);
-    if (!opt->no_state && !opt->dry_run && sink && sink->scan) {
-        if (opt->state_path) {
-            j.state_path = strdup(opt->state_path);
-        } else {
-            char *a = endpoint_identity(source), *b = endpoint_identity(dest);
-            j.state_path = mp_state_default_path(a, b);
-            free(a);
-            free(b);
-        }
-    }
+    /* A dry run plans from the same state as the real run would, read
+     * only. */
+    int stateful = opt->dry_run ? dplug && dplug->sink && dplug->sink->scan
+                                : sink && sink->scan;
+    if (!opt->no_state && stateful)
+        j.state_path = mp_pair_state_path(opt, source, dest);
 
-    if (j.state_path && claim_state(&j, &claim) != 0)
+    if (!opt->dry_run && claim_destination(&j, &dest_lock) != 0)
+        goto done;
+    if (j.state_path && !opt->dry_run && claim_state(&j, &claim) != 0)
         goto done;
 
     /* An archive is one file written front to back: one worker. */
@@ -412,6 +458,8 @@ done:
         mp_state_release(claim);
         mp_state_close(claim);
     }
+    if (dest_lock >= 0)
+        close(dest_lock);
     mp_store_close(first.src);
     mp_store_close(first.dst);
     print_summary(opt, j.report);

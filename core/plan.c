@@ -34,6 +34,8 @@ void mp_plan_by_state(mp_plan *p, const mp_msglist *src, mp_msglist *dst,
         if (r < 0)
             continue;
         const mp_state_row *row = &rows[r];
+        if (row->orphan)
+            continue;
         long d = dst ? mp_msglist_find(dst, row->dst_key) : -1;
         if (d < 0 || p->dst_claimed[d])
             continue; /* gone from the destination: copy again */
@@ -59,6 +61,11 @@ int mp_plan_needs_identity(const mp_plan *p)
 
 static int same_message(const mp_msg *s, const mp_msg *d, int size_comparable)
 {
+    if (size_comparable < 0) /* identity and date only */
+        return s->identity && d->identity &&
+               strcmp(s->identity, d->identity) == 0 &&
+               (s->date == MP_DATE_UNKNOWN || d->date == MP_DATE_UNKNOWN ||
+                s->date == d->date);
     if (!s->identity || !d->identity || strcmp(s->identity, d->identity) != 0)
         return 0;
     if (s->date != MP_DATE_UNKNOWN && d->date != MP_DATE_UNKNOWN &&
@@ -73,45 +80,129 @@ static int same_message(const mp_msg *s, const mp_msg *d, int size_comparable)
 
 typedef struct id_ref {
     const char *identity;
-    size_t dst;
+    size_t index;
 } id_ref;
 
 static int cmp_id_ref(const void *a, const void *b)
 {
     const id_ref *x = a, *y = b;
     int c = strcmp(x->identity, y->identity);
-    return c ? c : (x->dst > y->dst) - (x->dst < y->dst);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
 }
 
-void mp_plan_by_identity(mp_plan *p, const mp_msglist *src,
-                         const mp_msglist *dst, int size_comparable)
+/* The unclaimed destination messages sorted by identity (equal identities
+ * adjacent, in destination order). *N gets their count. */
+static id_ref *unclaimed_by_identity(const mp_plan *p, const mp_msglist *dst,
+                                     size_t *n)
 {
-    /* Unclaimed destination messages sorted by identity; equal identities
-     * (resends, list copies) stay adjacent, in destination order. */
     id_ref *refs = malloc((dst->n ? dst->n : 1) * sizeof *refs);
-    size_t n = 0;
+    *n = 0;
     for (size_t d = 0; d < dst->n; d++)
         if (!p->dst_claimed[d] && dst->v[d].identity)
-            refs[n++] = (id_ref){dst->v[d].identity, d};
-    qsort(refs, n, sizeof *refs, cmp_id_ref);
+            refs[(*n)++] = (id_ref){dst->v[d].identity, d};
+    qsort(refs, *n, sizeof *refs, cmp_id_ref);
+    return refs;
+}
+
+/* The undecided source messages sorted the same way. */
+static id_ref *undecided_by_identity(const mp_plan *p, const mp_msglist *src,
+                                     size_t *n)
+{
+    id_ref *refs = malloc((src->n ? src->n : 1) * sizeof *refs);
+    *n = 0;
+    for (size_t i = 0; i < p->n; i++)
+        if (p->entries[i].action == MP_PLAN_UNDECIDED && src->v[i].identity)
+            refs[(*n)++] = (id_ref){src->v[i].identity, i};
+    qsort(refs, *n, sizeof *refs, cmp_id_ref);
+    return refs;
+}
+
+/* First ref in REFS[0..N) whose identity is >= ID. */
+static size_t lower_bound(const id_ref *refs, size_t n, const char *id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (strcmp(refs[mid].identity, id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static size_t run_length(const id_ref *refs, size_t n, size_t at)
+{
+    size_t k = at;
+    while (k < n && strcmp(refs[k].identity, refs[at].identity) == 0)
+        k++;
+    return k - at;
+}
+
+size_t mp_plan_ambiguous(const mp_plan *p, const mp_msglist *src,
+                         const mp_msglist *dst, int size_comparable,
+                         char *want_src, char *want_dst)
+{
+    size_t ns, nd, marked = 0;
+    id_ref *s = undecided_by_identity(p, src, &ns);
+    id_ref *d = unclaimed_by_identity(p, dst, &nd);
+    for (size_t i = 0; i < ns;) {
+        size_t run = run_length(s, ns, i);
+        size_t at = lower_bound(d, nd, s[i].identity);
+        size_t drun = at < nd && strcmp(d[at].identity, s[i].identity) == 0
+                          ? run_length(d, nd, at)
+                          : 0;
+        if (drun && (run > 1 || drun > 1 ||
+                     !same_message(&src->v[s[i].index], &dst->v[d[at].index],
+                                   size_comparable))) {
+            for (size_t k = i; k < i + run; k++, marked++)
+                want_src[s[k].index] = 1;
+            for (size_t k = at; k < at + drun; k++, marked++)
+                want_dst[d[k].index] = 1;
+        }
+        i += run;
+    }
+    free(s);
+    free(d);
+    return marked;
+}
+
+static int hashed_equal(const char (*a)[65], size_t i, const char (*b)[65],
+                        size_t j)
+{
+    return a && b && a[i][0] && b[j][0] && strcmp(a[i], b[j]) == 0;
+}
+
+/* Pair undecided source messages with the first unclaimed destination
+ * message of their identity that ACCEPTS. */
+static void pair_pass(mp_plan *p, const mp_msglist *src, const mp_msglist *dst,
+                      const id_ref *refs, size_t n, int size_comparable,
+                      const mp_plan_hashes *sh, const mp_plan_hashes *dh,
+                      int pass)
+{
     for (size_t i = 0; i < p->n; i++) {
         mp_plan_entry *e = &p->entries[i];
         const mp_msg *s = &src->v[i];
         if (e->action != MP_PLAN_UNDECIDED || !s->identity)
             continue;
-        size_t lo = 0, hi = n; /* first ref whose identity >= s->identity */
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (strcmp(refs[mid].identity, s->identity) < 0)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        for (size_t k = lo; k < n && strcmp(refs[k].identity, s->identity) == 0;
-             k++) {
-            size_t d = refs[k].dst;
+        /* A source message whose hash was taken is ambiguous: it pairs
+         * only by hash (pass 0 strict, pass 1 loose). One not hashed pairs
+         * by identity alone (pass 2). */
+        int hashed = sh && sh->strict && sh->strict[i][0];
+        if ((pass < 2) != hashed)
+            continue;
+        for (size_t k = lower_bound(refs, n, s->identity);
+             k < n && strcmp(refs[k].identity, s->identity) == 0; k++) {
+            size_t d = refs[k].index;
+            /* Equal hashes outweigh sizes, which a server may change. */
             if (p->dst_claimed[d] ||
-                !same_message(s, &dst->v[d], size_comparable))
+                !same_message(s, &dst->v[d], pass < 2 ? -1 : size_comparable))
+                continue;
+            if (pass == 0 &&
+                !hashed_equal(sh->strict, i, dh ? dh->strict : NULL, d))
+                continue;
+            if (pass == 1 &&
+                !hashed_equal(sh->loose, i, dh ? dh->loose : NULL, d))
                 continue;
             p->dst_claimed[d] = 1;
             e->dst = (long)d;
@@ -120,12 +211,45 @@ void mp_plan_by_identity(mp_plan *p, const mp_msglist *src,
             break;
         }
     }
+}
+
+void mp_plan_by_identity(mp_plan *p, const mp_msglist *src,
+                         const mp_msglist *dst, int size_comparable,
+                         const mp_plan_hashes *src_h,
+                         const mp_plan_hashes *dst_h)
+{
+    size_t n;
+    id_ref *refs = unclaimed_by_identity(p, dst, &n);
+    for (int pass = 0; pass < 3; pass++)
+        pair_pass(p, src, dst, refs, n, size_comparable, src_h, dst_h, pass);
     free(refs);
+}
+
+void mp_plan_filter_out(mp_plan *p, size_t i)
+{
+    p->entries[i].action = MP_PLAN_FILTERED;
+}
+
+void mp_plan_removals(mp_plan *p, mp_msglist *src, mp_msglist *dst,
+                      const mp_state_row *rows, size_t n_rows)
+{
+    free(p->removals);
+    p->removals = malloc((n_rows ? n_rows : 1) * sizeof *p->removals);
+    p->n_removals = 0;
+    for (size_t r = 0; r < n_rows; r++) {
+        long d = mp_msglist_find(dst, rows[r].dst_key);
+        if (d < 0 || p->dst_claimed[d])
+            continue;
+        if (!rows[r].orphan && mp_msglist_find(src, rows[r].src_key) >= 0)
+            continue;
+        p->dst_claimed[d] = 1; /* two rows naming one message remove it once */
+        p->removals[p->n_removals++] = (long)r;
+    }
 }
 
 void mp_plan_finish(mp_plan *p)
 {
-    p->n_copy = p->n_skip = p->n_flags = 0;
+    p->n_copy = p->n_skip = p->n_flags = p->n_filtered = 0;
     for (size_t i = 0; i < p->n; i++) {
         mp_plan_entry *e = &p->entries[i];
         if (e->action == MP_PLAN_UNDECIDED)
@@ -133,6 +257,7 @@ void mp_plan_finish(mp_plan *p)
         p->n_copy += e->action == MP_PLAN_COPY;
         p->n_skip += e->action == MP_PLAN_SKIP;
         p->n_flags += e->action == MP_PLAN_FLAGS;
+        p->n_filtered += e->action == MP_PLAN_FILTERED;
     }
 }
 
@@ -140,5 +265,6 @@ void mp_plan_free(mp_plan *p)
 {
     free(p->entries);
     free(p->dst_claimed);
+    free(p->removals);
     memset(p, 0, sizeof *p);
 }

@@ -11,8 +11,10 @@
 typedef enum mp_plan_action {
     MP_PLAN_UNDECIDED,
     MP_PLAN_COPY,
-    MP_PLAN_SKIP,  /* present with the right flags */
-    MP_PLAN_FLAGS, /* present; set the source's flags on it */
+    MP_PLAN_SKIP,     /* present with the right flags */
+    MP_PLAN_FLAGS,    /* present; set the source's flags on it */
+    MP_PLAN_FILTERED, /* left out by --since/--before/--max-size; any pairing
+                       * it has still protects its destination message */
 } mp_plan_action;
 
 typedef struct mp_plan_entry {
@@ -27,7 +29,11 @@ typedef struct mp_plan {
     size_t n;
     char *dst_claimed; /* per destination message: matched already */
     size_t n_dst;
-    size_t n_copy, n_skip, n_flags;
+    size_t n_copy, n_skip, n_flags, n_filtered;
+    /* Destination messages to remove with --delete (mp_plan_removals):
+     * indices into the state rows it was given. */
+    long *removals;
+    size_t n_removals;
 } mp_plan;
 
 /* Start a plan for SRC against DST (NULL when the destination cannot be
@@ -44,16 +50,56 @@ void mp_plan_by_state(mp_plan *p, const mp_msglist *src, mp_msglist *dst,
  * destination messages both exist) */
 int mp_plan_needs_identity(const mp_plan *p);
 
-/* Phase 2: pair undecided source messages with unclaimed destination
+/* Leave source message I out (a filter): it is neither copied nor counted
+ * as present, but a destination message it is paired with stays claimed. */
+void mp_plan_filter_out(mp_plan *p, size_t i);
+
+/* Content hashes of some messages, for pairing messages whose identity is
+ * shared (hex SHA-256, "" where not hashed). STRICT is over the message
+ * with LF line endings (mp_digest); LOOSE over the form a server may
+ * leave of it (mp_loose_digest: no CR, NUL, 8-bit bytes and 'X' folded
+ * together). */
+typedef struct mp_plan_hashes {
+    char (*strict)[65];
+    char (*loose)[65];
+} mp_plan_hashes;
+
+/* Phase 2a: which messages need their content hash before identity
+ * pairing. An identity is ambiguous when two or more undecided source
+ * messages or two or more unclaimed destination messages share it, or when
+ * its one message on each side differs in date or size (a server may have
+ * changed the copy): every message of it on both sides is marked in
+ * WANT_SRC / WANT_DST (one char per message). Returns how many were
+ * marked. */
+size_t mp_plan_ambiguous(const mp_plan *p, const mp_msglist *src,
+                         const mp_msglist *dst, int size_comparable,
+                         char *want_src, char *want_dst);
+
+/* Phase 2b: pair undecided source messages with unclaimed destination
  * messages of the same identity, internal date (when both known) and size
- * (vsize when both known; plain size when SIZE_COMPARABLE). Both lists must
- * carry identities. Distinct messages sharing a Message-ID but differing in
- * date or size stay apart. */
+ * (vsize when both known; plain size when SIZE_COMPARABLE; no size at all
+ * when SIZE_COMPARABLE < 0, as verify does, since a server may change a
+ * message's size). Both lists must carry identities. Distinct messages
+ * sharing a Message-ID but differing in date or size stay apart. Pairing is
+ * one-to-one. Within an ambiguous
+ * identity (SRC_H / DST_H given, NULL otherwise) equal strict hashes pair
+ * first, then equal loose hashes (a copy the server altered); a message
+ * matching nothing by hash there is not paired. */
 void mp_plan_by_identity(mp_plan *p, const mp_msglist *src,
-                         const mp_msglist *dst, int size_comparable);
+                         const mp_msglist *dst, int size_comparable,
+                         const mp_plan_hashes *src_h,
+                         const mp_plan_hashes *dst_h);
 
 /* Phase 3: everything still undecided is copied; counts are filled in. */
 void mp_plan_finish(mp_plan *p);
+
+/* Phase 4 (--delete): destination messages synced by an earlier run (a
+ * state row names them) whose source message is gone: the row is an
+ * orphan or its source key is not in SRC (the unfiltered list), and no
+ * source message claimed the destination message in this plan. Fills
+ * p->removals. */
+void mp_plan_removals(mp_plan *p, mp_msglist *src, mp_msglist *dst,
+                      const mp_state_row *rows, size_t n_rows);
 
 void mp_plan_free(mp_plan *p);
 

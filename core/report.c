@@ -91,6 +91,42 @@ uint64_t mp_report_total(const mp_report *r, mp_counter c)
     return n;
 }
 
+void mp_report_mark_folder(mp_report *r, const char *folder,
+                           mp_report_mark *mark)
+{
+    pthread_mutex_lock(&r->lock);
+    memcpy(mark->n, folder_of(r, folder)->n, sizeof mark->n);
+    mark->n_errors = r->n_errors;
+    pthread_mutex_unlock(&r->lock);
+}
+
+void mp_report_retry_folder(mp_report *r, const char *folder,
+                            const mp_report_mark *mark)
+{
+    static const mp_counter redone[] = {MP_COUNT_SKIPPED, MP_COUNT_FAILED,
+                                        MP_COUNT_FILTERED, MP_COUNT_PLANNED};
+    pthread_mutex_lock(&r->lock);
+    folder_counts *f = folder_of(r, folder);
+    for (size_t i = 0; i < sizeof redone / sizeof redone[0]; i++) {
+        mp_counter c = redone[i];
+        r->total[c] -= f->n[c] - mark->n[c];
+        f->n[c] = mark->n[c];
+    }
+    size_t kept = mark->n_errors;
+    for (size_t i = mark->n_errors; i < r->n_errors; i++) {
+        report_error *e = &r->errors[i];
+        if (strcmp(e->folder, folder) == 0) {
+            free(e->folder);
+            free(e->message);
+            free(e->error);
+        } else {
+            r->errors[kept++] = *e;
+        }
+    }
+    r->n_errors = kept;
+    pthread_mutex_unlock(&r->lock);
+}
+
 size_t mp_report_n_errors(const mp_report *r)
 {
     return r->n_errors;

@@ -32,6 +32,21 @@ void mp_report_error(mp_report *r, const char *folder, const char *message,
                      const char *error);
 
 uint64_t mp_report_total(const mp_report *r, mp_counter c);
+
+/* Where FOLDER's counts and errors stand, so an attempt at the folder that
+ * ends in a dropped connection can be taken back before it is retried. */
+typedef struct mp_report_mark {
+    uint64_t n[MP_COUNT__N];
+    size_t n_errors;
+} mp_report_mark;
+void mp_report_mark_folder(mp_report *r, const char *folder,
+                           mp_report_mark *mark);
+/* Undo what an attempt at FOLDER counted since MARK except what lasts:
+ * messages copied and their bytes, flags updated and messages removed are
+ * kept (they happened); skipped, failed, filtered and planned counts and
+ * the folder's errors go back to MARK, since the retry counts them anew. */
+void mp_report_retry_folder(mp_report *r, const char *folder,
+                            const mp_report_mark *mark);
 /* Errors recorded so far. */
 size_t mp_report_n_errors(const mp_report *r);
 

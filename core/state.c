@@ -15,6 +15,7 @@
 struct mp_state {
     sqlite3 *db;
     sqlite3_stmt *put, *del;
+    int readonly;
 };
 
 static const char schema[] =
@@ -28,6 +29,7 @@ static const char schema[] =
     "  dst_marker INTEGER NOT NULL DEFAULT 0,"
     "  select_sig TEXT NOT NULL DEFAULT '',"
     "  present INTEGER NOT NULL DEFAULT 0,"
+    "  pending INTEGER NOT NULL DEFAULT 0,"
     "  UNIQUE(src_name, dst_name));"
     "CREATE TABLE IF NOT EXISTS runs(pid INTEGER PRIMARY KEY, started "
     "  INTEGER NOT NULL);"
@@ -35,6 +37,7 @@ static const char schema[] =
     "  folder INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,"
     "  src_key TEXT NOT NULL, dst_key TEXT NOT NULL,"
     "  flags INTEGER NOT NULL, keywords TEXT NOT NULL, hash TEXT NOT NULL,"
+    "  orphan INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY(folder, src_key)) WITHOUT ROWID;";
 
 static int mkdirs_private(const char *path)
@@ -63,6 +66,8 @@ static int migrate(mp_state *s)
         "ALTER TABLE folders ADD COLUMN dst_marker INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE folders ADD COLUMN select_sig TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE folders ADD COLUMN present INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE folders ADD COLUMN pending INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE messages ADD COLUMN orphan INTEGER NOT NULL DEFAULT 0",
     };
     for (size_t i = 0; i < sizeof added / sizeof added[0]; i++)
         sqlite3_exec(s->db, added[i], NULL, NULL, NULL);
@@ -94,11 +99,36 @@ mp_state *mp_state_open(const char *path, char *err, size_t err_size)
         sqlite3_exec(s->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL) !=
             SQLITE_OK ||
         sqlite3_prepare_v2(
-            s->db, "INSERT OR REPLACE INTO messages VALUES(?,?,?,?,?,?)", -1,
+            s->db, "INSERT OR REPLACE INTO messages VALUES(?,?,?,?,?,?,?)", -1,
             &s->put, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db,
                            "DELETE FROM messages WHERE folder=? AND src_key=?",
                            -1, &s->del, NULL) != SQLITE_OK) {
+        snprintf(err, err_size, "state file %s is not usable: %s", path,
+                 s->db ? sqlite3_errmsg(s->db) : "cannot open");
+        mp_state_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+mp_state *mp_state_open_readonly(const char *path, char *err, size_t err_size)
+{
+    if (access(path, R_OK) != 0) {
+        snprintf(err, err_size, "cannot read state file %s: %s", path,
+                 strerror(errno));
+        return NULL;
+    }
+    mp_state *s = calloc(1, sizeof *s);
+    s->readonly = 1;
+    if (sqlite3_open_v2(path, &s->db,
+                        SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK ||
+        sqlite3_busy_timeout(s->db, 30000) != SQLITE_OK ||
+        sqlite3_exec(s->db,
+                     "SELECT orphan FROM messages LIMIT 0; "
+                     "SELECT pending FROM folders LIMIT 0",
+                     NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(err, err_size, "state file %s is not usable: %s", path,
                  s->db ? sqlite3_errmsg(s->db) : "cannot open");
         mp_state_close(s);
@@ -135,9 +165,9 @@ static int exec_bound(mp_state *s, const char *sql, int64_t id)
 
 int64_t mp_state_folder(mp_state *s, const char *src_folder,
                         uint64_t src_validity, const char *dst_folder,
-                        uint64_t dst_validity, int *reset)
+                        uint64_t dst_validity, mp_state_reset *reset)
 {
-    *reset = 0;
+    *reset = MP_STATE_VALID;
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT id, src_validity, dst_validity FROM folders "
@@ -149,21 +179,36 @@ int64_t mp_state_folder(mp_state *s, const char *src_folder,
     int64_t id = -1;
     if (sqlite3_step(st) == SQLITE_ROW) {
         id = sqlite3_column_int64(st, 0);
-        if ((uint64_t)sqlite3_column_int64(st, 1) != src_validity ||
-            (uint64_t)sqlite3_column_int64(st, 2) != dst_validity)
-            *reset = 1;
+        if ((uint64_t)sqlite3_column_int64(st, 2) != dst_validity)
+            *reset = MP_STATE_DST_RESET;
+        else if ((uint64_t)sqlite3_column_int64(st, 1) != src_validity)
+            *reset = MP_STATE_SRC_RESET;
     }
     sqlite3_finalize(st);
-    if (id >= 0 && !*reset)
+    if (s->readonly)
+        return id >= 0 ? id : 0;
+    if (id >= 0 && *reset == MP_STATE_VALID)
         return id;
     if (id >= 0) {
-        if (exec_bound(s, "DELETE FROM messages WHERE folder=?", id) ||
+        /* Source keys may now name other messages: rows no longer pair by
+         * key but still say which destination messages were synced.
+         * Destination keys void: nothing of the rows is usable. */
+        const char *rows_sql =
+            *reset == MP_STATE_SRC_RESET
+                ? "UPDATE OR REPLACE messages SET src_key='~orphan~'||dst_key, "
+                  "orphan=1 WHERE folder=? AND orphan=0"
+                : "DELETE FROM messages WHERE folder=?";
+        if (mp_state_begin(s) != 0)
+            return -1;
+        if (exec_bound(s, rows_sql, id) ||
             sqlite3_prepare_v2(s->db,
                                "UPDATE folders SET src_validity=?, "
                                "dst_validity=?, src_marker=0, dst_marker=0 "
                                "WHERE id=?",
-                               -1, &st, NULL) != SQLITE_OK)
+                               -1, &st, NULL) != SQLITE_OK) {
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
             return -1;
+        }
         sqlite3_bind_int64(st, 1, (int64_t)src_validity);
         sqlite3_bind_int64(st, 2, (int64_t)dst_validity);
         sqlite3_bind_int64(st, 3, id);
@@ -180,19 +225,62 @@ int64_t mp_state_folder(mp_state *s, const char *src_folder,
     }
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
+    if (id >= 0) {
+        if (rc != SQLITE_DONE || mp_state_commit(s) != 0) {
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+        return id;
+    }
     if (rc != SQLITE_DONE)
         return -1;
-    return id >= 0 ? id : sqlite3_last_insert_rowid(s->db);
+    return sqlite3_last_insert_rowid(s->db);
+}
+
+int mp_state_pairs(mp_state *s, mp_state_pair **pairs, size_t *n)
+{
+    *pairs = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT id, src_name, dst_name FROM folders "
+                           "ORDER BY id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    int rc;
+    size_t cap = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            *pairs = realloc(*pairs, cap * sizeof **pairs);
+        }
+        (*pairs)[(*n)++] =
+            (mp_state_pair){sqlite3_column_int64(st, 0),
+                            strdup((const char *)sqlite3_column_text(st, 1)),
+                            strdup((const char *)sqlite3_column_text(st, 2))};
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+void mp_state_pairs_free(mp_state_pair *pairs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(pairs[i].src_name);
+        free(pairs[i].dst_name);
+    }
+    free(pairs);
 }
 
 int mp_state_get_markers(mp_state *s, int64_t folder, mp_state_markers *m)
 {
     memset(m, 0, sizeof *m);
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT src_marker, dst_marker, select_sig, present "
-                           "FROM folders WHERE id=?",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            s->db,
+            "SELECT src_marker, dst_marker, select_sig, present, "
+            "pending FROM folders WHERE id=?",
+            -1, &st, NULL) != SQLITE_OK)
         return -1;
     sqlite3_bind_int64(st, 1, folder);
     int rc = sqlite3_step(st);
@@ -202,6 +290,7 @@ int mp_state_get_markers(mp_state *s, int64_t folder, mp_state_markers *m)
         snprintf(m->sig, sizeof m->sig, "%s",
                  (const char *)sqlite3_column_text(st, 2));
         m->present = (uint64_t)sqlite3_column_int64(st, 3);
+        m->pending_removals = (uint64_t)sqlite3_column_int64(st, 4);
     }
     sqlite3_finalize(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
@@ -215,14 +304,15 @@ int mp_state_set_markers(mp_state *s, int64_t folder, const mp_state_markers *m)
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db,
                            "UPDATE folders SET src_marker=?, dst_marker=?, "
-                           "select_sig=?, present=? WHERE id=?",
+                           "select_sig=?, present=?, pending=? WHERE id=?",
                            -1, &st, NULL) != SQLITE_OK)
         return -1;
     sqlite3_bind_int64(st, 1, (int64_t)m->src);
     sqlite3_bind_int64(st, 2, (int64_t)m->dst);
     sqlite3_bind_text(st, 3, m->sig, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, (int64_t)m->present);
-    sqlite3_bind_int64(st, 5, folder);
+    sqlite3_bind_int64(st, 5, (int64_t)m->pending_removals);
+    sqlite3_bind_int64(st, 6, folder);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : -1;
@@ -234,8 +324,8 @@ int mp_state_load(mp_state *s, int64_t folder, mp_state_row **rows, size_t *n)
     *n = 0;
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT src_key, dst_key, flags, keywords, hash "
-                           "FROM messages WHERE folder=?",
+                           "SELECT src_key, dst_key, flags, keywords, hash, "
+                           "orphan FROM messages WHERE folder=?",
                            -1, &st, NULL) != SQLITE_OK)
         return -1;
     sqlite3_bind_int64(st, 1, folder);
@@ -253,6 +343,7 @@ int mp_state_load(mp_state *s, int64_t folder, mp_state_row **rows, size_t *n)
         r->keywords = strdup((const char *)sqlite3_column_text(st, 3));
         snprintf(r->hash, sizeof r->hash, "%s",
                  (const char *)sqlite3_column_text(st, 4));
+        r->orphan = sqlite3_column_int(st, 5);
     }
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : -1;
@@ -291,6 +382,7 @@ int mp_state_put(mp_state *s, int64_t folder, const mp_state_row *r)
     sqlite3_bind_text(s->put, 5, r->keywords ? r->keywords : "", -1,
                       SQLITE_STATIC);
     sqlite3_bind_text(s->put, 6, r->hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s->put, 7, r->orphan);
     return sqlite3_step(s->put) == SQLITE_DONE ? 0 : -1;
 }
 

@@ -16,18 +16,45 @@ typedef struct mp_state_row {
     unsigned flags;
     char *keywords; /* "" when none */
     char hash[65];
+    /* The source message this row was paired with can no longer be named:
+     * its folder's validity changed (IMAP UIDVALIDITY), so its key may now
+     * name another message. The destination message is still known to
+     * have been synced, which is what --delete needs; it pairs by content
+     * only. src_key is then "~orphan~" + dst_key. */
+    int orphan;
 } mp_state_row;
 
 /* Open or create PATH (0600; its folder 0700). NULL with ERR on failure. */
 mp_state *mp_state_open(const char *path, char *err, size_t err_size);
+/* Open an existing PATH read-only, for a dry run or verify: nothing is
+ * written, not even a validity reset. NULL (ERR set) when it does not
+ * exist or cannot be read. */
+mp_state *mp_state_open_readonly(const char *path, char *err, size_t err_size);
 void mp_state_close(mp_state *s);
 
-/* The id of the (SRC_FOLDER -> DST_FOLDER) pair. When the recorded
- * validities differ from these, the folder's rows are dropped (keys may have
- * been reused) and *reset is set. Returns -1 on error. */
+/* How a folder pair's recorded validities compare with the current ones. */
+typedef enum mp_state_reset {
+    MP_STATE_VALID = 0, /* same (or a new pair): rows pair by key */
+    MP_STATE_SRC_RESET, /* source keys void: rows became orphans */
+    MP_STATE_DST_RESET, /* destination keys void (or both): rows dropped */
+} mp_state_reset;
+
+/* The id of the (SRC_FOLDER -> DST_FOLDER) pair, created when new (not by a
+ * read-only state: then 0 is returned for a pair not recorded). When the
+ * source's validity changed, the rows are kept as orphans (see
+ * mp_state_row.orphan); when the destination's did, they are dropped.
+ * *reset says which. Returns -1 on error. */
 int64_t mp_state_folder(mp_state *s, const char *src_folder,
                         uint64_t src_validity, const char *dst_folder,
-                        uint64_t dst_validity, int *reset);
+                        uint64_t dst_validity, mp_state_reset *reset);
+
+/* The folder pairs recorded, in the order they were first synced. */
+typedef struct mp_state_pair {
+    int64_t id;
+    char *src_name, *dst_name;
+} mp_state_pair;
+int mp_state_pairs(mp_state *s, mp_state_pair **pairs, size_t *n);
+void mp_state_pairs_free(mp_state_pair *pairs, size_t n);
 
 /* What a folder pair looked like after the last sync that found nothing to
  * do: both sides' change markers (mp_folder_info.change_marker), the
@@ -37,6 +64,10 @@ typedef struct mp_state_markers {
     uint64_t src, dst;
     char sig[128];
     uint64_t present;
+    /* Destination messages synced earlier whose source message was gone:
+     * what --delete would remove. A run with --delete may take the
+     * shortcut only when this is 0. */
+    uint64_t pending_removals;
 } mp_state_markers;
 
 /* Read the folder's markers (all zero when none). Returns 0 or -1. */

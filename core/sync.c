@@ -1,12 +1,28 @@
+/* One pass over one folder pair, in the order of the sync model
+ * (docs/sync-model.md):
+ *
+ *   1. open both folders                       open_folders
+ *   2. find the pair in the sync state         bind_state
+ *   3. skip it if nothing changed that this    unchanged_since_last_sync
+ *      run asks about
+ *   4. scan both sides (metadata)              scan_both, load_rows
+ *   5. plan: pair by state, filter, pair by    make_plan
+ *      content identity (hashes where an
+ *      identity is shared), find removals
+ *   6. dry run: report the plan; else apply:   report_dry_run /
+ *      flags, copies, removals                 apply_flags, transfer,
+ *                                              apply_removals
+ *   7. record the change markers               record_markers
+ */
 #include "sync.h"
 
+#include "hashes.h"
 #include "log.h"
 #include "plan.h"
 #include "transfer.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 void mp_sync_report_folder_error(mp_sync_env *env, const char *folder,
                                  mp_store *store)
@@ -16,8 +32,194 @@ void mp_sync_report_folder_error(mp_sync_env *env, const char *folder,
     mp_report_error(env->report, folder, NULL, text);
 }
 
+/* Everything one pass over a folder pair holds. */
+typedef struct folder_pass {
+    mp_sync_env *env;
+    const char *src_name, *dst_name;
+    void *sf, *df;
+    mp_store *dst_store; /* env->dst, or NULL: dry run, no such folder yet */
+    mp_folder_info sinfo, dinfo;
+    mp_msglist src, dst;
+    int can_scan_dst;
+    int64_t state_folder; /* -1: no state for this pair */
+    mp_state_reset reset;
+    mp_state_row *rows;
+    size_t n_rows;
+    mp_msglist rows_index; /* source keys of rows that pair by key */
+    mp_plan plan;
+} folder_pass;
+
 /* ------------------------------------------------------------------------ */
-/* Scanning, planning, flag updates.                                         */
+/* 1. Opening.                                                              */
+
+static mp_status scan_store(mp_store *store, void *folder, unsigned flags,
+                            mp_msglist *list)
+{
+    mp_host_clear_error(&store->host);
+    if (store->role == MP_ROLE_SOURCE)
+        return store->plugin->source->scan(folder, flags, mp_msglist_collect,
+                                           list);
+    return store->plugin->sink->scan(folder, flags, mp_msglist_collect, list);
+}
+
+/* The destination refused the folder: every selected source message of it
+ * is failed, so that the folder cannot vanish from the counts. */
+static void count_unreachable_folder(folder_pass *p)
+{
+    mp_sync_env *env = p->env;
+    mp_msglist all = {0};
+    if (scan_store(env->src, p->sf, 0, &all) == MP_OK)
+        for (size_t i = 0; i < all.n; i++)
+            mp_report_add(env->report, p->src_name,
+                          mp_options_message_selected(env->opt, all.v[i].date,
+                                                      all.v[i].size)
+                              ? MP_COUNT_FAILED
+                              : MP_COUNT_FILTERED,
+                          1);
+    mp_msglist_free(&all);
+}
+
+static mp_status open_folders(folder_pass *p)
+{
+    mp_sync_env *env = p->env;
+    mp_host_clear_error(&env->src->host);
+    mp_status st = env->src->plugin->source->open_folder(
+        env->src->handle, p->src_name, &p->sf, &p->sinfo);
+    if (st != MP_OK) {
+        p->sf = NULL;
+        if (st != MP_TEMPORARY)
+            mp_sync_report_folder_error(env, p->src_name, env->src);
+        return st;
+    }
+    p->dst_store = env->dst;
+    if (!p->dst_store)
+        return MP_OK;
+    mp_host_clear_error(&p->dst_store->host);
+    if (p->dst_store->role == MP_ROLE_SINK)
+        st = p->dst_store->plugin->sink->open_folder(
+            p->dst_store->handle, p->dst_name, &p->df, &p->dinfo);
+    else
+        st = p->dst_store->plugin->source->open_folder(
+            p->dst_store->handle, p->dst_name, &p->df, &p->dinfo);
+    if (st == MP_OK)
+        return MP_OK;
+    p->df = NULL;
+    if (p->dst_store->role == MP_ROLE_SOURCE) {
+        p->dst_store = NULL; /* dry run: the folder does not exist yet */
+        return MP_OK;
+    }
+    if (st != MP_TEMPORARY) {
+        mp_sync_report_folder_error(env, p->src_name, p->dst_store);
+        count_unreachable_folder(p);
+    }
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* 2-3. State and the change-marker shortcut.                               */
+
+static void bind_state(folder_pass *p)
+{
+    mp_sync_env *env = p->env;
+    p->state_folder = -1;
+    if (!env->state || !p->can_scan_dst)
+        return;
+    p->state_folder =
+        mp_state_folder(env->state, p->src_name, p->sinfo.validity, p->dst_name,
+                        p->dinfo.validity, &p->reset);
+    if (p->state_folder < 0)
+        mp_warn("sync state unusable for folder %s (%s); planning from "
+                "content identity",
+                p->src_name, mp_state_error(env->state));
+    else if (p->reset)
+        mp_info("folder %s: %s validity changed, matching by content",
+                p->src_name,
+                p->reset == MP_STATE_SRC_RESET ? "source" : "destination");
+}
+
+/* What selects messages besides the folder: a recorded "nothing changed"
+ * holds only for the same selection. */
+static void selection_signature(const mp_options *o, char *out, size_t size)
+{
+    snprintf(out, size, "since=%lld before=%lld max=%llu", (long long)o->since,
+             (long long)o->before, (unsigned long long)o->max_size);
+}
+
+/* Neither side changed since a pass that found the folder in sync, with
+ * the same selection, and this run asks for nothing that pass left
+ * undone (--delete with removals pending): nothing to do, without
+ * scanning either side. */
+static int unchanged_since_last_sync(folder_pass *p)
+{
+    mp_sync_env *env = p->env;
+    mp_state_markers m;
+    char sig[128];
+    selection_signature(env->opt, sig, sizeof sig);
+    if (p->state_folder <= 0 || p->reset || !p->sinfo.change_marker ||
+        !p->dinfo.change_marker ||
+        mp_state_get_markers(env->state, p->state_folder, &m) != 0 ||
+        m.src != p->sinfo.change_marker || m.dst != p->dinfo.change_marker ||
+        strcmp(m.sig, sig) != 0 ||
+        (env->opt->delete_missing && m.pending_removals))
+        return 0;
+    mp_debug("folder %s: unchanged on both sides since the last sync",
+             p->src_name);
+    mp_report_add(env->report, p->src_name, MP_COUNT_SKIPPED, m.present);
+    return 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* 4. Scanning.                                                             */
+
+static mp_status scan_both(folder_pass *p)
+{
+    mp_sync_env *env = p->env;
+    mp_status st = scan_store(env->src, p->sf, 0, &p->src);
+    if (st != MP_OK) {
+        if (st != MP_TEMPORARY)
+            mp_sync_report_folder_error(env, p->src_name, env->src);
+        return st;
+    }
+    if (p->can_scan_dst &&
+        (st = scan_store(p->dst_store, p->df, 0, &p->dst)) != MP_OK) {
+        if (st != MP_TEMPORARY)
+            mp_sync_report_folder_error(env, p->src_name, p->dst_store);
+        return st;
+    }
+    return MP_OK;
+}
+
+static void load_rows(folder_pass *p)
+{
+    mp_sync_env *env = p->env;
+    if (p->state_folder <= 0)
+        return;
+    if (mp_state_load(env->state, p->state_folder, &p->rows, &p->n_rows) != 0) {
+        mp_warn("sync state unusable for folder %s (%s); planning from "
+                "content identity",
+                p->src_name, mp_state_error(env->state));
+        p->state_folder = -1;
+        return;
+    }
+    /* A read-only state (dry run) cannot apply a reset: apply it here as
+     * mp_state_folder would have. */
+    for (size_t i = 0; i < p->n_rows; i++) {
+        if (p->reset == MP_STATE_DST_RESET)
+            p->rows[i].orphan = 1, p->rows[i].dst_key[0] = '\0';
+        else if (p->reset == MP_STATE_SRC_RESET)
+            p->rows[i].orphan = 1;
+    }
+    for (size_t i = 0; i < p->n_rows; i++) {
+        if (p->rows[i].orphan)
+            continue;
+        mp_msg_info info = {.struct_size = sizeof info,
+                            .key = p->rows[i].src_key};
+        mp_msglist_collect(&p->rows_index, &info);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* 5. Planning.                                                             */
 
 /* Copy identities from a rescan into LIST, matching by key. */
 static void take_identities(mp_msglist *list, mp_msglist *rescan)
@@ -31,147 +233,408 @@ static void take_identities(mp_msglist *list, mp_msglist *rescan)
     }
 }
 
-/* Drop messages the filters leave out; count them. */
-static void apply_filters(mp_sync_env *env, const char *folder, mp_msglist *src)
+static mp_status scan_identities(mp_store *store, void *folder,
+                                 mp_msglist *list)
 {
-    size_t kept = 0;
-    for (size_t i = 0; i < src->n; i++) {
-        mp_msg *m = &src->v[i];
-        if (mp_options_message_selected(env->opt, m->date, m->size)) {
-            src->v[kept++] = *m;
-            continue;
-        }
-        mp_report_add(env->report, folder, MP_COUNT_FILTERED, 1);
-        if (env->opt->max_size && m->size > env->opt->max_size)
-            mp_info("folder %s: message %s is larger than --max-size (%llu "
-                    "bytes), not copied",
-                    folder, m->key, (unsigned long long)m->size);
-        free(m->key);
-        free(m->keywords);
-        free(m->identity);
-    }
-    src->n = kept;
-    free(src->slots);
-    src->slots = NULL;
+    mp_msglist rescan = {0};
+    mp_status st = scan_store(store, folder, MP_SCAN_IDENTITY, &rescan);
+    if (st == MP_OK)
+        take_identities(list, &rescan);
+    mp_msglist_free(&rescan);
+    return st;
 }
 
-static mp_status update_flags(mp_sync_env *env, const char *folder,
-                              void *dst_folder, mp_msglist *src,
-                              mp_msglist *dst, mp_plan *plan,
-                              mp_state_row **extra, size_t *n_extra)
+/* The destination's content can be read through the store itself in a dry
+ * run, else through a second handle opened as a source. */
+static mp_status open_dst_reader(folder_pass *p, mp_store **store,
+                                 void **folder)
 {
-    const mp_sink_ops *sk = env->dst->plugin->sink;
-    for (size_t i = 0; i < plan->n; i++) {
-        mp_plan_entry *e = &plan->entries[i];
-        if (e->action != MP_PLAN_FLAGS &&
-            !(e->action == MP_PLAN_SKIP && e->record))
-            continue;
-        const mp_msg *s = &src->v[i];
-        if (e->action == MP_PLAN_FLAGS) {
-            if (!sk->set_flags) {
-                mp_warn("folder %s: the %s plugin cannot change flags; %s "
-                        "keeps its old flags",
-                        folder, env->dst->plugin->name, s->key);
-                continue;
-            }
-            mp_host_clear_error(&env->dst->host);
-            mp_status st = sk->set_flags(dst_folder, dst->v[e->dst].key,
-                                         s->flags, s->keywords);
-            if (st == MP_TEMPORARY || st == MP_FATAL)
-                return st;
-            if (st != MP_OK) {
-                mp_report_error(env->report, folder, s->key,
-                                mp_store_error(env->dst));
-                mp_report_add(env->report, folder, MP_COUNT_FAILED, 1);
-                continue;
-            }
-            mp_report_add(env->report, folder, MP_COUNT_FLAGS_UPDATED, 1);
-        }
-        mp_state_row *row = &(*extra)[(*n_extra)++];
-        row->src_key = s->key;
-        row->dst_key = dst->v[e->dst].key;
-        row->flags = s->flags;
-        row->keywords = s->keywords;
-        row->hash[0] = '\0';
+    mp_sync_env *env = p->env;
+    *folder = NULL;
+    if (p->dst_store->role == MP_ROLE_SOURCE) {
+        *store = p->dst_store;
+        *folder = p->df;
+        return MP_OK;
     }
+    if (!env->dst_reader) {
+        char err[2600];
+        int code = 0;
+        env->dst_reader = mp_store_open(env->reg, env->dst_url, MP_ROLE_SOURCE,
+                                        err, sizeof err, &code);
+        if (!env->dst_reader) {
+            mp_warn("cannot read the destination to tell apart messages of "
+                    "one identity: %s",
+                    err);
+            return MP_FOLDER_BAD;
+        }
+    }
+    *store = env->dst_reader;
+    mp_folder_info info = {.struct_size = sizeof info};
+    mp_host_clear_error(&(*store)->host);
+    return (*store)->plugin->source->open_folder((*store)->handle, p->dst_name,
+                                                 folder, &info);
+}
+
+typedef struct pass_hashes {
+    mp_content_hashes *src, *dst;
+    char (*strict[2])[65];
+    char (*loose[2])[65];
+} pass_hashes;
+
+/* Content hashes of the messages whose identity is shared, so that pairing
+ * by identity stays one-to-one with the right partner (two "quota 80%" /
+ * "quota 90%" warnings with equal headers and dates are told apart). */
+static mp_status hash_ambiguous(folder_pass *p, pass_hashes *h, int *have)
+{
+    mp_sync_env *env = p->env;
+    char *want_src = calloc(p->src.n + 1, 1);
+    char *want_dst = calloc(p->dst.n + 1, 1);
+    mp_status st = MP_OK;
+    *have = 0;
+    if (!mp_plan_ambiguous(&p->plan, &p->src, &p->dst, env->size_comparable,
+                           want_src, want_dst))
+        goto out;
+    h->src = calloc(p->src.n + 1, sizeof *h->src);
+    h->dst = calloc(p->dst.n + 1, sizeof *h->dst);
+    st = mp_hash_messages(env->src, p->sf, &p->src, want_src, h->src);
+    if (st != MP_OK) {
+        if (st != MP_TEMPORARY)
+            mp_sync_report_folder_error(env, p->src_name, env->src);
+        goto out;
+    }
+    mp_store *reader;
+    void *rf;
+    st = open_dst_reader(p, &reader, &rf);
+    if (st == MP_OK) {
+        st = mp_hash_messages(reader, rf, &p->dst, want_dst, h->dst);
+        if (rf != p->df)
+            reader->plugin->source->close_folder(rf);
+    }
+    if (st != MP_OK) {
+        if (st != MP_TEMPORARY && env->dst_reader)
+            mp_sync_report_folder_error(env, p->src_name, env->dst_reader);
+        if (st == MP_TEMPORARY && env->dst_reader) {
+            mp_store_close(env->dst_reader); /* reopened on the retry */
+            env->dst_reader = NULL;
+        }
+        goto out;
+    }
+    mp_content_hashes *side[2] = {h->src, h->dst};
+    size_t n[2] = {p->src.n, p->dst.n};
+    char *want[2] = {want_src, want_dst};
+    for (int s = 0; s < 2; s++) {
+        h->strict[s] = calloc(n[s] + 1, sizeof *h->strict[s]);
+        h->loose[s] = calloc(n[s] + 1, sizeof *h->loose[s]);
+        for (size_t i = 0; i < n[s]; i++)
+            if (want[s][i] && side[s][i].strict[0]) {
+                memcpy(h->strict[s][i], side[s][i].strict, 65);
+                memcpy(h->loose[s][i], side[s][i].loose, 65);
+            }
+    }
+    *have = 1;
+out:
+    free(want_src);
+    free(want_dst);
+    return st;
+}
+
+static void free_hashes(pass_hashes *h)
+{
+    free(h->src);
+    free(h->dst);
+    for (int s = 0; s < 2; s++) {
+        free(h->strict[s]);
+        free(h->loose[s]);
+    }
+}
+
+static void filter_plan(folder_pass *p)
+{
+    for (size_t i = 0; i < p->src.n; i++)
+        if (p->plan.entries[i].action != MP_PLAN_FILTERED &&
+            !mp_options_message_selected(p->env->opt, p->src.v[i].date,
+                                         p->src.v[i].size))
+            mp_plan_filter_out(&p->plan, i);
+}
+
+static mp_status make_plan(folder_pass *p)
+{
+    mp_sync_env *env = p->env;
+    mp_plan_init(&p->plan, &p->src, p->can_scan_dst ? &p->dst : NULL);
+    if (!p->can_scan_dst) {
+        filter_plan(p);
+        mp_plan_finish(&p->plan);
+        return MP_OK;
+    }
+    mp_plan_by_state(&p->plan, &p->src, &p->dst, p->rows, p->n_rows,
+                     &p->rows_index);
+    /* Filtered messages take part in content pairing only when the state
+     * lost its source keys: then pairing is what keeps their destination
+     * copies from counting as removed. */
+    if (p->reset != MP_STATE_SRC_RESET)
+        filter_plan(p);
+    if (mp_plan_needs_identity(&p->plan)) {
+        mp_status st = scan_identities(env->src, p->sf, &p->src);
+        if (st != MP_OK) {
+            if (st != MP_TEMPORARY)
+                mp_sync_report_folder_error(env, p->src_name, env->src);
+            return st;
+        }
+        st = scan_identities(p->dst_store, p->df, &p->dst);
+        if (st != MP_OK) {
+            if (st != MP_TEMPORARY)
+                mp_sync_report_folder_error(env, p->src_name, p->dst_store);
+            return st;
+        }
+        pass_hashes h = {0};
+        int have = 0;
+        st = hash_ambiguous(p, &h, &have);
+        if (st != MP_OK) {
+            free_hashes(&h);
+            return st;
+        }
+        mp_plan_hashes sh = {h.strict[0], h.loose[0]};
+        mp_plan_hashes dh = {h.strict[1], h.loose[1]};
+        mp_plan_by_identity(&p->plan, &p->src, &p->dst, env->size_comparable,
+                            have ? &sh : NULL, have ? &dh : NULL);
+        free_hashes(&h);
+    }
+    filter_plan(p);
+    mp_plan_finish(&p->plan);
+    mp_plan_removals(&p->plan, &p->src, &p->dst, p->rows, p->n_rows);
     return MP_OK;
 }
 
-static void remove_deleted(mp_sync_env *env, const char *folder,
-                           void *dst_folder, const char **gone, size_t n_gone,
-                           const mp_state_row *rows, size_t n_rows,
-                           int64_t state_folder)
+/* ------------------------------------------------------------------------ */
+/* 6. Applying the plan (or, for a dry run, reporting it).                  */
+
+/* Messages found present this pass, less those an earlier attempt of this
+ * run copied (already counted as copied). */
+static uint64_t present_not_copied_here(folder_pass *p)
 {
-    mp_host_clear_error(&env->dst->host);
-    if (env->dst->plugin->sink->remove(dst_folder, gone, n_gone) != MP_OK) {
-        mp_sync_report_folder_error(env, folder, env->dst);
-        return;
+    uint64_t n = 0;
+    for (size_t i = 0; i < p->plan.n; i++) {
+        mp_plan_action a = p->plan.entries[i].action;
+        if ((a == MP_PLAN_SKIP) &&
+            mp_msglist_find(&p->env->copied_keys, p->src.v[i].key) < 0)
+            n++;
     }
-    mp_report_add(env->report, folder, MP_COUNT_REMOVED, n_gone);
-    if (!env->state || state_folder < 0)
-        return;
-    mp_state_begin(env->state);
-    for (size_t g = 0; g < n_gone; g++)
-        for (size_t i = 0; i < n_rows; i++)
-            if (gone[g] == rows[i].dst_key)
-                mp_state_delete(env->state, state_folder, rows[i].src_key);
-    mp_state_commit(env->state);
+    return n;
 }
 
-static void print_plan(mp_sync_env *env, const char *src_name,
-                       const char *dst_name, const mp_msglist *src,
-                       const mp_plan *plan)
+static void report_dry_run(folder_pass *p)
 {
-    fprintf(env->out, "%s -> %s: %zu to copy, %zu flag updates, %zu present\n",
-            src_name, dst_name, plan->n_copy, plan->n_flags, plan->n_skip);
+    mp_sync_env *env = p->env;
+    const mp_plan *plan = &p->plan;
+    size_t removals = env->opt->delete_missing ? plan->n_removals : 0;
+    fprintf(env->out,
+            "%s -> %s: %zu to copy, %zu flag updates, %zu to remove, %zu "
+            "present\n",
+            p->src_name, p->dst_name, plan->n_copy, plan->n_flags, removals,
+            plan->n_skip);
+    if (!env->opt->delete_missing && plan->n_removals)
+        fprintf(env->out,
+                "  %zu destination message%s whose source is gone would be "
+                "removed with --delete\n",
+                plan->n_removals, plan->n_removals == 1 ? "" : "s");
+    mp_report_add(env->report, p->src_name, MP_COUNT_COPIED, plan->n_copy);
+    mp_report_add(env->report, p->src_name, MP_COUNT_SKIPPED, plan->n_skip);
+    mp_report_add(env->report, p->src_name, MP_COUNT_FLAGS_UPDATED,
+                  plan->n_flags);
+    mp_report_add(env->report, p->src_name, MP_COUNT_FILTERED,
+                  plan->n_filtered);
+    mp_report_add(env->report, p->src_name, MP_COUNT_REMOVED, removals);
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < plan->n; i++)
+        if (plan->entries[i].action == MP_PLAN_COPY)
+            bytes += p->src.v[i].size;
+    mp_report_add(env->report, p->src_name, MP_COUNT_BYTES, bytes);
     if (env->opt->verbosity < 2)
         return;
     for (size_t i = 0; i < plan->n; i++) {
         const mp_plan_entry *e = &plan->entries[i];
         if (e->action == MP_PLAN_COPY || e->action == MP_PLAN_FLAGS)
             fprintf(env->out, "  %s %s\n",
-                    e->action == MP_PLAN_COPY ? "copy " : "flags",
-                    src->v[i].key);
+                    e->action == MP_PLAN_COPY ? "copy  " : "flags ",
+                    p->src.v[i].key);
     }
+    for (size_t k = 0; k < removals; k++)
+        fprintf(env->out, "  remove %s\n", p->rows[plan->removals[k]].dst_key);
 }
 
-/* What selects messages besides the folder: a recorded "nothing changed"
- * holds only for the same selection. */
-static void selection_signature(const mp_options *o, char *out, size_t size)
+static void record_pairs(folder_pass *p, const mp_state_row *rows, size_t n)
 {
-    snprintf(out, size, "since=%lld before=%lld max=%llu", (long long)o->since,
-             (long long)o->before, (unsigned long long)o->max_size);
+    mp_sync_env *env = p->env;
+    if (!env->state || p->state_folder <= 0 || !n)
+        return;
+    int bad = mp_state_begin(env->state);
+    for (size_t i = 0; i < n && !bad; i++) {
+        bad = mp_state_put(env->state, p->state_folder, &rows[i]);
+        /* A pair found by content replaces the orphan row of its
+         * destination message, if there was one. */
+        char orphan[600];
+        snprintf(orphan, sizeof orphan, "~orphan~%s", rows[i].dst_key);
+        if (!bad)
+            bad = mp_state_delete(env->state, p->state_folder, orphan);
+    }
+    if (bad || mp_state_commit(env->state))
+        mp_warn("cannot record sync state for folder %s: %s", p->src_name,
+                mp_state_error(env->state));
 }
 
-/* Neither side changed since a sync that found the folder in sync, with the
- * same selection: nothing to do, without scanning either side. */
-static int unchanged_since_last_sync(mp_sync_env *env, int64_t state_folder,
-                                     const mp_folder_info *sinfo,
-                                     const mp_folder_info *dinfo,
-                                     const char *folder)
+/* Push changed flags, and record the pairs the state lacked. */
+static mp_status apply_flags(folder_pass *p)
 {
-    mp_state_markers m;
-    char sig[128];
-    selection_signature(env->opt, sig, sizeof sig);
-    if (!sinfo->change_marker || !dinfo->change_marker ||
-        mp_state_get_markers(env->state, state_folder, &m) != 0 ||
-        m.src != sinfo->change_marker || m.dst != dinfo->change_marker ||
-        strcmp(m.sig, sig) != 0)
-        return 0;
-    mp_debug("folder %s: unchanged on both sides since the last sync", folder);
-    mp_report_add(env->report, folder, MP_COUNT_SKIPPED, m.present);
-    return 1;
+    mp_sync_env *env = p->env;
+    const mp_sink_ops *sk = env->dst->plugin->sink;
+    mp_state_row *pairs = calloc(p->plan.n + 1, sizeof *pairs);
+    size_t n_pairs = 0;
+    mp_status result = MP_OK;
+    for (size_t i = 0; i < p->plan.n; i++) {
+        mp_plan_entry *e = &p->plan.entries[i];
+        const mp_msg *s = &p->src.v[i];
+        int present = e->action == MP_PLAN_SKIP || e->action == MP_PLAN_FLAGS;
+        if (!present || (e->action == MP_PLAN_SKIP && !e->record))
+            continue;
+        if (e->action == MP_PLAN_FLAGS) {
+            if (!sk->set_flags) {
+                mp_warn("folder %s: the %s plugin cannot change flags; %s "
+                        "keeps its old flags",
+                        p->src_name, env->dst->plugin->name, s->key);
+                mp_report_add(env->report, p->src_name, MP_COUNT_SKIPPED, 1);
+                continue;
+            }
+            mp_host_clear_error(&env->dst->host);
+            mp_status st = sk->set_flags(p->df, p->dst.v[e->dst].key, s->flags,
+                                         s->keywords);
+            if (st == MP_TEMPORARY || st == MP_FATAL) {
+                if (st == MP_FATAL)
+                    mp_sync_report_folder_error(env, p->src_name, env->dst);
+                result = st;
+                break;
+            }
+            if (st != MP_OK) {
+                mp_report_error(env->report, p->src_name, s->key,
+                                mp_store_error(env->dst));
+                mp_report_add(env->report, p->src_name, MP_COUNT_FAILED, 1);
+                continue;
+            }
+            mp_report_add(env->report, p->src_name, MP_COUNT_FLAGS_UPDATED, 1);
+        }
+        pairs[n_pairs++] = (mp_state_row){.src_key = s->key,
+                                          .dst_key = p->dst.v[e->dst].key,
+                                          .flags = s->flags,
+                                          .keywords = s->keywords};
+    }
+    record_pairs(p, pairs, n_pairs);
+    free(pairs);
+    return result;
 }
 
-/* Scan FOLDER of STORE (role source or sink) into LIST. */
-static mp_status scan_store(mp_store *store, void *folder, unsigned flags,
-                            mp_msglist *list)
+/* --delete: remove destination messages whose source message is gone, and
+ * their rows. */
+static mp_status apply_removals(folder_pass *p)
 {
-    mp_host_clear_error(&store->host);
-    if (store->role == MP_ROLE_SOURCE)
-        return store->plugin->source->scan(folder, flags, mp_msglist_collect,
-                                           list);
-    return store->plugin->sink->scan(folder, flags, mp_msglist_collect, list);
+    mp_sync_env *env = p->env;
+    size_t n = p->plan.n_removals;
+    if (!n || !env->opt->delete_missing)
+        return MP_OK;
+    if (!env->dst->plugin->sink->remove) {
+        mp_warn("folder %s: the %s plugin cannot remove messages; %zu "
+                "message%s whose source is gone stay",
+                p->src_name, env->dst->plugin->name, n, n == 1 ? "" : "s");
+        return MP_OK;
+    }
+    const char **keys = malloc(n * sizeof *keys);
+    for (size_t k = 0; k < n; k++)
+        keys[k] = p->rows[p->plan.removals[k]].dst_key;
+    mp_host_clear_error(&env->dst->host);
+    mp_status st = env->dst->plugin->sink->remove(p->df, keys, n);
+    free(keys);
+    if (st != MP_OK) {
+        if (st != MP_TEMPORARY)
+            mp_sync_report_folder_error(env, p->src_name, env->dst);
+        return st;
+    }
+    mp_report_add(env->report, p->src_name, MP_COUNT_REMOVED, n);
+    if (env->state && p->state_folder > 0) {
+        mp_state_begin(env->state);
+        for (size_t k = 0; k < n; k++)
+            mp_state_delete(env->state, p->state_folder,
+                            p->rows[p->plan.removals[k]].src_key);
+        mp_state_commit(env->state);
+    }
+    return MP_OK;
+}
+
+static mp_status transfer(folder_pass *p)
+{
+    mp_sync_env *env = p->env;
+    mp_report_mark before, after;
+    mp_report_mark_folder(env->report, p->src_name, &before);
+    mp_status st = mp_transfer_messages(env, p->src_name, p->sf, p->df, &p->src,
+                                        &p->plan, p->state_folder);
+    if (st == MP_OK || st == MP_TEMPORARY)
+        return st;
+    /* The folder stopped: the planned messages neither copied nor failed
+     * by now are failed too, so that every message is counted once. */
+    mp_report_mark_folder(env->report, p->src_name, &after);
+    uint64_t done = (after.n[MP_COUNT_COPIED] - before.n[MP_COUNT_COPIED]) +
+                    (after.n[MP_COUNT_FAILED] - before.n[MP_COUNT_FAILED]);
+    if (done < p->plan.n_copy)
+        mp_report_add(env->report, p->src_name, MP_COUNT_FAILED,
+                      p->plan.n_copy - done);
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* 7. Change markers.                                                       */
+
+/* Markers are kept only when this pass found the folder in sync (then the
+ * markers read when it was opened still describe both sides), with the
+ * removals --delete would do as pending. */
+static void record_markers(folder_pass *p, mp_status st, uint64_t failed_before)
+{
+    mp_sync_env *env = p->env;
+    if (p->state_folder <= 0)
+        return;
+    int removed = env->opt->delete_missing && p->plan.n_removals;
+    int in_sync =
+        st == MP_OK && p->plan.n_copy == 0 && p->plan.n_flags == 0 &&
+        !removed &&
+        mp_report_total(env->report, MP_COUNT_FAILED) == failed_before;
+    mp_state_markers m = {.src = p->sinfo.change_marker,
+                          .dst = p->dinfo.change_marker,
+                          .present = p->plan.n_skip,
+                          .pending_removals = p->plan.n_removals};
+    selection_signature(env->opt, m.sig, sizeof m.sig);
+    mp_state_set_markers(env->state, p->state_folder,
+                         in_sync && m.src && m.dst ? &m : NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void close_pass(folder_pass *p, mp_status *st)
+{
+    mp_sync_env *env = p->env;
+    if (p->df) {
+        if (p->dst_store->role == MP_ROLE_SINK) {
+            mp_status cst = p->dst_store->plugin->sink->close_folder(p->df);
+            if (cst != MP_OK && *st == MP_OK) {
+                mp_sync_report_folder_error(env, p->src_name, p->dst_store);
+                *st = cst;
+            }
+        } else {
+            p->dst_store->plugin->source->close_folder(p->df);
+        }
+    }
+    if (p->sf)
+        env->src->plugin->source->close_folder(p->sf);
+    mp_plan_free(&p->plan);
+    mp_state_rows_free(p->rows, p->n_rows);
+    mp_msglist_free(&p->rows_index);
+    mp_msglist_free(&p->src);
+    mp_msglist_free(&p->dst);
 }
 
 static int store_can_scan(const mp_store *store)
@@ -183,189 +646,42 @@ static int store_can_scan(const mp_store *store)
 mp_status mp_sync_folder(mp_sync_env *env, const char *src_name,
                          const char *dst_name)
 {
-    const mp_source_ops *so = env->src->plugin->source;
-    mp_store *dst_store = env->dst;
-    void *sf = NULL, *df = NULL;
-    mp_folder_info sinfo = {.struct_size = sizeof sinfo};
-    mp_folder_info dinfo = {.struct_size = sizeof dinfo};
-    mp_msglist src = {0}, dst = {0};
-    mp_state_row *rows = NULL, *extra = NULL;
-    size_t n_rows = 0, n_extra = 0;
-    mp_msglist rows_index = {0};
-    mp_plan plan = {0};
-    int64_t state_folder = -1;
-    const char **gone = NULL;
-    size_t n_gone = 0;
-    mp_status st;
+    folder_pass p = {.env = env, .src_name = src_name, .dst_name = dst_name};
+    p.sinfo.struct_size = sizeof p.sinfo;
+    p.dinfo.struct_size = sizeof p.dinfo;
+    p.state_folder = -1;
+    const int dry = env->opt->dry_run;
 
     mp_report_add(env->report, src_name, MP_COUNT_COPIED, 0);
-    mp_host_clear_error(&env->src->host);
-    st = so->open_folder(env->src->handle, src_name, &sf, &sinfo);
-    if (st != MP_OK) {
-        sf = NULL;
-        goto folder_failed_src;
-    }
-    if (dst_store) {
-        mp_host_clear_error(&dst_store->host);
-        if (dst_store->role == MP_ROLE_SINK)
-            st = dst_store->plugin->sink->open_folder(dst_store->handle,
-                                                      dst_name, &df, &dinfo);
-        else
-            st = dst_store->plugin->source->open_folder(dst_store->handle,
-                                                        dst_name, &df, &dinfo);
-        if (st != MP_OK) {
-            df = NULL;
-            if (dst_store->role == MP_ROLE_SINK)
-                goto folder_failed_dst;
-            dst_store = NULL; /* dry run: the folder does not exist yet */
-        }
-    }
-
-    int can_scan_dst = store_can_scan(dst_store);
-    if (env->state && can_scan_dst && !env->opt->dry_run) {
-        int reset = 0;
-        state_folder = mp_state_folder(env->state, src_name, sinfo.validity,
-                                       dst_name, dinfo.validity, &reset);
-        if (state_folder < 0)
-            mp_warn("sync state unusable for folder %s (%s); planning from "
-                    "content identity",
-                    src_name, mp_state_error(env->state));
-        else if (reset)
-            mp_info("folder %s: validity changed, matching by content",
-                    src_name);
-        else if (unchanged_since_last_sync(env, state_folder, &sinfo, &dinfo,
-                                           src_name))
-            goto out;
-    }
-
-    st = scan_store(env->src, sf, 0, &src);
+    mp_status st = open_folders(&p);
     if (st != MP_OK)
-        goto folder_failed_src;
-    if (can_scan_dst && (st = scan_store(dst_store, df, 0, &dst)) != MP_OK)
-        goto folder_failed_dst;
+        goto out;
+    p.can_scan_dst = store_can_scan(p.dst_store);
+    bind_state(&p);
+    if (unchanged_since_last_sync(&p))
+        goto out;
+    if ((st = scan_both(&p)) != MP_OK)
+        goto out;
+    load_rows(&p);
+    if ((st = make_plan(&p)) != MP_OK)
+        goto out;
 
-    /* State rows for --delete need the unfiltered source; filters come
-     * after that is known. */
-    if (state_folder >= 0) {
-        if (mp_state_load(env->state, state_folder, &rows, &n_rows) != 0) {
-            mp_warn("sync state unusable for folder %s (%s); planning from "
-                    "content identity",
-                    src_name, mp_state_error(env->state));
-            state_folder = -1;
-        }
-        for (size_t i = 0; i < n_rows; i++) {
-            mp_msg_info info = {.struct_size = sizeof info,
-                                .key = rows[i].src_key};
-            mp_msglist_collect(&rows_index, &info);
-        }
-    }
-    if (env->opt->delete_missing && !env->opt->dry_run && can_scan_dst &&
-        env->dst->plugin->sink->remove) {
-        /* Destination messages whose source message was deleted: the ones
-         * the state pairs with a source key no longer in the folder. Found
-         * before the filters, which must not count as deletions. */
-        gone = malloc((n_rows ? n_rows : 1) * sizeof *gone);
-        for (size_t i = 0; i < n_rows; i++)
-            if (mp_msglist_find(&src, rows[i].src_key) < 0 &&
-                mp_msglist_find(&dst, rows[i].dst_key) >= 0)
-                gone[n_gone++] = rows[i].dst_key;
-    }
-    apply_filters(env, src_name, &src);
-
-    mp_plan_init(&plan, &src, can_scan_dst ? &dst : NULL);
-    if (can_scan_dst) {
-        mp_plan_by_state(&plan, &src, &dst, rows, n_rows, &rows_index);
-        if (mp_plan_needs_identity(&plan)) {
-            mp_msglist rescan_src = {0}, rescan_dst = {0};
-            st = scan_store(env->src, sf, MP_SCAN_IDENTITY, &rescan_src);
-            if (st == MP_OK)
-                take_identities(&src, &rescan_src);
-            mp_msglist_free(&rescan_src);
-            if (st != MP_OK)
-                goto folder_failed_src;
-            st = scan_store(dst_store, df, MP_SCAN_IDENTITY, &rescan_dst);
-            if (st == MP_OK)
-                take_identities(&dst, &rescan_dst);
-            mp_msglist_free(&rescan_dst);
-            if (st != MP_OK)
-                goto folder_failed_dst;
-            mp_plan_by_identity(&plan, &src, &dst, env->size_comparable);
-        }
-    }
-    mp_plan_finish(&plan);
-
-    if (env->opt->dry_run) {
-        print_plan(env, src_name, dst_name, &src, &plan);
-        st = MP_OK;
+    if (dry) {
+        report_dry_run(&p);
         goto out;
     }
-
-    mp_report_add(env->report, src_name, MP_COUNT_SKIPPED, plan.n_skip);
-    mp_report_add(env->report, src_name, MP_COUNT_PLANNED, plan.n_copy);
-    extra = calloc(plan.n ? plan.n : 1, sizeof *extra);
-    if (can_scan_dst) {
-        st = update_flags(env, src_name, df, &src, &dst, &plan, &extra,
-                          &n_extra);
-        if (st != MP_OK)
-            goto folder_failed_dst;
-        if (env->state && state_folder >= 0 && n_extra) {
-            int bad = mp_state_begin(env->state);
-            for (size_t i = 0; i < n_extra && !bad; i++)
-                bad = mp_state_put(env->state, state_folder, &extra[i]);
-            if (bad || mp_state_commit(env->state))
-                mp_warn("cannot record sync state for folder %s: %s", src_name,
-                        mp_state_error(env->state));
-        }
-    }
-
     uint64_t failed_before = mp_report_total(env->report, MP_COUNT_FAILED);
-    st = mp_transfer_messages(env, src_name, sf, df, &src, &plan, state_folder);
-    if (st == MP_OK && n_gone)
-        remove_deleted(env, src_name, df, gone, n_gone, rows, n_rows,
-                       state_folder);
-    if (state_folder >= 0) {
-        /* Markers are kept only when this run found the folder in sync: then
-         * the markers read when it was opened still describe both sides. */
-        int in_sync =
-            st == MP_OK && plan.n_copy == 0 && plan.n_flags == 0 &&
-            n_gone == 0 &&
-            mp_report_total(env->report, MP_COUNT_FAILED) == failed_before;
-        mp_state_markers m = {.src = sinfo.change_marker,
-                              .dst = dinfo.change_marker,
-                              .present = plan.n_skip};
-        selection_signature(env->opt, m.sig, sizeof m.sig);
-        mp_state_set_markers(env->state, state_folder,
-                             in_sync && m.src && m.dst ? &m : NULL);
-    }
-    goto out;
-
-folder_failed_src:
-    if (st != MP_TEMPORARY)
-        mp_sync_report_folder_error(env, src_name, env->src);
-    goto out;
-folder_failed_dst:
-    if (st != MP_TEMPORARY)
-        mp_sync_report_folder_error(env, src_name, env->dst);
+    mp_report_add(env->report, src_name, MP_COUNT_SKIPPED,
+                  present_not_copied_here(&p));
+    mp_report_add(env->report, src_name, MP_COUNT_FILTERED, p.plan.n_filtered);
+    mp_report_add(env->report, src_name, MP_COUNT_PLANNED, p.plan.n_copy);
+    if (p.can_scan_dst && (st = apply_flags(&p)) != MP_OK)
+        goto out;
+    st = transfer(&p);
+    if (st == MP_OK)
+        st = apply_removals(&p);
+    record_markers(&p, st, failed_before);
 out:
-    if (df) {
-        if (dst_store->role == MP_ROLE_SINK) {
-            mp_status cst = dst_store->plugin->sink->close_folder(df);
-            if (cst != MP_OK && st == MP_OK) {
-                mp_sync_report_folder_error(env, src_name, dst_store);
-                st = cst;
-            }
-        } else {
-            dst_store->plugin->source->close_folder(df);
-        }
-    }
-    if (sf)
-        so->close_folder(sf);
-    free(extra);
-    free(gone);
-    mp_plan_free(&plan);
-    mp_state_rows_free(rows, n_rows);
-    mp_msglist_free(&rows_index);
-    mp_msglist_free(&src);
-    mp_msglist_free(&dst);
+    close_pass(&p, &st);
     return st;
 }

@@ -1,9 +1,14 @@
-/* Syncing one folder from a source store into a destination store: scan,
- * plan (plan.h), update flags, stream missing messages, record state. */
+/* One pass over one folder pair: the sync model of docs/sync-model.md.
+ * Scan both sides, plan (plan.h) from the sync state and content identity,
+ * then apply the plan: flags, missing messages, and with --delete the
+ * removal of messages whose source is gone. A dry run plans the same way
+ * and applies nothing. */
 #ifndef MP_SYNC_H
 #define MP_SYNC_H
 
+#include "msglist.h"
 #include "options.h"
+#include "registry.h"
 #include "report.h"
 #include "state.h"
 #include "store.h"
@@ -13,22 +18,35 @@
 typedef struct mp_sync_env {
     const mp_options *opt;
     mp_report *report;
-    mp_state *state; /* NULL: plan from content identity alone */
-    mp_store *src;   /* opened as a source */
+    /* NULL: plan from content identity alone. Read-only for a dry run. */
+    mp_state *state;
+    mp_store *src; /* opened as a source */
     /* Opened as a sink; for a dry run opened as a source (read-only), or
      * NULL when the destination does not exist yet. */
     mp_store *dst;
+    /* The destination opened a second time as a source, on first need:
+     * to read the content of destination messages whose identity is
+     * shared (a sink cannot be read). Closed by whoever owns the env. */
+    const mp_registry *reg;
+    const char *dst_url;
+    mp_store *dst_reader;
     /* Plain sizes mean the same bytes on both sides (no line-ending change
      * between the stores), so identity matching may compare them. */
     int size_comparable;
+    /* Source keys of the current folder copied by this run, over all its
+     * attempts: a retry finds them present and must not count them twice
+     * (mp_sync_folder adds to it; the caller empties it per folder). */
+    mp_msglist copied_keys;
     FILE *out; /* where a dry run prints its plan */
 } mp_sync_env;
 
-/* Sync SRC_NAME into DST_NAME. Failures of single messages and of the folder
- * are recorded in the report (MP_OK / MP_MSG_BAD / MP_FOLDER_BAD returned).
- * MP_TEMPORARY is returned unreported so the caller can reopen the stores
- * and try again; the state keeps what was already done. MP_FATAL is
- * reported and stops the run for this store. */
+/* Sync SRC_NAME into DST_NAME. Every selected source message ends counted
+ * in the report as copied, skipped (already present), filtered or failed.
+ * Failures of single messages and of the folder are recorded in the report
+ * (MP_OK / MP_MSG_BAD / MP_FOLDER_BAD returned). MP_TEMPORARY is returned
+ * unreported so the caller can reopen the stores and try again; the state
+ * keeps what was already done. MP_FATAL is reported and stops the run for
+ * this store. */
 mp_status mp_sync_folder(mp_sync_env *env, const char *src_name,
                          const char *dst_name);
 

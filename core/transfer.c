@@ -33,8 +33,8 @@ typedef enum { ROW_DONE, ROW_PENDING, ROW_FAILED } row_status;
 typedef struct row_set {
     mp_state_row *rows;
     row_status *state;
+    uint64_t *size; /* bytes of each message as the source sent them */
     size_t n;
-    uint64_t bytes;
 } row_set;
 
 typedef struct copy_run {
@@ -265,7 +265,7 @@ static mp_status on_end(void *ctx, mp_status status)
     row->flags = r->msg->flags;
     row->keywords = r->msg->keywords;
     mp_digest_final(&r->digest, row->hash);
-    b->bytes += r->digest.bytes;
+    b->size[index] = r->digest.bytes;
 done:
     mp_digest_free(&r->digest);
     return result;
@@ -302,14 +302,17 @@ static void record_rows(copy_run *r, row_set *b, mp_status st,
 {
     mp_sync_env *env = r->env;
     size_t stored = 0;
+    uint64_t bytes = 0; /* of the messages stored: not of refused ones */
     for (size_t i = 0; i < b->n; i++)
-        stored += b->state[i] == ROW_DONE;
+        if (b->state[i] == ROW_DONE) {
+            stored++;
+            bytes += b->size[i];
+        }
     /* A store that dropped its connection in flush_keys still told us the
      * key of each message it had stored: those are kept and recorded, the
      * rest is copied again when the folder is retried. */
-    int keep = st == MP_OK ||
-               (st == MP_TEMPORARY &&
-                MP_HAS_SLOT(r->sink, mp_sink_ops, flush_keys));
+    int keep = st == MP_OK || (st == MP_TEMPORARY &&
+                               MP_HAS_SLOT(r->sink, mp_sink_ops, flush_keys));
     if (!keep) {
         /* Nothing of this batch can be counted as copied. A dropped
          * connection is reported by the retry logic if it persists. */
@@ -319,7 +322,13 @@ static void record_rows(copy_run *r, row_set *b, mp_status st,
         }
     } else {
         mp_report_add(env->report, r->folder, MP_COUNT_COPIED, stored);
-        mp_report_add(env->report, r->folder, MP_COUNT_BYTES, b->bytes);
+        mp_report_add(env->report, r->folder, MP_COUNT_BYTES, bytes);
+        for (size_t i = 0; i < b->n; i++)
+            if (b->state[i] == ROW_DONE) {
+                mp_msg_info info = {.struct_size = sizeof info,
+                                    .key = b->rows[i].src_key};
+                mp_msglist_collect(&env->copied_keys, &info);
+            }
         if (env->state && state_folder >= 0 && stored) {
             int bad = mp_state_begin(env->state);
             for (size_t i = 0; i < b->n && !bad; i++)
@@ -333,7 +342,6 @@ static void record_rows(copy_run *r, row_set *b, mp_status st,
     for (size_t i = 0; i < b->n; i++)
         free(b->rows[i].dst_key);
     b->n = 0;
-    b->bytes = 0;
 }
 
 /* Make the batch just fetched durable and record it (sinks that do not
@@ -398,7 +406,6 @@ static mp_status overlap_batch(copy_run *r, int64_t state_folder)
         if (st != MP_TEMPORARY)
             mp_report_add(r->env->report, r->folder, MP_COUNT_FAILED, stored);
         b->n = 0;
-        b->bytes = 0;
         return st;
     }
     if (!b->n)
@@ -433,6 +440,7 @@ mp_status mp_transfer_messages(mp_sync_env *env, const char *folder,
     for (int k = 0; k < 2; k++) {
         r->sets[k].rows = calloc(BATCH_MESSAGES, sizeof *r->sets[k].rows);
         r->sets[k].state = calloc(BATCH_MESSAGES, sizeof *r->sets[k].state);
+        r->sets[k].size = calloc(BATCH_MESSAGES, sizeof *r->sets[k].size);
     }
     r->cur = &r->sets[0];
     const int overlap = sink_overlaps(r->sink);
@@ -483,6 +491,7 @@ mp_status mp_transfer_messages(mp_sync_env *env, const char *folder,
     for (int k = 0; k < 2; k++) {
         free(r->sets[k].rows);
         free(r->sets[k].state);
+        free(r->sets[k].size);
     }
     free(r->pending);
     free(r->pending_label);

@@ -4,10 +4,11 @@
  * alone reads every message of one store and fails on any it cannot read
  * intact (an archive checks each message against its manifest). */
 #include "commands.h"
-#include "digest.h"
+#include "hashes.h"
 #include "json.h"
 #include "log.h"
 #include "msglist.h"
+#include "pair.h"
 #include "plan.h"
 #include "store.h"
 
@@ -23,11 +24,14 @@ typedef enum {
     DIFF_CONTENT,
     DIFF_FLAGS,
     DIFF_UNREADABLE,
+    DIFF_DUPLICATE, /* more often in the destination than in the source */
+    DIFF_NO_FOLDER, /* a source folder the destination does not have */
     DIFF__N
 } diff_kind;
 
-static const char *const diff_names[DIFF__N] = {"missing", "extra", "different",
-                                                "flags_differ", "unreadable"};
+static const char *const diff_names[DIFF__N] = {
+    "missing",    "extra",     "different", "flags_differ",
+    "unreadable", "duplicate", "no_folder"};
 
 typedef struct diff {
     diff_kind kind;
@@ -40,14 +44,17 @@ typedef struct verify_run {
     size_t n_diffs;
     size_t counts[DIFF__N];
     uint64_t checked;
-    int store_failed; /* exit code of a store-level failure, or 0 */
+    uint64_t missing_in_folders; /* messages of DIFF_NO_FOLDER folders */
+    int store_failed;            /* exit code of a store-level failure, or 0 */
 } verify_run;
 
 static void add_diff(verify_run *v, diff_kind kind, const char *folder,
                      const mp_msg *m, const char *detail)
 {
     char label[256];
-    if (m->identity && strncmp(m->identity, "M:", 2) == 0)
+    if (kind == DIFF_NO_FOLDER)
+        snprintf(label, sizeof label, "(whole folder)");
+    else if (m->identity && strncmp(m->identity, "M:", 2) == 0)
         snprintf(label, sizeof label, "<%s>", m->identity + 2);
     else
         snprintf(label, sizeof label, "key %s", m->key);
@@ -59,69 +66,84 @@ static void add_diff(verify_run *v, diff_kind kind, const char *folder,
            detail ? "  " : "", detail ? detail : "");
 }
 
-/* ------------------------------------------------------------------------ */
-/* Content hashes of every message of an open folder.                        */
-
-typedef struct hash_run {
-    char (*hashes)[65]; /* per message of the list; "" when unreadable */
-    mp_digest digest;
-    size_t current;
-    const size_t *positions;
-} hash_run;
-
-static mp_status hash_begin(void *ctx, size_t index, const mp_msg_info *info)
+/* "\Seen \Flagged $Label1": flags by their IMAP names, then keywords. */
+static void flag_names(unsigned flags, const char *keywords, char *out,
+                       size_t size)
 {
-    (void)info;
-    hash_run *h = ctx;
-    h->current = h->positions[index];
-    mp_digest_init(&h->digest);
-    return MP_OK;
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } names[] = {
+        {MP_FLAG_SEEN, "\\Seen"},       {MP_FLAG_ANSWERED, "\\Answered"},
+        {MP_FLAG_FLAGGED, "\\Flagged"}, {MP_FLAG_DELETED, "\\Deleted"},
+        {MP_FLAG_DRAFT, "\\Draft"},     {MP_FLAG_FORWARDED, "$Forwarded"}};
+    size_t w = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (flags & names[i].bit)
+            w += (size_t)snprintf(out + w, w < size ? size - w : 0, "%s%s",
+                                  w ? " " : "", names[i].name);
+    if (keywords && *keywords && w < size)
+        snprintf(out + w, size - w, "%s%s", w ? " " : "", keywords);
+    if (!out[0])
+        snprintf(out, size, "(none)");
 }
 
-static mp_status hash_data(void *ctx, const void *buf, size_t len)
+static void drop_unselected(const mp_options *opt, mp_msglist *l)
 {
-    hash_run *h = ctx;
-    mp_digest_update(&h->digest, buf, len);
-    return MP_OK;
-}
-
-static mp_status hash_end(void *ctx, mp_status status)
-{
-    hash_run *h = ctx;
-    char hex[65];
-    mp_digest_final(&h->digest, hex);
-    mp_digest_free(&h->digest);
-    if (status == MP_OK)
-        memcpy(h->hashes[h->current], hex, sizeof hex);
-    return status == MP_MSG_BAD ? MP_OK : status;
-}
-
-/* Fill HASHES for the messages of LIST whose WANTED flag is set. */
-static mp_status hash_messages(mp_store *store, void *folder, mp_msglist *list,
-                               const char *wanted, char (*hashes)[65])
-{
-    const size_t batch = 256;
-    const char **keys = malloc(batch * sizeof *keys);
-    size_t *positions = malloc(batch * sizeof *positions);
-    hash_run h = {.hashes = hashes, .positions = positions};
-    const mp_fetch_cb cb = {sizeof cb, hash_begin, hash_data, hash_end};
-    mp_status st = MP_OK;
-    for (size_t i = 0; i < list->n && st == MP_OK;) {
-        size_t n = 0;
-        for (; i < list->n && n < batch; i++)
-            if (!wanted || wanted[i]) {
-                keys[n] = list->v[i].key;
-                positions[n++] = i;
-            }
-        if (n)
-            st = store->plugin->source->fetch(folder, keys, n, &cb, &h);
+    size_t kept = 0; /* --since/--before/--max-size select what to check */
+    for (size_t i = 0; i < l->n; i++) {
+        if (mp_options_message_selected(opt, l->v[i].date, l->v[i].size)) {
+            l->v[kept++] = l->v[i];
+        } else {
+            free(l->v[i].key);
+            free(l->v[i].keywords);
+            free(l->v[i].identity);
+        }
     }
-    free(keys);
-    free(positions);
-    return st;
+    l->n = kept;
+    free(l->slots);
+    l->slots = NULL;
 }
 
-/* ------------------------------------------------------------------------ */
+/* Strict and loose hashes as plan.c takes them. */
+typedef struct plan_hash_arrays {
+    char (*strict)[65];
+    char (*loose)[65];
+} plan_hash_arrays;
+
+static void take_plan_hashes(const mp_content_hashes *h, const char *want,
+                             size_t n, plan_hash_arrays *out)
+{
+    out->strict = calloc(n + 1, sizeof *out->strict);
+    out->loose = calloc(n + 1, sizeof *out->loose);
+    for (size_t i = 0; i < n; i++)
+        if (want[i] && h[i].strict[0]) {
+            memcpy(out->strict[i], h[i].strict, 65);
+            memcpy(out->loose[i], h[i].loose, 65);
+        }
+}
+
+/* Destination messages no source message claimed that are a second copy of
+ * one that was: same identity and the same content. */
+static void find_duplicates(verify_run *v, const char *dst_name,
+                            const mp_msglist *dl, const mp_plan *plan,
+                            const mp_content_hashes *dh, char *dup)
+{
+    for (size_t d = 0; d < dl->n; d++) {
+        if (plan->dst_claimed[d] || !dh[d].strict[0] || !dl->v[d].identity)
+            continue;
+        for (size_t k = 0; k < dl->n; k++)
+            if (k != d && plan->dst_claimed[k] && dl->v[k].identity &&
+                strcmp(dl->v[k].identity, dl->v[d].identity) == 0 &&
+                strcmp(dh[k].strict, dh[d].strict) == 0) {
+                dup[d] = 1;
+                add_diff(v, DIFF_DUPLICATE, dst_name, &dl->v[d],
+                         "a second copy of a message the source has once");
+                break;
+            }
+    }
+}
 
 static int verify_folder(verify_run *v, mp_store *src, mp_store *dst,
                          const char *src_name, const char *dst_name)
@@ -132,8 +154,9 @@ static int verify_folder(verify_run *v, mp_store *src, mp_store *dst,
                    di = {.struct_size = sizeof di};
     mp_msglist sl = {0}, dl = {0};
     mp_plan plan = {0};
-    char(*sh)[65] = NULL, (*dh)[65] = NULL;
-    char *wanted_src = NULL, *wanted_dst = NULL;
+    mp_content_hashes *sh = NULL, *dh = NULL;
+    char *want_src = NULL, *want_dst = NULL, *dup = NULL;
+    plan_hash_arrays ps = {0}, pd = {0};
     int rc = 0;
 
     if (so->open_folder(src->handle, src_name, &sf, &si) != MP_OK ||
@@ -142,47 +165,77 @@ static int verify_folder(verify_run *v, mp_store *src, mp_store *dst,
         rc = -1;
         goto out;
     }
-    size_t kept = 0; /* --since/--before/--max-size select what to check */
-    for (size_t i = 0; i < sl.n; i++) {
-        if (mp_options_message_selected(v->opt, sl.v[i].date, sl.v[i].size)) {
-            sl.v[kept++] = sl.v[i];
-        } else {
-            free(sl.v[i].key);
-            free(sl.v[i].keywords);
-            free(sl.v[i].identity);
-        }
-    }
-    sl.n = kept;
-    free(sl.slots);
-    sl.slots = NULL;
+    drop_unselected(v->opt, &sl);
     if (dst->plugin->source->open_folder(dst->handle, dst_name, &df, &di) !=
         MP_OK) {
-        df = NULL; /* no such folder: every message is missing */
-    } else if (dst->plugin->source->scan(df, MP_SCAN_IDENTITY,
-                                         mp_msglist_collect, &dl) != MP_OK) {
+        df = NULL;
+        v->checked += sl.n;
+        if (sl.n) {
+            char detail[600];
+            snprintf(detail, sizeof detail,
+                     "%zu message%s; the destination has no folder %s", sl.n,
+                     sl.n == 1 ? "" : "s", dst_name);
+            mp_msg folder_as_msg = {.key = (char *)src_name};
+            add_diff(v, DIFF_NO_FOLDER, src_name, &folder_as_msg, detail);
+            v->missing_in_folders += sl.n;
+        }
+        goto out;
+    }
+    if (dst->plugin->source->scan(df, MP_SCAN_IDENTITY, mp_msglist_collect,
+                                  &dl) != MP_OK) {
         mp_error("folder %s: %s", dst_name, mp_store_error(dst));
         rc = -1;
         goto out;
     }
 
+    /* Pair as copy does without a state: by identity and date, by content
+     * where an identity is shared. Sizes are not compared: a server may
+     * change them, and the hashes below tell. */
     mp_plan_init(&plan, &sl, &dl);
-    mp_plan_by_identity(&plan, &sl, &dl, 0);
     sh = calloc(sl.n + 1, sizeof *sh);
     dh = calloc(dl.n + 1, sizeof *dh);
-    wanted_src = calloc(sl.n + 1, 1);
-    wanted_dst = calloc(dl.n + 1, 1);
-    for (size_t i = 0; i < sl.n; i++)
-        if (plan.entries[i].dst >= 0) {
-            wanted_src[i] = 1;
-            wanted_dst[plan.entries[i].dst] = 1;
-        }
-    if (hash_messages(src, sf, &sl, wanted_src, sh) != MP_OK ||
-        (df && hash_messages(dst, df, &dl, wanted_dst, dh) != MP_OK)) {
-        mp_error("folder %s: %s", src_name,
-                 src->host.err[0] ? mp_store_error(src) : mp_store_error(dst));
-        rc = -1;
-        goto out;
+    want_src = calloc(sl.n + 1, 1);
+    want_dst = calloc(dl.n + 1, 1);
+    if (mp_plan_ambiguous(&plan, &sl, &dl, -1, want_src, want_dst)) {
+        if (mp_hash_messages(src, sf, &sl, want_src, sh) != MP_OK ||
+            mp_hash_messages(dst, df, &dl, want_dst, dh) != MP_OK)
+            goto unreadable_store;
+        take_plan_hashes(sh, want_src, sl.n, &ps);
+        take_plan_hashes(dh, want_dst, dl.n, &pd);
     }
+    mp_plan_hashes hs = {ps.strict, ps.loose}, hd = {pd.strict, pd.loose};
+    mp_plan_by_identity(&plan, &sl, &dl, -1, ps.strict ? &hs : NULL,
+                        pd.strict ? &hd : NULL);
+
+    /* Read in full what is still unread: every paired message, and each
+     * unclaimed destination message that shares an identity with the
+     * source (a duplicate, if its content matches). */
+    char *more_src = calloc(sl.n + 1, 1), *more_dst = calloc(dl.n + 1, 1);
+    mp_msglist src_ids = {0};
+    for (size_t i = 0; i < sl.n; i++) {
+        if (plan.entries[i].dst >= 0) {
+            more_src[i] = !want_src[i];
+            more_dst[plan.entries[i].dst] = !want_dst[plan.entries[i].dst];
+        }
+        if (sl.v[i].identity) {
+            mp_msg_info info = {.struct_size = sizeof info,
+                                .key = sl.v[i].identity};
+            mp_msglist_collect(&src_ids, &info);
+        }
+    }
+    for (size_t d = 0; d < dl.n; d++)
+        if (!plan.dst_claimed[d] && !want_dst[d] && dl.v[d].identity &&
+            mp_msglist_find(&src_ids, dl.v[d].identity) >= 0)
+            more_dst[d] = 1;
+    mp_msglist_free(&src_ids);
+    mp_status hs1 = mp_hash_messages(src, sf, &sl, more_src, sh);
+    mp_status hs2 =
+        hs1 == MP_OK ? mp_hash_messages(dst, df, &dl, more_dst, dh) : hs1;
+    free(more_src);
+    free(more_dst);
+    if (hs1 != MP_OK || hs2 != MP_OK)
+        goto unreadable_store;
+
     for (size_t i = 0; i < sl.n; i++) {
         const mp_plan_entry *e = &plan.entries[i];
         v->checked++;
@@ -191,27 +244,35 @@ static int verify_folder(verify_run *v, mp_store *src, mp_store *dst,
             continue;
         }
         const mp_msg *d = &dl.v[e->dst];
-        if (!sh[i][0] || !dh[e->dst][0])
+        const char *what;
+        if (!sh[i].strict[0] || !dh[e->dst].strict[0]) {
             add_diff(v, DIFF_UNREADABLE, src_name, &sl.v[i],
-                     !sh[i][0] ? "source unreadable"
-                               : "destination unreadable");
-        else if (strcmp(sh[i], dh[e->dst]) != 0)
-            add_diff(v, DIFF_CONTENT, src_name, &sl.v[i], NULL);
-        else if (!mp_flags_equal(sl.v[i].flags, sl.v[i].keywords, d->flags,
-                                 d->keywords)) {
-            char detail[512];
-            snprintf(detail, sizeof detail,
-                     "source flags %#x \"%s\", "
-                     "destination %#x \"%s\"",
-                     sl.v[i].flags, sl.v[i].keywords, d->flags, d->keywords);
+                     !sh[i].strict[0] ? "source unreadable"
+                                      : "destination unreadable");
+        } else if ((what = mp_content_difference(&sh[i], &dh[e->dst]))) {
+            add_diff(v, DIFF_CONTENT, src_name, &sl.v[i], what);
+        } else if (!mp_flags_equal(sl.v[i].flags, sl.v[i].keywords, d->flags,
+                                   d->keywords)) {
+            char a[300], b[300], detail[640];
+            flag_names(sl.v[i].flags, sl.v[i].keywords, a, sizeof a);
+            flag_names(d->flags, d->keywords, b, sizeof b);
+            snprintf(detail, sizeof detail, "source %s, destination %s", a, b);
             add_diff(v, DIFF_FLAGS, src_name, &sl.v[i], detail);
         }
     }
+    dup = calloc(dl.n + 1, 1);
+    find_duplicates(v, dst_name, &dl, &plan, dh, dup);
     if (v->opt->n_include == 0 && v->opt->since == MP_DATE_UNKNOWN &&
         v->opt->before == MP_DATE_UNKNOWN && !v->opt->max_size)
         for (size_t d = 0; d < dl.n; d++)
-            if (!plan.dst_claimed[d])
+            if (!plan.dst_claimed[d] && !dup[d])
                 add_diff(v, DIFF_EXTRA, dst_name, &dl.v[d], NULL);
+    goto out;
+
+unreadable_store:
+    mp_error("folder %s: %s", src_name,
+             src->host.err[0] ? mp_store_error(src) : mp_store_error(dst));
+    rc = -1;
 out:
     if (df)
         dst->plugin->source->close_folder(df);
@@ -222,8 +283,13 @@ out:
     mp_msglist_free(&dl);
     free(sh);
     free(dh);
-    free(wanted_src);
-    free(wanted_dst);
+    free(want_src);
+    free(want_dst);
+    free(dup);
+    free(ps.strict);
+    free(ps.loose);
+    free(pd.strict);
+    free(pd.loose);
     return rc;
 }
 
@@ -243,15 +309,15 @@ static int check_folder(verify_run *v, mp_store *store, const char *name)
         mp_msglist_free(&l);
         return -1;
     }
-    char(*h)[65] = calloc(l.n + 1, sizeof *h);
+    mp_content_hashes *h = calloc(l.n + 1, sizeof *h);
     mp_host_clear_error(&store->host);
-    if (hash_messages(store, f, &l, NULL, h) != MP_OK) {
+    if (mp_hash_messages(store, f, &l, NULL, h) != MP_OK) {
         mp_error("folder %s: %s", name, mp_store_error(store));
         rc = -1;
     }
     for (size_t i = 0; i < l.n; i++) {
         v->checked++;
-        if (!h[i][0])
+        if (!h[i].strict[0])
             add_diff(v, DIFF_UNREADABLE, name, &l.v[i],
                      store->host.err[0] ? store->host.err : NULL);
     }
@@ -323,27 +389,52 @@ int mp_cmd_verify(const mp_registry *reg, const mp_options *opt)
         mp_error("%s", mp_store_error(src));
         failed = 1;
     }
+    /* The folder names copy used: the same --map/--automap, else what the
+     * pair's sync state recorded. */
+    char **dnames = NULL;
+    if (dst) {
+        mp_state *recorded = NULL;
+        char *path = opt->no_state
+                         ? NULL
+                         : mp_pair_state_path(opt, opt->args[0], opt->args[1]);
+        if (path)
+            recorded = mp_state_open_readonly(path, err, sizeof err);
+        dnames = mp_pair_folder_names(opt, dst, names, special, n, recorded);
+        mp_state_close(recorded);
+        free(path);
+    }
     for (size_t i = 0; i < n; i++) {
         int rc;
         if (dst) {
-            char *dname = mp_options_map_folder(opt, names[i]);
-            rc = verify_folder(&v, src, dst, names[i], dname);
-            free(dname);
+            rc = verify_folder(&v, src, dst, names[i], dnames[i]);
         } else {
             rc = check_folder(&v, src, names[i]);
         }
         failed |= rc != 0;
     }
+    mp_free_names(dnames, dst ? n : 0);
     size_t problems = v.counts[DIFF_MISSING] + v.counts[DIFF_CONTENT] +
-                      v.counts[DIFF_FLAGS] + v.counts[DIFF_UNREADABLE];
+                      v.counts[DIFF_FLAGS] + v.counts[DIFF_UNREADABLE] +
+                      v.counts[DIFF_DUPLICATE] + v.counts[DIFF_NO_FOLDER];
     if (opt->verbosity > 0)
+        fprintf(
+            stderr,
+            "mailport: verified %llu messages in %zu folders: %llu "
+            "missing, %zu different, %zu with other flags, %zu "
+            "unreadable, %zu duplicated, %zu extra in the destination\n",
+            (unsigned long long)v.checked, n,
+            (unsigned long long)(v.counts[DIFF_MISSING] + v.missing_in_folders),
+            v.counts[DIFF_CONTENT], v.counts[DIFF_FLAGS],
+            v.counts[DIFF_UNREADABLE], v.counts[DIFF_DUPLICATE],
+            v.counts[DIFF_EXTRA]);
+    if (opt->verbosity > 0 && v.counts[DIFF_NO_FOLDER])
         fprintf(stderr,
-                "mailport: verified %llu messages in %zu folders: %zu missing, "
-                "%zu different, %zu with other flags, %zu unreadable, %zu "
-                "extra in the destination\n",
-                (unsigned long long)v.checked, n, v.counts[DIFF_MISSING],
-                v.counts[DIFF_CONTENT], v.counts[DIFF_FLAGS],
-                v.counts[DIFF_UNREADABLE], v.counts[DIFF_EXTRA]);
+                "mailport: %zu source folder%s with %llu messages %s no "
+                "destination folder (see no_folder above)\n",
+                v.counts[DIFF_NO_FOLDER],
+                v.counts[DIFF_NO_FOLDER] == 1 ? "" : "s",
+                (unsigned long long)v.missing_in_folders,
+                v.counts[DIFF_NO_FOLDER] == 1 ? "has" : "have");
     if (opt->report_path && write_report(&v, opt->report_path) != 0) {
         mp_error("cannot write report %s", opt->report_path);
         failed = 1;

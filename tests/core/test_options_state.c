@@ -85,11 +85,11 @@ static void state_round_trip_and_validity_reset(void **state)
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
-    int reset = 0;
+    mp_state_reset reset = MP_STATE_VALID;
     int64_t f = mp_state_folder(s, "INBOX", 7, "INBOX", 1, &reset);
     assert_true(f >= 0);
     assert_false(reset);
-    mp_state_row r = {"10", "abc", MP_FLAG_SEEN, "$Junk", "00ff"};
+    mp_state_row r = {"10", "abc", MP_FLAG_SEEN, "$Junk", "00ff", 0};
     assert_int_equal(mp_state_begin(s), 0);
     assert_int_equal(mp_state_put(s, f, &r), 0);
     assert_int_equal(mp_state_commit(s), 0);
@@ -105,9 +105,20 @@ static void state_round_trip_and_validity_reset(void **state)
     assert_string_equal(rows[0].keywords, "$Junk");
     assert_int_equal(rows[0].flags, MP_FLAG_SEEN);
     mp_state_rows_free(rows, n);
-    /* A new UIDVALIDITY drops the folder's rows. */
+    /* A new source UIDVALIDITY keeps the rows as orphans: the destination
+     * message is still known to be synced (for --delete), its source key
+     * no longer names it. */
     assert_int_equal(mp_state_folder(s, "INBOX", 8, "INBOX", 1, &reset), f);
-    assert_true(reset);
+    assert_int_equal(reset, MP_STATE_SRC_RESET);
+    assert_int_equal(mp_state_load(s, f, &rows, &n), 0);
+    assert_int_equal(n, 1);
+    assert_true(rows[0].orphan);
+    assert_string_equal(rows[0].dst_key, "abc");
+    assert_string_equal(rows[0].src_key, "~orphan~abc");
+    mp_state_rows_free(rows, n);
+    /* A new destination validity drops them: its keys are void. */
+    assert_int_equal(mp_state_folder(s, "INBOX", 8, "INBOX", 2, &reset), f);
+    assert_int_equal(reset, MP_STATE_DST_RESET);
     assert_int_equal(mp_state_load(s, f, &rows, &n), 0);
     assert_int_equal(n, 0);
     mp_state_rows_free(rows, n);

@@ -206,8 +206,9 @@ static void automap_puts_special_folders_where_the_server_has_them(void **state)
     char *bob = mp_dovecot_url(f->dc, "imap", "bob");
     const char *seed[] = {"INBOX=Sent", "INBOX=Trash", NULL};
     for (const char **m = seed; *m; m++) {
-        mp_run_result r = mp_run("copy", "mbox:" SAMPLE, bob, "--map", *m,
-                                 "--include", "INBOX", "--no-state", "-q", NULL);
+        mp_run_result r =
+            mp_run("copy", "mbox:" SAMPLE, bob, "--map", *m, "--include",
+                   "INBOX", "--no-state", "-q", NULL);
         assert_int_equal(r.exit_code, 0);
         mp_run_free(&r);
     }
@@ -249,12 +250,13 @@ static void archive_restores_into_imap(void **state)
     assert_non_null(p);
     assert_int_equal(pclose(p), 0);
     assert_true(strncmp(recipient, "age1", 4) == 0);
-    char *archive = mp_strf("targz:%s/backup.tar.gz.age?recipient=%s", f->dir,
-                            recipient);
+    char *archive =
+        mp_strf("targz:%s/backup.tar.gz.age?recipient=%s", f->dir, recipient);
     mp_run_result r = mp_run("copy", "mbox:" SAMPLE, archive, "-q", NULL);
     assert_int_equal(r.exit_code, 0);
     mp_run_free(&r);
-    char *restore = mp_strf("targz:%s/backup.tar.gz.age?identity=%s", f->dir, key);
+    char *restore =
+        mp_strf("targz:%s/backup.tar.gz.age?identity=%s", f->dir, key);
     char *rep = sync_copy(restore, f->imap, f->state, f->report, 0, NULL);
     sync_assert_counts(rep, 5, 0, 0, 0);
     free(rep);
@@ -284,8 +286,9 @@ static void secrets_stay_out_of_output_reports_and_state(void **state)
     ways[1] = mp_strf("imap://carol:%s@127.0.0.1:%d?tls=none", pw,
                       mp_dovecot_port(f->dc));
     setenv("MP_TEST_PW", pw, 1);
-    ways[2] = mp_strf("imap://carol@127.0.0.1:%d?tls=none&password_env=MP_TEST_PW",
-                      mp_dovecot_port(f->dc));
+    ways[2] =
+        mp_strf("imap://carol@127.0.0.1:%d?tls=none&password_env=MP_TEST_PW",
+                mp_dovecot_port(f->dc));
     for (int i = 0; i < 3; i++) {
         mp_run_result r = mp_run("copy", ways[i], dst, "--state", f->state,
                                  "--report", f->report, "-vv", NULL);
@@ -346,7 +349,7 @@ static void kill_nine_into_imap_then_resume(void **state)
     mp_run_result r = mp_run("verify", src, f->imap, NULL);
     assert_int_equal(r.exit_code, 0);
     assert_contains(r.err, "0 missing, 0 different, 0 with other flags, 0 "
-                           "unreadable, 0 extra");
+                           "unreadable, 0 duplicated, 0 extra");
     mp_run_free(&r);
     free(src);
     free(inbox);

@@ -9,10 +9,10 @@ extern char **environ;
 
 #include <fcntl.h>
 #include <spawn.h>
-#include <sys/wait.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -151,8 +151,9 @@ static void dry_run_changes_nothing(void **state)
     mp_run_result r =
         mp_run("copy", f->src, f->dst, "--dry-run", "--state", f->state, NULL);
     assert_int_equal(r.exit_code, 0);
-    assert_contains(r.out,
-                    "INBOX -> INBOX: 5 to copy, 0 flag updates, 0 present");
+    assert_contains(
+        r.out,
+        "INBOX -> INBOX: 5 to copy, 0 flag updates, 0 to remove, 0 present");
     mp_run_free(&r);
     assert_false(mp_file_exists(path_of(f->dst)));
     assert_false(mp_file_exists(f->state));
@@ -162,8 +163,9 @@ static void dry_run_changes_nothing(void **state)
     free(rep);
     r = mp_run("copy", f->src, f->dst, "--dry-run", "-v", "-v", NULL);
     assert_int_equal(r.exit_code, 0);
-    assert_contains(r.out,
-                    "INBOX -> INBOX: 3 to copy, 0 flag updates, 2 present");
+    assert_contains(
+        r.out,
+        "INBOX -> INBOX: 3 to copy, 0 flag updates, 0 to remove, 2 present");
     assert_contains(r.out, "  copy  ");
     mp_run_free(&r);
     walked_dir d = walk_maildir(path_of(f->dst));
@@ -388,8 +390,8 @@ static void a_second_run_on_the_same_state_is_refused(void **state)
     char *src = mp_strf("mbox:%s/mbox/spamassassin-ham.mbox", mp_corpora());
     const char *bin = getenv("MAILPORT_BIN");
     assert_non_null(bin);
-    char *argv[] = {(char *)bin, "copy", src, f->dst, "--state", f->state,
-                    "-q", NULL};
+    char *argv[] = {(char *)bin, "copy",   src,  f->dst,
+                    "--state",   f->state, "-q", NULL};
     pid_t pid;
     assert_int_equal(posix_spawn(&pid, bin, NULL, NULL, argv, environ), 0);
     /* Wait until the first run has registered (its first message shows). */

@@ -1,0 +1,100 @@
+#include "pair.h"
+
+#include "commands.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The part of an endpoint that names the mailbox: parameters are left
+ * out. */
+static char *endpoint_identity(const char *text)
+{
+    char err[256];
+    mp_url *u = mp_url_parse(text, err, sizeof err);
+    if (!u)
+        return strdup(text);
+    char *out = NULL;
+    if (asprintf(&out, "%s://%s@%s:%d%s", u->scheme, u->user ? u->user : "",
+                 u->host ? u->host : "", u->ep.port,
+                 u->path ? u->path : "") < 0)
+        out = NULL;
+    mp_url_free(u);
+    return out;
+}
+
+char *mp_pair_state_path(const mp_options *opt, const char *source,
+                         const char *dest)
+{
+    if (opt->state_path)
+        return strdup(opt->state_path);
+    char *a = endpoint_identity(source), *b = endpoint_identity(dest);
+    char *path = a && b ? mp_state_default_path(a, b) : NULL;
+    free(a);
+    free(b);
+    return path;
+}
+
+char *mp_pair_destination_lock_path(const char *dest)
+{
+    char *b = endpoint_identity(dest);
+    char *path = b ? mp_state_default_path("destination", b) : NULL;
+    free(b);
+    size_t len = path ? strlen(path) : 0;
+    if (len > 7 && strcmp(path + len - 7, ".sqlite") == 0)
+        strcpy(path + len - 7, ".lock");
+    return path;
+}
+
+/* The destination name the state recorded for SRC_NAME (the pair synced
+ * last), or NULL. */
+static const char *recorded_name(const mp_state_pair *pairs, size_t n,
+                                 const char *src_name)
+{
+    const char *found = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(pairs[i].src_name, src_name) == 0)
+            found = pairs[i].dst_name;
+    return found;
+}
+
+char **mp_pair_folder_names(const mp_options *opt, mp_store *dst, char **names,
+                            const unsigned *special, size_t n,
+                            mp_state *recorded)
+{
+    char **out = calloc(n ? n : 1, sizeof *out);
+    char **dnames = NULL;
+    unsigned *dspecial = NULL;
+    size_t dn = 0;
+    mp_state_pair *pairs = NULL;
+    size_t n_pairs = 0;
+    if (recorded && !opt->automap && !opt->n_map &&
+        mp_state_pairs(recorded, &pairs, &n_pairs) != 0)
+        n_pairs = 0;
+    if (opt->automap && dst) {
+        mp_options all = *opt;
+        all.n_include = all.n_exclude = 0;
+        if (mp_list_source_folders(dst, &all, &dnames, &dspecial, &dn) != 0)
+            mp_warn("--automap: cannot list destination folders: %s",
+                    mp_store_error(dst));
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *was = recorded_name(pairs, n_pairs, names[i]);
+        if (was) {
+            out[i] = strdup(was);
+            continue;
+        }
+        const char *name = names[i];
+        for (size_t k = 0; k < dn && special[i]; k++)
+            if (dspecial[k] & special[i]) {
+                name = dnames[k];
+                break;
+            }
+        out[i] = mp_options_map_folder(opt, name);
+    }
+    mp_state_pairs_free(pairs, n_pairs);
+    mp_free_names(dnames, dn);
+    free(dspecial);
+    return out;
+}

@@ -1,0 +1,34 @@
+/* What copy and verify agree on for a SOURCE -> DEST pair, so that verify
+ * checks what copy did: the sync state file of the pair and the name each
+ * source folder has in the destination. */
+#ifndef MP_PAIR_H
+#define MP_PAIR_H
+
+#include "options.h"
+#include "state.h"
+#include "store.h"
+
+#include <stddef.h>
+
+/* The state file for SOURCE -> DEST: --state, else the default path named
+ * after both endpoints without their parameters (which may name secret
+ * files). Free it. */
+char *mp_pair_state_path(const mp_options *opt, const char *source,
+                         const char *dest);
+
+/* The lock file of a destination (beside the default state files, named
+ * after DEST without its parameters), or NULL. Free it. */
+char *mp_pair_destination_lock_path(const char *dest);
+
+/* The destination name of each of the N source folders NAMES (with their
+ * special uses SPECIAL): --automap first (a special folder lands in the
+ * destination folder of the same special use; DST is listed for that),
+ * then --map. When RECORDED is given and neither --map nor --automap is,
+ * a folder the state has synced keeps the destination name it was synced
+ * to (so verify finds what an earlier `copy --automap` did). Free with
+ * mp_free_names. */
+char **mp_pair_folder_names(const mp_options *opt, mp_store *dst, char **names,
+                            const unsigned *special, size_t n,
+                            mp_state *recorded);
+
+#endif
