@@ -264,7 +264,8 @@ static int claim_state(job *j, mp_state **claim)
     int rc = mp_state_claim(*claim, &other);
     if (rc < 0) {
         mp_error("another mailport (pid %ld) is using the sync state %s; "
-                 "wait for it to finish, or give --state another file",
+                 "wait for it to finish (a run into another destination "
+                 "needs a --state file of its own)",
                  other, j->state_path);
         job_fail(j, MP_EXIT_USAGE);
         mp_state_close(*claim);
@@ -289,7 +290,9 @@ static int claim_destination(job *j, int *fd_out)
     char *path = mp_pair_destination_lock_path(j->dest);
     if (!path)
         return 0;
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int fd = mp_state_make_parents(path) == 0
+                 ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)
+                 : -1;
     if (fd < 0) {
         mp_warn("cannot create the destination lock %s: %s; not guarded "
                 "against a second run into the same destination",

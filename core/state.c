@@ -40,7 +40,7 @@ static const char schema[] =
     "  orphan INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY(folder, src_key)) WITHOUT ROWID;";
 
-static int mkdirs_private(const char *path)
+int mp_state_make_parents(const char *path)
 {
     char *copy = strdup(path);
     for (char *p = copy + 1; *p; p++) {
@@ -76,7 +76,7 @@ static int migrate(mp_state *s)
 
 mp_state *mp_state_open(const char *path, char *err, size_t err_size)
 {
-    if (mkdirs_private(path) != 0) {
+    if (mp_state_make_parents(path) != 0) {
         snprintf(err, err_size, "cannot create the folder of state file %s: %s",
                  path, strerror(errno));
         return NULL;

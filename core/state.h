@@ -99,6 +99,10 @@ const char *mp_state_error(mp_state *s);
 
 /* The default state path for a SOURCE/DEST pair of endpoint displays:
  * $XDG_STATE_HOME/mailport/<readable>-<hash>.sqlite (or ~/.local/state). */
+/* Create the missing parent folders of PATH, private (0700), as for a
+ * state file. 0, or -1 with errno set. */
+int mp_state_make_parents(const char *path);
+
 char *mp_state_default_path(const char *source, const char *dest);
 
 #endif

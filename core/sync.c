@@ -145,6 +145,26 @@ static void selection_signature(const mp_options *o, char *out, size_t size)
              (long long)o->before, (unsigned long long)o->max_size);
 }
 
+/* A dry run's line for one folder; PENDING is how many removals --delete
+ * would make (told when this run does not ask for them). */
+static void print_dry_run_line(folder_pass *p, uint64_t copy, uint64_t flags,
+                               uint64_t removals, uint64_t present,
+                               uint64_t pending)
+{
+    mp_sync_env *env = p->env;
+    fprintf(env->out,
+            "%s -> %s: %llu to copy, %llu flag updates, %llu to remove, %llu "
+            "present\n",
+            p->src_name, p->dst_name, (unsigned long long)copy,
+            (unsigned long long)flags, (unsigned long long)removals,
+            (unsigned long long)present);
+    if (!env->opt->delete_missing && pending)
+        fprintf(env->out,
+                "  %llu destination message%s whose source is gone would be "
+                "removed with --delete\n",
+                (unsigned long long)pending, pending == 1 ? "" : "s");
+}
+
 /* Neither side changed since a pass that found the folder in sync, with
  * the same selection, and this run asks for nothing that pass left
  * undone (--delete with removals pending): nothing to do, without
@@ -165,6 +185,8 @@ static int unchanged_since_last_sync(folder_pass *p)
     mp_debug("folder %s: unchanged on both sides since the last sync",
              p->src_name);
     mp_report_add(env->report, p->src_name, MP_COUNT_SKIPPED, m.present);
+    if (env->opt->dry_run)
+        print_dry_run_line(p, 0, 0, 0, m.present, m.pending_removals);
     return 1;
 }
 
@@ -427,16 +449,8 @@ static void report_dry_run(folder_pass *p)
     mp_sync_env *env = p->env;
     const mp_plan *plan = &p->plan;
     size_t removals = env->opt->delete_missing ? plan->n_removals : 0;
-    fprintf(env->out,
-            "%s -> %s: %zu to copy, %zu flag updates, %zu to remove, %zu "
-            "present\n",
-            p->src_name, p->dst_name, plan->n_copy, plan->n_flags, removals,
-            plan->n_skip);
-    if (!env->opt->delete_missing && plan->n_removals)
-        fprintf(env->out,
-                "  %zu destination message%s whose source is gone would be "
-                "removed with --delete\n",
-                plan->n_removals, plan->n_removals == 1 ? "" : "s");
+    print_dry_run_line(p, plan->n_copy, plan->n_flags, removals, plan->n_skip,
+                       plan->n_removals);
     mp_report_add(env->report, p->src_name, MP_COUNT_COPIED, plan->n_copy);
     mp_report_add(env->report, p->src_name, MP_COUNT_SKIPPED, plan->n_skip);
     mp_report_add(env->report, p->src_name, MP_COUNT_FLAGS_UPDATED,

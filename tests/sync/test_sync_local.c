@@ -383,7 +383,7 @@ static void deletions_propagate_only_with_delete(void **state)
 }
 
 /* Two runs on one sync state would plan against each other: the second is
- * refused while the first lives. */
+ * refused while the first lives, even into another destination. */
 static void a_second_run_on_the_same_state_is_refused(void **state)
 {
     fixture *f = *state;
@@ -397,11 +397,15 @@ static void a_second_run_on_the_same_state_is_refused(void **state)
     /* Wait until the first run has registered (its first message shows). */
     while (sync_count_messages(path_of(f->dst)) == 0)
         usleep(2000);
-    mp_run_result r = mp_run("copy", src, f->dst, "--state", f->state, NULL);
+    /* Another destination (else the destination lock answers first). */
+    char *dst2 = mp_strf("maildir:%s/dst2", f->dir);
+    mp_run_result r = mp_run("copy", src, dst2, "--state", f->state, NULL);
+    free(dst2);
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_int_equal(r.exit_code, 2);
     assert_contains(r.err, "is using the sync state");
+    assert_contains(r.err, "wait for it to finish");
     mp_run_free(&r);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     free(src);

@@ -1,0 +1,469 @@
+/* Trust across passes (issue 13): copy, --delete, --dry-run and verify
+ * agree on one sync model (docs/sync-model.md). Each test replays one kind
+ * of fault found from outside, through the mailport binary as a user
+ * would, checked with an independent Maildir reader (maildir_walk.c). */
+#include "maildir_walk.h"
+#include "sync_check.h"
+
+#include "testutil.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define SAMPLE MP_TEST_SOURCE_DIR "/examples/sample.mbox"
+#define MARKER_SETTLE                                                          \
+    2 /* MP_MARKER_SETTLE_SECONDS in plugins/common/marker.h */
+
+typedef struct fixture {
+    char *dir;   /* the test's private tree */
+    char *src;   /* maildir:... of a 5-message source */
+    char *dst;   /* maildir:... of the destination */
+    char *state; /* --state path */
+    char *report;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    f->dir = mp_tmpdir("passes");
+    f->src = mp_strf("maildir:%s/src", f->dir);
+    f->dst = mp_strf("maildir:%s/dst", f->dir);
+    f->state = mp_strf("%s/state.sqlite", f->dir);
+    f->report = mp_strf("%s/report.json", f->dir);
+    setenv("XDG_STATE_HOME", f->dir, 1); /* never touch the real one */
+    mp_run_result r =
+        mp_run("copy", "mbox:" SAMPLE, f->src, "--no-state", "-q", NULL);
+    assert_int_equal(r.exit_code, 0);
+    mp_run_free(&r);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    mp_rm_rf(f->dir);
+    free(f->dir);
+    free(f->src);
+    free(f->dst);
+    free(f->state);
+    free(f->report);
+    free(f);
+    return 0;
+}
+
+static char *path_of(const char *url)
+{
+    return strchr(url, ':') + 1;
+}
+
+static char *copy_with(fixture *f, int want_exit, const char *extra1,
+                       const char *extra2)
+{
+    return sync_copy(f->src, f->dst, f->state, f->report, want_exit, extra1,
+                     extra2, NULL);
+}
+
+/* The report's first line: the totals, up to and including "removed". */
+static char *totals_of(const char *report)
+{
+    const char *end = strstr(report, "\"removed\": ");
+    assert_non_null(end);
+    end += strcspn(end, ",\n");
+    return mp_strf("%.*s", (int)(end - report), report);
+}
+
+/* Remove the source message whose file holds NEEDLE; returns the content
+ * hash it had. */
+static void unlink_source_message(fixture *f, const char *needle, char hash[65])
+{
+    walked_dir s = walk_maildir(path_of(f->src));
+    for (size_t i = 0; i < s.n; i++) {
+        char *text = mp_read_file(s.v[i].path, NULL);
+        int hit = strstr(text, needle) != NULL;
+        free(text);
+        if (hit) {
+            memcpy(hash, s.v[i].hash, 65);
+            assert_int_equal(unlink(s.v[i].path), 0);
+            walked_free(&s);
+            return;
+        }
+    }
+    fail_msg("no source message holds %s", needle);
+}
+
+/* 13.1: a message deleted on the source before a pass that found the folder
+ * otherwise in sync is still removed by the final --delete pass, although
+ * the change markers say the folder is unchanged since that pass. */
+static void delete_after_an_in_sync_pass_still_removes(void **state)
+{
+    fixture *f = *state;
+    free(copy_with(f, 0, NULL, NULL));
+    char gone[65];
+    unlink_source_message(f, "club-2@example.org", gone);
+    sleep(MARKER_SETTLE + 1); /* markers are trusted only once settled */
+    char *rep = copy_with(f, 0, NULL, NULL); /* in sync but for a removal */
+    sync_assert_counts(rep, 0, 4, 0, 0);
+    assert_contains(rep, "\"removed\": 0");
+    free(rep);
+    mp_run_result r =
+        mp_run("copy", f->src, f->dst, "--state", f->state, "--dry-run", NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.out, "1 destination message whose source is gone would "
+                           "be removed with --delete");
+    mp_run_free(&r);
+
+    rep = copy_with(f, 0, "--delete", "-vv");
+    sync_assert_counts(rep, 0, 4, 0, 0);
+    assert_contains(rep, "\"removed\": 1");
+    assert_contains(rep, "{\"name\": \"INBOX\", \"copied\": 0, \"skipped\": 4");
+    free(rep);
+    walked_dir d = walk_maildir(path_of(f->dst));
+    assert_int_equal(d.n, 4);
+    assert_true(walked_find_hash(&d, gone) < 0);
+    walked_free(&d);
+
+    /* The next --delete pass has nothing left to remove, and says so. */
+    rep = copy_with(f, 0, "--delete", NULL);
+    assert_contains(rep, "\"removed\": 0");
+    free(rep);
+    r = mp_run("verify", f->src, f->dst, "--state", f->state, NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.err, "0 missing, 0 different, 0 with other flags, 0 "
+                           "unreadable, 0 duplicated, 0 extra");
+    mp_run_free(&r);
+}
+
+/* Write the sample's messages but the one holding SKIP (NULL: all) as a
+ * fresh mbox file at PATH (a new inode: to mailport, a reset folder). */
+static void write_sample_mbox(const char *path, const char *skip)
+{
+    char *sample = mp_read_file(SAMPLE, NULL);
+    char *out = calloc(1, strlen(sample) + 1);
+    size_t n = 0;
+    for (char *m = sample; *m;) {
+        char *next = strstr(m + 1, "\n\nFrom ");
+        size_t len = next ? (size_t)(next - m) + 2 : strlen(m);
+        char *msg = mp_strf("%.*s", (int)len, m);
+        if (!skip || !strstr(msg, skip)) {
+            memcpy(out + n, msg, len);
+            n += len;
+        }
+        free(msg);
+        m += len;
+    }
+    char *tmp = mp_strf("%s.new", path);
+    mp_write_file(tmp, out, n);
+    assert_int_equal(rename(tmp, path), 0);
+    free(tmp);
+    free(out);
+    free(sample);
+}
+
+/* 13.1: after the source folder was reset (UIDVALIDITY change; for an mbox,
+ * a new file), --delete still removes the copy of the message that vanished
+ * with the reset, and keeps the others (found again by content). */
+static void delete_after_the_source_was_reset(void **state)
+{
+    fixture *f = *state;
+    char *file = mp_strf("%s/in.mbox", f->dir);
+    write_sample_mbox(file, NULL);
+    char *src = mp_strf("mbox:%s", file);
+    char *rep = sync_copy(src, f->dst, f->state, f->report, 0, NULL);
+    sync_assert_counts(rep, 5, 0, 0, 0);
+    free(rep);
+    write_sample_mbox(file, "club-2@example.org");
+    rep = sync_copy(src, f->dst, f->state, f->report, 0, "--delete", NULL);
+    sync_assert_counts(rep, 0, 4, 0, 0);
+    assert_contains(rep, "\"removed\": 1");
+    free(rep);
+    walked_dir d = walk_maildir(path_of(f->dst));
+    assert_int_equal(d.n, 4);
+    for (size_t i = 0; i < d.n; i++) {
+        char *text = mp_read_file(d.v[i].path, NULL);
+        assert_null(strstr(text, "club-2@example.org>\n"));
+        free(text);
+    }
+    walked_free(&d);
+    mp_run_result r = mp_run("verify", src, f->dst, NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.err, "verified 4 messages");
+    assert_contains(r.err, "0 duplicated, 0 extra");
+    mp_run_free(&r);
+    free(src);
+    free(file);
+}
+
+/* A source message file with FLAGS (Maildir info letters) renamed in. */
+static void set_first_flags(fixture *f, const char *flags)
+{
+    walked_dir s = walk_maildir(path_of(f->src));
+    walked_set_flags(&s.v[0], flags);
+    walked_free(&s);
+}
+
+/* 13: a dry run plans exactly as the real run that follows it: the same
+ * copies, flag updates and removals, in the same report keys. */
+static void dry_run_counts_equal_the_real_run(void **state)
+{
+    fixture *f = *state;
+    free(copy_with(f, 0, "--before", "2024-03-05")); /* 2 of 5 */
+    free(copy_with(f, 0, NULL, NULL));               /* the rest */
+    char gone[65];
+    unlink_source_message(f, "club-1@example.org", gone);
+    set_first_flags(f, "FRS");
+    const char *text = "From: new@example.org\nMessage-ID: <new@example.org>\n"
+                       "Subject: new\n\nnew mail\n";
+    char *path = mp_strf("%s/src/new/1710000000.new.host", f->dir);
+    mp_write_file(path, text, strlen(text));
+    free(path);
+
+    char *planned = mp_strf("%s/planned.json", f->dir);
+    mp_run_result r =
+        mp_run("copy", f->src, f->dst, "--state", f->state, "--delete",
+               "--dry-run", "--report", planned, NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.out, "INBOX -> INBOX: 1 to copy, 1 flag updates, 1 to "
+                           "remove, 3 present");
+    assert_contains(r.err, "dry run, nothing changed: would copy 1");
+    mp_run_free(&r);
+    walked_dir d = walk_maildir(path_of(f->dst));
+    assert_int_equal(d.n, 5); /* nothing changed */
+    walked_free(&d);
+
+    char *done = copy_with(f, 0, "--delete", NULL);
+    char *plan_text = mp_read_file(planned, NULL);
+    char *want = totals_of(plan_text), *got = totals_of(done);
+    assert_string_equal(want, got);
+    assert_contains(got, "{\"copied\": 1, \"skipped\": 3, \"flags_updated\": "
+                         "1, \"failed\": 0,");
+    assert_contains(got, "\"removed\": 1");
+    free(want);
+    free(got);
+    free(plan_text);
+    free(done);
+    free(planned);
+    d = walk_maildir(path_of(f->dst));
+    assert_int_equal(d.n, 5);
+    assert_true(walked_find_hash(&d, gone) < 0);
+    walked_free(&d);
+}
+
+/* 13.4: two runs into one destination at once, even with different --state
+ * files, would store messages twice; the second is refused, and its error
+ * does not advise anything that makes duplicates. */
+static void a_second_run_into_the_same_destination_is_refused(void **state)
+{
+    fixture *f = *state;
+    char *src = mp_strf("mbox:%s/mbox/spamassassin-ham.mbox", mp_corpora());
+    const char *bin = getenv("MAILPORT_BIN");
+    assert_non_null(bin);
+    char *argv[] = {(char *)bin, "copy",   src,  f->dst,
+                    "--state",   f->state, "-q", NULL};
+    pid_t pid;
+    assert_int_equal(posix_spawn(&pid, bin, NULL, NULL, argv, environ), 0);
+    while (sync_count_messages(path_of(f->dst)) == 0)
+        usleep(2000);
+    char *other = mp_strf("%s/other.sqlite", f->dir);
+    mp_run_result r = mp_run("copy", src, f->dst, "--state", other, NULL);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(r.exit_code, 2);
+    assert_contains(r.err, "is copying into");
+    assert_contains(r.err, "wait for it to finish");
+    assert_null(strstr(r.err, "--state"));
+    mp_run_free(&r);
+    /* The first run's copy is whole and single. */
+    r = mp_run("verify", src, f->dst, NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.err, "0 duplicated");
+    mp_run_free(&r);
+    /* Once it is done, a run with the other state finds everything. */
+    char *rep = sync_copy(src, f->dst, other, f->report, 0, NULL);
+    assert_contains(rep, "{\"copied\": 0,");
+    free(rep);
+    free(other);
+    free(src);
+}
+
+/* A headerless-identity message: no Message-ID, one Date, BODY decides. */
+static void write_quota_warning(const char *path, const char *percent)
+{
+    char *text = mp_strf("From: postmaster@example.org\nTo: bob@example.org\n"
+                         "Subject: Your mailbox is almost full\n"
+                         "Date: Mon, 4 Mar 2024 09:00:00 +0000\n\n"
+                         "Your mailbox is %s%% full.\n",
+                         percent);
+    mp_write_file(path, text, strlen(text));
+    struct timespec times[2] = {{1709542800, 0}, {1709542800, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+    free(text);
+}
+
+/* 13.4: with the state lost, two different messages with one identity
+ * (same headers, no Message-ID, same size and date) are told apart by
+ * content: the new one is copied, the old one not again. */
+static void equal_identities_pair_by_content(void **state)
+{
+    fixture *f = *state;
+    char *root = mp_strf("%s/quota", f->dir);
+    char *src = mp_strf("maildir:%s", root);
+    char *dst = mp_strf("maildir:%s/quota-dst", f->dir);
+    mp_sh("mkdir -p '%s/cur' '%s/new' '%s/tmp'", root, root, root);
+    char *p80 = mp_strf("%s/cur/1709542800.a.host:2,S", root);
+    write_quota_warning(p80, "80");
+    char *rep = sync_copy(src, dst, f->state, f->report, 0, NULL);
+    sync_assert_counts(rep, 1, 0, 0, 0);
+    free(rep);
+    char *p90 = mp_strf("%s/cur/1709542800.b.host:2,S", root);
+    write_quota_warning(p90, "90");
+    assert_int_equal(unlink(f->state), 0); /* the state is lost */
+    rep = sync_copy(src, dst, f->state, f->report, 0, NULL);
+    sync_assert_counts(rep, 1, 1, 0, 0);
+    free(rep);
+    walked_dir s = walk_maildir(root);
+    char *dpath = mp_strf("%s/quota-dst", f->dir);
+    walked_dir d = walk_maildir(dpath);
+    assert_int_equal(d.n, 2);
+    assert_true(walked_same_contents(&s, &d));
+    walked_free(&s);
+    walked_free(&d);
+    /* Lost again: both found present, nothing copied. */
+    assert_int_equal(unlink(f->state), 0);
+    rep = sync_copy(src, dst, f->state, f->report, 0, NULL);
+    sync_assert_counts(rep, 0, 2, 0, 0);
+    free(rep);
+    mp_run_result r = mp_run("verify", src, dst, NULL);
+    assert_int_equal(r.exit_code, 0);
+    mp_run_free(&r);
+    free(dpath);
+    free(p80);
+    free(p90);
+    free(src);
+    free(dst);
+    free(root);
+}
+
+/* 13.4: verify reports a message stored twice in the destination. */
+static void verify_reports_duplicates(void **state)
+{
+    fixture *f = *state;
+    free(copy_with(f, 0, NULL, NULL));
+    walked_dir d = walk_maildir(path_of(f->dst));
+    size_t len;
+    char *data = mp_read_file(d.v[0].path, &len);
+    char *twin = mp_strf("%s/cur/1700000000.twin.host:2,%s", path_of(f->dst),
+                         d.v[0].flags);
+    mp_write_file(twin, data, len);
+    struct timespec times[2] = {{d.v[0].mtime, 0}, {d.v[0].mtime, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, twin, times, 0), 0);
+    char *json_path = mp_strf("%s/verify.json", f->dir);
+    mp_run_result r =
+        mp_run("verify", f->src, f->dst, "--report", json_path, NULL);
+    assert_int_equal(r.exit_code, 4);
+    assert_contains(r.out, "duplicate    INBOX");
+    assert_contains(r.err, "0 missing, 0 different, 0 with other flags, 0 "
+                           "unreadable, 1 duplicated, 0 extra");
+    mp_run_free(&r);
+    char *json = mp_read_file(json_path, NULL);
+    assert_contains(json, "\"duplicate\": [{\"folder\": \"INBOX\"");
+    free(json);
+    free(json_path);
+    free(data);
+    free(twin);
+    walked_free(&d);
+}
+
+/* 13.2: verify pairs folders as copy did: the mapping recorded in the sync
+ * state by default, or the same --map; a source folder with no destination
+ * folder is a difference with its message count. */
+static void verify_uses_the_mapping_copy_used(void **state)
+{
+    fixture *f = *state;
+    free(copy_with(f, 0, "--map", "INBOX=Archive/2024"));
+    mp_run_result r =
+        mp_run("verify", f->src, f->dst, "--state", f->state, NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.err, "verified 5 messages in 1 folders: 0 missing");
+    mp_run_free(&r);
+    r = mp_run("verify", f->src, f->dst, "--no-state", "--map",
+               "INBOX=Archive/2024", NULL);
+    assert_int_equal(r.exit_code, 0);
+    mp_run_free(&r);
+    /* Without the mapping, the (always present) INBOX lacks all five. */
+    r = mp_run("verify", f->src, f->dst, "--no-state", NULL);
+    assert_int_equal(r.exit_code, 4);
+    assert_contains(r.err, "verified 5 messages in 1 folders: 5 missing");
+    mp_run_free(&r);
+    /* A folder copy never created is named as such, with its count. */
+    r = mp_run("verify", f->src, f->dst, "--no-state", "--map",
+               "INBOX=Elsewhere", NULL);
+    assert_int_equal(r.exit_code, 4);
+    assert_contains(r.out, "no_folder    INBOX");
+    assert_contains(r.out, "5 messages");
+    mp_run_free(&r);
+}
+
+/* 13.3: a source folder the destination refuses to create ends failed, with
+ * its message count, in the summary, the report and the exit code. */
+static void a_refused_folder_counts_its_messages_failed(void **state)
+{
+    fixture *f = *state;
+    free(copy_with(f, 0, NULL, NULL));
+    mp_run_result r = mp_run("copy", "mbox:" SAMPLE, f->src, "--map",
+                             "INBOX=Lists", "--no-state", "-q", NULL);
+    assert_int_equal(r.exit_code, 0);
+    mp_run_free(&r);
+    /* A plain file where the destination folder's directory would go. */
+    char *blocker = mp_strf("%s/.Lists", path_of(f->dst));
+    mp_write_file(blocker, "x", 1);
+    r = mp_run("copy", f->src, f->dst, "--state", f->state, "--report",
+               f->report, NULL);
+    assert_int_equal(r.exit_code, 1);
+    assert_contains(r.err, "Lists");
+    assert_contains(r.err, "failed 5");
+    mp_run_free(&r);
+    char *rep = mp_read_file(f->report, NULL);
+    sync_assert_counts(rep, 0, 5, 0, 5);
+    assert_contains(rep, "{\"name\": \"Lists\", \"copied\": 0, \"skipped\": 0, "
+                         "\"failed\": 5");
+    free(rep);
+    r = mp_run("verify", f->src, f->dst, "--state", f->state, NULL);
+    assert_int_equal(r.exit_code, 4);
+    assert_contains(r.out, "no_folder    Lists");
+    mp_run_free(&r);
+    free(blocker);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            delete_after_an_in_sync_pass_still_removes, setup, teardown),
+        cmocka_unit_test_setup_teardown(delete_after_the_source_was_reset,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(dry_run_counts_equal_the_real_run,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_second_run_into_the_same_destination_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(equal_identities_pair_by_content, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(verify_reports_duplicates, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(verify_uses_the_mapping_copy_used,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_refused_folder_counts_its_messages_failed, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
