@@ -148,6 +148,7 @@ static mp_status sync_with_retries(worker *w, mp_sync_env *env, size_t f)
     const char *folder = j->src_names[f];
     int wait = RETRY_FIRST_WAIT;
     mp_msglist_free(&env->copied_keys);
+    mp_msglist_free(&env->uncertain_keys);
     for (int attempt = 1;; attempt++) {
         mp_report_mark mark;
         mp_report_mark_folder(env->report, folder, &mark);
@@ -236,6 +237,7 @@ static void *run_worker(void *arg)
         }
     } while (take_folder(j, &f));
     mp_msglist_free(&env.copied_keys);
+    mp_msglist_free(&env.uncertain_keys);
     mp_store_close(env.dst_reader);
     mp_state_close(state);
     return NULL;

@@ -23,6 +23,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void mp_sync_report_folder_error(mp_sync_env *env, const char *folder,
                                  mp_store *store)
@@ -427,6 +428,75 @@ static mp_status make_plan(folder_pass *p)
     return MP_OK;
 }
 
+/* How long a retry waits for messages whose APPEND was under way when the
+ * destination's connection dropped, and how often it looks. A server
+ * stores such a message once the rest of its literal (still in flight on
+ * a slow link) arrives; sending it again before would store it twice. */
+#define UNCERTAIN_WAIT_SECONDS 30
+#define UNCERTAIN_POLL_SECONDS 3
+
+static size_t uncertain_planned(folder_pass *p)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->plan.n; i++)
+        n += p->plan.entries[i].action == MP_PLAN_COPY &&
+             mp_msglist_find(&p->env->uncertain_keys, p->src.v[i].key) >= 0;
+    return n;
+}
+
+/* Before sending again a message whose APPEND was under way when the
+ * connection dropped, look for it in the destination until it shows or
+ * UNCERTAIN_WAIT_SECONDS passed (then it is sent again, with a warning). */
+static mp_status await_uncertain_appends(folder_pass *p)
+{
+    mp_sync_env *env = p->env;
+    if (!env->uncertain_keys.n || !p->can_scan_dst)
+        return MP_OK;
+    for (int waited = 0;; waited += UNCERTAIN_POLL_SECONDS) {
+        size_t n = uncertain_planned(p);
+        if (!n)
+            break;
+        if (waited >= UNCERTAIN_WAIT_SECONDS) {
+            mp_warn("folder %s: %zu message%s sent when the connection "
+                    "dropped did not show in the destination within %d s; "
+                    "sending again (verify reports a duplicate if the server "
+                    "stored the first copy after all)",
+                    p->src_name, n, n == 1 ? "" : "s", UNCERTAIN_WAIT_SECONDS);
+            break;
+        }
+        if (!waited)
+            mp_info("folder %s: looking for %zu message%s the server may "
+                    "still be storing (up to %d s)",
+                    p->src_name, n, n == 1 ? "" : "s", UNCERTAIN_WAIT_SECONDS);
+        sleep(UNCERTAIN_POLL_SECONDS);
+        mp_plan_free(&p->plan);
+        mp_msglist_free(&p->dst);
+        mp_status st = scan_store(p->dst_store, p->df, 0, &p->dst);
+        if (st == MP_OK)
+            st = make_plan(p);
+        if (st != MP_OK) {
+            if (st != MP_TEMPORARY)
+                mp_sync_report_folder_error(env, p->src_name, p->dst_store);
+            return st;
+        }
+    }
+    /* Those found were copied by this run (its attempt before the drop). */
+    for (size_t i = 0; i < p->plan.n; i++) {
+        const mp_msg *m = &p->src.v[i];
+        if (p->plan.entries[i].action == MP_PLAN_COPY ||
+            p->plan.entries[i].action == MP_PLAN_FILTERED ||
+            mp_msglist_find(&env->uncertain_keys, m->key) < 0 ||
+            mp_msglist_find(&env->copied_keys, m->key) >= 0)
+            continue;
+        mp_report_add(env->report, p->src_name, MP_COUNT_COPIED, 1);
+        mp_report_add(env->report, p->src_name, MP_COUNT_BYTES, m->size);
+        mp_msg_info info = {.struct_size = sizeof info, .key = m->key};
+        mp_msglist_collect(&env->copied_keys, &info);
+    }
+    mp_msglist_free(&env->uncertain_keys);
+    return MP_OK;
+}
+
 /* ------------------------------------------------------------------------ */
 /* 6. Applying the plan (or, for a dry run, reporting it).                  */
 
@@ -684,6 +754,8 @@ mp_status mp_sync_folder(mp_sync_env *env, const char *src_name,
         report_dry_run(&p);
         goto out;
     }
+    if ((st = await_uncertain_appends(&p)) != MP_OK)
+        goto out;
     uint64_t failed_before = mp_report_total(env->report, MP_COUNT_FAILED);
     mp_report_add(env->report, src_name, MP_COUNT_SKIPPED,
                   present_not_copied_here(&p));

@@ -37,6 +37,11 @@ typedef struct mp_sync_env {
      * attempts: a retry finds them present and must not count them twice
      * (mp_sync_folder adds to it; the caller empties it per folder). */
     mp_msglist copied_keys;
+    /* Source keys of the current folder whose APPEND was under way when
+     * the destination's connection dropped: the server may still store
+     * them, so a retry waits to find them before sending them again
+     * (transfer adds to it; the caller empties it per folder). */
+    mp_msglist uncertain_keys;
     FILE *out; /* where a dry run prints its plan */
 } mp_sync_env;
 

@@ -96,9 +96,17 @@ static void fail_message(copy_run *r, mp_store *store, const char *what)
     r->failed = 1;
 }
 
+static void mark_uncertain(mp_sync_env *env, const char *src_key)
+{
+    mp_msg_info info = {.struct_size = sizeof info, .key = src_key};
+    mp_msglist_collect(&env->uncertain_keys, &info);
+}
+
 /* A sink status after a failed slot: one message or the whole batch. */
 static mp_status sink_failed(copy_run *r, mp_status st)
 {
+    if (st == MP_TEMPORARY && r->msg)
+        mark_uncertain(r->env, r->msg->key); /* its literal may be whole */
     if (r->begun && r->put)
         r->sink->put_abort(r->put);
     r->put = NULL;
@@ -313,6 +321,11 @@ static void record_rows(copy_run *r, row_set *b, mp_status st,
      * rest is copied again when the folder is retried. */
     int keep = st == MP_OK || (st == MP_TEMPORARY &&
                                MP_HAS_SLOT(r->sink, mp_sink_ops, flush_keys));
+    /* What the connection took with it unanswered may still be stored by
+     * the server: the retry must look for it before sending it again. */
+    for (size_t i = 0; st == MP_TEMPORARY && i < b->n; i++)
+        if (!keep || b->state[i] != ROW_DONE)
+            mark_uncertain(env, b->rows[i].src_key);
     if (!keep) {
         /* Nothing of this batch can be counted as copied. A dropped
          * connection is reported by the retry logic if it persists. */

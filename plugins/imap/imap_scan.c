@@ -46,7 +46,8 @@ typedef struct scan_ctx {
     int oom;
 } scan_ctx;
 
-static mp_status header_body(void *vctx, imap_conn *c, imap_fetch_meta *m, int t)
+static mp_status header_body(void *vctx, imap_conn *c, imap_fetch_meta *m,
+                             int t)
 {
     scan_ctx *s = vctx;
     imap_parser *p = &c->p;
@@ -149,7 +150,8 @@ static mp_status on_fetch(void *vctx, imap_conn *c, int64_t num)
     if (kw.s)
         kw.s[0] = '\0';
     s->have_identity = 0;
-    mp_status st = imap_parse_fetch(c, m, s->want_identity ? header_body : NULL, s);
+    mp_status st =
+        imap_parse_fetch(c, m, s->want_identity ? header_body : NULL, s);
     if (st != MP_OK || c->p.error || !m->have_uid)
         return st;
     if (s->full_pass) {
@@ -202,7 +204,8 @@ static mp_status fetch_full_headers(imap_folder *f, scan_ctx *s)
         imap_str_adds(&cmd, " (UID BODY.PEEK[HEADER])");
         if (cmd.oom) {
             imap_str_free(&cmd);
-            f->st->host->set_error(f->st->host, MP_ERR_INTERNAL, "out of memory");
+            f->st->host->set_error(f->st->host, MP_ERR_INTERNAL,
+                                   "out of memory");
             return MP_FATAL;
         }
         int result;
@@ -221,6 +224,13 @@ mp_status imap_folder_scan(void *folder, unsigned flags, mp_msg_cb cb,
 {
     imap_folder *f = folder;
     imap_store *st = f->st;
+    if (f->scanned) {
+        int noop;
+        mp_status r = imap_cmd(st->conn, "NOOP", NULL, NULL, &noop);
+        if (r != MP_OK)
+            return r;
+    }
+    f->scanned = 1;
     if (st->conn->exists == 0)
         return MP_OK;
     scan_ctx *s = calloc(1, sizeof *s);
@@ -234,10 +244,9 @@ mp_status imap_folder_scan(void *folder, unsigned flags, mp_msg_cb cb,
     s->cb_ctx = ctx;
     s->stop = MP_OK;
     const char *cmd =
-        s->want_identity
-            ? "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE "
-              "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])"
-            : "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE)";
+        s->want_identity ? "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE "
+                           "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])"
+                         : "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE)";
     int result;
     mp_status r = imap_cmd(st->conn, cmd, on_fetch, s, &result);
     if (r == MP_OK && result != IMAP_OK)

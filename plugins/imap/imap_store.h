@@ -40,6 +40,9 @@ typedef struct imap_folder {
     size_t n_pending, cap_pending;
     size_t n_unanswered;
     int pipeline; /* the core collects keys at flush_keys */
+    /* A scan was made: a later one first asks for what arrived since
+     * (NOOP), since FETCH 1:* covers only the messages the session knows. */
+    int scanned;
 } imap_folder;
 
 typedef struct imap_pending {
