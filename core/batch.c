@@ -129,7 +129,15 @@ int mp_cmd_batch(const mp_registry *reg, int argc, char **argv)
         return MP_EXIT_USAGE;
     }
     struct stat st;
-    int shared = fstat(fileno(f), &st) == 0 && (st.st_mode & 077);
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        mp_error("job file %s is a directory; give the file that lists one "
+                 "job per line (see 'mailport batch --help')",
+                 path);
+        fclose(f);
+        mp_options_free(&global);
+        return MP_EXIT_USAGE;
+    }
+    int shared = (st.st_mode & 077) != 0;
 
     /* The command line's options (without JOBFILE) start every job. */
     char **base = calloc((size_t)argc + MAX_WORDS + 4, sizeof *base);

@@ -308,7 +308,12 @@ static void batch_runs_jobs_and_shards(void **state)
                 f->src, f->dst, f->src, f->dst);
     mp_write_file(jobs, text, strlen(text));
     chmod(jobs, 0600);
-    mp_run_result r = mp_run("batch", jobs, "--shard", "1/2", NULL);
+    /* A directory is not a job file: a usage error, not "0 jobs". */
+    mp_run_result r = mp_run("batch", f->dir, NULL);
+    assert_int_equal(r.exit_code, 2);
+    assert_contains(r.err, "is a directory");
+    mp_run_free(&r);
+    r = mp_run("batch", jobs, "--shard", "1/2", NULL);
     assert_int_equal(r.exit_code, 0);
     assert_contains(r.err, "batch ran 1 job");
     mp_run_free(&r);
