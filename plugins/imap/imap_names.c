@@ -7,30 +7,123 @@
 #include <string.h>
 #include <strings.h>
 
-char *imap_name_to_server(const char *name, char delim, const char *prefix,
-                          char *err, size_t err_size)
+/* Length of the one UTF-8 character at S (a shortest form, no surrogate,
+ * at most U+10FFFF), or 0. */
+static size_t utf8_char_len(const unsigned char *s)
 {
+    unsigned c = s[0];
+    size_t n;
+    unsigned cp;
+    if (c < 0x80)
+        return c ? 1 : 0;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff ||
+        (cp >= 0x80 && cp < 0xa0))
+        return 0;
+    return n;
+}
+
+int imap_substitute_check(const char *sub, char delim, char *err,
+                          size_t err_size)
+{
+    const unsigned char *s = (const unsigned char *)sub;
+    size_t n = utf8_char_len(s);
+    if (n == 0 || s[n] != '\0') {
+        snprintf(err, err_size,
+                 "delimiter_substitute=%s: give exactly one character", sub);
+        return -1;
+    }
+    if (n == 1 && (s[0] < 0x20 || s[0] == 0x7f || s[0] == '/' || s[0] == '*' ||
+                   s[0] == '%' || (delim && s[0] == delim))) {
+        snprintf(err, err_size,
+                 "delimiter_substitute=%s: not a control character, '/', "
+                 "'*', '%%' or the server's delimiter",
+                 sub);
+        return -1;
+    }
+    return 0;
+}
+
+static const char *substitute_of(const imap_names *nm)
+{
+    return nm->substitute && *nm->substitute ? nm->substitute
+                                             : IMAP_DEFAULT_SUBSTITUTE;
+}
+
+static int has_empty_part(const char *name)
+{
+    return !*name || name[0] == '/' || name[strlen(name) - 1] == '/' ||
+           strstr(name, "//") != NULL;
+}
+
+/* S with every byte FROM replaced by the string TO (malloc'd); *HITS
+ * counts replacements. */
+static char *replace_char(const char *s, char from, const char *to, int *hits)
+{
+    size_t tl = strlen(to), n = 0;
+    for (const char *p = s; *p; p++)
+        n += *p == from ? tl : 1;
+    char *out = malloc(n + 1), *w = out;
+    if (!out)
+        return NULL;
+    for (const char *p = s; *p; p++) {
+        if (*p == from) {
+            memcpy(w, to, tl);
+            w += tl;
+            (*hits)++;
+        } else {
+            *w++ = *p;
+        }
+    }
+    *w = '\0';
+    return out;
+}
+
+char *imap_name_to_server(const char *name, const imap_names *nm,
+                          int *substituted, char *err, size_t err_size)
+{
+    int hits = 0;
+    if (substituted)
+        *substituted = 0;
     if (strcasecmp(name, "INBOX") == 0)
         return strdup("INBOX");
-    if (!*name || name[0] == '/' || name[strlen(name) - 1] == '/' ||
-        strstr(name, "//")) {
+    if (has_empty_part(name)) {
         snprintf(err, err_size, "folder name \"%s\" has an empty part", name);
         return NULL;
     }
+    char delim = nm->delim;
     if (delim == 0 && strchr(name, '/')) {
         snprintf(err, err_size,
                  "folder \"%s\" is nested, but the server has no hierarchy",
                  name);
         return NULL;
     }
-    if (delim != '/' && delim != 0 && strchr(name, delim)) {
-        snprintf(err, err_size,
-                 "folder name \"%s\" holds '%c', the server's hierarchy "
-                 "delimiter",
-                 name, delim);
+    char *parts = delim && delim != '/'
+                      ? replace_char(name, delim, substitute_of(nm), &hits)
+                      : strdup(name);
+    if (!parts) {
+        snprintf(err, err_size, "out of memory");
         return NULL;
     }
-    char *enc = mp_mutf7_encode(name);
+    char *enc = mp_mutf7_encode(parts);
+    free(parts);
     if (!enc) {
         snprintf(err, err_size, "folder name \"%s\" is not valid UTF-8", name);
         return NULL;
@@ -38,11 +131,13 @@ char *imap_name_to_server(const char *name, char delim, const char *prefix,
     for (char *p = enc; *p; p++)
         if (*p == '/')
             *p = delim;
-    size_t plen = strlen(prefix);
+    size_t plen = strlen(nm->prefix);
     char *out = malloc(plen + strlen(enc) + 1);
     if (out) {
-        memcpy(out, prefix, plen);
+        memcpy(out, nm->prefix, plen);
         strcpy(out + plen, enc);
+        if (substituted)
+            *substituted = hits > 0;
     } else {
         snprintf(err, err_size, "out of memory");
     }
@@ -50,31 +145,38 @@ char *imap_name_to_server(const char *name, char delim, const char *prefix,
     return out;
 }
 
-char *imap_name_from_server(const char *server, char delim,
-                            const char *prefix)
+char *imap_name_from_server(const char *server, const imap_names *nm,
+                            int *substituted)
 {
+    int hits = 0;
+    if (substituted)
+        *substituted = 0;
     if (strcasecmp(server, "INBOX") == 0)
         return strdup("INBOX");
-    size_t plen = strlen(prefix);
-    if (plen && strncmp(server, prefix, plen) == 0 && server[plen])
+    size_t plen = strlen(nm->prefix);
+    if (plen && strncmp(server, nm->prefix, plen) == 0 && server[plen])
         server += plen;
     char *dec = mp_mutf7_decode(server);
     if (!dec)
         return NULL;
+    char delim = nm->delim;
     if (delim != '/') {
-        if (strchr(dec, '/')) {
-            free(dec);
+        /* A '/' inside a part would read as nesting: substitute it; then
+         * the server's delimiter becomes mailport's. */
+        char *s = replace_char(dec, '/', substitute_of(nm), &hits);
+        free(dec);
+        if (!(dec = s))
             return NULL;
-        }
         if (delim)
             for (char *p = dec; *p; p++)
                 if (*p == delim)
                     *p = '/';
     }
-    if (!*dec || dec[0] == '/' || dec[strlen(dec) - 1] == '/' ||
-        strstr(dec, "//")) {
+    if (has_empty_part(dec)) {
         free(dec);
         return NULL;
     }
+    if (substituted)
+        *substituted = hits > 0;
     return dec;
 }

@@ -81,11 +81,33 @@ static mp_status on_list_delim(void *vctx, imap_conn *c, int64_t num)
     return MP_OK;
 }
 
+static void names_of(const imap_store *st, imap_names *nm)
+{
+    *nm = (imap_names){st->delim, st->prefix, st->substitute};
+}
+
+static void free_listing(imap_listed *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].name);
+        free(v[i].server);
+    }
+    free(v);
+}
+
 mp_status imap_store_open(mp_host *host, const mp_endpoint *ep,
                           imap_store **out)
 {
+    char err[512];
+    const char *sub = host->param(host, "delimiter_substitute", 0);
+    if (sub && imap_substitute_check(sub, 0, err, sizeof err) != 0) {
+        host->set_error(host, MP_ERR_USAGE, "%s: %s", ep->display, err);
+        return MP_FATAL;
+    }
     imap_store *st = calloc(1, sizeof *st);
-    if (!st) {
+    if (!st ||
+        !(st->substitute = strdup(sub ? sub : IMAP_DEFAULT_SUBSTITUTE))) {
+        free(st);
         host->set_error(host, MP_ERR_INTERNAL, "out of memory");
         return MP_FATAL;
     }
@@ -110,6 +132,15 @@ mp_status imap_store_open(mp_host *host, const mp_endpoint *ep,
     }
     st->prefix = ns.prefix ? ns.prefix : strdup("");
     st->delim = ns.delim;
+    if (imap_substitute_check(st->substitute, st->delim, err, sizeof err) !=
+        0) {
+        host->set_error(host, MP_ERR_USAGE,
+                        "%s: %s (the server's hierarchy "
+                        "delimiter is '%c')",
+                        st->display, err, st->delim);
+        imap_store_close(st);
+        return MP_FATAL;
+    }
     *out = st;
     return MP_OK;
 }
@@ -120,7 +151,9 @@ void imap_store_close(void *store)
     if (!st)
         return;
     imap_conn_close(st->conn);
+    free_listing(st->listed, st->n_listed);
     free(st->prefix);
+    free(st->substitute);
     free(st->display);
     free(st);
 }
@@ -128,15 +161,9 @@ void imap_store_close(void *store)
 /* ------------------------------------------------------------------------ */
 /* Listing.                                                                  */
 
-typedef struct list_entry {
-    char *name;
-    unsigned special;
-    int no_select;
-} list_entry;
-
 typedef struct list_ctx {
     imap_store *st;
-    list_entry *v;
+    imap_listed *v;
     size_t n, cap;
     int oom;
 } list_ctx;
@@ -197,34 +224,44 @@ static mp_status on_list(void *vctx, imap_conn *c, int64_t num)
         return MP_OK; /* another namespace (shared, public) */
     if (plen && strcmp(p->tok, st->prefix) == 0)
         return MP_OK; /* the namespace root itself */
-    char *name = imap_name_from_server(p->tok, st->delim, st->prefix);
+    imap_names nm;
+    names_of(st, &nm);
+    int substituted = 0;
+    char *name = imap_name_from_server(p->tok, &nm, &substituted);
     if (!name) {
         st->host->log(st->host, MP_LOG_WARN,
-                      "%s: skipping folder \"%s\": its name cannot be mapped "
-                      "to a mailport path",
+                      "%s: skipping folder \"%s\": its name is not valid "
+                      "modified UTF-7 or has an empty part",
                       st->display, p->tok);
         return MP_OK;
     }
+    char *server = strdup(p->tok);
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 32;
-        list_entry *v = realloc(l->v, cap * sizeof *v);
+        imap_listed *v = realloc(l->v, cap * sizeof *v);
         if (!v) {
             free(name);
+            free(server);
             l->oom = 1;
             return MP_OK;
         }
         l->v = v;
         l->cap = cap;
     }
-    l->v[l->n++] = (list_entry){name, special, no_select};
+    if (!server) {
+        free(name);
+        l->oom = 1;
+        return MP_OK;
+    }
+    l->v[l->n++] = (imap_listed){name, server, special, no_select, substituted};
     return MP_OK;
 }
 
 /* Parents before children: '/' sorts before every other byte. */
-static int path_cmp(const void *a, const void *b)
+static int path_order(const char *a, const char *b)
 {
-    const unsigned char *x = (const unsigned char *)((const list_entry *)a)->name;
-    const unsigned char *y = (const unsigned char *)((const list_entry *)b)->name;
+    const unsigned char *x = (const unsigned char *)a;
+    const unsigned char *y = (const unsigned char *)b;
     for (;; x++, y++) {
         unsigned cx = *x == '/' ? 1 : *x, cy = *y == '/' ? 1 : *y;
         if (cx != cy || !cx)
@@ -232,9 +269,87 @@ static int path_cmp(const void *a, const void *b)
     }
 }
 
-mp_status imap_store_list(void *store, mp_folder_cb cb, void *ctx)
+/* By mailport name; among equal names the one that maps back by itself
+ * (no substitution) first, then by server name, so every listing of the
+ * same folders orders them alike. */
+static int listed_cmp(const void *a, const void *b)
 {
-    imap_store *st = store;
+    const imap_listed *x = a, *y = b;
+    int c = path_order(x->name, y->name);
+    if (c)
+        return c;
+    if (x->substituted != y->substituted)
+        return x->substituted - y->substituted;
+    return strcmp(x->server, y->server);
+}
+
+static int name_taken(const imap_listed *v, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i].name && strcmp(v[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Two server folders whose mailport names came out equal ("GPR/GPA" and
+ * "GPR_GPA" on a '.' server): the first keeps the name, each other one
+ * becomes "NAME~2", "NAME~3"... (the first free), so no folder is lost and
+ * every listing of the same folders names them alike. The same server name
+ * listed twice is kept once. LOUD: warn about each. Returns -1 when out of
+ * memory. */
+static int disambiguate(imap_store *st, imap_listed *v, size_t *n, int loud)
+{
+    int renamed = 0;
+    size_t kept = 0, run = 0; /* run: the first kept entry of this name */
+    for (size_t i = 0; i < *n; i++) {
+        imap_listed e = v[i];
+        v[i] = (imap_listed){0}; /* the slot is empty until kept again */
+        if (kept == 0 || strcmp(e.name, v[run].name) != 0) {
+            run = kept;
+        } else {
+            if (strcmp(e.server, v[kept - 1].server) == 0) {
+                free(e.name);
+                free(e.server);
+                continue;
+            }
+            char *alt = NULL;
+            for (int k = 2; !alt; k++) {
+                if (asprintf(&alt, "%s~%d", e.name, k) < 0) {
+                    v[i] = e;
+                    for (size_t j = i; j < *n; j++) {
+                        free(v[j].name);
+                        free(v[j].server);
+                    }
+                    *n = kept;
+                    return -1;
+                }
+                if (name_taken(v, *n, alt)) {
+                    free(alt);
+                    alt = NULL;
+                }
+            }
+            st->host->log(st->host, loud ? MP_LOG_WARN : MP_LOG_DEBUG,
+                          "%s: folder \"%s\" is named \"%s\": \"%s\" is "
+                          "already folder \"%s\" (choose another "
+                          "delimiter_substitute= to avoid this)",
+                          st->display, e.server, alt, e.name, v[run].server);
+            free(e.name);
+            e.name = alt;
+            e.substituted = 1;
+            renamed = 1;
+        }
+        v[kept++] = e;
+    }
+    *n = kept;
+    if (renamed)
+        qsort(v, *n, sizeof *v, listed_cmp);
+    return 0;
+}
+
+/* LIST the personal namespace into st->listed. LOUD: say which names were
+ * substituted (the listing the user sees). */
+static mp_status load_listing(imap_store *st, int loud)
+{
     list_ctx l = {.st = st};
     int result;
     const char *cmd = (st->conn->caps & IMAP_CAP_LIST_EXTENDED) &&
@@ -247,30 +362,85 @@ mp_status imap_store_list(void *store, mp_folder_cb cb, void *ctx)
                          st->display, st->conn->last_text);
         s = MP_FATAL;
     }
+    if (s == MP_OK && !l.oom) {
+        qsort(l.v, l.n, sizeof *l.v, listed_cmp);
+        if (disambiguate(st, l.v, &l.n, loud) != 0)
+            l.oom = 1;
+    }
     if (s == MP_OK && l.oom) {
         st->host->set_error(st->host, MP_ERR_INTERNAL, "out of memory");
         s = MP_FATAL;
     }
-    if (s == MP_OK) {
-        qsort(l.v, l.n, sizeof *l.v, path_cmp);
-        for (size_t i = 0; i < l.n && s == MP_OK; i++) {
-            if (i > 0 && strcmp(l.v[i].name, l.v[i - 1].name) == 0)
-                continue;
-            mp_folder_info info = {
-                .struct_size = sizeof info,
-                .name = l.v[i].name,
-                .special_use = l.v[i].special,
-                .no_select = l.v[i].no_select,
-                .validity = 0,
-                .count = -1,
-            };
-            s = cb(ctx, &info);
-        }
+    if (s != MP_OK) {
+        free_listing(l.v, l.n);
+        return s;
     }
-    for (size_t i = 0; i < l.n; i++)
-        free(l.v[i].name);
-    free(l.v);
+    for (size_t i = 0; loud && i < l.n; i++)
+        if (l.v[i].substituted)
+            st->host->log(st->host, MP_LOG_INFO,
+                          "%s: folder \"%s\" is \"%s\" for mailport (a "
+                          "delimiter inside its name became '%s')",
+                          st->display, l.v[i].server, l.v[i].name,
+                          st->substitute);
+    free_listing(st->listed, st->n_listed);
+    st->listed = l.v;
+    st->n_listed = l.n;
+    st->have_listing = 1;
+    return MP_OK;
+}
+
+mp_status imap_store_list(void *store, mp_folder_cb cb, void *ctx)
+{
+    imap_store *st = store;
+    mp_status s = load_listing(st, 1);
+    for (size_t i = 0; s == MP_OK && i < st->n_listed; i++) {
+        mp_folder_info info = {
+            .struct_size = sizeof info,
+            .name = st->listed[i].name,
+            .special_use = st->listed[i].special,
+            .no_select = st->listed[i].no_select,
+            .validity = 0,
+            .count = -1,
+        };
+        s = cb(ctx, &info);
+    }
     return s;
+}
+
+/* The server name of mailport folder NAME, malloc'd: the folder the
+ * listing gave that name, else the mapping of imap_names.h. A name that
+ * substitution (or disambiguation) may have made is looked up in a
+ * listing, made now when this connection has none yet. NULL with the
+ * error set (MP_FOLDER_BAD in *S for a name that cannot be mapped). */
+static char *server_name(imap_store *st, const char *name, int *substituted,
+                         mp_status *s)
+{
+    *s = MP_OK;
+    *substituted = 0;
+    if (!st->have_listing && st->delim != '/' &&
+        (strstr(name, st->substitute) || strchr(name, '~'))) {
+        *s = load_listing(st, 0);
+        if (*s != MP_OK)
+            return NULL;
+    }
+    for (size_t i = 0; i < st->n_listed; i++)
+        if (strcmp(st->listed[i].name, name) == 0) {
+            char *server = strdup(st->listed[i].server);
+            if (!server) {
+                st->host->set_error(st->host, MP_ERR_INTERNAL, "out of memory");
+                *s = MP_FATAL;
+            }
+            return server;
+        }
+    char err[512];
+    imap_names nm;
+    names_of(st, &nm);
+    char *server = imap_name_to_server(name, &nm, substituted, err, sizeof err);
+    if (!server) {
+        st->host->set_error(st->host, MP_ERR_USAGE, "%s: %s", st->display, err);
+        *s = MP_FOLDER_BAD;
+    }
+    return server;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -387,21 +557,25 @@ static mp_status create_folder(imap_store *st, const char *server, char *why,
 mp_status imap_folder_open(imap_store *st, const char *name, int read_only,
                            int create, imap_folder **out, mp_folder_info *info)
 {
-    char err[512];
-    char *server = imap_name_to_server(name, st->delim, st->prefix, err,
-                                       sizeof err);
-    if (!server) {
-        st->host->set_error(st->host, MP_ERR_USAGE, "%s: %s", st->display, err);
-        return MP_FOLDER_BAD;
-    }
+    int substituted;
+    mp_status s;
+    char *server = server_name(st, name, &substituted, &s);
+    if (!server)
+        return s;
     const char *verb = read_only ? "EXAMINE" : "SELECT";
     int result;
-    mp_status s = open_mailbox(st, verb, server, &result);
+    s = open_mailbox(st, verb, server, &result);
     char why[512] = "";
     if (s == MP_OK && result != IMAP_OK && create) {
         s = create_folder(st, server, why, sizeof why);
         if (s == MP_OK)
             s = open_mailbox(st, verb, server, &result);
+        if (s == MP_OK && result == IMAP_OK && substituted)
+            st->host->log(st->host, MP_LOG_INFO,
+                          "%s: folder \"%s\" created as \"%s\" (the "
+                          "server's delimiter '%c' inside a name became "
+                          "'%s')",
+                          st->display, name, server, st->delim, st->substitute);
     }
     if (s == MP_OK && result != IMAP_OK && why[0]) {
         imap_set_refused(st, MP_ERR_REFUSED,

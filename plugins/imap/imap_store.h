@@ -12,13 +12,28 @@
 
 #include <mailport/plugin.h>
 
+/* One folder as the last LIST showed it. */
+typedef struct imap_listed {
+    char *name;   /* mailport name */
+    char *server; /* server name */
+    unsigned special;
+    int no_select;
+    int substituted; /* a delimiter inside a part was replaced */
+} imap_listed;
+
 typedef struct imap_store {
     mp_host *host;
     imap_conn *conn;
     char delim;   /* hierarchy delimiter; 0 on a flat server */
     char *prefix; /* personal namespace prefix, server form ("" usually) */
+    char *substitute; /* stands for a delimiter inside a part (imap_names.h) */
     char *display;
     int open_folders; /* at most one */
+    /* The last listing, sorted by mailport name: how a mailport name made
+     * by substitution (or disambiguated) finds its server name again. */
+    imap_listed *listed;
+    size_t n_listed;
+    int have_listing;
 } imap_store;
 
 typedef struct imap_folder {

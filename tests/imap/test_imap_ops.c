@@ -768,8 +768,8 @@ static void test_refused_messages(void **state)
     free(url);
 }
 
-/* A server whose hierarchy delimiter is '.': nested names map, and a name
- * holding a '.' is refused rather than silently nested. */
+/* A server whose hierarchy delimiter is '.': nested names map, and a '.'
+ * inside a name part becomes the substitute ('_') rather than nesting. */
 static void test_dot_delimiter(void **state)
 {
     (void)state;
@@ -786,21 +786,139 @@ static void test_dot_delimiter(void **state)
                      MP_OK);
     assert_int_equal(pl->sink->close_folder(folder), MP_OK);
     assert_int_equal(pl->sink->open_folder(e->store, "Mr. X", &folder, &info),
-                     MP_FOLDER_BAD);
-    assert_int_equal(e->h.err_kind, MP_ERR_USAGE);
-    assert_contains(e->h.err, "delimiter");
+                     MP_OK);
+    assert_int_equal(pl->sink->close_folder(folder), MP_OK);
     listed l = {0};
     assert_int_equal(pl->sink->list_folders(e->store, on_folder, &l), MP_OK);
     assert_true(find(&l, "Archiv/Übersicht 2024") >= 0);
     assert_true(find(&l, "INBOX") >= 0);
+    assert_true(find(&l, "Mr_ X") >= 0);
+    assert_true(find(&l, "Mr/ X") < 0);
     char *md = mp_dovecot_maildir(d, "dot");
     char *p = mp_strf("%s/.Archiv.&ANw-bersicht 2024/cur", md);
+    assert_true(mp_file_exists(p));
+    free(p);
+    p = mp_strf("%s/.Mr_ X/cur", md);
     assert_true(mp_file_exists(p));
     free(p);
     free(md);
     ep_close(e);
     mp_dovecot_stop(d);
     free(url);
+}
+
+/* APPEND N small messages to server folder SERVER (quoted as given). */
+static void append_raw(mp_dovecot *d, const char *user, const char *server,
+                       int n, const char *tag)
+{
+    for (int i = 0; i < n; i++) {
+        char *msg = mp_strf("Message-ID: <%s-%d@example.org>\r\nSubject: "
+                            "%s %d\r\n\r\nbody\r\n",
+                            tag, i, tag, i);
+        char *cmd =
+            mp_strf("APPEND \"%s\" {%zu+}\r\n%s", server, strlen(msg), msg);
+        free(mp_dovecot_command(d, user, cmd));
+        free(cmd);
+        free(msg);
+    }
+}
+
+static size_t count_in(ep *e, const char *name)
+{
+    const mp_plugin *pl = mailport_plugin_v1();
+    void *folder;
+    mp_folder_info info = {.struct_size = sizeof info};
+    if (pl->source->open_folder(e->store, name, &folder, &info) != MP_OK)
+        fail_msg("open %s: %s", name, e->h.err);
+    scanned *sc = calloc(1, sizeof *sc);
+    assert_int_equal(pl->source->scan(folder, 0, on_msg, sc), MP_OK);
+    size_t n = sc->n;
+    free(sc);
+    pl->source->close_folder(folder);
+    return n;
+}
+
+/* Issue 13.3 at the plugin: on a '.' server names holding '/' are listed
+ * with the substitute, a name that substitution made equal to another is
+ * told apart ("~2"), and a store that never listed finds each of them by
+ * its listed name. delimiter_substitute= is checked. */
+static void test_delimiter_inside_names(void **state)
+{
+    (void)state;
+    const mp_plugin *pl = mailport_plugin_v1();
+    mp_dovecot_opts o = {.separator = '.', .listescape = 1};
+    mp_dovecot *d = mp_dovecot_start_opts(&o);
+    mp_dovecot_add_user(d, "sub", "pw");
+    const char *folders[] = {"GPR/GPA",    "GPR_GPA", "Jim / John", "Parent",
+                             "Parent.A/B", "a/_b",    "a_/b",       "a__b"};
+    const int counts[] = {2, 1, 3, 0, 4, 5, 6, 7};
+    for (size_t i = 0; i < 8; i++) {
+        char *cmd = mp_strf("CREATE \"%s\"", folders[i]);
+        free(mp_dovecot_command(d, "sub", cmd));
+        free(cmd);
+        append_raw(d, "sub", folders[i], counts[i], folders[i]);
+    }
+    char *url = mp_dovecot_url(d, "imap", "sub");
+    ep *e = ep_must(url, 0);
+    listed l = {0};
+    assert_int_equal(pl->source->list_folders(e->store, on_folder, &l), MP_OK);
+    assert_int_equal(l.n, 9); /* and INBOX */
+    const char *want[] = {"INBOX",      "GPR_GPA", "GPR_GPA~2",
+                          "Jim _ John", "Parent",  "Parent/A_B",
+                          "a__b",       "a__b~2",  "a__b~3"};
+    for (size_t i = 0; i < 9; i++)
+        if (find(&l, want[i]) < 0)
+            fail_msg("folder %s not listed", want[i]);
+    ep_close(e);
+    /* A fresh store (as every --jobs worker and verify opens) finds the
+     * server folder behind each listed name. */
+    e = ep_must(url, 0);
+    assert_int_equal(count_in(e, "GPR_GPA~2"), 2); /* "GPR/GPA" */
+    assert_int_equal(count_in(e, "GPR_GPA"), 1);
+    assert_int_equal(count_in(e, "Jim _ John"), 3);
+    assert_int_equal(count_in(e, "Parent/A_B"), 4);
+    /* Three names alike: the one without substitution keeps it, the others
+     * follow in server name order ('/' before '_'). */
+    assert_int_equal(count_in(e, "a__b"), 7);
+    assert_int_equal(count_in(e, "a__b~2"), 5); /* "a/_b" */
+    assert_int_equal(count_in(e, "a__b~3"), 6); /* "a_/b" */
+    ep_close(e);
+
+    /* Another substitute. */
+    char *url2 = mp_strf("%s&delimiter_substitute=-", url);
+    e = ep_must(url2, 0);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(pl->source->list_folders(e->store, on_folder, &l), MP_OK);
+    assert_true(find(&l, "GPR-GPA") >= 0);
+    assert_true(find(&l, "GPR_GPA") >= 0);
+    assert_true(find(&l, "GPR_GPA~2") < 0);
+    assert_true(find(&l, "Jim - John") >= 0);
+    ep_close(e);
+    e = ep_must(url2, 0);
+    assert_int_equal(count_in(e, "GPR-GPA"), 2);
+    ep_close(e);
+    free(url2);
+
+    /* Refused values: usage errors before or right after the login. */
+    const char *bad[] = {"ab", "%2F", "*", "%09", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *u = mp_strf("%s&delimiter_substitute=%s", url, bad[i]);
+        e = ep_open(u, 0);
+        assert_int_equal(e->status, MP_FATAL);
+        assert_int_equal(e->h.err_kind, MP_ERR_USAGE);
+        assert_contains(e->h.err, "delimiter_substitute=");
+        ep_close(e);
+        free(u);
+    }
+    char *u = mp_strf("%s&delimiter_substitute=.", url);
+    e = ep_open(u, 1);
+    assert_int_equal(e->status, MP_FATAL);
+    assert_int_equal(e->h.err_kind, MP_ERR_USAGE);
+    assert_contains(e->h.err, "the server's hierarchy delimiter is '.'");
+    ep_close(e);
+    free(u);
+    free(url);
+    mp_dovecot_stop(d);
 }
 
 /* IMAP -> IMAP through the binary keeps flags, keywords and dates, checked
@@ -933,6 +1051,7 @@ int main(void)
         cmocka_unit_test(test_missing_folder_and_bad_names),
         cmocka_unit_test(test_refused_messages),
         cmocka_unit_test(test_dot_delimiter),
+        cmocka_unit_test(test_delimiter_inside_names),
         cmocka_unit_test(test_imap_to_imap_keeps_metadata),
         cmocka_unit_test(test_change_marker),
     };

@@ -1,8 +1,7 @@
-/* The IMAP plugin's pure helpers: dates, flags, quoting, UID sets, folder
- * name mapping, and the spool. */
+/* The IMAP plugin's pure helpers: dates, flags, quoting, UID sets and the
+ * spool (folder names: test_imap_names.c). */
 #include "testutil.h"
 
-#include "imap_names.h"
 #include "imap_spool.h"
 #include "imap_util.h"
 
@@ -109,60 +108,6 @@ static void test_uid_sets(void **state)
     assert_int_equal(imap_parse_uid(NULL, &uid), -1);
 }
 
-static void name_to(const char *name, char delim, const char *prefix,
-                    const char *want)
-{
-    char err[256] = "";
-    char *got = imap_name_to_server(name, delim, prefix, err, sizeof err);
-    if (!want) {
-        if (got)
-            fail_msg("\"%s\" mapped to \"%s\", expected a refusal", name, got);
-        assert_true(err[0] != '\0');
-        return;
-    }
-    if (!got)
-        fail_msg("\"%s\" refused: %s", name, err);
-    assert_string_equal(got, want);
-    /* And back. */
-    char *back = imap_name_from_server(got, delim, prefix);
-    assert_non_null(back);
-    assert_string_equal(back, strcmp(name, "inbox") == 0 ? "INBOX" : name);
-    free(back);
-    free(got);
-}
-
-static void test_names(void **state)
-{
-    (void)state;
-    name_to("INBOX", '/', "", "INBOX");
-    name_to("inbox", '.', "INBOX.", "INBOX");
-    name_to("Archiv/Übersicht 2024", '/', "", "Archiv/&ANw-bersicht 2024");
-    name_to("Archiv/Übersicht 2024", '.', "", "Archiv.&ANw-bersicht 2024");
-    name_to("Projects/Ω", '/', "", "Projects/&A6k-");
-    name_to("Quote\"d & Co", '/', "", "Quote\"d &- Co");
-    name_to("Sent", '.', "INBOX.", "INBOX.Sent");
-    name_to("a/b", '.', "INBOX.", "INBOX.a.b");
-    name_to("日本語", '/', "", "&ZeVnLIqe-");
-    /* Refused: empty parts, the delimiter inside a part, nesting on a
-     * flat server, invalid UTF-8. */
-    name_to("", '/', "", NULL);
-    name_to("/abs", '/', "", NULL);
-    name_to("trail/", '/', "", NULL);
-    name_to("a//b", '/', "", NULL);
-    name_to("Mr. X", '.', "", NULL);
-    name_to("a/b", 0, "", NULL);
-    name_to("bad\xff", '/', "", NULL);
-    /* Server names that cannot come back: invalid modified UTF-7, a '/'
-     * inside a part on a '.' server, empty parts. */
-    assert_null(imap_name_from_server("&Jjo!", '/', ""));
-    assert_null(imap_name_from_server("a/b", '.', ""));
-    assert_null(imap_name_from_server("a..b", '.', ""));
-    assert_null(imap_name_from_server("\xc3\xa4", '/', ""));
-    char *n = imap_name_from_server("Shared.x", '.', "INBOX.");
-    assert_string_equal(n, "Shared/x"); /* outside the prefix: kept whole */
-    free(n);
-}
-
 static int collect(void *ctx, const char *buf, size_t len)
 {
     imap_str *b = ctx;
@@ -207,9 +152,9 @@ static void test_spool(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dates),     cmocka_unit_test(test_flags),
-        cmocka_unit_test(test_quote),     cmocka_unit_test(test_uid_sets),
-        cmocka_unit_test(test_names),     cmocka_unit_test(test_spool),
+        cmocka_unit_test(test_dates), cmocka_unit_test(test_flags),
+        cmocka_unit_test(test_quote), cmocka_unit_test(test_uid_sets),
+        cmocka_unit_test(test_spool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

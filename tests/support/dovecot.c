@@ -95,6 +95,12 @@ static void write_config(mp_dovecot *d, const mp_dovecot_opts *o)
                                 "}\n",
                                 o->max_mail_size)
                       : strdup("");
+    if (o && o->listescape) {
+        char *both =
+            mp_strf("%smail_plugins = $mail_plugins listescape\n", quota);
+        free(quota);
+        quota = both;
+    }
     char *conf = mp_strf(
         "base_dir = %1$s/run\n"
         "state_dir = %1$s/state\n"
@@ -437,6 +443,132 @@ char *mp_dovecot_url(mp_dovecot *d, const char *mode, const char *user)
                        user, d->tls_port, d->cafile, pwfile);
     fail_msg("mp_dovecot_url: unknown mode %s", mode);
     return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* A minimal IMAP client of its own, so tests can check the server's view.   */
+
+/* Read one response line (with the literals it announces) into *OUT,
+ * appending. Returns the start of the line within *OUT, as an offset. */
+static size_t read_response_line(FILE *in, char **out, size_t *len)
+{
+    size_t start = *len;
+    for (;;) {
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t n = getline(&line, &cap, in);
+        if (n <= 0)
+            fail_msg("mp_dovecot_command: connection closed; so far:\n%s",
+                     *out);
+        char *grown = realloc(*out, *len + (size_t)n + 1);
+        assert_non_null(grown);
+        *out = grown;
+        memcpy(*out + *len, line, (size_t)n);
+        *len += (size_t)n;
+        (*out)[*len] = '\0';
+        free(line);
+        /* "{123}\r\n" at the end: 123 bytes of literal follow, then the
+         * rest of the line. */
+        size_t e = *len;
+        if (e >= 3 && (*out)[e - 1] == '\n' && (*out)[e - 2] == '\r' &&
+            (*out)[e - 3] == '}') {
+            char *open = NULL;
+            for (size_t k = e - 3; k > start; k--)
+                if ((*out)[k - 1] == '{') {
+                    open = *out + k;
+                    break;
+                }
+            if (open) {
+                size_t lit = strtoul(open, NULL, 10);
+                grown = realloc(*out, *len + lit + 1);
+                assert_non_null(grown);
+                *out = grown;
+                if (lit && fread(*out + *len, 1, lit, in) != lit)
+                    fail_msg("mp_dovecot_command: short literal");
+                *len += lit;
+                (*out)[*len] = '\0';
+                continue;
+            }
+        }
+        return start;
+    }
+}
+
+/* Send TEXT CRLF; read up to the line tagged TAG. Returns the answer
+ * (malloc'd); *OK says whether it was OK. */
+static char *session_step(FILE *io, const char *tag, const char *text, int *ok)
+{
+    char *line = mp_strf("%s %s\r\n", tag, text);
+    for (size_t off = 0, n = strlen(line); off < n;) {
+        ssize_t w = send(fileno(io), line + off, n - off, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            fail_msg("mp_dovecot_command: send: %s", strerror(errno));
+        off += (size_t)w;
+    }
+    free(line);
+    char *out = strdup("");
+    size_t len = 0, tl = strlen(tag);
+    for (;;) {
+        size_t at = read_response_line(io, &out, &len);
+        if (strncmp(out + at, tag, tl) == 0 && out[at + tl] == ' ') {
+            *ok = strncmp(out + at + tl + 1, "OK", 2) == 0;
+            return out;
+        }
+    }
+}
+
+char *mp_dovecot_session(mp_dovecot *d, const char *user,
+                         const char *const *commands)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)d->port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof a) != 0)
+        fail_msg("mp_dovecot_command: cannot connect to port %d: %s", d->port,
+                 strerror(errno));
+    FILE *io = fdopen(s, "r"); /* read through stdio, written with send */
+    assert_non_null(io);
+    char *greeting = strdup("");
+    size_t glen = 0;
+    read_response_line(io, &greeting, &glen);
+    free(greeting);
+    char *pw = mp_read_file(mp_dovecot_password_file(d, user), NULL);
+    char *login = mp_strf("LOGIN \"%s\" \"%s\"", user, pw);
+    free(pw);
+    int ok;
+    char *answer = session_step(io, "l", login, &ok);
+    free(login);
+    if (!ok)
+        fail_msg("mp_dovecot_command: login as %s refused:\n%s", user, answer);
+    free(answer);
+    char *all = strdup("");
+    for (size_t i = 0; commands[i]; i++) {
+        const char *command = commands[i];
+        int any = command[0] == '?';
+        if (any)
+            command++;
+        answer = session_step(io, "t", command, &ok);
+        if (!ok && !any)
+            fail_msg("mp_dovecot_command: \"%.200s\" failed:\n%s", command,
+                     answer);
+        char *joined = mp_strf("%s%s", all, answer);
+        free(all);
+        free(answer);
+        all = joined;
+    }
+    char *bye = session_step(io, "z", "LOGOUT", &ok);
+    free(bye);
+    fclose(io);
+    return all;
+}
+
+char *mp_dovecot_command(mp_dovecot *d, const char *user, const char *command)
+{
+    const char *one[] = {command, NULL};
+    return mp_dovecot_session(d, user, one);
 }
 
 /* Rawlog ".in" files hold "<timestamp> <tag> <command...>" per line (and

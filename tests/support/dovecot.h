@@ -22,6 +22,9 @@ typedef struct mp_dovecot mp_dovecot;
 typedef struct mp_dovecot_opts {
     char separator;       /* hierarchy delimiter: '/' (default) or '.' */
     size_t max_mail_size; /* refuse bigger messages (quota plugin); 0: none */
+    /* Load the listescape plugin, so folder names may hold '/' and '.'
+     * (other than the separator), as hosts with other storage allow. */
+    int listescape;
 } mp_dovecot_opts;
 
 /* Start a server (default options). Skips nothing: fails the test when
@@ -62,6 +65,20 @@ void mp_dovecot_fix_owner(const mp_dovecot *d);
 /* URL for USER (malloc'd): MODE "imap" (plain text, tls=none), "starttls"
  * (imap:// with cafile=) or "imaps" (with cafile=); password_file= added. */
 char *mp_dovecot_url(mp_dovecot *d, const char *mode, const char *user);
+
+/* One IMAP session as USER over plain text (LOGIN, COMMAND, LOGOUT), for
+ * a test to set up or look at the server independently of mailport.
+ * COMMAND may hold "{n+}" CRLF literals. Returns everything the server
+ * answered to COMMAND, untagged lines and the tagged one ("t OK ..."),
+ * CRLF kept (malloc'd). Fails the test when the server cannot be reached,
+ * refuses the login, or answers COMMAND with anything but OK, unless
+ * COMMAND starts with '?' (then the '?' is dropped and any answer is
+ * returned). */
+char *mp_dovecot_command(mp_dovecot *d, const char *user, const char *command);
+/* The same for several commands in one session (e.g. SELECT, then FETCH),
+ * NULL-terminated; returns every answer, in order, concatenated. */
+char *mp_dovecot_session(mp_dovecot *d, const char *user,
+                         const char *const *commands);
 
 /* How many commands USER's sessions sent whose text (after the tag)
  * starts with CMD ("UID FETCH", "APPEND"), over every rawlog so far.
