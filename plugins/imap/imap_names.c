@@ -67,6 +67,14 @@ static const char *substitute_of(const imap_names *nm)
                                              : IMAP_DEFAULT_SUBSTITUTE;
 }
 
+/* "INBOX." or "INBOX/" (the delimiter after INBOX, any case): every folder
+ * of the namespace is a child of the inbox. */
+static int inbox_prefix(const imap_names *nm)
+{
+    return nm->delim && strncasecmp(nm->prefix, "INBOX", 5) == 0 &&
+           nm->prefix[5] == nm->delim && nm->prefix[6] == '\0';
+}
+
 static int has_empty_part(const char *name)
 {
     return !*name || name[0] == '/' || name[strlen(name) - 1] == '/' ||
@@ -115,9 +123,12 @@ char *imap_name_to_server(const char *name, const imap_names *nm,
                  name);
         return NULL;
     }
+    const char *body = name;
+    if (inbox_prefix(nm) && strncasecmp(name, "INBOX/", 6) == 0)
+        body = name + 6; /* the prefix is the inbox: "INBOX/X" -> "INBOX.X" */
     char *parts = delim && delim != '/'
-                      ? replace_char(name, delim, substitute_of(nm), &hits)
-                      : strdup(name);
+                      ? replace_char(body, delim, substitute_of(nm), &hits)
+                      : strdup(body);
     if (!parts) {
         snprintf(err, err_size, "out of memory");
         return NULL;
@@ -153,9 +164,16 @@ char *imap_name_from_server(const char *server, const imap_names *nm,
         *substituted = 0;
     if (strcasecmp(server, "INBOX") == 0)
         return strdup("INBOX");
+    const char *lead = "";
     size_t plen = strlen(nm->prefix);
-    if (plen && strncmp(server, nm->prefix, plen) == 0 && server[plen])
-        server += plen;
+    if (plen && server[plen]) {
+        if (inbox_prefix(nm) && strncasecmp(server, nm->prefix, plen) == 0) {
+            server += plen;
+            lead = "INBOX/";
+        } else if (strncmp(server, nm->prefix, plen) == 0) {
+            server += plen;
+        }
+    }
     char *dec = mp_mutf7_decode(server);
     if (!dec)
         return NULL;
@@ -176,7 +194,14 @@ char *imap_name_from_server(const char *server, const imap_names *nm,
         free(dec);
         return NULL;
     }
-    if (substituted)
-        *substituted = hits > 0;
-    return dec;
+    size_t ll = strlen(lead);
+    char *out = malloc(ll + strlen(dec) + 1);
+    if (out) {
+        memcpy(out, lead, ll);
+        strcpy(out + ll, dec);
+        if (substituted)
+            *substituted = hits > 0;
+    }
+    free(dec);
+    return out;
 }

@@ -5,8 +5,13 @@
  * The mapping, both ways through these two functions only:
  *
  * - "INBOX" (any case) is the inbox and never gets the prefix.
- * - The personal namespace prefix is added to every other name and
- *   stripped again, so mailport names do not show it.
+ * - The personal namespace prefix is added to every other name. When the
+ *   prefix is the inbox itself ("INBOX." or "INBOX/", as Courier, Cyrus and
+ *   cPanel hosts have it), every folder of the namespace is a child of the
+ *   inbox: mailport "INBOX/X" is "INBOX.X" there (not "INBOX.INBOX.X"), a
+ *   top-level mailport "X" is "INBOX.X" too, and "INBOX.X" comes back as
+ *   "INBOX/X". With any other prefix it is added and stripped, so mailport
+ *   names do not show it.
  * - The server's delimiter separates the parts. A character inside a part
  *   that is the other side's delimiter ('/' in a part on a '.' server,
  *   which mailport would read as nesting; '.' in a mailport part going to

@@ -1,5 +1,6 @@
 /* Folder name mapping (imap_names.h): prefix, delimiter, modified UTF-7,
- * and the substitute for a delimiter inside a name. */
+ * the inbox-as-prefix namespace of Courier/Cyrus hosts, and the substitute
+ * for a delimiter inside a name. */
 #include "testutil.h"
 
 #include "imap_names.h"
@@ -99,6 +100,37 @@ static void test_plain_names(void **state)
     check_from("Shared.x", '.', "INBOX.", NULL, "Shared/x", 0);
 }
 
+/* Issue 9.1: a personal namespace "INBOX." (Courier, Cyrus, cPanel): an
+ * inbox child stays an inbox child both ways, never "INBOX.INBOX.X". */
+static void test_inbox_prefix(void **state)
+{
+    (void)state;
+    check_to("INBOX/COMPTA", '.', "INBOX.", NULL, "INBOX.COMPTA", NULL, 0);
+    check_to("inbox/COMPTA", '.', "INBOX.", NULL, "INBOX.COMPTA",
+             "INBOX/COMPTA", 0);
+    check_to("INBOX/COMPTA/2024", '.', "INBOX.", NULL, "INBOX.COMPTA.2024",
+             NULL, 0);
+    /* Top-level folders live under the inbox there, and come back as its
+     * children: the server has no other place for them. */
+    check_to("Sent", '.', "INBOX.", NULL, "INBOX.Sent", "INBOX/Sent", 0);
+    check_to("a/b", '.', "INBOX.", NULL, "INBOX.a.b", "INBOX/a/b", 0);
+    check_to("Übersicht", '.', "INBOX.", NULL, "INBOX.&ANw-bersicht",
+             "INBOX/Übersicht", 0);
+    /* The same with '/' as the delimiter ("INBOX/" prefix). */
+    check_to("INBOX/COMPTA", '/', "INBOX/", NULL, "INBOX/COMPTA", NULL, 0);
+    check_to("COMPTA", '/', "INBOX/", NULL, "INBOX/COMPTA", "INBOX/COMPTA", 0);
+    /* Server side: every name of the namespace is an inbox child. */
+    check_from("INBOX.COMPTA", '.', "INBOX.", NULL, "INBOX/COMPTA", 0);
+    check_from("INBOX.a.b", '.', "INBOX.", NULL, "INBOX/a/b", 0);
+    check_from("Inbox.x", '.', "INBOX.", NULL, "INBOX/x", 0);
+    check_from("INBOX", '.', "INBOX.", NULL, "INBOX", 0);
+    /* Without a prefix "INBOX/X" is an inbox child as it stands. */
+    check_to("INBOX/COMPTA", '/', "", NULL, "INBOX/COMPTA", NULL, 0);
+    check_to("INBOX/COMPTA", '.', "", NULL, "INBOX.COMPTA", NULL, 0);
+    /* "INBOX" followed by something else is no inbox prefix. */
+    check_to("X", '.', "INBOXES.", NULL, "INBOXES.X", NULL, 0);
+}
+
 /* Issue 13.3: the delimiter inside a name part becomes the substitute. */
 static void test_substitute(void **state)
 {
@@ -109,12 +141,15 @@ static void test_substitute(void **state)
     check_from("A.B/C", '.', "", NULL, "A/B_C", 1);
     check_from("A.B/C", '.', "", "-", "A/B-C", 1);
     check_from("GPR/GPA", '.', "", "∕", "GPR∕GPA", 1); /* U+2215 */
-    check_from("a/b", 0, "", NULL, "a_b", 1);          /* flat server */
+    check_from("INBOX.GPR/GPA", '.', "INBOX.", NULL, "INBOX/GPR_GPA", 1);
+    check_from("a/b", 0, "", NULL, "a_b", 1); /* flat server */
     check_from("a/b", '/', "", NULL, "a/b", 0);
     check_from("GPR_GPA", '.', "", NULL, "GPR_GPA", 0);
     /* A mailport part holding the server's delimiter. */
     check_to("Mr. X", '.', "", NULL, "Mr_ X", "Mr_ X", 1);
     check_to("v1.2/notes", '.', "", NULL, "v1_2.notes", "v1_2/notes", 1);
+    check_to("v1.2", '.', "INBOX.", NULL, "INBOX.v1_2", "INBOX/v1_2", 1);
+    check_to("INBOX/v1.2", '.', "INBOX.", "+", "INBOX.v1+2", "INBOX/v1+2", 1);
     check_to("v1.2", '/', "", NULL, "v1.2", NULL, 0);
     /* A substitute that needs modified UTF-7 is encoded like any text. */
     check_to("GPR∕GPA", '/', "", NULL, "GPR&IhU-GPA", NULL, 0);
@@ -149,6 +184,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain_names),
+        cmocka_unit_test(test_inbox_prefix),
         cmocka_unit_test(test_substitute),
         cmocka_unit_test(test_substitute_check),
     };

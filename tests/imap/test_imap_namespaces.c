@@ -1,8 +1,10 @@
 /* Folder names between servers that disagree, through the binary and
  * checked on the servers themselves (raw IMAP, not mailport):
- * issue 13.3: a name holding the other side's delimiter ("GPR/GPA" on a
- * '.' server, "v1.2" going to one) is copied under the substitute, and
- * verify and --map agree with copy. */
+ * - issue 13.3: a name holding the other side's delimiter ("GPR/GPA" on a
+ *   '.' server, "v1.2" going to one) is copied under the substitute, and
+ *   verify and --map agree with copy;
+ * - issue 9.1: a Courier-style personal namespace ("INBOX." with '.'):
+ *   inbox children stay inbox children in both directions. */
 #include "testutil.h"
 
 #include "dovecot.h"
@@ -14,19 +16,23 @@
 
 static mp_dovecot *dot;   /* separator '.', names may hold '/' */
 static mp_dovecot *slash; /* separator '/', names may hold '.' */
+static mp_dovecot *pfx;   /* personal namespace "INBOX.", separator '.' */
 
 static int setup(void **state)
 {
     (void)state;
     mp_dovecot_opts d = {.separator = '.', .listescape = 1};
     mp_dovecot_opts s = {.separator = '/', .listescape = 1};
+    mp_dovecot_opts p = {.separator = '.', .prefix = "INBOX."};
     dot = mp_dovecot_start_opts(&d);
     slash = mp_dovecot_start_opts(&s);
+    pfx = mp_dovecot_start_opts(&p);
     mp_dovecot_add_users(dot, "a", "pw-a", "a2", "pw-a2", "s", "pw-s",
                          (char *)NULL);
     mp_dovecot_add_users(slash, "b", "pw-b", "c", "pw-c", "d", "pw-d", "r",
                          "pw-r", "s1", "pw-s1", "s2", "pw-s2", "s3", "pw-s3",
                          (char *)NULL);
+    mp_dovecot_add_users(pfx, "p1", "pw-p1", "p2", "pw-p2", (char *)NULL);
     return 0;
 }
 
@@ -35,6 +41,7 @@ static int teardown(void **state)
     (void)state;
     mp_dovecot_stop(dot);
     mp_dovecot_stop(slash);
+    mp_dovecot_stop(pfx);
     return 0;
 }
 
@@ -86,6 +93,12 @@ static void expect_count(mp_dovecot *d, const char *user, const char *server,
     if (n != want)
         fail_msg("%s: folder \"%s\" holds %d messages, expected %d", user,
                  server, n, want);
+}
+
+/* The server's LIST of every folder (raw response). */
+static char *list_all(mp_dovecot *d, const char *user)
+{
+    return mp_dovecot_command(d, user, "LIST \"\" \"*\"");
 }
 
 static char *url(mp_dovecot *d, const char *user)
@@ -236,12 +249,74 @@ static void test_dot_inside_names_to_dot_server(void **state)
     free(dst);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Issue 9.1: the "INBOX." namespace.                                        */
+
+static void test_into_inbox_namespace(void **state)
+{
+    (void)state;
+    fill(slash, "s1", "INBOX", 2);
+    fill(slash, "s1", "INBOX/COMPTA", 3);
+    fill(slash, "s1", "INBOX/COMPTA/2024", 1);
+    fill(slash, "s1", "Top", 1);
+    fill(slash, "s1", "INBOX/v1.2", 2); /* and the other's delimiter */
+    char *src = url(slash, "s1"), *dst = url(pfx, "p1");
+    run(0, NULL, "copied 9, already present 0", "copy", src, dst, NULL, NULL);
+    const want copied[] = {
+        {"INBOX", 2},     {"INBOX.COMPTA", 3}, {"INBOX.COMPTA.2024", 1},
+        {"INBOX.Top", 1}, {"INBOX.v1_2", 2},   {NULL, 0}};
+    expect_counts(pfx, "p1", copied);
+    char *list = list_all(pfx, "p1");
+    if (strstr(list, "INBOX.INBOX"))
+        fail_msg("an INBOX.INBOX folder was made:\n%s", list);
+    free(list);
+    run(0, NULL, "verified 9 messages in 5 folders: 0 missing", "verify", src,
+        dst, NULL, NULL);
+    free(src);
+    free(dst);
+}
+
+static void test_out_of_inbox_namespace(void **state)
+{
+    (void)state;
+    fill(pfx, "p2", "INBOX", 1);
+    fill(pfx, "p2", "INBOX.COMPTA", 3);
+    fill(pfx, "p2", "INBOX.Archive", 0);
+    fill(pfx, "p2", "INBOX.Archive.2023", 2);
+    char *src = url(pfx, "p2"), *dst = url(slash, "s2");
+    run(0, "INBOX/COMPTA", NULL, "list", src, NULL, NULL, NULL);
+    run(0, NULL, "copied 6, already present 0", "copy", src, dst, NULL, NULL);
+    const want copied[] = {
+        {"INBOX", 1},   {"INBOX/COMPTA", 3}, {"INBOX/Archive/2023", 2},
+        {"COMPTA", -1}, {"Archive", -1},     {NULL, 0}};
+    expect_counts(slash, "s2", copied);
+    run(0, NULL, "verified 6 messages in 4 folders: 0 missing", "verify", src,
+        dst, NULL, NULL);
+
+    /* And what came into the namespace goes out as it went in. */
+    free(src);
+    free(dst);
+    src = url(pfx, "p1");
+    dst = url(slash, "s3");
+    run(0, NULL, NULL, "copy", src, dst, NULL, NULL);
+    const want out[] = {{"INBOX/COMPTA", 3},
+                        {"INBOX/COMPTA/2024", 1},
+                        {"INBOX/v1_2", 2},
+                        {"INBOX/Top", 1},
+                        {NULL, 0}};
+    expect_counts(slash, "s3", out);
+    free(src);
+    free(dst);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slash_inside_names_to_slash_server),
         cmocka_unit_test(test_map_and_other_substitute),
         cmocka_unit_test(test_dot_inside_names_to_dot_server),
+        cmocka_unit_test(test_into_inbox_namespace),
+        cmocka_unit_test(test_out_of_inbox_namespace),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

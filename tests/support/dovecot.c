@@ -101,6 +101,9 @@ static void write_config(mp_dovecot *d, const mp_dovecot_opts *o)
         free(quota);
         quota = both;
     }
+    char *prefix = o && o->prefix && *o->prefix
+                       ? mp_strf("  prefix = %s\n", o->prefix)
+                       : strdup("");
     char *conf = mp_strf(
         "base_dir = %1$s/run\n"
         "state_dir = %1$s/state\n"
@@ -120,7 +123,7 @@ static void write_config(mp_dovecot *d, const mp_dovecot_opts *o)
         "userdb {\n  driver = static\n"
         "  args = uid=%4$u gid=%5$u home=%1$s/home/%%u\n}\n"
         "mail_location = maildir:%1$s/mail/%%u\n"
-        "namespace inbox {\n  inbox = yes\n  separator = %6$c\n"
+        "namespace inbox {\n  inbox = yes\n  separator = %6$c\n%10$s"
         "  mailbox Sent {\n    special_use = \\Sent\n  }\n"
         "  mailbox Trash {\n    special_use = \\Trash\n  }\n}\n"
         "service imap-login {\n  chroot =\n"
@@ -130,10 +133,11 @@ static void write_config(mp_dovecot *d, const mp_dovecot_opts *o)
         "protocol imap {\n  rawlog_dir = %1$s/rawlog/%%u\n}\n"
         "%9$s",
         d->dir, run_user, login_user, (unsigned)d->mail_uid,
-        (unsigned)d->mail_gid, sep, d->port, d->tls_port, quota);
+        (unsigned)d->mail_gid, sep, d->port, d->tls_port, quota, prefix);
     write_text(d->conf, conf, 0644);
     free(conf);
     free(quota);
+    free(prefix);
 }
 
 /* Start Dovecot on the configured ports and wait until it listens.

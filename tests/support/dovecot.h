@@ -22,6 +22,9 @@ typedef struct mp_dovecot mp_dovecot;
 typedef struct mp_dovecot_opts {
     char separator;       /* hierarchy delimiter: '/' (default) or '.' */
     size_t max_mail_size; /* refuse bigger messages (quota plugin); 0: none */
+    /* Personal namespace prefix, e.g. "INBOX." for a Courier-style host
+     * (with separator '.'); NULL or "": none. */
+    const char *prefix;
     /* Load the listescape plugin, so folder names may hold '/' and '.'
      * (other than the separator), as hosts with other storage allow. */
     int listescape;
