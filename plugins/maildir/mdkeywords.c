@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define KW_FILE "dovecot-keywords"
@@ -94,6 +95,14 @@ int md_keywords_index(md_keywords *kw, const char *name, int add)
     if (i < 0 && add)
         i = add_name(kw, name, strlen(name));
     return i;
+}
+
+int md_keywords_find(const md_keywords *kw, const char *name)
+{
+    for (int i = 0; i < MD_MAX_KEYWORDS; i++)
+        if (kw->names[i] && strcasecmp(kw->names[i], name) == 0)
+            return i;
+    return -1;
 }
 
 uint32_t md_keywords_bits(md_keywords *kw, const char *words, int add,

@@ -11,6 +11,10 @@
 
 #define MD_MAX_KEYWORDS 26
 
+/* MP_FLAG_FORWARDED as a keyword: Dovecot 2.3 serves this letter as the
+ * IMAP $Forwarded flag and ignores the info letter 'P'. */
+#define MD_FORWARDED_KEYWORD "$Forwarded"
+
 typedef struct md_keywords {
     char *names[MD_MAX_KEYWORDS]; /* NULL where the letter is unused */
     int dirty;                    /* changed since loaded or saved */
@@ -25,6 +29,10 @@ void md_keywords_free(md_keywords *kw);
  * yet known takes the first free letter (marking KW dirty); -1 then means
  * all 26 are taken. */
 int md_keywords_index(md_keywords *kw, const char *name, int add);
+
+/* The letter index of keyword NAME compared without regard to case (IMAP
+ * keywords are case-insensitive), or -1. */
+int md_keywords_find(const md_keywords *kw, const char *name);
 
 /* Keyword bits for the space-separated list WORDS (may be NULL). With ADD,
  * unknown ones are added. The names of keywords that found no letter are

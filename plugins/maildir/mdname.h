@@ -6,6 +6,9 @@
  * Info letters: D draft, F flagged, P passed (forwarded), R replied
  * (answered), S seen, T trashed (deleted), in ASCII order; 'a'..'z' are
  * Dovecot keywords, numbered through the folder's dovecot-keywords file.
+ * Dovecot ignores 'P' and keeps $Forwarded as a keyword, so the sink
+ * writes that (mdwrite.c) and the source reads both (mdread.c); these
+ * functions only translate letters.
  */
 #ifndef MD_NAME_H
 #define MD_NAME_H

@@ -30,6 +30,14 @@ static void entry_info(md_folder *f, const md_entry *e, const struct stat *st,
      * tool did put an info on it (mairix's test data has "new/6:2,R"), it
      * is honoured, as Dovecot and mutt do. */
     info->flags = ni.flags;
+    /* $Forwarded is read in both forms: 'P' (mutt, earlier mailport) and
+     * the dovecot-keywords letter (Dovecot, mailport now). */
+    int fw =
+        ni.kw_letters ? md_keywords_find(&f->kw, MD_FORWARDED_KEYWORD) : -1;
+    if (fw >= 0 && (ni.kw_letters & (1u << fw))) {
+        info->flags |= MP_FLAG_FORWARDED;
+        ni.kw_letters &= ~(1u << fw);
+    }
     info->keywords = md_keywords_string(&f->kw, ni.kw_letters, kw_buf,
                                         kw_size);
     info->internal_date = (int64_t)st->st_mtim.tv_sec;

@@ -75,6 +75,32 @@ static uint32_t keyword_letters(md_folder *f, const char *keywords,
     return bits;
 }
 
+/* $Forwarded goes into the name as the folder's dovecot-keywords letter
+ * for "$Forwarded", the form Dovecot serves (it ignores the info letter
+ * 'P'); only when all 26 letters are taken does it fall back to 'P',
+ * which mailport and mutt still read. Takes MP_FLAG_FORWARDED out of
+ * *FLAGS when it went into *LETTERS. */
+static void forwarded_letter(md_folder *f, unsigned *flags, uint32_t *letters,
+                             const char *key)
+{
+    if (!(*flags & MP_FLAG_FORWARDED))
+        return;
+    int i = md_keywords_find(&f->kw, MD_FORWARDED_KEYWORD);
+    if (i < 0)
+        i = md_keywords_index(&f->kw, MD_FORWARDED_KEYWORD, 1);
+    if (i < 0) {
+        md_store *s = f->store;
+        s->host->log(s->host, MP_LOG_WARN,
+                     "%s: folder \"%s\": message %s: $Forwarded stored as "
+                     "'P' (no keyword letter left), which Dovecot does not "
+                     "show",
+                     s->display, f->name, key ? key : "(new)");
+        return;
+    }
+    *letters |= 1u << i;
+    *flags &= ~(unsigned)MP_FLAG_FORWARDED;
+}
+
 mp_status md_put_begin(void *folder, const mp_msg_info *info, void **put)
 {
     md_folder *f = folder;
@@ -93,6 +119,7 @@ mp_status md_put_begin(void *folder, const mp_msg_info *info, void **put)
     p->fd = -1;
     p->flags = info->flags & KNOWN_FLAGS;
     p->kw_letters = keyword_letters(f, info->keywords, info->key);
+    forwarded_letter(f, &p->flags, &p->kw_letters, info->key);
     p->date = info->internal_date;
     p->size = p->vsize = 0;
     p->size_hint = info->size;
@@ -454,6 +481,7 @@ mp_status md_set_flags(void *folder, const char *key, unsigned flags,
         return st;
     uint32_t letters = keyword_letters(f, keywords, key);
     flags &= KNOWN_FLAGS;
+    forwarded_letter(f, &flags, &letters, key);
     /* Save new keywords before any name refers to their letters. */
     st = save_keywords(f);
     if (st != MP_OK)

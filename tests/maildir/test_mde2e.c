@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 typedef struct rec {
@@ -23,9 +24,11 @@ typedef struct snap {
 } snap;
 
 /* Keyword names for the lower-case letters of INFO, from DIR's
- * dovecot-keywords, sorted and space separated into OUT. */
-static void keyword_names(const char *dir, const char *info, char *out,
-                          size_t out_size)
+ * dovecot-keywords, sorted and space separated into OUT; "$Forwarded" is
+ * left out and returned as 1 instead (it is the info letter 'P' written
+ * the way Dovecot reads it). */
+static int keyword_names(const char *dir, const char *info, char *out,
+                         size_t out_size)
 {
     char *names[26] = {0};
     char *path = mp_strf("%s/dovecot-keywords", dir);
@@ -42,9 +45,14 @@ static void keyword_names(const char *dir, const char *info, char *out,
     free(path);
     const char *picked[26];
     int np = 0;
+    int forwarded = 0;
     for (const char *p = info; *p; p++)
-        if (*p >= 'a' && *p <= 'z' && names[*p - 'a'])
-            picked[np++] = names[*p - 'a'];
+        if (*p >= 'a' && *p <= 'z' && names[*p - 'a']) {
+            if (strcasecmp(names[*p - 'a'], "$Forwarded") == 0)
+                forwarded = 1;
+            else
+                picked[np++] = names[*p - 'a'];
+        }
     /* Sort names so letter assignment order does not matter. */
     for (int i = 1; i < np; i++)
         for (int j = i; j > 0 && strcmp(picked[j - 1], picked[j]) > 0; j--) {
@@ -58,6 +66,7 @@ static void keyword_names(const char *dir, const char *info, char *out,
                  i ? " " : "", picked[i]);
     for (int i = 0; i < 26; i++)
         free(names[i]);
+    return forwarded;
 }
 
 static void add_folder_msgs(snap *s, const char *dir, const char *folder)
@@ -81,15 +90,20 @@ static void add_folder_msgs(snap *s, const char *dir, const char *folder)
             if (!info)
                 info = bang;
             char flags[16] = "";
-            for (const char *p = info ? info + 3 : ""; *p; p++)
-                if (strchr("DFPRST", *p) && !strchr(flags, *p))
-                    flags[strlen(flags)] = *p;
             char kw[512];
-            keyword_names(dir, info ? info + 3 : "", kw, sizeof kw);
+            int forwarded =
+                keyword_names(dir, info ? info + 3 : "", kw, sizeof kw);
+            /* $Forwarded, as 'P' or as its keyword, is one mark. */
+            for (const char *p = info ? info + 3 : ""; *p; p++) {
+                forwarded |= *p == 'P';
+                if (strchr("DFRST", *p) && !strchr(flags, *p))
+                    flags[strlen(flags)] = *p;
+            }
             s->v = realloc(s->v, (s->n + 1) * sizeof *s->v);
             rec *r = &s->v[s->n++];
             r->folder = strdup(folder);
-            r->meta = mp_strf("%s|%s|%lld", flags, kw, (long long)st.st_mtime);
+            r->meta = mp_strf("%s%s|%s|%lld", flags, forwarded ? "+fwd" : "",
+                              kw, (long long)st.st_mtime);
             r->bytes = mp_read_file(path, &r->len);
             free(path);
         }

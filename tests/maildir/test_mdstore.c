@@ -165,7 +165,8 @@ static void put_commit_flush_cycle(void **state)
     size_t n;
     char **names = md_dir_names(cur, &n);
     assert_int_equal(n, 1);
-    char *want = T("%s:2,FPSab", key);
+    /* $Forwarded as a keyword letter, not 'P' (Dovecot ignores 'P'). */
+    char *want = T("%s:2,FSabc", key);
     assert_string_equal(names[0], want);
     char *file = T("%s/%s", cur, names[0]);
     size_t len;
@@ -179,7 +180,7 @@ static void put_commit_flush_cycle(void **state)
     assert_int_equal(st.st_mtime, 1000000000);
     p = T("%s/dovecot-keywords", fdir);
     char *kwf = mp_read_file(p, &len);
-    assert_string_equal(kwf, "0 $Junk\n1 NonJunk\n");
+    assert_string_equal(kwf, "0 $Junk\n1 NonJunk\n2 $Forwarded\n");
     free(kwf);
 
     /* Scan now sees it, with everything put in. */
@@ -377,6 +378,85 @@ static void write_at(const char *root, const char *rel, const char *text)
 {
     char *p = T("%s/%s", root, rel);
     mp_write_file(p, text, strlen(text));
+}
+
+/* Issue 13: $Forwarded in both forms. Read: 'P' (mutt, earlier mailport)
+ * and the dovecot-keywords letter (Dovecot), either case; written: the
+ * letter, and a flag change rewrites an old 'P' into it; 'P' only when no
+ * letter is free. */
+static void forwarded_both_forms(void **state)
+{
+    fixture *fx = *state;
+    assert_int_equal(mp_sh("mkdir -p '%s/cur' '%s/new' '%s/tmp'", fx->root,
+                           fx->root, fx->root),
+                     0);
+    write_at(fx->root, "cur/1.p.host:2,PS", "Subject: p\n\np\n");
+    write_at(fx->root, "cur/2.k.host:2,Sab", "Subject: k\n\nk\n");
+    write_at(fx->root, "cur/3.b.host:2,PRb", "Subject: b\n\nb\n");
+    write_at(fx->root, "cur/4.n.host:2,Sa", "Subject: n\n\nn\n");
+    write_at(fx->root, "dovecot-keywords", "0 $Junk\n1 $forwarded\n");
+    char *url = T("maildir:%s", fx->root);
+    md_env env;
+    assert_int_equal(md_env_open(&env, url, 1), MP_OK);
+    const mp_sink_ops *k = env.plugin->sink;
+    void *folder;
+    mp_folder_info fi = {.struct_size = sizeof fi};
+    assert_int_equal(k->open_folder(env.store, "INBOX", &folder, &fi), MP_OK);
+    md_msgs m;
+    assert_int_equal(md_scan_all(&env, folder, 0, &m), MP_OK);
+    assert_int_equal(m.n, 4);
+    const md_msg *p = md_msgs_find(&m, "1.p.host");
+    const md_msg *kw = md_msgs_find(&m, "2.k.host");
+    const md_msg *b = md_msgs_find(&m, "3.b.host");
+    const md_msg *n = md_msgs_find(&m, "4.n.host");
+    assert_int_equal(p->flags, MP_FLAG_FORWARDED | MP_FLAG_SEEN);
+    assert_string_equal(p->keywords, "");
+    assert_int_equal(kw->flags, MP_FLAG_FORWARDED | MP_FLAG_SEEN);
+    assert_string_equal(kw->keywords, "$Junk"); /* not "$forwarded" */
+    assert_int_equal(b->flags, MP_FLAG_FORWARDED | MP_FLAG_ANSWERED);
+    assert_string_equal(b->keywords, "");
+    assert_int_equal(n->flags, MP_FLAG_SEEN);
+    assert_string_equal(n->keywords, "$Junk");
+    md_msgs_free(&m);
+
+    /* A flag change on the 'P' message writes the keyword form, with the
+     * letter the file already has for it. */
+    assert_int_equal(
+        k->set_flags(folder, "1.p.host",
+                     MP_FLAG_FORWARDED | MP_FLAG_SEEN | MP_FLAG_FLAGGED, ""),
+        MP_OK);
+    assert_true(mp_file_exists(T("%s/cur/1.p.host:2,FSb", fx->root)));
+    /* Taking $Forwarded away takes away both forms. */
+    assert_int_equal(k->set_flags(folder, "3.b.host", MP_FLAG_ANSWERED, ""),
+                     MP_OK);
+    assert_true(mp_file_exists(T("%s/cur/3.b.host:2,R", fx->root)));
+    size_t len;
+    char *kwf = mp_read_file(T("%s/dovecot-keywords", fx->root), &len);
+    assert_string_equal(kwf, "0 $Junk\n1 $forwarded\n");
+    free(kwf);
+    assert_int_equal(k->close_folder(folder), MP_OK);
+
+    /* A folder whose 26 letters are taken: 'P', with a warning. */
+    assert_int_equal(k->open_folder(env.store, "Full", &folder, &fi), MP_OK);
+    char words[26 * 8] = "";
+    for (int i = 0; i < 26; i++)
+        snprintf(words + strlen(words), sizeof words - strlen(words), "%sk%02d",
+                 i ? " " : "", i);
+    char key[256];
+    assert_int_equal(put_msg(&env, folder, "x\n", MP_FLAG_FORWARDED, words, 10,
+                             key, sizeof key),
+                     MP_OK);
+    assert_int_equal(k->flush(folder), MP_OK);
+    size_t nn;
+    char **names = md_dir_names(T("%s/.Full/cur", fx->root), &nn);
+    assert_int_equal(nn, 1);
+    assert_string_equal(names[0], T("%s:2,Pabcdefghijklmnopqrstuvwxyz", key));
+    md_names_free(names);
+    assert_int_equal(md_scan_all(&env, folder, 0, &m), MP_OK);
+    assert_int_equal(m.v[0].flags, MP_FLAG_FORWARDED);
+    md_msgs_free(&m);
+    assert_int_equal(k->close_folder(folder), MP_OK);
+    md_env_close(&env);
 }
 
 static void source_scan_ignores_tmp_and_control_files(void **state)
@@ -849,6 +929,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(large_message_streams_in_chunks, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(set_flags_and_remove, setup, teardown),
+        cmocka_unit_test_setup_teardown(forwarded_both_forms, setup, teardown),
         cmocka_unit_test_setup_teardown(
             source_scan_ignores_tmp_and_control_files, setup, teardown),
         cmocka_unit_test_setup_teardown(lists_parents_first, setup, teardown),
@@ -861,8 +942,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(background_write_failure_is_reported,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(flush_start_and_wait, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(flush_start_and_wait, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
