@@ -81,22 +81,29 @@ static void list_folder(const char *root, const char *dir, lines *out)
             char flags[32] = "", kwl[1024] = "";
             char *names[26];
             int n_names = 0;
+            /* System flags as a set in ASCII order; $Forwarded is the 'P'
+             * flag whichever form a writer chose (Dovecot serves only the
+             * keyword form). */
+            char seen[26] = {0};
             for (const char *p = info ? info + 3 : ""; *p; p++) {
-                if (*p >= 'A' && *p <= 'Z') {
-                    size_t fl = strlen(flags);
-                    flags[fl] = *p;
-                    flags[fl + 1] = '\0';
-                } else if (*p >= 'a' && *p <= 'z' && kw[*p - 'a']) {
+                if (*p >= 'A' && *p <= 'Z')
+                    seen[*p - 'A'] = 1;
+                else if (*p >= 'a' && *p <= 'z' && kw[*p - 'a'] &&
+                         strcmp(kw[*p - 'a'], "$Forwarded") == 0)
+                    seen['P' - 'A'] = 1;
+                else if (*p >= 'a' && *p <= 'z' && kw[*p - 'a'])
                     names[n_names++] = kw[*p - 'a'];
-                }
             }
+            for (int c = 0, fl = 0; c < 26; c++)
+                if (seen[c])
+                    flags[fl++] = (char)('A' + c), flags[fl] = '\0';
             qsort(names, (size_t)n_names, sizeof *names, cmp_str);
             for (int i = 0; i < n_names; i++) {
                 strcat(kwl, i ? "," : "");
                 strcat(kwl, names[i]);
             }
-            add_line(out, mp_strf("%s\t%s\t%s\t%s\t%lld", dir, hex, flags,
-                                  kwl, (long long)sb.st_mtime));
+            add_line(out, mp_strf("%s\t%s\t%s\t%s\t%lld", dir, hex, flags, kwl,
+                                  (long long)sb.st_mtime));
             free(file);
         }
         if (d)
