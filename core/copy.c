@@ -152,12 +152,19 @@ static mp_status sync_with_retries(worker *w, mp_sync_env *env, size_t f)
     for (int attempt = 1;; attempt++) {
         mp_report_mark mark;
         mp_report_mark_folder(env->report, folder, &mark);
-        mp_status st = mp_sync_folder(env, folder, j->dst_names[f]);
+        /* A store that could not be reopened has no handle: nothing to
+         * sync with until a later attempt reconnects. */
+        int ready = w->src->handle && (!w->dst || w->dst->handle);
+        mp_status st =
+            ready ? mp_sync_folder(env, folder, j->dst_names[f]) : MP_TEMPORARY;
         if (st != MP_TEMPORARY)
             return st;
         /* Which side dropped is not known here: reopen both. */
         int dst_dropped = !w->src->host.err[0];
-        mp_store *failed = dst_dropped ? w->dst : w->src;
+        mp_store *failed = !w->src->handle             ? w->src
+                           : w->dst && !w->dst->handle ? w->dst
+                           : dst_dropped               ? w->dst
+                                                       : w->src;
         if (attempt == RETRY_ATTEMPTS) {
             mp_sync_report_folder_error(env, folder, failed);
             /* The planned messages the last attempt neither copied nor
@@ -171,7 +178,9 @@ static mp_status sync_with_retries(worker *w, mp_sync_env *env, size_t f)
             if (planned > done)
                 mp_report_add(env->report, folder, MP_COUNT_FAILED,
                               planned - done);
-            return MP_FOLDER_BAD;
+            /* Still unreachable: the endpoint is gone for this run (exit
+             * 3), not just this folder. */
+            return failed->handle ? MP_FOLDER_BAD : MP_FATAL;
         }
         mp_report_retry_folder(env->report, folder, &mark);
         if (dst_dropped && wait < DROP_SETTLE_SECONDS)
