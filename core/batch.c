@@ -3,6 +3,7 @@
  * options on the command line apply to every job; a line's own options come
  * after them and so win. */
 #include "commands.h"
+#include "interrupt.h"
 #include "log.h"
 
 #include <errno.h>
@@ -122,6 +123,8 @@ int mp_cmd_batch(const mp_registry *reg, int argc, char **argv)
         return MP_EXIT_USAGE;
     }
     const char *path = global.args[0];
+    if (!global.dry_run)
+        mp_interrupt_install();
     FILE *f = fopen(path, "r");
     if (!f) {
         mp_error("cannot read job file %s: %s", path, strerror(errno));
@@ -217,6 +220,12 @@ int mp_cmd_batch(const mp_registry *reg, int argc, char **argv)
             ran++;
             if (code > worst)
                 worst = code;
+            if (mp_interrupted()) {
+                mp_options_free(&job);
+                free(src);
+                free(dst);
+                break; /* the jobs after it are not started */
+            }
         } else if (worst < MP_EXIT_USAGE) {
             worst = MP_EXIT_USAGE;
         }

@@ -3,6 +3,7 @@
  * is synced by mp_sync_folder, retried with back-off when a connection
  * drops. */
 #include "commands.h"
+#include "interrupt.h"
 #include "log.h"
 #include "pair.h"
 #include "progress.h"
@@ -157,8 +158,8 @@ static mp_status sync_with_retries(worker *w, mp_sync_env *env, size_t f)
         int ready = w->src->handle && (!w->dst || w->dst->handle);
         mp_status st =
             ready ? mp_sync_folder(env, folder, j->dst_names[f]) : MP_TEMPORARY;
-        if (st != MP_TEMPORARY)
-            return st;
+        if (st != MP_TEMPORARY || mp_interrupted())
+            return st; /* an interrupted run is not retried */
         /* Which side dropped is not known here: reopen both. */
         int dst_dropped = !w->src->host.err[0];
         mp_store *failed = !w->src->handle             ? w->src
@@ -235,6 +236,12 @@ static void *run_worker(void *arg)
     };
     do {
         mp_status st = sync_with_retries(w, &env, f);
+        if (mp_interrupted()) {
+            pthread_mutex_lock(&j->lock);
+            j->stopped = 1;
+            pthread_mutex_unlock(&j->lock);
+            break;
+        }
         if (st == MP_FATAL) {
             /* The store is unusable: stop taking folders. */
             mp_store *failed = w->dst && w->dst->host.err[0] ? w->dst : w->src;
@@ -476,7 +483,20 @@ done:
         close(dest_lock);
     mp_store_close(first.src);
     mp_store_close(first.dst);
+    int signo = mp_interrupted();
+    if (signo) {
+        char why[160];
+        snprintf(why, sizeof why,
+                 "interrupted by %s; run the same command again to resume",
+                 strsignal(signo));
+        mp_report_error(j.report, "", NULL, why);
+        job_fail(&j, mp_interrupt_exit_code(signo));
+    }
     print_summary(opt, j.report);
+    if (signo)
+        mp_error("interrupted (%s): what was copied is recorded; run the same "
+                 "command again to resume",
+                 strsignal(signo));
     if (opt->report_path && mp_report_write(j.report, opt->report_path) != 0) {
         mp_error("cannot write report %s", opt->report_path);
         job_fail(&j, MP_EXIT_FAILED);
@@ -496,6 +516,8 @@ done:
 
 int mp_cmd_copy(const mp_registry *reg, const mp_options *opt)
 {
+    if (!opt->dry_run)
+        mp_interrupt_install();
     if (opt->n_args != 2) {
         fprintf(stderr,
                 "mailport copy: expected SOURCE and DEST, got %zu "

@@ -31,7 +31,8 @@ static const char overview[] =
     "\n"
     "Exit codes: 0 all done; 1 some messages failed; 2 usage or configuration\n"
     "error; 3 cannot reach or log in to an endpoint; 4 verify found "
-    "differences.\n"
+    "differences;\n128+N stopped by signal N (130: Ctrl-C; run again to "
+    "resume).\n"
     "\n"
     "'mailport COMMAND --help' tells more. mailport --version prints the "
     "version.\n";
@@ -92,7 +93,9 @@ static const char copy_help[] =
     "  passphrase_file= to encrypt; identity= or passphrase_file= to decrypt.\n"
     "\n"
     "Exit codes: 0 all done; 1 some messages failed (the rest was copied; the\n"
-    "report lists them); 2 usage error; 3 cannot reach or log in.\n";
+    "report lists them); 2 usage error; 3 cannot reach or log in; 128+N stopped\n"
+    "by signal N (130: Ctrl-C). Ctrl-C stops after the current message and\n"
+    "keeps what was copied; run the same command again to resume.\n";
 
 static const char verify_help[] =
     "Usage: mailport verify SOURCE [DEST] [options]\n"

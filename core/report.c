@@ -75,7 +75,8 @@ void mp_report_error(mp_report *r, const char *folder, const char *message,
                      const char *error)
 {
     pthread_mutex_lock(&r->lock);
-    folder_of(r, folder ? folder : "");
+    if (folder && *folder) /* a job-wide error names no folder */
+        folder_of(r, folder);
     r->errors = realloc(r->errors, (r->n_errors + 1) * sizeof *r->errors);
     r->errors[r->n_errors++] = (report_error){strdup(folder ? folder : ""),
                                               message ? strdup(message) : NULL,

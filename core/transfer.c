@@ -9,6 +9,7 @@
 #include "digest.h"
 #include "eol.h"
 #include "header.h"
+#include "interrupt.h"
 #include "log.h"
 
 #include <stdlib.h>
@@ -161,6 +162,13 @@ static mp_status start_put(copy_run *r)
 static mp_status on_begin(void *ctx, size_t index, const mp_msg_info *info)
 {
     copy_run *r = ctx;
+    if (mp_interrupted()) {
+        /* Stop between messages: the batch so far is made durable and
+         * recorded as usual; the caller sees a stop, not a failure. */
+        r->msg = NULL;
+        r->stop = MP_TEMPORARY;
+        return MP_TEMPORARY;
+    }
     r->msg = &r->src->v[r->batch[index]];
     /* Flags and keywords are the ones planning saw; size and date may be
      * fresher from the fetch itself. */

@@ -445,6 +445,69 @@ static void a_refused_folder_counts_its_messages_failed(void **state)
     free(blocker);
 }
 
+/* Issue 8.3 / 12: SIGINT, SIGTERM and SIGHUP stop a run cleanly between
+ * messages: what was stored is recorded, nothing is left in tmp/, the
+ * exit status is 128 + the signal, the run says how to resume, and the
+ * same command again completes with every message exactly once. */
+static void interrupted_runs_stop_cleanly_and_resume(void **state)
+{
+    fixture *f = *state;
+    char *src = mp_strf("mbox:%s/mbox/spamassassin-ham.mbox", mp_corpora());
+    const char *bin = getenv("MAILPORT_BIN");
+    assert_non_null(bin);
+    const int signals[] = {SIGINT, SIGTERM, SIGHUP};
+    char *err_path = mp_strf("%s/stderr.txt", f->dir);
+    for (int k = 0; k < 3; k++) {
+        char *argv[] = {(char *)bin, "copy",     src,       f->dst, "--state",
+                        f->state,    "--report", f->report, NULL};
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, 2, err_path,
+                                         O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        pid_t pid;
+        assert_int_equal(posix_spawn(&pid, bin, &fa, NULL, argv, environ), 0);
+        posix_spawn_file_actions_destroy(&fa);
+        size_t before = sync_count_messages(path_of(f->dst));
+        int status, done = 0;
+        while (!(done = waitpid(pid, &status, WNOHANG) == pid) &&
+               sync_count_messages(path_of(f->dst)) <= before + 10)
+            usleep(2000);
+        if (!done) {
+            assert_int_equal(kill(pid, signals[k]), 0);
+            assert_int_equal(waitpid(pid, &status, 0), pid);
+        }
+        if (!WIFEXITED(status))
+            fail_msg("signal %d: mailport died of signal %d", signals[k],
+                     WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+        char *err = mp_read_file(err_path, NULL);
+        if (WEXITSTATUS(status) == 0) { /* finished before the signal */
+            assert_true(k > 0); /* the first run is long: it must be cut */
+            free(err);
+            break;
+        }
+        assert_int_equal(WEXITSTATUS(status), 128 + signals[k]);
+        assert_contains(err, "run the same command again to resume");
+        free(err);
+        char *rep = mp_read_file(f->report, NULL);
+        assert_contains(rep, "run the same command again to resume");
+        assert_null(strstr(rep, "\"name\": \"\""));
+        free(rep);
+        char *tmp = mp_strf("%s/tmp", path_of(f->dst));
+        assert_int_equal(mp_sh("test -z \"$(ls -A '%s')\"", tmp), 0);
+        free(tmp);
+    }
+    free(err_path);
+    char *rep = sync_copy(src, f->dst, f->state, f->report, 0, NULL);
+    assert_contains(rep, "\"failed\": 0,");
+    free(rep);
+    mp_run_result r = mp_run("verify", src, f->dst, NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.err, "verified 3900 messages");
+    assert_contains(r.err, "0 duplicated, 0 extra");
+    mp_run_free(&r);
+    free(src);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -464,6 +527,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             a_refused_folder_counts_its_messages_failed, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            interrupted_runs_stop_cleanly_and_resume, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
