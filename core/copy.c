@@ -372,6 +372,9 @@ static void print_summary(const mp_options *opt, const mp_report *r)
                 total(r, MP_COUNT_FILTERED));
     if (!opt->dry_run && total(r, MP_COUNT_REMOVED))
         fprintf(stderr, ", removed %llu", total(r, MP_COUNT_REMOVED));
+    if (total(r, MP_COUNT_ALTERED))
+        fprintf(stderr, ", stored altered by the destination %llu",
+                total(r, MP_COUNT_ALTERED));
     fputc('\n', stderr);
 }
 

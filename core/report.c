@@ -25,6 +25,8 @@ struct mp_report {
     size_t n_folders;
     report_error *errors;
     size_t n_errors;
+    report_error *altered; /* .error holds what differs */
+    size_t n_altered;
 };
 
 mp_report *mp_report_new(void)
@@ -45,6 +47,12 @@ void mp_report_free(mp_report *r)
         free(r->errors[i].message);
         free(r->errors[i].error);
     }
+    for (size_t i = 0; i < r->n_altered; i++) {
+        free(r->altered[i].folder);
+        free(r->altered[i].message);
+        free(r->altered[i].error);
+    }
+    free(r->altered);
     free(r->folders);
     free(r->errors);
     pthread_mutex_destroy(&r->lock);
@@ -81,6 +89,18 @@ void mp_report_error(mp_report *r, const char *folder, const char *message,
     r->errors[r->n_errors++] = (report_error){strdup(folder ? folder : ""),
                                               message ? strdup(message) : NULL,
                                               strdup(error ? error : "")};
+    pthread_mutex_unlock(&r->lock);
+}
+
+void mp_report_altered(mp_report *r, const char *folder, const char *message,
+                       const char *difference)
+{
+    pthread_mutex_lock(&r->lock);
+    r->altered = realloc(r->altered, (r->n_altered + 1) * sizeof *r->altered);
+    r->altered[r->n_altered++] =
+        (report_error){strdup(folder), strdup(message), strdup(difference)};
+    folder_of(r, folder)->n[MP_COUNT_ALTERED]++;
+    r->total[MP_COUNT_ALTERED]++;
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -133,6 +153,25 @@ size_t mp_report_n_errors(const mp_report *r)
     return r->n_errors;
 }
 
+/* ],\n "NAME": [{"folder": ..., "message": ... or null, "TEXT": ...}, ...] */
+static void write_entries(FILE *f, const char *name, const report_error *v,
+                          size_t n, const char *text)
+{
+    fprintf(f, "],\n \"%s\": [", name);
+    for (size_t i = 0; i < n; i++) {
+        fputs(i ? ",\n  {\"folder\": " : "\n  {\"folder\": ", f);
+        mp_json_string(f, v[i].folder);
+        fputs(", \"message\": ", f);
+        if (v[i].message)
+            mp_json_string(f, v[i].message);
+        else
+            fputs("null", f);
+        fprintf(f, ", \"%s\": ", text);
+        mp_json_string(f, v[i].error);
+        fputc('}', f);
+    }
+}
+
 int mp_report_write(const mp_report *r, const char *path)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -146,14 +185,15 @@ int mp_report_write(const mp_report *r, const char *path)
     fprintf(f,
             "{\"copied\": %llu, \"skipped\": %llu, \"flags_updated\": %llu, "
             "\"failed\": %llu, \"bytes\": %llu, \"filtered\": %llu, "
-            "\"removed\": %llu,\n \"folders\": [",
+            "\"removed\": %llu, \"altered\": %llu,\n \"folders\": [",
             (unsigned long long)r->total[MP_COUNT_COPIED],
             (unsigned long long)r->total[MP_COUNT_SKIPPED],
             (unsigned long long)r->total[MP_COUNT_FLAGS_UPDATED],
             (unsigned long long)r->total[MP_COUNT_FAILED],
             (unsigned long long)r->total[MP_COUNT_BYTES],
             (unsigned long long)r->total[MP_COUNT_FILTERED],
-            (unsigned long long)r->total[MP_COUNT_REMOVED]);
+            (unsigned long long)r->total[MP_COUNT_REMOVED],
+            (unsigned long long)r->total[MP_COUNT_ALTERED]);
     for (size_t i = 0; i < r->n_folders; i++) {
         const folder_counts *fc = &r->folders[i];
         fputs(i ? ",\n  {\"name\": " : "\n  {\"name\": ", f);
@@ -166,20 +206,9 @@ int mp_report_write(const mp_report *r, const char *path)
                 (unsigned long long)fc->n[MP_COUNT_FAILED],
                 (unsigned long long)fc->n[MP_COUNT_FLAGS_UPDATED]);
     }
-    fputs("],\n \"errors\": [", f);
-    for (size_t i = 0; i < r->n_errors; i++) {
-        const report_error *e = &r->errors[i];
-        fputs(i ? ",\n  {\"folder\": " : "\n  {\"folder\": ", f);
-        mp_json_string(f, e->folder);
-        fputs(", \"message\": ", f);
-        if (e->message)
-            mp_json_string(f, e->message);
-        else
-            fputs("null", f);
-        fputs(", \"error\": ", f);
-        mp_json_string(f, e->error);
-        fputc('}', f);
-    }
+    write_entries(f, "errors", r->errors, r->n_errors, "error");
+    write_entries(f, "altered_messages", r->altered, r->n_altered,
+                  "difference");
     fputs("]}\n", f);
     return fclose(f) == 0 ? 0 : -1;
 }

@@ -17,6 +17,7 @@ typedef enum mp_counter {
     MP_COUNT_FILTERED, /* left out by --since/--before/--max-size */
     MP_COUNT_REMOVED,  /* --delete */
     MP_COUNT_PLANNED,  /* messages planned for copying (progress only) */
+    MP_COUNT_ALTERED,  /* copied, but the destination stored other bytes */
     MP_COUNT__N
 } mp_counter;
 
@@ -47,6 +48,12 @@ void mp_report_mark_folder(mp_report *r, const char *folder,
  * the folder's errors go back to MARK, since the retry counts them anew. */
 void mp_report_retry_folder(mp_report *r, const char *folder,
                             const mp_report_mark *mark);
+/* A message the destination stored altered (copied all the same):
+ * FOLDER, the message's Message-ID or key, and what differs. Counted in
+ * MP_COUNT_ALTERED and listed under "altered_messages" in the JSON report. */
+void mp_report_altered(mp_report *r, const char *folder, const char *message,
+                       const char *difference);
+
 /* Errors recorded so far. */
 size_t mp_report_n_errors(const mp_report *r);
 

@@ -671,6 +671,67 @@ static mp_status transfer(folder_pass *p)
     return st;
 }
 
+static void free_suspects(mp_sync_env *env)
+{
+    for (size_t i = 0; i < env->n_suspects; i++) {
+        free(env->suspects[i].src_key);
+        free(env->suspects[i].dst_key);
+        free(env->suspects[i].label);
+    }
+    free(env->suspects);
+    env->suspects = NULL;
+    env->n_suspects = 0;
+}
+
+/* Messages just copied that hold bytes servers rewrite are read back from
+ * the destination (only those: they are rare) and compared with the
+ * source; a copy stored altered is a warning and goes into the report's
+ * "altered_messages" list. It stays copied: verify reports it as different. */
+static void check_altered(folder_pass *p)
+{
+    mp_sync_env *env = p->env;
+    size_t n = env->n_suspects;
+    if (!n || !p->can_scan_dst)
+        return;
+    mp_msglist src = {0}, dst = {0};
+    for (size_t i = 0; i < n; i++) {
+        mp_msg_info s = {.struct_size = sizeof s,
+                         .key = env->suspects[i].src_key};
+        mp_msg_info d = {.struct_size = sizeof d,
+                         .key = env->suspects[i].dst_key};
+        mp_msglist_collect(&src, &s);
+        mp_msglist_collect(&dst, &d);
+    }
+    mp_content_hashes *sh = calloc(n, sizeof *sh), *dh = calloc(n, sizeof *dh);
+    mp_store *reader;
+    void *rf = NULL;
+    if (mp_hash_messages(env->src, p->sf, &src, NULL, sh) == MP_OK &&
+        open_dst_reader(p, &reader, &rf) == MP_OK) {
+        mp_status st = mp_hash_messages(reader, rf, &dst, NULL, dh);
+        if (rf != p->df)
+            reader->plugin->source->close_folder(rf);
+        for (size_t i = 0; st == MP_OK && i < n; i++) {
+            if (!sh[i].strict[0] || !dh[i].strict[0] ||
+                strcmp(sh[i].strict, dh[i].strict) == 0)
+                continue;
+            const char *what = mp_content_difference(&sh[i], &dh[i]);
+            mp_warn("folder %s: the destination stored message %s altered "
+                    "(%s)",
+                    p->src_name, env->suspects[i].label, what);
+            mp_report_altered(env->report, p->src_name, env->suspects[i].label,
+                              what);
+        }
+    } else {
+        mp_debug("folder %s: cannot read back the messages a server may "
+                 "alter",
+                 p->src_name);
+    }
+    free(sh);
+    free(dh);
+    mp_msglist_free(&src);
+    mp_msglist_free(&dst);
+}
+
 /* ------------------------------------------------------------------------ */
 /* 7. Change markers.                                                       */
 
@@ -764,6 +825,9 @@ mp_status mp_sync_folder(mp_sync_env *env, const char *src_name,
     if (p.can_scan_dst && (st = apply_flags(&p)) != MP_OK)
         goto out;
     st = transfer(&p);
+    if (st == MP_OK)
+        check_altered(&p);
+    free_suspects(env);
     if (st == MP_OK)
         st = apply_removals(&p);
     record_markers(&p, st, failed_before);

@@ -15,6 +15,11 @@
 
 #include <stdio.h>
 
+typedef struct mp_suspect {
+    char *src_key, *dst_key;
+    char *label; /* "<Message-ID>" or "key K", as the report names it */
+} mp_suspect;
+
 typedef struct mp_sync_env {
     const mp_options *opt;
     mp_report *report;
@@ -42,6 +47,12 @@ typedef struct mp_sync_env {
      * them, so a retry waits to find them before sending them again
      * (transfer adds to it; the caller empties it per folder). */
     mp_msglist uncertain_keys;
+    /* Messages the current pass copied that hold bytes servers are known
+     * to rewrite (NUL, 8-bit header bytes, a lone CR): compared with what
+     * the destination stored once the folder's transfer is done
+     * (transfer adds to it; mp_sync_folder checks and empties it). */
+    mp_suspect *suspects;
+    size_t n_suspects;
     FILE *out; /* where a dry run prints its plan */
 } mp_sync_env;
 

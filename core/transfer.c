@@ -35,6 +35,8 @@ typedef struct row_set {
     mp_state_row *rows;
     row_status *state;
     uint64_t *size; /* bytes of each message as the source sent them */
+    char *suspect;  /* holds bytes a server may rewrite (see has_risky) */
+    char **label;   /* of the suspects, for the report */
     size_t n;
 } row_set;
 
@@ -52,6 +54,7 @@ typedef struct copy_run {
     mp_msg_info info;
     void *put;
     int begun, failed;
+    int risky; /* a NUL or a lone CR seen so far */
     mp_eol_conv eol;
     mp_digest digest;
     char *held; /* bytes held until the header is complete */
@@ -184,7 +187,7 @@ static mp_status on_begin(void *ctx, size_t index, const mp_msg_info *info)
     if (r->info.internal_date == MP_DATE_UNKNOWN && info)
         r->info.internal_date = info->internal_date;
     r->put = NULL;
-    r->begun = r->failed = 0;
+    r->begun = r->failed = r->risky = 0;
     r->held_len = 0;
     mp_eol_init(&r->eol, r->eol_mode);
     mp_digest_init(&r->digest);
@@ -194,10 +197,34 @@ static mp_status on_begin(void *ctx, size_t index, const mp_msg_info *info)
     return MP_OK;
 }
 
+/* Bytes servers are seen rewriting on APPEND: NUL (Dovecot stores 0x80),
+ * a CR not followed by LF (kept, or turned into line breaks). A lone CR at
+ * the end of a chunk is not looked at across the boundary. */
+static int has_risky(const char *p, size_t len)
+{
+    if (memchr(p, '\0', len))
+        return 1;
+    for (const char *cr = p; (cr = memchr(cr, '\r', len - (size_t)(cr - p)));
+         cr++)
+        if (cr + 1 < p + len && cr[1] != '\n')
+            return 1;
+    return 0;
+}
+
+static int header_has_8bit(const mp_digest *d)
+{
+    for (size_t i = 0; i < d->header_len; i++)
+        if ((unsigned char)d->header[i] >= 0x80)
+            return 1;
+    return 0;
+}
+
 static mp_status on_data(void *ctx, const void *buf, size_t len)
 {
     copy_run *r = ctx;
     mp_digest_update(&r->digest, buf, len);
+    if (!r->risky)
+        r->risky = has_risky(buf, len);
     if (r->failed)
         return MP_OK; /* drain the rest of a message we gave up on */
     if (r->begun)
@@ -280,6 +307,13 @@ static mp_status on_end(void *ctx, mp_status status)
     }
     row->flags = r->msg->flags;
     row->keywords = r->msg->keywords;
+    b->suspect[index] = r->risky || header_has_8bit(&r->digest);
+    b->label[index] = NULL;
+    if (b->suspect[index]) {
+        char label[200];
+        message_label(r, label, sizeof label);
+        b->label[index] = strdup(label);
+    }
     mp_digest_final(&r->digest, row->hash);
     b->size[index] = r->digest.bytes;
 done:
@@ -307,6 +341,19 @@ static void on_key(void *ctx, size_t seq, mp_status status, const char *key)
             r->folder, text);
     mp_report_error(r->env->report, r->folder, r->pending_label[seq], text);
     mp_report_add(r->env->report, r->folder, MP_COUNT_FAILED, 1);
+}
+
+static void add_suspect(mp_sync_env *env, const mp_state_row *row,
+                        const char *label)
+{
+    mp_suspect *grown =
+        realloc(env->suspects, (env->n_suspects + 1) * sizeof *grown);
+    if (!grown)
+        return; /* only a check is lost */
+    env->suspects = grown;
+    env->suspects[env->n_suspects++] =
+        (mp_suspect){strdup(row->src_key), strdup(row->dst_key),
+                     strdup(label ? label : row->src_key)};
 }
 
 /* Record batch B's rows, given ST: the status of the sink's flush
@@ -349,6 +396,8 @@ static void record_rows(copy_run *r, row_set *b, mp_status st,
                 mp_msg_info info = {.struct_size = sizeof info,
                                     .key = b->rows[i].src_key};
                 mp_msglist_collect(&env->copied_keys, &info);
+                if (b->suspect[i] && b->rows[i].dst_key[0])
+                    add_suspect(env, &b->rows[i], b->label[i]);
             }
         if (env->state && state_folder >= 0 && stored) {
             int bad = mp_state_begin(env->state);
@@ -360,8 +409,11 @@ static void record_rows(copy_run *r, row_set *b, mp_status st,
                         mp_state_error(env->state));
         }
     }
-    for (size_t i = 0; i < b->n; i++)
+    for (size_t i = 0; i < b->n; i++) {
         free(b->rows[i].dst_key);
+        free(b->label[i]);
+        b->label[i] = NULL;
+    }
     b->n = 0;
 }
 
@@ -423,6 +475,8 @@ static mp_status overlap_batch(copy_run *r, int64_t state_folder)
         for (size_t i = 0; i < b->n; i++) {
             stored += b->state[i] == ROW_DONE;
             free(b->rows[i].dst_key);
+            free(b->label[i]);
+            b->label[i] = NULL;
         }
         if (st != MP_TEMPORARY)
             mp_report_add(r->env->report, r->folder, MP_COUNT_FAILED, stored);
@@ -462,6 +516,8 @@ mp_status mp_transfer_messages(mp_sync_env *env, const char *folder,
         r->sets[k].rows = calloc(BATCH_MESSAGES, sizeof *r->sets[k].rows);
         r->sets[k].state = calloc(BATCH_MESSAGES, sizeof *r->sets[k].state);
         r->sets[k].size = calloc(BATCH_MESSAGES, sizeof *r->sets[k].size);
+        r->sets[k].suspect = calloc(BATCH_MESSAGES, 1);
+        r->sets[k].label = calloc(BATCH_MESSAGES, sizeof *r->sets[k].label);
     }
     r->cur = &r->sets[0];
     const int overlap = sink_overlaps(r->sink);
@@ -513,6 +569,8 @@ mp_status mp_transfer_messages(mp_sync_env *env, const char *folder,
         free(r->sets[k].rows);
         free(r->sets[k].state);
         free(r->sets[k].size);
+        free(r->sets[k].suspect);
+        free(r->sets[k].label);
     }
     free(r->pending);
     free(r->pending_label);

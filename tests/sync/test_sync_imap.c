@@ -355,6 +355,57 @@ static void kill_nine_into_imap_then_resume(void **state)
     free(inbox);
 }
 
+/* 13: copy notices at once a message the server stored altered (Dovecot
+ * stores NUL as 0x80): a warning naming it and the kind, "altered" in the
+ * report; the next run finds it present (never copied again) and verify
+ * reports it as different, naming the kind. */
+static void a_message_the_server_alters_is_reported(void **state)
+{
+    fixture *f = *state;
+    char *root = mp_strf("%s/nul", f->dir);
+    mp_sh("mkdir -p '%s/cur' '%s/new' '%s/tmp'", root, root, root);
+    static const char with_nul[] = "From: a@example.org\nSubject: nul\n"
+                                   "Message-ID: <nul@example.org>\n\n"
+                                   "before\0after\n";
+    char *p1 = mp_strf("%s/cur/1709542801.nul.host:2,S", root);
+    mp_write_file(p1, with_nul, sizeof with_nul - 1);
+    static const char clean[] = "From: a@example.org\nSubject: clean\n"
+                                "Message-ID: <clean@example.org>\n\nclean\n";
+    char *p2 = mp_strf("%s/cur/1709542802.clean.host:2,S", root);
+    mp_write_file(p2, clean, sizeof clean - 1);
+    char *src = mp_strf("maildir:%s", root);
+    mp_run_result r = mp_run("copy", src, f->imap, "--state", f->state,
+                             "--report", f->report, NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.err, "the destination stored message "
+                           "<nul@example.org> altered (bytes a server "
+                           "replaces");
+    assert_null(strstr(r.err, "<clean@example.org> altered"));
+    assert_contains(r.err, "stored altered by the destination 1");
+    mp_run_free(&r);
+    char *rep = mp_read_file(f->report, NULL);
+    sync_assert_counts(rep, 2, 0, 0, 0);
+    assert_contains(rep, "\"altered\": 1,");
+    assert_contains(rep, "\"altered_messages\": [\n  {\"folder\": \"INBOX\", "
+                         "\"message\": \"<nul@example.org>\"");
+    free(rep);
+    /* With the state lost too, the altered copy is found, not re-sent. */
+    assert_int_equal(unlink(f->state), 0);
+    rep = run_copy(f, src, f->imap, 0);
+    sync_assert_counts(rep, 0, 2, 0, 0);
+    free(rep);
+    r = mp_run("verify", src, f->imap, NULL);
+    assert_int_equal(r.exit_code, 4);
+    assert_contains(r.out, "different    INBOX");
+    assert_contains(r.out, "bytes a server replaces");
+    assert_contains(r.err, "0 missing, 1 different");
+    mp_run_free(&r);
+    free(p1);
+    free(p2);
+    free(src);
+    free(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -371,6 +422,8 @@ int main(void)
             secrets_stay_out_of_output_reports_and_state, setup, teardown),
         cmocka_unit_test_setup_teardown(kill_nine_into_imap_then_resume, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_message_the_server_alters_is_reported,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
