@@ -59,7 +59,7 @@ typedef struct sink_folder {
 
 typedef struct targz_sink {
     mp_host *host;
-    const char *display;
+    char *display; /* a copy: EP is borrowed only for the call */
     char *final_path, *tmp_path, *dir_path;
     int fd;
     int overwrite;
@@ -446,7 +446,12 @@ static mp_status sink_open(mp_host *host, const mp_endpoint *ep, void **store)
         return MP_FATAL;
     }
     s->host = host;
-    s->display = ep->display;
+    s->display = strdup(ep->display ? ep->display : "targz:");
+    if (!s->display) {
+        free(s);
+        host->set_error(host, MP_ERR_INTERNAL, "out of memory");
+        return MP_FATAL;
+    }
     s->fd = -1;
     s->run_time = (int64_t)time(NULL);
     targz_compression comp;
@@ -688,6 +693,7 @@ static void sink_close(void *store)
     free(s->final_path);
     free(s->tmp_path);
     free(s->dir_path);
+    free(s->display);
     free(s);
 }
 

@@ -70,7 +70,7 @@ typedef struct kw_file {
 
 typedef struct targz_source {
     mp_host *host;
-    const char *display;
+    char *display; /* a copy: EP is borrowed only for the call */
     char *path;
     int encrypted;
     age_keyring ids;
@@ -835,7 +835,12 @@ static mp_status src_open(mp_host *host, const mp_endpoint *ep, void **store)
         return MP_FATAL;
     }
     s->host = host;
-    s->display = ep->display;
+    s->display = strdup(ep->display ? ep->display : "targz:");
+    if (!s->display) {
+        free(s);
+        host->set_error(host, MP_ERR_INTERNAL, "out of memory");
+        return MP_FATAL;
+    }
     s->pass_src = (age_passphrase_source){get_passphrase, release_passphrase, s};
     mp_status st = MP_FATAL;
     if (!ep->path || !*ep->path) {
@@ -916,6 +921,7 @@ static void src_close(void *store)
         s->host->secret_free(s->host, s->passphrase);
     age_keyring_free(&s->ids);
     free(s->path);
+    free(s->display);
     free(s);
 }
 

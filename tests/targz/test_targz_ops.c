@@ -314,6 +314,60 @@ static void test_close_without_finish_leaves_nothing(void **state)
     free(sub);
 }
 
+/* The endpoint is borrowed for the length of open() only (plugin.h,
+ * "Ownership"): what a store says later must not depend on the caller's
+ * copy staying as it was. Here the caller rewrites its display text once
+ * open() returned; the store's messages still name the endpoint it was
+ * opened with. */
+static void test_endpoint_is_borrowed(void **state)
+{
+    (void)state;
+    char *sub = mp_strf("%s/borrowed", dir);
+    assert_int_equal(mp_sh("mkdir -p '%s'", sub), 0);
+    char *url = mp_strf("targz:%s/b.tar.gz", sub);
+    char err[256];
+    mp_url *u = mp_url_parse(url, err, sizeof err);
+    assert_non_null(u);
+    for (int sink = 1; sink >= 0; sink--) {
+        mp_core_host host;
+        mp_host_init(&host, u);
+        mp_endpoint ep = u->ep;
+        char display[64];
+        snprintf(display, sizeof display, "the-endpoint-as-opened");
+        ep.display = display;
+        void *store, *folder;
+        mp_folder_info fi;
+        mp_status st = sink ? targz_sink_ops.open(&host.pub, &ep, &store)
+                            : targz_source_ops.open(&host.pub, &ep, &store);
+        assert_int_equal(st, MP_OK);
+        snprintf(display, sizeof display, "rewritten-by-the-caller");
+        if (sink) {
+            /* A folder name Maildir++ cannot hold: an error naming the
+             * archive. Then write the archive for the source's turn. */
+            assert_int_equal(
+                targz_sink_ops.open_folder(store, "a//b", &folder, &fi),
+                MP_FOLDER_BAD);
+            assert_contains(host.err, "the-endpoint-as-opened");
+            assert_int_equal(
+                targz_sink_ops.open_folder(store, "INBOX", &folder, &fi),
+                MP_OK);
+            put_message(folder, "Subject: b\n\nbody\n", 0, NULL, 1000);
+            assert_int_equal(targz_sink_ops.close_folder(folder), MP_OK);
+            assert_int_equal(targz_sink_ops.finish(store), MP_OK);
+            targz_sink_ops.close(store);
+        } else {
+            assert_int_equal(
+                targz_source_ops.open_folder(store, "Nowhere", &folder, &fi),
+                MP_FOLDER_BAD);
+            assert_contains(host.err, "the-endpoint-as-opened");
+            targz_source_ops.close(store);
+        }
+    }
+    mp_url_free(u);
+    free(url);
+    free(sub);
+}
+
 typedef struct fetched {
     size_t n_begin, n_end, n_bad;
     size_t order[16];
@@ -484,6 +538,7 @@ int main(void)
         cmocka_unit_test(test_hash_counts_lines_exactly),
         cmocka_unit_test(test_spool_spills_encrypted),
         cmocka_unit_test(test_close_without_finish_leaves_nothing),
+        cmocka_unit_test(test_endpoint_is_borrowed),
         cmocka_unit_test(test_big_message_keywords_and_fetch_order),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

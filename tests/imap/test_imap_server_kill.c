@@ -1,0 +1,466 @@
+/* The whole IMAP server killed in the middle of a copy (issue 8.1).
+ *
+ * Before 6e013b0 libcurl's error buffer lived on the stack of
+ * imap_conn_open; when the server went away, the failing curl_easy_recv or
+ * curl_easy_send of a later command wrote "Recv failure: ..." into that
+ * dead frame and mailport died of SIGSEGV (exit 139). These tests kill the
+ * real Dovecot (master and every imap process) while mailport copies into
+ * it and, separately, while it reads from it, and demand:
+ *   - a documented exit code (README: 3, cannot reach the endpoint), not a
+ *     signal, and an error that names the server and what happened;
+ *   - after a restart, the same copy completes: every message exactly
+ *     once in the destination, and `mailport verify` exits 0.
+ * The kill comes from a watcher thread as soon as a third of the messages
+ * reached the destination (a real server death: the kernel closes every
+ * connection of the dead processes), or, in the proxy variant, at a known
+ * byte of the server's output (mp_proxy_start cuts the connection, then
+ * kills the server). Under the sanitizer build (detect_stack_use_after_return
+ * =1, as ./build.sh test sets) a write into a dead frame is reported too. */
+#include "testutil.h"
+
+#include "dovecot.h"
+
+#include <dirent.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <utime.h>
+
+#define MSGS 600
+/* For the fetch test: 1200 bodies of 64 KB (77 MB). The Maildir sink may
+ * queue 32 MiB for its writer threads and the socket buffers hold some
+ * MB more, so when an eighth of the files are written the server is still
+ * sending. */
+#define FETCH_MSGS 1200
+#define FETCH_BODY 64000
+
+static mp_dovecot *dv;
+static char *work;
+
+static int setup(void **state)
+{
+    (void)state;
+    dv = mp_dovecot_start();
+    mp_dovecot_add_users(dv, "sinker", "pw-of-user", "reader", "pw-of-user",
+                         "cutter", "pw-of-user", (char *)NULL);
+    work = mp_tmpdir("imap-kill");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    mp_dovecot_stop(dv);
+    mp_rm_rf(work);
+    free(work);
+    return 0;
+}
+
+#define run(...) mp_run(__VA_ARGS__, (char *)NULL)
+
+static void expect_exit(mp_run_result *r, int code)
+{
+    if (r->exit_code != code)
+        fail_msg("exit %d, expected %d\nstdout:\n%s\nstderr:\n%s", r->exit_code,
+                 code, r->out, r->err);
+}
+
+/* ---- Maildirs --------------------------------------------------------- */
+
+static void mkdirs(const char *path)
+{
+    char *p = strdup(path);
+    for (char *s = p + 1; *s; s++)
+        if (*s == '/') {
+            *s = '\0';
+            mkdir(p, 0700);
+            *s = '/';
+        }
+    mkdir(p, 0700);
+    free(p);
+}
+
+/* A Maildir of N distinct messages of about BODY bytes, each with a
+ * Message-ID and a number in its Subject, flags S. */
+static char *make_source(const char *tag, int n, int body)
+{
+    char *dir = mp_strf("%s/%s", work, tag);
+    const char *sub[] = {"cur", "new", "tmp"};
+    for (int i = 0; i < 3; i++) {
+        char *d = mp_strf("%s/%s", dir, sub[i]);
+        mkdirs(d);
+        free(d);
+    }
+    for (int i = 0; i < n; i++) {
+        char *text = mp_strf("Message-ID: <%s.%d@example.org>\n"
+                             "Subject: kill %d\n"
+                             "Date: Mon, 1 Jan 2024 10:00:00 +0000\n\n"
+                             "%0*d\n",
+                             tag, i, i, body, i);
+        char *path = mp_strf("%s/cur/1700000000.M%dP1.test:2,S", dir, i);
+        mp_write_file(path, text, strlen(text));
+        struct utimbuf t = {1600000000 + i, 1600000000 + i};
+        utime(path, &t);
+        free(path);
+        free(text);
+    }
+    return dir;
+}
+
+/* Files in DIR/cur and DIR/new, and in DIR/tmp too when WITH_TMP. */
+static int count_files(const char *dir, int with_tmp)
+{
+    int n = 0;
+    const char *sub[] = {"cur", "new", "tmp"};
+    for (int k = 0; k < 2 + with_tmp; k++) {
+        char *d = mp_strf("%s/%s", dir, sub[k]);
+        DIR *dh = opendir(d);
+        struct dirent *e;
+        while (dh && (e = readdir(dh)))
+            n += e->d_name[0] != '.';
+        if (dh)
+            closedir(dh);
+        free(d);
+    }
+    return n;
+}
+
+/* Messages in the Maildir folder DIR (in cur/ or new/). */
+static int count_messages(const char *dir)
+{
+    return count_files(dir, 0);
+}
+
+/* How often each source message ("Subject: kill N") is in the Maildir
+ * folder DIR: every one must be there exactly once, and nothing else. */
+static void assert_each_once(const char *dir, int n)
+{
+    int *seen = calloc((size_t)n, sizeof *seen);
+    int total = 0, strays = 0;
+    const char *sub[] = {"cur", "new"};
+    for (int k = 0; k < 2; k++) {
+        char *d = mp_strf("%s/%s", dir, sub[k]);
+        DIR *dh = opendir(d);
+        struct dirent *e;
+        while (dh && (e = readdir(dh))) {
+            if (e->d_name[0] == '.')
+                continue;
+            char *path = mp_strf("%s/%s", d, e->d_name);
+            char *text = mp_read_file(path, NULL);
+            const char *s = strstr(text, "Subject: kill ");
+            int i = s ? atoi(s + 14) : -1;
+            if (i >= 0 && i < n)
+                seen[i]++;
+            else
+                strays++;
+            total++;
+            free(text);
+            free(path);
+        }
+        if (dh)
+            closedir(dh);
+        free(d);
+    }
+    int missing = 0, doubled = 0;
+    for (int i = 0; i < n; i++) {
+        missing += seen[i] == 0;
+        doubled += seen[i] > 1;
+    }
+    free(seen);
+    if (total != n || missing || doubled || strays)
+        fail_msg("%s holds %d messages for %d: %d missing, %d more than once, "
+                 "%d not from the source",
+                 dir, total, n, missing, doubled, strays);
+}
+
+/* ---- killing the server ------------------------------------------------ */
+
+/* The pids whose parent is PPID, from /proc; returns how many (at most
+ * CAP). */
+static int children_of(int ppid, int *out, int cap)
+{
+    int n = 0;
+    DIR *dh = opendir("/proc");
+    struct dirent *e;
+    while (dh && (e = readdir(dh)) && n < cap) {
+        int pid = atoi(e->d_name);
+        if (pid <= 0)
+            continue;
+        char *path = mp_strf("/proc/%d/stat", pid);
+        FILE *f = fopen(path, "r");
+        free(path);
+        if (!f)
+            continue;
+        char line[1024] = "";
+        if (fgets(line, sizeof line, f)) {
+            /* "pid (comm) state ppid ...": comm may hold spaces. */
+            const char *close = strrchr(line, ')');
+            char state;
+            int parent;
+            if (close && sscanf(close + 1, " %c %d", &state, &parent) == 2 &&
+                parent == ppid)
+                out[n++] = pid;
+        }
+        fclose(f);
+    }
+    if (dh)
+        closedir(dh);
+    return n;
+}
+
+static void kill_descendants(int pid)
+{
+    int kids[256];
+    int n = children_of(pid, kids, 256);
+    for (int i = 0; i < n; i++) {
+        kill(kids[i], SIGSTOP); /* no more children of its own meanwhile */
+        kill_descendants(kids[i]);
+        kill(kids[i], SIGKILL);
+    }
+}
+
+/* The whole server dies at once: the master is stopped (so it spawns
+ * nothing more), every process under it (imap-login, imap, auth, ...) gets
+ * SIGKILL, then the master; the kernel closes every connection they held.
+ * mp_dovecot_kill then reaps the master and waits until the ports are
+ * free. */
+static void kill_whole_server(mp_dovecot *d)
+{
+    int master = mp_dovecot_pid(d);
+    if (master > 0) {
+        kill(master, SIGSTOP);
+        kill_descendants(master);
+        kill(master, SIGKILL);
+    }
+    mp_dovecot_kill(d);
+    /* A mail process killed while saving leaves dovecot-uidlist.lock;
+     * the restarted server would wait until it is two minutes old before
+     * taking it over. Nothing runs now: remove such locks, as whoever
+     * restarts a crashed server may. */
+    assert_int_equal(mp_sh("find '%s/mail' -name 'dovecot*.lock' -delete",
+                           mp_dovecot_dir(d)),
+                     0);
+}
+
+/* Tests start with a running server, whatever an earlier one left. */
+static void server_up(void)
+{
+    if (mp_dovecot_pid(dv) <= 0)
+        mp_dovecot_restart(dv);
+}
+
+/* ---- killing the server from a watcher thread --------------------------- */
+
+typedef struct watcher {
+    const char *dir; /* Maildir folder whose files are counted */
+    int with_tmp;    /* count tmp/ too: the Maildir sink links its files
+                        into cur/ only when a batch is made durable */
+    int threshold;   /* kill once it holds this many */
+    volatile int stop;
+    int killed_at; /* messages there when the server was killed; -1: never */
+    pthread_t tid;
+} watcher;
+
+static void *watch(void *arg)
+{
+    watcher *w = arg;
+    w->killed_at = -1;
+    for (long i = 0; i < 120 * 1000 && !w->stop; i++) {
+        int n = count_files(w->dir, w->with_tmp);
+        if (n >= w->threshold) {
+            kill_whole_server(dv);
+            w->killed_at = n;
+            return NULL;
+        }
+        usleep(1000);
+    }
+    return NULL;
+}
+
+static void watch_start(watcher *w, const char *dir, int with_tmp,
+                        int threshold)
+{
+    w->dir = dir;
+    w->with_tmp = with_tmp;
+    w->threshold = threshold;
+    w->stop = 0;
+    w->killed_at = -1;
+    assert_int_equal(pthread_create(&w->tid, NULL, watch, w), 0);
+}
+
+static void watch_end(watcher *w)
+{
+    w->stop = 1;
+    pthread_join(w->tid, NULL);
+}
+
+/* The run the server died under: a documented code, not a signal, and
+ * an error naming the server and the failure. */
+static void assert_clean_failure(mp_run_result *r, int port)
+{
+    if (r->exit_code >= 128)
+        fail_msg("mailport died of signal %d\nstderr:\n%s", r->exit_code - 128,
+                 r->err);
+    /* README: 3 = cannot reach or log in to an endpoint. */
+    expect_exit(r, 3);
+    char *where = mp_strf("127.0.0.1:%d", port);
+    assert_contains(r->err, where);
+    free(where);
+    assert_contains(r->err, "lost");
+    assert_contains(r->err, "cannot connect");
+    assert_true(strstr(r->err, "AddressSanitizer") == NULL);
+}
+
+static char *plain_url(const char *user, int port)
+{
+    return mp_strf("imap://%s@127.0.0.1:%d?tls=none&password_file=%s", user,
+                   port, mp_dovecot_password_file(dv, user));
+}
+
+/* USER's INBOX on the server, filled with N messages of BODY bytes. */
+static void seed_account(const char *user, const char *tag, int n, int body)
+{
+    char *seed = make_source(tag, n, body);
+    char *seed_url = mp_strf("maildir:%s", seed);
+    char *imap = plain_url(user, mp_dovecot_port(dv));
+    mp_run_result r = run("copy", seed_url, imap, "--no-state");
+    expect_exit(&r, 0);
+    mp_run_free(&r);
+    free(imap);
+    free(seed_url);
+    free(seed);
+}
+
+/* The run the server was killed under (by W, when a watcher did it):
+ * a clean failure, and the destination folder DST_DIR incomplete. */
+static void check_killed_run(mp_run_result *r, const watcher *w,
+                             const char *done, int n, int port,
+                             const char *dst_dir)
+{
+    if (w && w->killed_at < 0)
+        fail_msg("the copy ended before the server could be killed:\n%s",
+                 r->err);
+    if (w)
+        print_message("server killed with %d of %d messages %s\n", w->killed_at,
+                      n, done);
+    assert_clean_failure(r, port);
+    mp_run_free(r);
+    assert_true(count_messages(dst_dir) < n);
+}
+
+/* The server is back: the same copy completes, every message exactly once
+ * in DST_DIR (and nothing left in its tmp/ when the Maildir is ours), and
+ * verify agrees. */
+static void rerun_completes(const char *src_url, const char *dst_url,
+                            const char *st, const char *dst_dir, int n,
+                            int ours)
+{
+    mp_dovecot_restart(dv);
+    mp_run_result r = run("copy", src_url, dst_url, "--state", st);
+    expect_exit(&r, 0);
+    mp_run_free(&r);
+    assert_each_once(dst_dir, n);
+    if (ours)
+        assert_int_equal(count_files(dst_dir, 1), n);
+    r = run("verify", src_url, dst_url);
+    expect_exit(&r, 0);
+    mp_run_free(&r);
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+/* Maildir -> IMAP; the server dies while APPENDs are in flight. */
+static void test_server_killed_while_appending(void **state)
+{
+    (void)state;
+    server_up();
+    char *src = make_source("into", MSGS, 8000);
+    char *src_url = mp_strf("maildir:%s", src);
+    char *dst = plain_url("sinker", mp_dovecot_port(dv));
+    char *st = mp_strf("%s/into.db", work);
+    char *md = mp_dovecot_maildir(dv, "sinker");
+
+    watcher w;
+    watch_start(&w, md, 0, MSGS / 3);
+    mp_run_result r = run("copy", src_url, dst, "--state", st);
+    watch_end(&w);
+    check_killed_run(&r, &w, "stored", MSGS, mp_dovecot_port(dv), md);
+    rerun_completes(src_url, dst, st, md, MSGS, 0);
+
+    free(md);
+    free(st);
+    free(dst);
+    free(src_url);
+    free(src);
+}
+
+/* IMAP -> Maildir; the server dies while bodies are being fetched. */
+static void test_server_killed_while_fetching(void **state)
+{
+    (void)state;
+    server_up();
+    seed_account("reader", "from", FETCH_MSGS, FETCH_BODY);
+    char *imap = plain_url("reader", mp_dovecot_port(dv));
+    char *dst = mp_strf("%s/from-out", work);
+    char *dst_url = mp_strf("maildir:%s", dst);
+    char *st = mp_strf("%s/from.db", work);
+
+    watcher w;
+    watch_start(&w, dst, 1, FETCH_MSGS / 8);
+    mp_run_result r = run("copy", imap, dst_url, "--state", st);
+    watch_end(&w);
+    check_killed_run(&r, &w, "fetched", FETCH_MSGS, mp_dovecot_port(dv), dst);
+    rerun_completes(imap, dst_url, st, dst, FETCH_MSGS, 1);
+
+    free(st);
+    free(dst_url);
+    free(dst);
+    free(imap);
+}
+
+static void kill_server(void *ctx)
+{
+    kill_whole_server(ctx);
+}
+
+/* The same at a known point, through the relay: the connection is cut
+ * after 200 KB of the server's output (mid-fetch), then the server is
+ * killed; every reconnection then fails too. */
+static void test_server_killed_at_cut(void **state)
+{
+    (void)state;
+    server_up();
+    seed_account("cutter", "cut", MSGS, 8000);
+    mp_tcp_proxy *px =
+        mp_proxy_start(mp_dovecot_port(dv), 200000, kill_server, dv);
+    char *via = plain_url("cutter", mp_proxy_port(px));
+    char *dst = mp_strf("%s/cut-out", work);
+    char *dst_url = mp_strf("maildir:%s", dst);
+    char *st = mp_strf("%s/cut.db", work);
+
+    mp_run_result r = run("copy", via, dst_url, "--state", st);
+    assert_int_equal(mp_proxy_cuts(px), 1);
+    check_killed_run(&r, NULL, "", MSGS, mp_proxy_port(px), dst);
+    rerun_completes(via, dst_url, st, dst, MSGS, 1);
+    mp_proxy_stop(px);
+
+    free(st);
+    free(dst_url);
+    free(dst);
+    free(via);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_server_killed_while_appending),
+        cmocka_unit_test(test_server_killed_while_fetching),
+        cmocka_unit_test(test_server_killed_at_cut),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
