@@ -4,9 +4,19 @@
  * one empty separator line. A message becomes visible at put_commit and
  * durable at flush (fsync). put_abort truncates the file back.
  *
- * No locking: one writer per file at a time, as the core guarantees for
- * its own folders; other programs must not write the file meanwhile. */
+ * Crash safety: before the first byte of an append, and at every flush
+ * after the fsync, the length the file is known to be durable at is kept
+ * in a commit record beside it (mbox_commit.h); a run killed mid-append
+ * leaves the record, and the next open_folder truncates the file back to
+ * that length. Messages after it were never made durable, so the sync
+ * state holds none of them and they are copied again. A clean close
+ * removes the record.
+ *
+ * Locking: the folder holds an exclusive flock(2) on the file while it is
+ * open, so two mailport runs never append to (or cut back) one mbox at
+ * once; other programs must not write the file meanwhile. */
 #include "marker.h"
+#include "mbox_commit.h"
 #include "mbox_date.h"
 #include "mbox_ops.h"
 #include "mbox_quote.h"
@@ -19,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,8 +39,9 @@ typedef struct sink_folder {
     char *name;
     char *path;
     int fd;
-    uint64_t end; /* size of the committed file */
-    int gap;      /* newlines owed before the next From_ line */
+    uint64_t end;       /* size of the committed file */
+    int gap;            /* newlines owed before the next From_ line */
+    mbox_commit commit; /* the durable length, for undoing a killed append */
     int put_open;
     /* The open put. */
     uint64_t put_start; /* where to truncate back to */
@@ -122,6 +134,7 @@ static void free_folder(sink_folder *f)
 {
     if (f->fd >= 0)
         close(f->fd);
+    mbox_commit_free(&f->commit);
     free(f->name);
     free(f->path);
     free(f);
@@ -214,6 +227,25 @@ static mp_status sink_open_folder(void *store, const char *name, void **out,
         free_folder(f);
         return MP_FOLDER_BAD;
     }
+    if (flock(f->fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+        s->host->set_error(s->host, MP_ERR_REFUSED,
+                           "mbox folder \"%s\" (%s) is locked by another "
+                           "process; not appending to it",
+                           name, path);
+        free_folder(f);
+        return MP_FOLDER_BAD;
+    }
+    /* Undo what a killed run left half-appended, before looking at it. */
+    uint64_t size = (uint64_t)sb.st_size;
+    if (mbox_commit_open(&f->commit, s->host, path, f->fd, &size) != 0 ||
+        fstat(f->fd, &sb) != 0) {
+        s->host->set_error(s->host, MP_ERR_IO,
+                           "cannot cut mbox folder \"%s\" (%s) back to its "
+                           "last committed length: %s",
+                           name, path, strerror(errno));
+        free_folder(f);
+        return MP_FOLDER_BAD;
+    }
     f->end = (uint64_t)sb.st_size;
     st = inspect_existing(f, s->host);
     if (st != MP_OK) {
@@ -302,6 +334,15 @@ static mp_status sink_put_begin(void *folder, const mp_msg_info *info,
                      "%s: a message is already being written", f->path);
         return MP_FATAL;
     }
+    /* The length to come back to must be on record before the file grows:
+     * a kill mid-append is undone from it. */
+    if (f->commit.length == MBOX_COMMIT_NONE && !f->commit.disabled &&
+        (fsync(f->fd) != 0 ||
+         mbox_commit_record(&f->commit, h, f->fd, f->end) != 0)) {
+        h->set_error(h, MP_ERR_IO, "cannot record the length of mbox %s: %s",
+                     f->path, strerror(errno));
+        return MP_FATAL;
+    }
     f->put_open = 1;
     f->put_start = f->wpos = f->end;
     f->buf_len = 0;
@@ -381,10 +422,18 @@ static void sink_put_abort(void *put)
 static mp_status sink_flush(void *folder)
 {
     sink_folder *f = folder;
+    mp_host *h = f->store->host;
     if (fsync(f->fd) != 0) {
-        mp_host *h = f->store->host;
         h->set_error(h, MP_ERR_IO, "cannot sync mbox %s: %s", f->path,
                      strerror(errno));
+        return MP_FATAL;
+    }
+    /* Durable now: a later kill comes back to here, not before. */
+    if (mbox_commit_record(&f->commit, h, f->fd, f->end) != 0) {
+        h->set_error(h, MP_ERR_IO,
+                     "cannot replace or remove the commit record %s of mbox "
+                     "%s: %s",
+                     f->commit.path, f->path, strerror(errno));
         return MP_FATAL;
     }
     return MP_OK;
@@ -396,6 +445,11 @@ static mp_status sink_close_folder(void *folder)
     if (f->put_open)
         sink_put_abort(f);
     mp_status st = sink_flush(f);
+    /* Everything is durable and on record: nothing to undo any more. */
+    if (st == MP_OK && mbox_commit_remove(&f->commit) != 0)
+        f->store->host->log(f->store->host, MP_LOG_WARN,
+                            "cannot remove the commit record %s: %s",
+                            f->commit.path, strerror(errno));
     free_folder(f);
     return st;
 }

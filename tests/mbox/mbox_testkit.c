@@ -58,6 +58,39 @@ void mbt_close(mbt_endpoint *e, int sink)
     memset(e, 0, sizeof *e);
 }
 
+mp_status mbt_put(void *folder, const char *text, size_t chunk, int64_t date,
+                  unsigned flags, char *key, size_t key_size)
+{
+    mp_msg_info info = {.struct_size = sizeof info,
+                        .key = "src",
+                        .flags = flags,
+                        .internal_date = date};
+    void *p;
+    mp_status st = mbox_sink_ops.put_begin(folder, &info, &p);
+    if (st != MP_OK)
+        return st;
+    size_t len = strlen(text);
+    for (size_t i = 0; i < len; i += chunk) {
+        size_t n = len - i < chunk ? len - i : chunk;
+        st = mbox_sink_ops.put_write(p, text + i, n);
+        if (st != MP_OK) {
+            mbox_sink_ops.put_abort(p);
+            return st;
+        }
+    }
+    return mbox_sink_ops.put_commit(p, key, key_size);
+}
+
+void *mbt_open_inbox(mbt_endpoint *e, const char *url)
+{
+    assert_int_equal(mbt_open(e, url, 1), MP_OK);
+    void *folder;
+    mp_folder_info info;
+    assert_int_equal(
+        mbox_sink_ops.open_folder(e->store, "INBOX", &folder, &info), MP_OK);
+    return folder;
+}
+
 static mp_status collect_info(void *ctx, const mp_msg_info *info)
 {
     mbt_folder *f = ctx;

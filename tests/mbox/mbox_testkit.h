@@ -42,6 +42,15 @@ typedef struct mbt_endpoint {
 mp_status mbt_open(mbt_endpoint *e, const char *url, int sink);
 void mbt_close(mbt_endpoint *e, int sink);
 
+/* Write one message into the sink FOLDER in pieces of CHUNK bytes, with
+ * DATE and FLAGS; returns put_commit's status and its key in KEY (a
+ * failed write aborts the put). */
+mp_status mbt_put(void *folder, const char *text, size_t chunk, int64_t date,
+                  unsigned flags, char *key, size_t key_size);
+
+/* Open URL as a sink and its INBOX; fails the test unless both work. */
+void *mbt_open_inbox(mbt_endpoint *e, const char *url);
+
 /* Read folder NAME of the source URL whole: open, open_folder, scan (with
  * identities), fetch every key, close. */
 mbt_folder mbt_read(const char *url, const char *name);

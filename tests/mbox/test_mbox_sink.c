@@ -26,31 +26,6 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Write one message in chunks of CHUNK bytes; returns put_commit's status
- * and its key in KEY. */
-static mp_status put(void *folder, const char *text, size_t chunk, int64_t date,
-                     unsigned flags, char *key, size_t key_size)
-{
-    mp_msg_info info = {.struct_size = sizeof info,
-                        .key = "src",
-                        .flags = flags,
-                        .internal_date = date};
-    void *p;
-    mp_status st = mbox_sink_ops.put_begin(folder, &info, &p);
-    if (st != MP_OK)
-        return st;
-    size_t len = strlen(text);
-    for (size_t i = 0; i < len; i += chunk) {
-        size_t n = len - i < chunk ? len - i : chunk;
-        st = mbox_sink_ops.put_write(p, text + i, n);
-        if (st != MP_OK) {
-            mbox_sink_ops.put_abort(p);
-            return st;
-        }
-    }
-    return mbox_sink_ops.put_commit(p, key, key_size);
-}
-
 static const char *const messages[] = {
     "Subject: one\n\nFrom the start\n>From quoted\n>>From twice\n",
     "Subject: two\n\nno final newline",
@@ -72,8 +47,8 @@ static void writes_mboxrd_and_reads_back(void **state)
             mbox_sink_ops.open_folder(e.store, "INBOX", &folder, &info), MP_OK);
         char keys[4][32];
         for (size_t i = 0; i < 4; i++)
-            assert_int_equal(put(folder, messages[i], chunk,
-                                 1032262115 + (int64_t)i, 0, keys[i], 32),
+            assert_int_equal(mbt_put(folder, messages[i], chunk,
+                                     1032262115 + (int64_t)i, 0, keys[i], 32),
                              MP_OK);
         assert_int_equal(mbox_sink_ops.close_folder(folder), MP_OK);
         mbt_close(&e, 1);
@@ -125,7 +100,8 @@ static void writes_mboxo(void **state)
     assert_int_equal(
         mbox_sink_ops.open_folder(e.store, "INBOX", &folder, &info), MP_OK);
     char key[32];
-    assert_int_equal(put(folder, messages[0], 7, 0, 0, key, sizeof key), MP_OK);
+    assert_int_equal(mbt_put(folder, messages[0], 7, 0, 0, key, sizeof key),
+                     MP_OK);
     assert_string_equal(key, "0");
     assert_int_equal(mbox_sink_ops.close_folder(folder), MP_OK);
     mbt_close(&e, 1);
@@ -182,8 +158,8 @@ static void abort_leaves_nothing_and_scan_sees_commits(void **state)
     assert_int_equal(sb.st_size, sizeof before - 1);
 
     char key[32];
-    assert_int_equal(put(folder, "S: 1\n\nnew\n", 100, 978307200, MP_FLAG_SEEN,
-                         key, sizeof key),
+    assert_int_equal(mbt_put(folder, "S: 1\n\nnew\n", 100, 978307200,
+                             MP_FLAG_SEEN, key, sizeof key),
                      MP_OK);
     /* The old last message got its line ended and a separator. */
     assert_int_equal(strtoull(key, NULL, 10), sizeof before - 1 + 2);
@@ -233,7 +209,7 @@ static void directory_store_creates_private_tree(void **state)
     assert_int_equal(
         open_sink_folder(url, "lists/2024/dev", &e, &folder, &open_st), MP_OK);
     char key[32];
-    assert_int_equal(put(folder, "S: x\n\ny\n", 3, 0, 0, key, sizeof key),
+    assert_int_equal(mbt_put(folder, "S: x\n\ny\n", 3, 0, 0, key, sizeof key),
                      MP_OK);
     assert_int_equal(mbox_sink_ops.close_folder(folder), MP_OK);
     void *inbox;
@@ -254,7 +230,7 @@ static void directory_store_creates_private_tree(void **state)
      * whatever order the folders come in. */
     assert_int_equal(mbox_sink_ops.open_folder(e.store, "lists", &inbox, &info),
                      MP_OK);
-    assert_int_equal(put(inbox, "S: l\n\nl\n", 5, 0, 0, key, sizeof key),
+    assert_int_equal(mbt_put(inbox, "S: l\n\nl\n", 5, 0, 0, key, sizeof key),
                      MP_OK);
     assert_int_equal(mbox_sink_ops.close_folder(inbox), MP_OK);
     /* A plain directory already there (mutt style) is used as the parent,
