@@ -13,6 +13,7 @@ void mp_plan_init(mp_plan *p, const mp_msglist *src, const mp_msglist *dst)
         p->entries[i] = (mp_plan_entry){MP_PLAN_UNDECIDED, -1, -1, 0};
     p->n_dst = dst ? dst->n : 0;
     p->dst_claimed = calloc(p->n_dst ? p->n_dst : 1, 1);
+    p->dst_owned = calloc(p->n_dst ? p->n_dst : 1, 1);
 }
 
 static void decide_present(mp_plan_entry *e, const mp_msg *s, unsigned flags,
@@ -27,7 +28,6 @@ void mp_plan_by_state(mp_plan *p, const mp_msglist *src, mp_msglist *dst,
                       const mp_state_row *rows, size_t n_rows,
                       mp_msglist *rows_index)
 {
-    (void)n_rows;
     for (size_t i = 0; i < p->n; i++) {
         const mp_msg *s = &src->v[i];
         long r = mp_msglist_find(rows_index, s->key);
@@ -46,6 +46,18 @@ void mp_plan_by_state(mp_plan *p, const mp_msglist *src, mp_msglist *dst,
         /* Flags changed on the source since the last sync win; flags changed
          * only in the destination are left alone. */
         decide_present(e, s, row->flags, row->keywords);
+    }
+    /* A destination message the state gives to a source message that is
+     * gone is that message's copy: another source message may share its
+     * identity (a quota warning sent again, a re-filed message with its
+     * Message-ID and date), so it pairs with one only by content. */
+    for (size_t r = 0; dst && r < n_rows; r++) {
+        if (rows[r].orphan ||
+            mp_msglist_find((mp_msglist *)src, rows[r].src_key) >= 0)
+            continue;
+        long d = mp_msglist_find(dst, rows[r].dst_key);
+        if (d >= 0 && !p->dst_claimed[d])
+            p->dst_owned[d] = 1;
     }
 }
 
@@ -152,7 +164,7 @@ size_t mp_plan_ambiguous(const mp_plan *p, const mp_msglist *src,
         size_t drun = at < nd && strcmp(d[at].identity, s[i].identity) == 0
                           ? run_length(d, nd, at)
                           : 0;
-        if (drun && (run > 1 || drun > 1 ||
+        if (drun && (run > 1 || drun > 1 || p->dst_owned[d[at].index] ||
                      !same_message(&src->v[s[i].index], &dst->v[d[at].index],
                                    size_comparable))) {
             for (size_t k = i; k < i + run; k++, marked++)
@@ -198,6 +210,8 @@ static void pair_pass(mp_plan *p, const mp_msglist *src, const mp_msglist *dst,
             if (p->dst_claimed[d] ||
                 !same_message(s, &dst->v[d], pass < 2 ? -1 : size_comparable))
                 continue;
+            if (pass == 2 && p->dst_owned[d])
+                continue; /* another message's copy: by content only */
             if (pass == 0 &&
                 !hashed_equal(sh->strict, i, dh ? dh->strict : NULL, d))
                 continue;
@@ -265,6 +279,7 @@ void mp_plan_free(mp_plan *p)
 {
     free(p->entries);
     free(p->dst_claimed);
+    free(p->dst_owned);
     free(p->removals);
     memset(p, 0, sizeof *p);
 }

@@ -28,6 +28,9 @@ typedef struct mp_plan {
     mp_plan_entry *entries; /* one per source message, same order */
     size_t n;
     char *dst_claimed; /* per destination message: matched already */
+    /* Per destination message: the state names it the copy of a source
+     * message that is gone; it pairs with another only by content. */
+    char *dst_owned;
     size_t n_dst;
     size_t n_copy, n_skip, n_flags, n_filtered;
     /* Destination messages to remove with --delete (mp_plan_removals):

@@ -354,6 +354,46 @@ static void equal_identities_pair_by_content(void **state)
     free(root);
 }
 
+/* Found by the model test (tests/model/FAULTS.md, fault 1): a message gone
+ * from the source and a new one with its identity, date and size: the new
+ * one is copied, not taken for the old one's copy; --delete then removes
+ * the old copy. */
+static void a_new_message_is_not_taken_for_a_gone_ones_copy(void **state)
+{
+    fixture *f = *state;
+    char *root = mp_strf("%s/twins", f->dir);
+    char *src = mp_strf("maildir:%s", root);
+    char *dpath = mp_strf("%s/twins-dst", f->dir);
+    char *dst = mp_strf("maildir:%s", dpath);
+    mp_sh("mkdir -p '%s/cur' '%s/new' '%s/tmp'", root, root, root);
+    char *p80 = mp_strf("%s/cur/1709542800.a.host:2,S", root);
+    write_quota_warning(p80, "80");
+    char *rep = sync_copy(src, dst, f->state, f->report, 0, NULL);
+    sync_assert_counts(rep, 1, 0, 0, 0);
+    free(rep);
+    assert_int_equal(unlink(p80), 0);
+    char *p90 = mp_strf("%s/cur/1709542800.b.host:2,", root);
+    write_quota_warning(p90, "90");
+    rep = sync_copy(src, dst, f->state, f->report, 0, NULL);
+    sync_assert_counts(rep, 1, 0, 0, 0);
+    free(rep);
+    rep = sync_copy(src, dst, f->state, f->report, 0, "--delete", NULL);
+    sync_assert_counts(rep, 0, 1, 0, 0);
+    assert_contains(rep, "\"removed\": 1");
+    free(rep);
+    walked_dir s = walk_maildir(root), d = walk_maildir(dpath);
+    assert_int_equal(d.n, 1);
+    assert_true(walked_same_contents(&s, &d));
+    walked_free(&s);
+    walked_free(&d);
+    free(p80);
+    free(p90);
+    free(src);
+    free(dst);
+    free(dpath);
+    free(root);
+}
+
 /* 13.4: verify reports a message stored twice in the destination. */
 static void verify_reports_duplicates(void **state)
 {
@@ -521,6 +561,8 @@ int main(void)
             a_second_run_into_the_same_destination_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(equal_identities_pair_by_content, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            a_new_message_is_not_taken_for_a_gone_ones_copy, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_reports_duplicates, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(verify_uses_the_mapping_copy_used,
