@@ -5,10 +5,14 @@
  *
  * Write path: libarchive -> archive_write callback -> (libdeflate gzip,
  * targz_gzip.h) -> (age writer) -> the temporary file
- * ".<name>.tmp-<random>" beside the final name, created with O_EXCL and
- * mode 0600. finish() completes the stream and renames the file into
- * place; close() without finish() deletes it, so an interrupted run never
- * leaves a truncated archive under the final name.
+ * ".<name>.tmp-<pid>-<random>" beside the final name, created with O_EXCL
+ * and mode 0600 and held with an exclusive flock(2) while it is written.
+ * finish() completes the stream and renames the file into place; close()
+ * without finish() deletes it, so an interrupted run never leaves a
+ * truncated archive under the final name. A run killed outright (kill -9,
+ * a second Ctrl-C) cannot delete it: the next open() of the same target
+ * removes every such temporary whose writer is gone (its pid is not a live
+ * process and nobody holds its lock), never a running writer's.
  *
  * Threads: every entry (directory, message, marker, keyword file,
  * manifest) goes through a bounded queue to a writer thread
@@ -37,13 +41,16 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <openssl/rand.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -340,18 +347,105 @@ static mp_status enqueue_spool(targz_sink *s, const char *path,
 
 /* ---- open / finish / close ------------------------------------------- */
 
-static mp_status make_temp_file(targz_sink *s)
+/* The final name's last component. */
+static const char *target_base(const targz_sink *s)
 {
     const char *base = strrchr(s->final_path, '/');
-    base = base ? base + 1 : s->final_path;
+    return base ? base + 1 : s->final_path;
+}
+
+/* Is NAME ".<BASE>.tmp-<pid>-<8 hex digits>"? Sets *PID. An older
+ * mailport's ".<BASE>.tmp-<12 hex digits>" is *OLD (no pid to go by). */
+static int parse_temp_name(const char *name, const char *base, long *pid,
+                           int *old)
+{
+    size_t blen = strlen(base);
+    *old = 0;
+    if (name[0] != '.' || strncmp(name + 1, base, blen) != 0 ||
+        strncmp(name + 1 + blen, ".tmp-", 5) != 0)
+        return 0;
+    const char *p = name + 1 + blen + 5;
+    size_t hex = strspn(p, "0123456789abcdef");
+    if (hex == 12 && p[12] == '\0') {
+        *old = 1;
+        return 1;
+    }
+    size_t digits = strspn(p, "0123456789");
+    if (digits == 0 || digits > 9 || p[digits] != '-' ||
+        strspn(p + digits + 1, "0123456789abcdef") != 8 ||
+        p[digits + 9] != '\0')
+        return 0;
+    *pid = strtol(p, NULL, 10);
+    return *pid > 0;
+}
+
+static int process_alive(long pid)
+{
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+/* Remove NAME in DFD if no writer holds it: its lock can be taken and it
+ * is still the file we opened. Returns 1 when removed. */
+static int remove_if_unlocked(int dfd, const char *name)
+{
+    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    struct stat a, b;
+    int removed = 0;
+    if (fstat(fd, &a) == 0 && S_ISREG(a.st_mode) &&
+        flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+        fstatat(dfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+        a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+        removed = unlinkat(dfd, name, 0) == 0;
+    close(fd); /* releases the lock */
+    return removed;
+}
+
+/* Temporary files of this target that killed runs left behind: removed
+ * when their writer is dead (pid gone, lock free); an older mailport's
+ * (no pid in the name) only reported. */
+static void remove_stale_temps(targz_sink *s)
+{
+    const char *base = target_base(s);
+    DIR *d = opendir(s->dir_path);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        long pid = 0;
+        int old;
+        if (!parse_temp_name(e->d_name, base, &pid, &old))
+            continue;
+        if (old) {
+            s->host->log(s->host, MP_LOG_WARN,
+                         "%s: %s/%s was left by an older mailport; remove it "
+                         "if no mailport is writing this archive",
+                         s->display, s->dir_path, e->d_name);
+            continue;
+        }
+        if (pid == (long)getpid() || process_alive(pid))
+            continue; /* its writer may be running */
+        if (remove_if_unlocked(dirfd(d), e->d_name))
+            s->host->log(s->host, MP_LOG_INFO,
+                         "%s: removed %s/%s, left by an interrupted run (pid "
+                         "%ld)",
+                         s->display, s->dir_path, e->d_name, pid);
+    }
+    closedir(d);
+}
+
+static mp_status make_temp_file(targz_sink *s)
+{
+    const char *base = target_base(s);
     for (int attempt = 0; attempt < 16; attempt++) {
-        unsigned char rnd[6];
+        unsigned char rnd[4];
         if (RAND_bytes(rnd, sizeof rnd) != 1)
             break;
         free(s->tmp_path);
-        if (asprintf(&s->tmp_path, "%s/.%s.tmp-%02x%02x%02x%02x%02x%02x",
-                     s->dir_path, base, rnd[0], rnd[1], rnd[2], rnd[3],
-                     rnd[4], rnd[5]) < 0) {
+        if (asprintf(&s->tmp_path, "%s/.%s.tmp-%ld-%02x%02x%02x%02x",
+                     s->dir_path, base, (long)getpid(), rnd[0], rnd[1], rnd[2],
+                     rnd[3]) < 0) {
             s->tmp_path = NULL;
             break;
         }
@@ -359,6 +453,14 @@ static mp_status make_temp_file(targz_sink *s)
                      0600);
         if (s->fd >= 0) {
             s->tmp_created = 1;
+            /* Held until the file is renamed or deleted: a run that looks
+             * for stale temporaries leaves a locked one alone. */
+            if (flock(s->fd, LOCK_EX) != 0 && errno != ENOLCK &&
+                errno != EOPNOTSUPP) {
+                s->host->set_error(s->host, MP_ERR_IO, "%s: cannot lock %s: %s",
+                                   s->display, s->tmp_path, strerror(errno));
+                return MP_FATAL;
+            }
             return MP_OK;
         }
         if (errno != EEXIST) {
@@ -474,6 +576,9 @@ static mp_status sink_open(mp_host *host, const mp_endpoint *ep, void **store)
     }
     s->final_path = strdup(ep->path);
     s->dir_path = targz_dirname(ep->path);
+    /* What killed runs at this target left, whatever this run does. */
+    if (s->final_path && s->dir_path)
+        remove_stale_temps(s);
     struct stat sb;
     if (stat(s->final_path, &sb) == 0 && !s->overwrite) {
         host->set_error(host, MP_ERR_USAGE,

@@ -13,10 +13,14 @@
 #include "targz_spool.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char *dir;
@@ -368,6 +372,55 @@ static void test_endpoint_is_borrowed(void **state)
     free(sub);
 }
 
+/* A stale-looking temporary (its pid is not a live process here) that
+ * someone holds the lock of (its writer runs in another pid namespace, or
+ * on another host sharing the directory) is left alone; once the lock is
+ * free it is removed. */
+static void test_locked_temp_is_kept(void **state)
+{
+    (void)state;
+    char *sub = mp_strf("%s/locked-temp", dir);
+    assert_int_equal(mp_sh("mkdir -p '%s'", sub), 0);
+    pid_t dead = fork();
+    if (dead == 0)
+        _exit(0);
+    int status;
+    assert_int_equal(waitpid(dead, &status, 0), dead);
+    char *tmp = mp_strf("%s/.o.tar.gz.tmp-%ld-0badf00d", sub, (long)dead);
+    mp_write_file(tmp, "partial", 7);
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t holder = fork();
+    if (holder == 0) {
+        int fd = open(tmp, O_RDONLY);
+        if (fd < 0 || flock(fd, LOCK_EX) != 0)
+            _exit(1);
+        if (write(ready[1], "!", 1) != 1)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    char c;
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    char *url = mp_strf("targz:%s/o.tar.gz", sub);
+    for (int round = 0; round < 2; round++) {
+        if (round == 1) { /* the holder goes away */
+            kill(holder, SIGKILL);
+            assert_int_equal(waitpid(holder, &status, 0), holder);
+        }
+        opened o;
+        assert_int_equal(open_store(&o, url, 1), MP_OK);
+        assert_int_equal(mp_file_exists(tmp), round == 0);
+        targz_sink_ops.close(o.store);
+        mp_url_free(o.url);
+    }
+    close(ready[0]);
+    close(ready[1]);
+    free(url);
+    free(tmp);
+    free(sub);
+}
+
 typedef struct fetched {
     size_t n_begin, n_end, n_bad;
     size_t order[16];
@@ -539,6 +592,7 @@ int main(void)
         cmocka_unit_test(test_spool_spills_encrypted),
         cmocka_unit_test(test_close_without_finish_leaves_nothing),
         cmocka_unit_test(test_endpoint_is_borrowed),
+        cmocka_unit_test(test_locked_temp_is_kept),
         cmocka_unit_test(test_big_message_keywords_and_fetch_order),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
