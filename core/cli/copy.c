@@ -468,7 +468,8 @@ int mp_copy_job(const mp_registry *reg, const mp_options *opt,
     free(threads);
     mp_progress_stop(progress);
 
-    if (sink && sink->finish && !j.stopped && j.exit_code < MP_EXIT_USAGE) {
+    if (sink && sink->finish && !j.stopped && !mp_interrupted() &&
+        j.exit_code < MP_EXIT_USAGE) {
         mp_host_clear_error(&first.dst->host);
         if (sink->finish(first.dst->handle) != MP_OK) {
             mp_error("%s", mp_store_error(first.dst));
@@ -497,8 +498,12 @@ done:
     }
     print_summary(opt, j.report);
     if (signo)
-        mp_error("interrupted (%s): what was copied is recorded; run the same "
-                 "command again to resume",
+        mp_error(sink && sink->finish
+                     ? "interrupted (%s): the archive was not written (an "
+                       "archive is written whole); run the same command "
+                       "again to write it"
+                     : "interrupted (%s): what was copied is recorded; run "
+                       "the same command again to resume",
                  strsignal(signo));
     if (opt->report_path && mp_report_write(j.report, opt->report_path) != 0) {
         mp_error("cannot write report %s", opt->report_path);
