@@ -6,6 +6,7 @@
 #   ./build.sh fuzz [SECS]     libFuzzer targets (clang), each run SECS seconds (default 60)
 #   ./build.sh install PREFIX  install binary, plugins and plugins.conf under PREFIX
 #   ./build.sh deps            only install missing packages
+#   ./build.sh soak [STEPS]    build, then the model test (tests/model) for STEPS steps per pair
 set -euo pipefail
 cd "$(dirname "$0")"
 top=$PWD
@@ -70,6 +71,16 @@ case "$cmd" in
       MP_CHILD_ASAN_OPTIONS=detect_leaks=1:exitcode=86:abort_on_error=1:detect_stack_use_after_return=1 \
       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       run_ctest build-asan
+    ;;
+  soak)
+    # The model-based sync test for a long random walk (default 2000 steps
+    # per endpoint pair); MP_MODEL_SEED=N replays a run.
+    install_missing "${packages[@]}"
+    configure_and_build build -DCMAKE_BUILD_TYPE=Debug
+    log "model soak: ${2:-2000} steps per pair"
+    (cd "$top/build/tests/model" &&
+      MAILPORT_BIN="$top/build/mailport" MAILPORT_PLUGINS_CONF="$top/build/plugins.conf" \
+        CMOCKA_MESSAGE_OUTPUT=STDOUT MP_MODEL_STEPS=${2:-2000} ./test_model)
     ;;
   bench)
     install_missing "${packages[@]}" "${bench_packages[@]}"
