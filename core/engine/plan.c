@@ -50,9 +50,12 @@ void mp_plan_by_state(mp_plan *p, const mp_msglist *src, mp_msglist *dst,
     /* A destination message the state gives to a source message that is
      * gone is that message's copy: another source message may share its
      * identity (a quota warning sent again, a re-filed message with its
-     * Message-ID and date), so it pairs with one only by content. */
+     * Message-ID and date), so it pairs with one only by content. The
+     * same holds for the copies an orphan row names after a source reset:
+     * re-pairing them then reads the bodies of both sides once, the price
+     * of not taking a new message for an old one's copy. */
     for (size_t r = 0; dst && r < n_rows; r++) {
-        if (rows[r].orphan ||
+        if (!rows[r].orphan &&
             mp_msglist_find((mp_msglist *)src, rows[r].src_key) >= 0)
             continue;
         long d = mp_msglist_find(dst, rows[r].dst_key);

@@ -394,6 +394,49 @@ static void a_new_message_is_not_taken_for_a_gone_ones_copy(void **state)
     free(root);
 }
 
+/* The same after a source reset (a new mbox file, as a recreated IMAP
+ * folder has a new UIDVALIDITY): the orphan rows still name the old copy,
+ * so the new message with its identity, date and size is copied. */
+static void
+a_new_message_after_a_reset_is_not_taken_for_an_old_copy(void **state)
+{
+    fixture *f = *state;
+    char *file = mp_strf("%s/q.mbox", f->dir);
+    char *src = mp_strf("mbox:%s", file);
+    char *dpath = mp_strf("%s/q-dst", f->dir);
+    char *dst = mp_strf("maildir:%s", dpath);
+    const char *fmt = "From postmaster@example.org Fri Mar  8 10:00:00 2024\n"
+                      "From: postmaster@example.org\nSubject: quota\n"
+                      "Message-ID: <q@example.org>\n"
+                      "Date: Fri, 08 Mar 2024 10:00:00 +0000\n\n"
+                      "mailbox %s full\n";
+    char *a = mp_strf(fmt, "80%");
+    mp_write_file(file, a, strlen(a));
+    char *rep = sync_copy(src, dst, f->state, f->report, 0, NULL);
+    sync_assert_counts(rep, 1, 0, 0, 0);
+    free(rep);
+    char *b = mp_strf(fmt, "90%"), *tmp = mp_strf("%s.new", file);
+    mp_write_file(tmp, b, strlen(b));
+    assert_int_equal(rename(tmp, file), 0); /* a new inode: a reset */
+    rep = sync_copy(src, dst, f->state, f->report, 0, "--delete", NULL);
+    sync_assert_counts(rep, 1, 0, 0, 0);
+    assert_contains(rep, "\"removed\": 1");
+    free(rep);
+    walked_dir d = walk_maildir(dpath);
+    assert_int_equal(d.n, 1);
+    char *text = mp_read_file(d.v[0].path, NULL);
+    assert_contains(text, "mailbox 90% full");
+    free(text);
+    walked_free(&d);
+    free(a);
+    free(b);
+    free(tmp);
+    free(src);
+    free(dst);
+    free(dpath);
+    free(file);
+}
+
 /* 13.4: verify reports a message stored twice in the destination. */
 static void verify_reports_duplicates(void **state)
 {
@@ -563,6 +606,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             a_new_message_is_not_taken_for_a_gone_ones_copy, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_new_message_after_a_reset_is_not_taken_for_an_old_copy, setup,
+            teardown),
         cmocka_unit_test_setup_teardown(verify_reports_duplicates, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(verify_uses_the_mapping_copy_used,
