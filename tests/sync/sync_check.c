@@ -7,6 +7,8 @@
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -86,4 +88,47 @@ int sync_copy_killed_at(const char *src, const char *dst, const char *state,
         usleep(2000);
     }
     return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
+int sync_fixture_setup(void **state, const char *tag)
+{
+    sync_fixture *f = calloc(1, sizeof *f);
+    f->dir = mp_tmpdir(tag);
+    f->src = mp_strf("maildir:%s/src", f->dir);
+    f->dst = mp_strf("maildir:%s/dst", f->dir);
+    f->state = mp_strf("%s/state.sqlite", f->dir);
+    f->report = mp_strf("%s/report.json", f->dir);
+    setenv("XDG_STATE_HOME", f->dir, 1);
+    mp_run_result r =
+        mp_run("copy", "mbox:" MP_TEST_SOURCE_DIR "/examples/sample.mbox",
+               f->src, "--no-state", "-q", NULL);
+    assert_int_equal(r.exit_code, 0);
+    mp_run_free(&r);
+    *state = f;
+    return 0;
+}
+
+int sync_fixture_teardown(void **state)
+{
+    sync_fixture *f = *state;
+    mp_rm_rf(f->dir);
+    free(f->dir);
+    free(f->src);
+    free(f->dst);
+    free(f->state);
+    free(f->report);
+    free(f);
+    return 0;
+}
+
+char *sync_fixture_copy(sync_fixture *f, int want_exit, const char *extra1,
+                        const char *extra2)
+{
+    return sync_copy(f->src, f->dst, f->state, f->report, want_exit, extra1,
+                     extra2, NULL);
+}
+
+char *sync_path_of(const char *url)
+{
+    return strchr(url, ':') + 1;
 }

@@ -23,55 +23,16 @@ extern char **environ;
 #define MARKER_SETTLE                                                          \
     2 /* MP_MARKER_SETTLE_SECONDS in plugins/common/marker.h */
 
-typedef struct fixture {
-    char *dir;   /* the test's private tree */
-    char *src;   /* maildir:... of a 5-message source */
-    char *dst;   /* maildir:... of the destination */
-    char *state; /* --state path */
-    char *report;
-} fixture;
+typedef sync_fixture fixture;
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    f->dir = mp_tmpdir("passes");
-    f->src = mp_strf("maildir:%s/src", f->dir);
-    f->dst = mp_strf("maildir:%s/dst", f->dir);
-    f->state = mp_strf("%s/state.sqlite", f->dir);
-    f->report = mp_strf("%s/report.json", f->dir);
-    setenv("XDG_STATE_HOME", f->dir, 1); /* never touch the real one */
-    mp_run_result r =
-        mp_run("copy", "mbox:" SAMPLE, f->src, "--no-state", "-q", NULL);
-    assert_int_equal(r.exit_code, 0);
-    mp_run_free(&r);
-    *state = f;
-    return 0;
+    return sync_fixture_setup(state, "passes");
 }
 
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    mp_rm_rf(f->dir);
-    free(f->dir);
-    free(f->src);
-    free(f->dst);
-    free(f->state);
-    free(f->report);
-    free(f);
-    return 0;
-}
-
-static char *path_of(const char *url)
-{
-    return strchr(url, ':') + 1;
-}
-
-static char *copy_with(fixture *f, int want_exit, const char *extra1,
-                       const char *extra2)
-{
-    return sync_copy(f->src, f->dst, f->state, f->report, want_exit, extra1,
-                     extra2, NULL);
-}
+#define teardown sync_fixture_teardown
+#define path_of sync_path_of
+#define copy_with sync_fixture_copy
 
 /* The report's first line: the totals, up to and including "removed". */
 static char *totals_of(const char *report)
