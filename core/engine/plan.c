@@ -154,6 +154,16 @@ static size_t run_length(const id_ref *refs, size_t n, size_t at)
     return k - at;
 }
 
+/* An identity taken from the header block because there is no Message-ID
+ * ("H:..."). Machine-made messages share such headers to the second (two
+ * quota warnings, "80% full" and "90% full", of one size): a 1:1 match on
+ * it is confirmed by content. A Message-ID, its date and its size are
+ * trusted as they are. */
+static int weak_identity(const char *identity)
+{
+    return strncmp(identity, "H:", 2) == 0;
+}
+
 size_t mp_plan_ambiguous(const mp_plan *p, const mp_msglist *src,
                          const mp_msglist *dst, int size_comparable,
                          char *want_src, char *want_dst)
@@ -168,6 +178,7 @@ size_t mp_plan_ambiguous(const mp_plan *p, const mp_msglist *src,
                           ? run_length(d, nd, at)
                           : 0;
         if (drun && (run > 1 || drun > 1 || p->dst_owned[d[at].index] ||
+                     weak_identity(s[i].identity) ||
                      !same_message(&src->v[s[i].index], &dst->v[d[at].index],
                                    size_comparable))) {
             for (size_t k = i; k < i + run; k++, marked++)

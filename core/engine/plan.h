@@ -71,7 +71,10 @@ typedef struct mp_plan_hashes {
  * pairing. An identity is ambiguous when two or more undecided source
  * messages or two or more unclaimed destination messages share it, or when
  * its one message on each side differs in date or size (a server may have
- * changed the copy): every message of it on both sides is marked in
+ * changed the copy), or the state names that destination message the copy
+ * of a gone message (dst_owned), or the identity is a header hash (no
+ * Message-ID: machine-made messages share headers, date and size): every
+ * message of it on both sides is marked in
  * WANT_SRC / WANT_DST (one char per message). Returns how many were
  * marked. */
 size_t mp_plan_ambiguous(const mp_plan *p, const mp_msglist *src,

@@ -138,6 +138,38 @@ static void shared_identity_pairs_by_content(void **state)
     mp_msglist_free(&dst);
 }
 
+/* Fault 1 of tests/model/FAULTS.md without a state: the source holds only
+ * the new quota warning, the destination only the old one's copy, with
+ * one header (no Message-ID), date and size. A header-hash identity is
+ * confirmed by content even 1:1, so the new one is copied; a Message-ID
+ * match with equal date and size is trusted as it is. */
+static void header_identity_is_confirmed_by_content(void **state)
+{
+    (void)state;
+    mp_msglist src = {0}, dst = {0}, idx = {0};
+    add(&src, "new", 0, "", 100, 50, "H:quota");
+    add(&src, "id", 0, "", 100, 50, "M:a@b");
+    add(&dst, "d-old", MP_FLAG_SEEN, "", 100, 50, "H:quota");
+    add(&dst, "d-id", 0, "", 100, 50, "M:a@b");
+    mp_plan p;
+    mp_plan_init(&p, &src, &dst);
+    mp_plan_by_state(&p, &src, &dst, NULL, 0, &idx);
+    char ws[2] = {0}, wd[2] = {0};
+    assert_int_equal(mp_plan_ambiguous(&p, &src, &dst, 1, ws, wd), 2);
+    assert_true(ws[0] && wd[0] && !ws[1] && !wd[1]);
+    char sh[2][65] = {"new", ""}, sl[2][65] = {"NEW", ""};
+    char dh[2][65] = {"old", ""}, dl[2][65] = {"OLD", ""};
+    mp_plan_hashes hs = {sh, sl}, hd = {dh, dl};
+    mp_plan_by_identity(&p, &src, &dst, 1, &hs, &hd);
+    mp_plan_finish(&p);
+    assert_int_equal(p.entries[0].action, MP_PLAN_COPY);
+    assert_int_equal(p.entries[1].action, MP_PLAN_SKIP);
+    assert_int_equal(p.entries[1].dst, 1);
+    mp_plan_free(&p);
+    mp_msglist_free(&src);
+    mp_msglist_free(&dst);
+}
+
 /* A copy the server altered (other size, other strict hash, same loose
  * hash) is the same message: paired, never copied again. A different
  * message of that identity and date is not. */
@@ -225,6 +257,7 @@ int main(void)
         cmocka_unit_test(sizes_separate_same_id_same_date),
         cmocka_unit_test(keywords_compare_as_sets),
         cmocka_unit_test(shared_identity_pairs_by_content),
+        cmocka_unit_test(header_identity_is_confirmed_by_content),
         cmocka_unit_test(altered_copy_pairs_by_loose_hash),
         cmocka_unit_test(removals_follow_the_state),
     };
