@@ -69,13 +69,20 @@ void mp_identity_of_header(const char *hdr, size_t len, char *out,
         return;
     }
     g_free(id);
-    /* No Message-ID: hash the header block with line endings as LF, so the
-     * same message held as CRLF (IMAP) and LF (Maildir) agrees. */
+    /* No Message-ID: hash the header block in the form the loose digest
+     * uses (every CR dropped; NUL, 8-bit bytes and 'X' as one byte), so
+     * the same message agrees as CRLF (IMAP) and LF (Maildir), and after
+     * what servers do on APPEND (Dovecot stores NUL as 0x80 and CR CR LF
+     * as CR LF, Cyrus turns 8-bit header bytes into 'X'). Equal identities
+     * are told apart by content (plan.c), so folding costs nothing. */
     char *norm = malloc(len + 1);
     size_t w = 0;
-    for (size_t i = 0; i < len; i++)
-        if (!(hdr[i] == '\r' && i + 1 < len && hdr[i + 1] == '\n'))
-            norm[w++] = hdr[i];
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)hdr[i];
+        if (c == '\r')
+            continue;
+        norm[w++] = c == 0 || c >= 0x80 ? 'X' : (char)c;
+    }
     while (w > 0 && norm[w - 1] == '\n')
         w--; /* trailing line breaks differ between splitters */
     char hex[65] = "";

@@ -105,6 +105,21 @@ static void identity_prefers_message_id(void **state)
     mp_identity_of_header(h3, strlen(h3), c, sizeof c);
     assert_true(strncmp(b, "H:", 2) == 0);
     assert_string_equal(b, c);
+    /* ... and across what servers do to a header on APPEND (8.5): NUL
+     * stored as 0x80, CR CR LF as CR LF, 8-bit bytes as 'X'. */
+    char d[128], e[128], g[128], h[128];
+    static const char nul[] = "From: x\nSubject: a\0b\r\r\n";
+    static const char dovecot[] = "From: x\r\nSubject: a\x80"
+                                  "b\r\n";
+    static const char cyrus[] = "From: x\r\nSubject: aXb\r\n";
+    static const char other[] = "From: x\r\nSubject: ayb\r\n";
+    mp_identity_of_header(nul, sizeof nul - 1, d, sizeof d);
+    mp_identity_of_header(dovecot, sizeof dovecot - 1, e, sizeof e);
+    mp_identity_of_header(cyrus, sizeof cyrus - 1, g, sizeof g);
+    mp_identity_of_header(other, sizeof other - 1, h, sizeof h);
+    assert_string_equal(d, e);
+    assert_string_equal(d, g);
+    assert_string_not_equal(d, h);
     assert_int_equal(
         mp_header_date("Date: Mon, 4 Mar 2024 09:15:00 +0100\n", 38),
         1709540100);
