@@ -2,6 +2,7 @@
  * or the imapsync-style "host1;user1;password1;host2;user2;password2". The
  * options on the command line apply to every job; a line's own options come
  * after them and so win. */
+#include "batch.h"
 #include "commands.h"
 #include "interrupt.h"
 #include "log.h"
@@ -99,6 +100,24 @@ static int imapsync_line(const char *line, char **src, char **dst)
     return rc ? -1 : 0;
 }
 
+int mp_batch_parse_line(char *line, char **words, int max, char **src,
+                        char **dst)
+{
+    *src = *dst = NULL;
+    line[strcspn(line, "\r\n")] = '\0';
+    char *hash = strchr(line, '#');
+    if (hash && (hash == line || hash[-1] == ' ' || hash[-1] == '\t'))
+        *hash = '\0';
+    if (strchr(line, ';') && !strchr(line, ' ') && !strchr(line, '\t')) {
+        if (imapsync_line(line, src, dst) != 0)
+            return -2;
+        words[0] = *src;
+        words[1] = *dst;
+        return 2;
+    }
+    return split_words(line, words, max);
+}
+
 int mp_cmd_batch(const mp_registry *reg, int argc, char **argv)
 {
     mp_options global;
@@ -157,21 +176,17 @@ int mp_cmd_batch(const mp_registry *reg, int argc, char **argv)
     unsigned ran = 0;
     while (getline(&line, &cap, f) >= 0) {
         lineno++;
-        line[strcspn(line, "\r\n")] = '\0';
-        char *hash = strchr(line, '#');
-        if (hash && (hash == line || hash[-1] == ' ' || hash[-1] == '\t'))
-            *hash = '\0';
         char *words[MAX_WORDS + 2];
         char *src = NULL, *dst = NULL;
-        int n;
-        if (strchr(line, ';') && !strchr(line, ' ') && !strchr(line, '\t')) {
-            if (imapsync_line(line, &src, &dst) != 0) {
-                mp_error("%s:%d: an imapsync-style line needs 6 fields "
-                         "host1;user1;password1;host2;user2;password2",
-                         path, lineno);
-                worst = worst > MP_EXIT_USAGE ? worst : MP_EXIT_USAGE;
-                continue;
-            }
+        int n = mp_batch_parse_line(line, words, MAX_WORDS, &src, &dst);
+        if (n == -2) {
+            mp_error("%s:%d: an imapsync-style line needs 6 fields "
+                     "host1;user1;password1;host2;user2;password2",
+                     path, lineno);
+            worst = worst > MP_EXIT_USAGE ? worst : MP_EXIT_USAGE;
+            continue;
+        }
+        if (src) {
             if (!warned++)
                 mp_warn("%s holds passwords; prefer password_file= in URLs",
                         path);
@@ -184,11 +199,7 @@ int mp_cmd_batch(const mp_registry *reg, int argc, char **argv)
                 worst = MP_EXIT_USAGE;
                 break;
             }
-            words[0] = src;
-            words[1] = dst;
-            n = 2;
         } else {
-            n = split_words(line, words, MAX_WORDS);
             if (n == 0)
                 continue;
             if (n < 2) {

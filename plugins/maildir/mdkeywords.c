@@ -12,7 +12,7 @@
 #define KW_FILE "dovecot-keywords"
 #define KW_TMP "dovecot-keywords.mailport-tmp"
 
-static void parse_line(md_keywords *kw, char *line)
+void md_keywords_parse_line(md_keywords *kw, char *line)
 {
     char *end;
     errno = 0;
@@ -45,7 +45,7 @@ int md_keywords_load(int dirfd, md_keywords *kw)
     while ((n = getline(&line, &cap, f)) > 0) {
         if (line[n - 1] == '\n')
             line[n - 1] = '\0';
-        parse_line(kw, line);
+        md_keywords_parse_line(kw, line);
     }
     int err = ferror(f) ? EIO : 0;
     free(line);

@@ -25,6 +25,12 @@ typedef struct md_keywords {
 int md_keywords_load(int dirfd, md_keywords *kw);
 void md_keywords_free(md_keywords *kw);
 
+/* One line of that file (NUL-terminated, its '\n' cut) into KW; a line
+ * that does not fit the form is ignored. What md_keywords_load does per
+ * line, apart so fuzz/fuzz_maildir_keywords.c can reach it without a
+ * file. */
+void md_keywords_parse_line(md_keywords *kw, char *line);
+
 /* The letter index (0..25) of keyword NAME, or -1. With ADD, a keyword not
  * yet known takes the first free letter (marking KW dirty); -1 then means
  * all 26 are taken. */
