@@ -1,12 +1,13 @@
 /* The commands of CLI.md. Each takes the parsed options (args holds the
  * positional arguments) and returns the process exit code:
  * 0 all done; 1 some messages failed; 2 usage or configuration error;
- * 3 cannot reach or log in to an endpoint; 4 verify found differences. */
+ * 3 cannot reach, open or log in to an endpoint; 4 verify found differences. */
 #ifndef MP_COMMANDS_H
 #define MP_COMMANDS_H
 
 #include "options.h"
 #include "registry.h"
+#include "store.h"
 
 enum {
     MP_EXIT_OK = 0,
@@ -27,6 +28,19 @@ int mp_cmd_plugins(const mp_registry *reg, const mp_options *opt);
  * by batch. */
 int mp_copy_job(const mp_registry *reg, const mp_options *opt,
                 const char *source, const char *dest);
+
+/* Check the N endpoint URLs before any is opened: each parses, has a
+ * plugin, and holds only parameters its plugin declares
+ * (mp_plugin.params). Returns 0, or an exit code with ERR set (nothing
+ * printed). */
+int mp_check_endpoints(const mp_registry *reg, const char *const *urls,
+                       size_t n, char *err, size_t err_size);
+
+/* mp_store_open, with the exit code of an endpoint that cannot be opened
+ * (3) instead of 1; usage errors stay 2. */
+mp_store *mp_open_endpoint(const mp_registry *reg, const char *url,
+                           mp_role role, char *err, size_t err_size,
+                           int *exit_code);
 
 /* Folder names of an open source store, selected by --include/--exclude,
  * without \Noselect parents. Returns 0, or -1 with the store error set. */

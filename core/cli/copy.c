@@ -125,7 +125,7 @@ static mp_store *open_or_report(job *j, const char *url, mp_role role)
 {
     char err[2600];
     int code = 0;
-    mp_store *s = mp_store_open(j->reg, url, role, err, sizeof err, &code);
+    mp_store *s = mp_open_endpoint(j->reg, url, role, err, sizeof err, &code);
     if (!s) {
         mp_error("%s", err);
         mp_report_error(j->report, "", NULL, err);
@@ -390,6 +390,14 @@ int mp_copy_job(const mp_registry *reg, const mp_options *opt,
     int dest_lock = -1;     /* this run's lock on the destination */
     int code;
 
+    char bad[2600];
+    const char *urls[] = {source, dest};
+    if ((code = mp_check_endpoints(reg, urls, 2, bad, sizeof bad)) != 0) {
+        mp_error("%s", bad);
+        mp_report_error(j.report, "", NULL, bad);
+        job_fail(&j, code);
+        goto done;
+    }
     first.src = open_or_report(&j, source, MP_ROLE_SOURCE);
     if (!first.src)
         goto done;

@@ -17,8 +17,11 @@ int mp_cmd_list(const mp_registry *reg, const mp_options *opt)
     }
     char err[2600];
     int code = 0;
-    mp_store *src = mp_store_open(reg, opt->args[0], MP_ROLE_SOURCE, err,
-                                  sizeof err, &code);
+    code = mp_check_endpoints(reg, (const char *const *)opt->args, 1, err,
+                              sizeof err);
+    mp_store *src = code ? NULL
+                         : mp_open_endpoint(reg, opt->args[0], MP_ROLE_SOURCE,
+                                            err, sizeof err, &code);
     if (!src) {
         mp_error("%s", err);
         return code;

@@ -370,12 +370,18 @@ int mp_cmd_verify(const mp_registry *reg, const mp_options *opt)
     verify_run v = {.opt = opt};
     char err[2600];
     int code = 0;
-    mp_store *src = mp_store_open(reg, opt->args[0], MP_ROLE_SOURCE, err,
-                                  sizeof err, &code);
+    code = mp_check_endpoints(reg, (const char *const *)opt->args, opt->n_args,
+                              err, sizeof err);
+    if (code) {
+        mp_error("%s", err);
+        return code;
+    }
+    mp_store *src = mp_open_endpoint(reg, opt->args[0], MP_ROLE_SOURCE, err,
+                                     sizeof err, &code);
     mp_store *dst = NULL;
     if (src && opt->n_args == 2)
-        dst = mp_store_open(reg, opt->args[1], MP_ROLE_SOURCE, err, sizeof err,
-                            &code);
+        dst = mp_open_endpoint(reg, opt->args[1], MP_ROLE_SOURCE, err,
+                               sizeof err, &code);
     if (!src || (opt->n_args == 2 && !dst)) {
         mp_error("%s", err);
         mp_store_close(src);

@@ -233,3 +233,86 @@ const mp_param *mp_url_unasked(const mp_url *u)
             return &u->params[i];
     return NULL;
 }
+
+size_t mp_edit_distance(const char *a, const char *b)
+{
+    /* Optimal string alignment: insertions, deletions, substitutions and
+     * swaps of two neighbours ("pasword", "ca_file", "recipeint") each
+     * cost 1. Parameter names are short: three rows on the stack do. */
+    enum { MAX = 64 };
+    size_t la = strlen(a), lb = strlen(b);
+    if (la >= MAX || lb >= MAX)
+        return la > lb ? la : lb;
+    size_t rows[3][MAX + 1], *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t cost = a[i - 1] != b[j - 1];
+            size_t best = prev[j - 1] + cost;
+            if (prev[j] + 1 < best)
+                best = prev[j] + 1;
+            if (cur[j - 1] + 1 < best)
+                best = cur[j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+                a[i - 2] == b[j - 1] && prev2[j - 2] + 1 < best)
+                best = prev2[j - 2] + 1;
+            cur[j] = best;
+        }
+        size_t *t = prev2;
+        prev2 = prev;
+        prev = cur;
+        cur = t;
+    }
+    return prev[lb];
+}
+
+const char *mp_closest_name(const char *name, const char *const *known)
+{
+    /* Close enough to be a typo: at most a third of the name's letters
+     * wrong (one for a short name), else no suggestion at all. */
+    size_t limit = strlen(name) / 3;
+    if (limit < 1)
+        limit = 1;
+    const char *best = NULL;
+    size_t best_d = limit + 1;
+    for (const char *const *k = known; *k; k++) {
+        size_t d = mp_edit_distance(name, *k);
+        if (d < best_d) {
+            best_d = d;
+            best = *k;
+        }
+    }
+    return best;
+}
+
+int mp_url_check_params(const mp_url *u, const char *const *known, char *err,
+                        size_t err_size)
+{
+    for (size_t i = 0; i < u->n_params; i++) {
+        const char *name = u->params[i].name;
+        int ok = 0;
+        for (const char *const *k = known; *k && !ok; k++)
+            ok = strcmp(*k, name) == 0;
+        if (ok)
+            continue;
+        const char *close = mp_closest_name(name, known);
+        if (close) {
+            snprintf(err, err_size,
+                     "unknown parameter \"%s\" in %s; did you mean \"%s\"?",
+                     name, u->display, close);
+            return -1;
+        }
+        size_t w = (size_t)snprintf(
+            err, err_size, "unknown parameter \"%s\" in %s; %s: URLs take ",
+            name, u->display, u->scheme);
+        for (const char *const *k = known; *k && w < err_size; k++)
+            w += (size_t)snprintf(err + w, err_size - w, "%s%s",
+                                  k == known ? "" : ", ", *k);
+        if (!*known && w < err_size)
+            snprintf(err + w, err_size - w, "no parameters");
+        return -1;
+    }
+    return 0;
+}

@@ -27,6 +27,21 @@ void mp_url_free(mp_url *url);
 /* The first parameter never asked for, or NULL. */
 const mp_param *mp_url_unasked(const mp_url *url);
 
+/* Edit distance between A and B (insertions, deletions, substitutions and
+ * swaps of neighbours count 1 each). */
+size_t mp_edit_distance(const char *a, const char *b);
+
+/* The name in KNOWN (NULL-terminated) nearest to NAME, when it is near
+ * enough to be a typo of it; else NULL. */
+const char *mp_closest_name(const char *name, const char *const *known);
+
+/* Is every parameter of URL one of KNOWN (NULL-terminated)? Returns 0, or
+ * -1 with ERR naming the first unknown one, the URL (password masked) and
+ * the closest known name ("did you mean"), or all known names when none is
+ * close. */
+int mp_url_check_params(const mp_url *url, const char *const *known, char *err,
+                        size_t err_size);
+
 /* Percent-decode S in place; returns 0, or -1 on a malformed escape. */
 int mp_percent_decode(char *s);
 

@@ -135,11 +135,29 @@ mp_status mp_secret_obtain(const char *kind, const char *file, const char *env,
     *out = NULL;
     if (file) {
         int fd = open(file, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
+        if (fd < 0) {
+            int e = errno;
+            char hint[96] = "";
+            if (e == ENOENT)
+                snprintf(hint, sizeof hint, " (check the path in %s_file=)",
+                         kind);
+            else if (e == EACCES)
+                snprintf(hint, sizeof hint,
+                         " (make it readable by this user, e.g. chmod 600)");
             return fail(err, err_size, kind_out, MP_ERR_USAGE,
-                        "cannot read %s file %s", kind, file);
+                        "cannot read %s file %s: %s%s", kind, file, strerror(e),
+                        hint);
+        }
         struct stat st;
-        if (fstat(fd, &st) == 0 && (st.st_mode & 077))
+        int have_st = fstat(fd, &st) == 0;
+        if (have_st && S_ISDIR(st.st_mode)) {
+            close(fd);
+            return fail(err, err_size, kind_out, MP_ERR_USAGE,
+                        "cannot read %s file %s: it is a directory (give the "
+                        "file that holds the %s)",
+                        kind, file, kind);
+        }
+        if (have_st && (st.st_mode & 077))
             mp_warn("%s file %s is readable by others; chmod 600 it", kind,
                     file);
         *out = read_secret_fd(fd);

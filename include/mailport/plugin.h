@@ -13,9 +13,9 @@
  *
  * Versioning: every struct handed across the boundary starts with its own
  * size (struct_size) so tables can grow at the end without a major bump.
- * Fields and slots marked "since 1.1" were appended in ABI 1.1; the core
- * reads them only from plugins whose struct_size covers them
- * (MP_HAS_SLOT below), and zero-fills structs it hands to plugins, so a
+ * Fields and slots marked "since 1.1" (or "since 1.2") were appended in
+ * that ABI version; the core reads them only from plugins whose
+ * struct_size covers them (MP_HAS_SLOT below), and zero-fills structs it hands to plugins, so a
  * plugin built for 1.0 leaves them 0 ("not known").
  * The loader accepts a plugin whose abi_major equals MP_ABI_MAJOR and whose
  * abi_minor is less than or equal to MP_ABI_MINOR, and refuses any other,
@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define MP_ABI_MAJOR 1
-#define MP_ABI_MINOR 1
+#define MP_ABI_MINOR 2
 
 /* The one symbol a plugin exports (see MP_PLUGIN_DEFINE at the bottom). */
 #define MP_PLUGIN_ENTRY "mailport_plugin_v1"
@@ -442,6 +442,17 @@ typedef struct mp_plugin {
     const char *const *schemes;
     const mp_source_ops *source; /* NULL when it cannot read */
     const mp_sink_ops *sink;     /* NULL when it cannot write */
+    /* Since 1.2. NULL-terminated list of every URL parameter name the
+     * plugin may read, in either role: each NAME it passes to host->param(),
+     * and KIND_file, KIND_env, KIND_cmd for each KIND it passes to
+     * host->secret(). Optional (NULL, or a 1.1 plugin): then an unknown
+     * parameter is found only after open(), by what open() asked for, which
+     * may be after a connection or a password prompt. When present, the
+     * core rejects an endpoint holding any other name before it opens any
+     * endpoint of the run (no connection, no prompt), suggesting the
+     * closest listed name; a name listed but not asked for in the role the
+     * store is opened in is still refused after open(). */
+    const char *const *params;
 } mp_plugin;
 
 typedef const mp_plugin *(*mp_plugin_entry_fn)(void);

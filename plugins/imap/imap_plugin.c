@@ -49,6 +49,25 @@ static const mp_sink_ops sink_ops = {
 
 static const char *const schemes[] = {"imap", "imaps", NULL};
 
+/* Every parameter imap_conn_open and imap_store_open read, and the secret
+ * sources of host->secret("password"/"token"): the core refuses any other
+ * before it connects or prompts. */
+static const char *const params[] = {
+    "tls",
+    "cafile",
+    "insecure",
+    "auth",
+    "timeout",
+    "delimiter_substitute",
+    "password_file",
+    "password_env",
+    "password_cmd",
+    "token_file",
+    "token_env",
+    "token_cmd",
+    NULL,
+};
+
 static const mp_plugin imap_plugin = {
     .struct_size = sizeof(mp_plugin),
     .abi_major = MP_ABI_MAJOR,
@@ -58,6 +77,7 @@ static const mp_plugin imap_plugin = {
     .schemes = schemes,
     .source = &source_ops,
     .sink = &sink_ops,
+    .params = params,
 };
 
 MP_PLUGIN_DEFINE(imap_plugin)

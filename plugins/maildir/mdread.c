@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,6 +14,15 @@
 static int sub_fd(const md_folder *f, const md_entry *e)
 {
     return e->sub == MD_SUB_NEW ? f->new_fd : f->cur_fd;
+}
+
+/* The path of message E from the store's root, for error texts. */
+static const char *entry_path(const md_folder *f, const md_entry *e, char *buf,
+                              size_t size)
+{
+    snprintf(buf, size, "%s/%s%s%s/%s", f->store->root, f->rel,
+             *f->rel ? "/" : "", e->sub == MD_SUB_NEW ? "new" : "cur", e->name);
+    return buf;
 }
 
 /* Fill INFO for entry E whose file has status ST. KW_BUF receives the
@@ -38,8 +49,7 @@ static void entry_info(md_folder *f, const md_entry *e, const struct stat *st,
         info->flags |= MP_FLAG_FORWARDED;
         ni.kw_letters &= ~(1u << fw);
     }
-    info->keywords = md_keywords_string(&f->kw, ni.kw_letters, kw_buf,
-                                        kw_size);
+    info->keywords = md_keywords_string(&f->kw, ni.kw_letters, kw_buf, kw_size);
     info->internal_date = (int64_t)st->st_mtim.tv_sec;
 }
 
@@ -65,8 +75,8 @@ static ssize_t read_header(int fd, char **buf)
         /* Look for "\n\n" or "\n\r\n" in what arrived (plus a little
          * overlap with what came before); a file starting with a blank
          * line has an empty header. */
-        if (prev == 0 && len > 0 && (b[0] == '\n' ||
-                                     (len > 1 && b[0] == '\r' && b[1] == '\n'))) {
+        if (prev == 0 && len > 0 &&
+            (b[0] == '\n' || (len > 1 && b[0] == '\r' && b[1] == '\n'))) {
             *buf = b;
             return 0;
         }
@@ -106,6 +116,8 @@ mp_status md_scan(void *folder, unsigned flags, mp_msg_cb cb, void *ctx)
         const md_entry *e = &f->idx.v[i];
         if (!e->name)
             continue;
+        char path[PATH_MAX + 256];
+        int err;
         struct stat sb;
         int fd = -1;
         if (flags & MP_SCAN_IDENTITY) {
@@ -141,12 +153,10 @@ mp_status md_scan(void *folder, unsigned flags, mp_msg_cb cb, void *ctx)
         st = cb(ctx, &info);
         continue;
     unreadable:
+        err = errno;
         s->host->set_error(s->host, MP_ERR_IO,
-                           "folder \"%s\": cannot read %s/%s%s%s/%s: %s",
-                           f->name, s->root, f->rel,
-                           *f->rel ? "/" : "",
-                           e->sub == MD_SUB_NEW ? "new" : "cur", e->name,
-                           strerror(errno));
+                           "folder \"%s\": cannot read %s: %s", f->name,
+                           entry_path(f, e, path, sizeof path), strerror(err));
         st = MP_FOLDER_BAD;
     }
     return st;
@@ -166,7 +176,13 @@ static int open_message(md_folder *f, const char *key, int *reloaded,
             *out = e;
             return fd;
         }
-        if ((e && e->name && errno != ENOENT) || *reloaded)
+        if (e && e->name && errno != ENOENT) {
+            /* There but unreadable: the caller reports why, with the
+             * file's path. */
+            *out = e;
+            return -1;
+        }
+        if (*reloaded)
             return -1;
         *reloaded = 1;
         if (md_folder_index(f, 1) != MP_OK)
@@ -229,10 +245,18 @@ mp_status md_fetch(void *folder, const char *const *keys, size_t n,
             info.internal_date = MP_DATE_UNKNOWN;
             if ((st = cb->begin(ctx, i, &info)) != MP_OK)
                 return st;
-            s->host->set_error(
-                s->host, e ? MP_ERR_IO : MP_ERR_NOTFOUND,
-                "folder \"%s\": message %s: %s", f->name,
-                keys[i], e ? strerror(err) : "no such message");
+            char path[PATH_MAX + 256];
+            if (e)
+                s->host->set_error(s->host, MP_ERR_IO,
+                                   "folder \"%s\": message %s: cannot read "
+                                   "%s: %s",
+                                   f->name, keys[i],
+                                   entry_path(f, e, path, sizeof path),
+                                   strerror(err));
+            else
+                s->host->set_error(s->host, MP_ERR_NOTFOUND,
+                                   "folder \"%s\": message %s: no such message",
+                                   f->name, keys[i]);
             if ((st = cb->end(ctx, MP_MSG_BAD)) != MP_OK)
                 return st;
             continue;

@@ -18,8 +18,9 @@
 
 static int open_dir(int at, const char *path, int nofollow)
 {
-    return openat(at, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
-                                (nofollow ? O_NOFOLLOW : 0));
+    return openat(at, path,
+                  O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+                      (nofollow ? O_NOFOLLOW : 0));
 }
 
 static int is_dir_at(int at, const char *path)
@@ -145,8 +146,7 @@ mp_status md_store_open(mp_host *host, const mp_endpoint *ep, int writable,
         lay = MD_LAYOUT_FS;
     } else {
         host->set_error(host, MP_ERR_USAGE,
-                        "unknown layout \"%s\" (use maildir++ or fs)",
-                        layout);
+                        "unknown layout \"%s\" (use maildir++ or fs)", layout);
         return MP_FATAL;
     }
     if (!ep->path || !*ep->path) {
@@ -154,8 +154,8 @@ mp_status md_store_open(mp_host *host, const mp_endpoint *ep, int writable,
         return MP_FATAL;
     }
     if (writable && make_root(ep->path) != 0) {
-        host->set_error(host, MP_ERR_IO, "cannot create %s: %s",
-                        ep->path, strerror(errno));
+        host->set_error(host, MP_ERR_IO, "cannot create %s: %s", ep->path,
+                        strerror(errno));
         return MP_FATAL;
     }
     int fd = open_dir(AT_FDCWD, ep->path, 0);
@@ -185,8 +185,7 @@ mp_status md_store_open(mp_host *host, const mp_endpoint *ep, int writable,
         for (size_t i = 0; i < 3; i++) {
             if (mkdir_ok(fd, subdirs[i]) < 0) {
                 host->set_error(host, MP_ERR_IO, "cannot create %s/%s: %s",
-                                ep->path, subdirs[i],
-                                strerror(errno));
+                                ep->path, subdirs[i], strerror(errno));
                 md_store_close(s);
                 return MP_FATAL;
             }
@@ -369,8 +368,8 @@ static int collect_fs(md_store *s, flist *l, const char *rel, int depth)
         if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)
             continue;
         char child[PATH_MAX];
-        if (snprintf(child, sizeof child, "%s%s%s", rel, *rel ? "/" : "",
-                     n) >= (int)sizeof child)
+        if (snprintf(child, sizeof child, "%s%s%s", rel, *rel ? "/" : "", n) >=
+            (int)sizeof child)
             continue;
         struct stat st;
         if (fstatat(s->root_fd, child, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
@@ -467,12 +466,17 @@ unsigned md_special_use(const char *name)
         const char *name;
         unsigned use;
     } known[] = {
-        {"Sent", MP_SPECIAL_SENT},         {"Sent Messages", MP_SPECIAL_SENT},
-        {"Sent Items", MP_SPECIAL_SENT},   {"Sent Mail", MP_SPECIAL_SENT},
-        {"Drafts", MP_SPECIAL_DRAFTS},     {"Trash", MP_SPECIAL_TRASH},
+        {"Sent", MP_SPECIAL_SENT},
+        {"Sent Messages", MP_SPECIAL_SENT},
+        {"Sent Items", MP_SPECIAL_SENT},
+        {"Sent Mail", MP_SPECIAL_SENT},
+        {"Drafts", MP_SPECIAL_DRAFTS},
+        {"Trash", MP_SPECIAL_TRASH},
         {"Deleted Messages", MP_SPECIAL_TRASH},
-        {"Deleted Items", MP_SPECIAL_TRASH}, {"Junk", MP_SPECIAL_JUNK},
-        {"Spam", MP_SPECIAL_JUNK},         {"Archive", MP_SPECIAL_ARCHIVE},
+        {"Deleted Items", MP_SPECIAL_TRASH},
+        {"Junk", MP_SPECIAL_JUNK},
+        {"Spam", MP_SPECIAL_JUNK},
+        {"Archive", MP_SPECIAL_ARCHIVE},
         {"Archives", MP_SPECIAL_ARCHIVE},
     };
     /* Maildir has no special-use metadata: go by the usual names. */
@@ -497,8 +501,8 @@ mp_status md_list_folders(md_store *s, mp_folder_cb cb, void *ctx)
             .special_use = md_special_use(l.v[i].name),
             .no_select = l.v[i].no_select,
             .validity = 1,
-            .count = l.v[i].no_select ? 0
-                                      : count_messages(s->root_fd, l.v[i].rel),
+            .count =
+                l.v[i].no_select ? 0 : count_messages(s->root_fd, l.v[i].rel),
         };
         st = cb(ctx, &fi);
     }
@@ -534,8 +538,8 @@ static char *find_pp_alias(md_store *s, const char *name)
 static mp_status folder_err(md_store *s, mp_error_kind kind, const char *name,
                             const char *what, const char *path, int err)
 {
-    s->host->set_error(s->host, kind, "folder \"%s\": %s %s/%s: %s",
-                       name, what, s->root, path, strerror(err));
+    s->host->set_error(s->host, kind, "folder \"%s\": %s %s/%s: %s", name, what,
+                       s->root, path, strerror(err));
     return MP_FOLDER_BAD;
 }
 
@@ -554,8 +558,8 @@ static mp_status make_folder(md_folder *f)
             path[i] = '\0';
             int r = mkdir_ok(s->root_fd, path);
             if (r < 0)
-                return folder_err(s, MP_ERR_IO, f->name, "cannot create",
-                                  path, errno);
+                return folder_err(s, MP_ERR_IO, f->name, "cannot create", path,
+                                  errno);
             f->created |= r;
             struct stat st;
             if (fstatat(s->root_fd, path, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
@@ -664,17 +668,25 @@ mp_status md_folder_open(md_store *s, const char *name, int create,
             st = folder_err(s, MP_ERR_IO, f->name, "cannot open",
                             *f->rel ? f->rel : ".", errno);
     }
+    /* Errors name the path from the root ("src/.Foo/cur"), not just the
+     * file's name inside the folder. */
+    char path[PATH_MAX];
+    const char *sep = *f->rel ? "/" : "";
     for (size_t i = 0; st == MP_OK && i < 3; i++) {
         int *fd = i == 0 ? &f->cur_fd : i == 1 ? &f->new_fd : &f->tmp_fd;
         *fd = open_dir(f->dir_fd, subdirs[i], create);
-        if (*fd < 0 && (create || errno != ENOENT))
-            st = folder_err(s, MP_ERR_IO, f->name, "cannot open",
-                            subdirs[i], errno);
+        if (*fd < 0 && (create || errno != ENOENT)) {
+            int e = errno;
+            snprintf(path, sizeof path, "%s%s%s", f->rel, sep, subdirs[i]);
+            st = folder_err(s, MP_ERR_IO, f->name, "cannot open", path, e);
+        }
     }
     md_pipe_init(&f->pipe, f->tmp_fd, f->cur_fd);
-    if (st == MP_OK && md_keywords_load(f->dir_fd, &f->kw) != 0)
-        st = folder_err(s, MP_ERR_IO, f->name, "cannot read",
-                        "dovecot-keywords", errno);
+    if (st == MP_OK && md_keywords_load(f->dir_fd, &f->kw) != 0) {
+        int e = errno;
+        snprintf(path, sizeof path, "%s%sdovecot-keywords", f->rel, sep);
+        st = folder_err(s, MP_ERR_IO, f->name, "cannot read", path, e);
+    }
     if (st != MP_OK) {
         md_folder_free(f);
         return st;
@@ -698,9 +710,8 @@ mp_status md_folder_index(md_folder *f, int force)
     if (md_index_load(&f->idx, f->cur_fd, f->new_fd) != 0) {
         md_store *s = f->store;
         s->host->set_error(s->host, MP_ERR_IO,
-                           "folder \"%s\": cannot read %s/%s: %s",
-                           f->name, s->root,
-                           *f->rel ? f->rel : ".", strerror(errno));
+                           "folder \"%s\": cannot read %s/%s: %s", f->name,
+                           s->root, *f->rel ? f->rel : ".", strerror(errno));
         return MP_FOLDER_BAD;
     }
     return MP_OK;

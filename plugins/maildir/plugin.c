@@ -21,8 +21,8 @@ static mp_status list_folders(void *store, mp_folder_cb cb, void *ctx)
     return md_list_folders(store, cb, ctx);
 }
 
-static mp_status src_open_folder(void *store, const char *name,
-                                 void **folder, mp_folder_info *info)
+static mp_status src_open_folder(void *store, const char *name, void **folder,
+                                 mp_folder_info *info)
 {
     return md_folder_open(store, name, 0, (md_folder **)folder, info);
 }
@@ -32,8 +32,8 @@ static void src_close_folder(void *folder)
     md_folder_free(folder);
 }
 
-static mp_status sink_open_folder(void *store, const char *name,
-                                  void **folder, mp_folder_info *info)
+static mp_status sink_open_folder(void *store, const char *name, void **folder,
+                                  mp_folder_info *info)
 {
     return md_folder_open(store, name, 1, (md_folder **)folder, info);
 }
@@ -82,6 +82,9 @@ static const mp_sink_ops sink_ops = {
 
 static const char *const schemes[] = {"maildir", NULL};
 
+/* The one parameter md_store_open reads. */
+static const char *const params[] = {"layout", NULL};
+
 static const mp_plugin maildir_plugin = {
     .struct_size = sizeof(mp_plugin),
     .abi_major = MP_ABI_MAJOR,
@@ -91,6 +94,7 @@ static const mp_plugin maildir_plugin = {
     .schemes = schemes,
     .source = &source_ops,
     .sink = &sink_ops,
+    .params = params,
 };
 
 MP_PLUGIN_DEFINE(maildir_plugin)

@@ -25,6 +25,9 @@
 
 static const char *const mbox_schemes[] = {"mbox", NULL};
 
+/* The URL parameters the plugin reads (mbox_store.c). */
+static const char *const mbox_params[] = {"format", NULL};
+
 static const mp_plugin mbox_plugin = {
     .struct_size = sizeof(mp_plugin),
     .abi_major = MP_ABI_MAJOR,
@@ -34,6 +37,7 @@ static const mp_plugin mbox_plugin = {
     .schemes = mbox_schemes,
     .source = &mbox_source_ops,
     .sink = &mbox_sink_ops,
+    .params = mbox_params,
 };
 
 MP_PLUGIN_DEFINE(mbox_plugin)

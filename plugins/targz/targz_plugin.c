@@ -7,6 +7,14 @@
 
 static const char *const schemes[] = {"targz", NULL};
 
+/* Every URL parameter the source and the sink read (targz_common.c,
+ * targz_sink.c), and the sources of host->secret("passphrase"). */
+static const char *const params[] = {
+    "recipient",       "recipients_file", "identity",
+    "passphrase_file", "passphrase_env",  "passphrase_cmd",
+    "scrypt_log_n",    "overwrite",       NULL,
+};
+
 static const mp_plugin targz_plugin = {
     .struct_size = sizeof(mp_plugin),
     .abi_major = MP_ABI_MAJOR,
@@ -16,6 +24,7 @@ static const mp_plugin targz_plugin = {
     .schemes = schemes,
     .source = &targz_source_ops,
     .sink = &targz_sink_ops,
+    .params = params,
 };
 
 MP_PLUGIN_DEFINE(targz_plugin)

@@ -1,0 +1,376 @@
+/* Issue 12's table of error messages, local endpoints only: each test runs
+ * the real binary on what a new user gets wrong and checks the exit code
+ * and that the text names what failed and why. */
+#include "../maildir/mdtest.h"
+#include "../targz/pty_run.h"
+#include "testutil.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+typedef struct fixture {
+    char *dir;
+    char *src; /* a Maildir++ tree: INBOX with one message, folder Foo */
+    char *src_url;
+} fixture;
+
+static void write_msg(const char *path, const char *id)
+{
+    char *text = mp_strf("From: a@example.org\nMessage-ID: <%s@example.org>\n"
+                         "Subject: %s\n\nbody of %s\n",
+                         id, id, id);
+    mp_write_file(path, text, strlen(text));
+    free(text);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    f->dir = mp_tmpdir("cli-errors");
+    f->src = mp_strf("%s/src", f->dir);
+    assert_int_equal(mp_sh("mkdir -p '%1$s/cur' '%1$s/new' '%1$s/tmp' "
+                           "'%1$s/.Foo/cur' '%1$s/.Foo/new' '%1$s/.Foo/tmp'",
+                           f->src),
+                     0);
+    char *p = mp_strf("%s/cur/1700000000.a.host:2,S", f->src);
+    write_msg(p, "one");
+    free(p);
+    p = mp_strf("%s/.Foo/cur/1700000001.b.host:2,", f->src);
+    write_msg(p, "two");
+    free(p);
+    f->src_url = mp_strf("maildir:%s", f->src);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    mp_rm_rf(f->dir);
+    free(f->dir);
+    free(f->src);
+    free(f->src_url);
+    free(f);
+    return 0;
+}
+
+/* A TCP socket listening on a free loopback port: a connection attempt
+ * completes in the kernel even when nobody accepts, so a test can tell
+ * afterwards whether mailport connected at all. */
+static int listen_local(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, 8), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static int connections_made(int fd)
+{
+    int n = 0, c;
+    while ((c = accept(fd, NULL, NULL)) >= 0) {
+        close(c);
+        n++;
+    }
+    assert_int_equal(errno, EAGAIN);
+    return n;
+}
+
+/* Row: a typo in a URL parameter is refused before anything is opened,
+ * for every plugin, naming the closest known parameter. */
+static void unknown_parameters_named_with_suggestion(void **state)
+{
+    fixture *f = *state;
+    int port;
+    int lfd = listen_local(&port);
+    setenv("MP_TEST_PW", "not-used", 1);
+    char *dst = mp_strf("maildir:%s/dst", f->dir);
+    char *dst_dir = mp_strf("%s/dst", f->dir);
+
+    /* imap://: the typo'd password_file, with a password from elsewhere
+     * so that the old code got as far as connecting. */
+    char *imap = mp_strf("imap://alice@127.0.0.1:%d?tls=none&password_env="
+                         "MP_TEST_PW&pasword_file=/run/pw",
+                         port);
+    mp_run_result r = mp_run("copy", imap, dst, NULL);
+    assert_int_equal(r.exit_code, 2);
+    assert_contains(r.err, "unknown parameter \"pasword_file\" in imap://");
+    assert_contains(r.err, "did you mean \"password_file\"?");
+    mp_run_free(&r);
+    /* imaps:// as the destination: found before the source is read. */
+    char *imaps = mp_strf("imaps://alice@127.0.0.1:%d?password_env=MP_TEST_PW"
+                          "&ca_file=/etc/ca.pem",
+                          port);
+    r = mp_run("copy", f->src_url, imaps, NULL);
+    assert_int_equal(r.exit_code, 2);
+    assert_contains(r.err, "unknown parameter \"ca_file\" in imaps://");
+    assert_contains(r.err, "did you mean \"cafile\"?");
+    mp_run_free(&r);
+    /* A typo in the destination stops an IMAP source from connecting. */
+    char *good_imap = mp_strf(
+        "imap://alice@127.0.0.1:%d?tls=none&password_env=MP_TEST_PW", port);
+    char *bad_dst = mp_strf("%s?layuot=fs", dst);
+    r = mp_run("copy", good_imap, bad_dst, NULL);
+    assert_int_equal(r.exit_code, 2);
+    assert_contains(r.err, "unknown parameter \"layuot\" in maildir:");
+    assert_contains(r.err, "did you mean \"layout\"?");
+    mp_run_free(&r);
+    assert_int_equal(connections_made(lfd), 0);
+    assert_false(mp_file_exists(dst_dir)); /* nothing created either */
+
+    /* maildir, mbox, targz; copy, verify and list alike. */
+    char *md = mp_strf("%s?layot=fs", f->src_url);
+    r = mp_run("list", md, NULL);
+    assert_int_equal(r.exit_code, 2);
+    assert_contains(r.err, "unknown parameter \"layot\"");
+    assert_contains(r.err, "did you mean \"layout\"?");
+    mp_run_free(&r);
+    char *mbox = mp_strf("mbox:%s/out.mbox?fromat=mboxo", f->dir);
+    r = mp_run("copy", f->src_url, mbox, NULL);
+    assert_int_equal(r.exit_code, 2);
+    assert_contains(r.err, "did you mean \"format\"?");
+    mp_run_free(&r);
+    char *tgz = mp_strf("targz:%s/a.tar.gz.age?recipeint=age1xyz", f->dir);
+    r = mp_run("copy", f->src_url, tgz, NULL);
+    assert_int_equal(r.exit_code, 2);
+    assert_contains(r.err, "unknown parameter \"recipeint\" in targz:");
+    assert_contains(r.err, "did you mean \"recipient\"?");
+    mp_run_free(&r);
+    r = mp_run("verify", f->src_url, tgz, NULL);
+    assert_int_equal(r.exit_code, 2);
+    assert_contains(r.err, "did you mean \"recipient\"?");
+    mp_run_free(&r);
+    /* Nothing close: the known names are listed instead. */
+    char *far = mp_strf("%s?compression=zstd", f->src_url);
+    r = mp_run("list", far, NULL);
+    assert_int_equal(r.exit_code, 2);
+    assert_contains(r.err, "unknown parameter \"compression\"");
+    assert_contains(r.err, "maildir: URLs take layout");
+    assert_null(strstr(r.err, "did you mean"));
+    mp_run_free(&r);
+
+    close(lfd);
+    free(imap);
+    free(imaps);
+    free(good_imap);
+    free(bad_dst);
+    free(md);
+    free(mbox);
+    free(tgz);
+    free(far);
+    free(dst);
+    free(dst_dir);
+}
+
+/* On a terminal, the typo is reported before the password prompt. */
+static void unknown_parameter_before_password_prompt(void **state)
+{
+    fixture *f = *state;
+    int port;
+    int lfd = listen_local(&port);
+    char *imap = mp_strf(
+        "imap://alice@127.0.0.1:%d?tls=none&pasword_file=/run/pw", port);
+    char *dst = mp_strf("maildir:%s/pty-dst", f->dir);
+    const char *bin = getenv("MAILPORT_BIN");
+    assert_non_null(bin);
+    const char *argv[] = {bin, "copy", imap, dst, NULL};
+    char transcript[8192];
+    int prompts = 0;
+    int rc = pty_run(argv, NULL, &prompts, transcript, sizeof transcript);
+    assert_int_equal(rc, 2);
+    assert_contains(transcript, "did you mean \"password_file\"?");
+    assert_null(strstr(transcript, "Password for"));
+    assert_int_equal(connections_made(lfd), 0);
+    close(lfd);
+    free(imap);
+    free(dst);
+}
+
+/* Row: a password file that cannot be read says why and names it. */
+static void password_file_errors_say_why(void **state)
+{
+    fixture *f = *state;
+    char *dst = mp_strf("maildir:%s/pw-dst", f->dir);
+    /* Port 9 (discard) is never reached: the password comes first. */
+    char *missing = mp_strf("%s/no-such-pw", f->dir);
+    char *url =
+        mp_strf("imap://alice@127.0.0.1:9?tls=none&password_file=%s", missing);
+    mp_run_result r = mp_run("copy", url, dst, NULL);
+    assert_int_equal(r.exit_code, 2);
+    char *want = mp_strf("cannot read password file %s: No such file or "
+                         "directory",
+                         missing);
+    assert_contains(r.err, want);
+    mp_run_free(&r);
+    free(want);
+    free(url);
+
+    url = mp_strf("imap://alice@127.0.0.1:9?tls=none&password_file=%s", f->dir);
+    r = mp_run("copy", url, dst, NULL);
+    assert_int_equal(r.exit_code, 2);
+    want = mp_strf("cannot read password file %s: it is a directory", f->dir);
+    assert_contains(r.err, want);
+    mp_run_free(&r);
+    free(want);
+    free(url);
+
+    if (geteuid() == 0) {
+        /* root reads any file whatever its mode: nothing to test. */
+        print_message("skipping the permission-denied password file: "
+                      "running as root\n");
+    } else {
+        char *locked = mp_strf("%s/locked-pw", f->dir);
+        mp_write_file(locked, "x\n", 2);
+        chmod(locked, 0);
+        url = mp_strf("imap://alice@127.0.0.1:9?tls=none&password_file=%s",
+                      locked);
+        r = mp_run("copy", url, dst, NULL);
+        assert_int_equal(r.exit_code, 2);
+        want =
+            mp_strf("cannot read password file %s: Permission denied", locked);
+        assert_contains(r.err, want);
+        mp_run_free(&r);
+        free(want);
+        free(url);
+        free(locked);
+    }
+    free(missing);
+    free(dst);
+}
+
+/* Row: a missing Maildir source is an endpoint that cannot be opened
+ * (exit 3), named with the reason. */
+static void missing_source_exits_3(void **state)
+{
+    fixture *f = *state;
+    char *gone = mp_strf("maildir:%s/no-such-maildir", f->dir);
+    char *dst = mp_strf("maildir:%s/gone-dst", f->dir);
+    char *want = mp_strf("cannot open directory %s/no-such-maildir: No such "
+                         "file or directory",
+                         f->dir);
+    const char *const cmds[][4] = {
+        {"copy", gone, dst, NULL},
+        {"verify", gone, dst, NULL},
+        {"verify", gone, NULL, NULL},
+        {"list", gone, NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        mp_run_result r = mp_runv(cmds[i]);
+        if (r.exit_code != 3)
+            fail_msg("%s: exit %d, not 3:\n%s", cmds[i][0], r.exit_code, r.err);
+        assert_contains(r.err, want);
+        mp_run_free(&r);
+    }
+    free(gone);
+    free(dst);
+    free(want);
+}
+
+/* Row: a folder whose cur/ cannot be opened is named by its real path;
+ * cur/ replaced by a plain file fails for root too. */
+static void unreadable_cur_names_real_path(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(mp_sh("mv '%1$s/.Foo/cur/'* '%1$s/.Foo/new/' && rmdir "
+                           "'%1$s/.Foo/cur' && : > '%1$s/.Foo/cur'",
+                           f->src),
+                     0);
+    char *dst = mp_strf("maildir:%s/cur-dst", f->dir);
+    mp_run_result r = mp_run("copy", f->src_url, dst, "--no-state", NULL);
+    assert_int_equal(r.exit_code, 1);
+    char *want = mp_strf("folder \"Foo\": cannot open %s/.Foo/cur: Not a "
+                         "directory",
+                         f->src);
+    assert_contains(r.err, want);
+    mp_run_free(&r);
+    r = mp_run("list", f->src_url, NULL);
+    assert_int_equal(r.exit_code, 1);
+    assert_contains(r.err, want);
+    mp_run_free(&r);
+    free(want);
+    free(dst);
+}
+
+/* Row: a message file that cannot be read gives the real reason, not "no
+ * such message". A file turned into a symlink loop after the scan fails
+ * for root as well (ELOOP), so this runs through the plugin's ops. */
+static void unreadable_message_real_reason(void **state)
+{
+    fixture *f = *state;
+    md_env env;
+    assert_int_equal(md_env_open(&env, f->src_url, 0), MP_OK);
+    void *folder;
+    mp_folder_info fi = {.struct_size = sizeof fi};
+    const mp_source_ops *so = env.plugin->source;
+    assert_int_equal(so->open_folder(env.store, "INBOX", &folder, &fi), MP_OK);
+    md_msgs msgs;
+    assert_int_equal(md_scan_all(&env, folder, 0, &msgs), MP_OK);
+    assert_int_equal(msgs.n, 1);
+    char *file = mp_strf("%s/cur/1700000000.a.host:2,S", f->src);
+    assert_int_equal(unlink(file), 0);
+    assert_int_equal(symlink("1700000000.a.host:2,S", file), 0);
+    size_t len;
+    mp_status fst;
+    char *got = md_fetch_one(&env, folder, msgs.v[0].key, &len, &fst);
+    assert_int_equal(fst, MP_MSG_BAD);
+    assert_int_equal(env.host.err_kind, MP_ERR_IO);
+    char *want =
+        mp_strf("cannot read %s: Too many levels of symbolic links", file);
+    assert_contains(env.host.err, want);
+    assert_null(strstr(env.host.err, "no such message"));
+    free(got);
+    free(want);
+    md_msgs_free(&msgs);
+    so->close_folder(folder);
+    md_env_close(&env);
+    unlink(file);
+    write_msg(file, "one");
+
+    if (geteuid() == 0) {
+        print_message("skipping the mode-000 message through copy: running "
+                      "as root, which reads it anyway\n");
+    } else {
+        chmod(file, 0);
+        char *dst = mp_strf("maildir:%s/msg-dst", f->dir);
+        mp_run_result r = mp_run("copy", f->src_url, dst, "--no-state", NULL);
+        assert_int_equal(r.exit_code, 1);
+        assert_contains(r.err, "Permission denied");
+        assert_null(strstr(r.err, "no such message"));
+        mp_run_free(&r);
+        chmod(file, 0600);
+        free(dst);
+    }
+    free(file);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            unknown_parameters_named_with_suggestion, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            unknown_parameter_before_password_prompt, setup, teardown),
+        cmocka_unit_test_setup_teardown(password_file_errors_say_why, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(missing_source_exits_3, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(unreadable_cur_names_real_path, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(unreadable_message_real_reason, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
