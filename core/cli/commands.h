@@ -43,10 +43,11 @@ mp_store *mp_open_endpoint(const mp_registry *reg, const char *url,
                            int *exit_code);
 
 /* Folder names of an open source store, selected by --include/--exclude,
- * without \Noselect parents. Returns 0, or -1 with the store error set. */
-struct mp_store;
-int mp_list_source_folders(struct mp_store *src, const mp_options *opt,
-                           char ***names, unsigned **special, size_t *n);
+ * without \Noselect parents. Returns 0, or -1 with the store error set.
+ * UNMATCHED (may be NULL) gets the warning for --include patterns that
+ * matched no folder (see mp_options_unmatched_includes), or NULL. */
+int mp_list_source_folders(mp_store *src, const mp_options *opt, char ***names,
+                           unsigned **special, size_t *n, char **unmatched);
 void mp_free_names(char **names, size_t n);
 
 #endif

@@ -50,7 +50,7 @@ void mp_free_names(char **names, size_t n)
 }
 
 int mp_list_source_folders(mp_store *src, const mp_options *opt, char ***names,
-                           unsigned **special, size_t *n)
+                           unsigned **special, size_t *n, char **unmatched)
 {
     folder_list all = {0};
     mp_host_clear_error(&src->host);
@@ -64,6 +64,8 @@ int mp_list_source_folders(mp_store *src, const mp_options *opt, char ***names,
         free(all.special);
         return -1;
     }
+    if (unmatched)
+        *unmatched = mp_options_unmatched_includes(opt, all.names, all.n);
     size_t kept = 0;
     for (size_t i = 0; i < all.n; i++) {
         if (all.special[i] == ~0u ||
@@ -401,6 +403,27 @@ int mp_copy_job(const mp_registry *reg, const mp_options *opt,
     first.src = open_or_report(&j, source, MP_ROLE_SOURCE);
     if (!first.src)
         goto done;
+    /* The source's folders first: when --include selects none of them,
+     * the destination is not even opened (a sink creates its store). */
+    char *unmatched = NULL;
+    if (mp_list_source_folders(first.src, opt, &j.src_names, &special,
+                               &j.n_folders, &unmatched) != 0) {
+        mp_error("%s", mp_store_error(first.src));
+        mp_report_error(j.report, "", NULL, mp_store_error(first.src));
+        job_fail(&j, mp_exit_code_for(first.src->host.err_kind) == 1
+                         ? MP_EXIT_FAILED
+                         : mp_exit_code_for(first.src->host.err_kind));
+        goto done;
+    }
+    if (unmatched) {
+        /* Not a failure (a pattern for a folder that comes and goes is
+         * fine in a job file), but never silent. */
+        mp_warn("%s", unmatched);
+        mp_report_warning(j.report, unmatched);
+        free(unmatched);
+        if (j.n_folders == 0)
+            goto done;
+    }
     if (opt->dry_run) {
         /* Read the destination without changing it; a destination that does
          * not exist yet simply holds nothing. */
@@ -416,15 +439,6 @@ int mp_copy_job(const mp_registry *reg, const mp_options *opt,
         first.dst = open_or_report(&j, dest, MP_ROLE_SINK);
         if (!first.dst)
             goto done;
-    }
-    if (mp_list_source_folders(first.src, opt, &j.src_names, &special,
-                               &j.n_folders) != 0) {
-        mp_error("%s", mp_store_error(first.src));
-        mp_report_error(j.report, "", NULL, mp_store_error(first.src));
-        job_fail(&j, mp_exit_code_for(first.src->host.err_kind) == 1
-                         ? MP_EXIT_FAILED
-                         : mp_exit_code_for(first.src->host.err_kind));
-        goto done;
     }
     j.dst_names = mp_pair_folder_names(opt, first.dst, j.src_names, special,
                                        j.n_folders, NULL);

@@ -29,7 +29,7 @@ int mp_cmd_list(const mp_registry *reg, const mp_options *opt)
     char **names = NULL;
     unsigned *special = NULL;
     size_t n = 0;
-    if (mp_list_source_folders(src, opt, &names, &special, &n) != 0) {
+    if (mp_list_source_folders(src, opt, &names, &special, &n, NULL) != 0) {
         mp_error("%s", mp_store_error(src));
         code = mp_exit_code_for(src->host.err_kind);
         mp_store_close(src);

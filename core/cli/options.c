@@ -229,6 +229,45 @@ static int glob_matches(const char *glob, const char *folder)
     return hit;
 }
 
+char *mp_options_unmatched_includes(const mp_options *o, char *const *folders,
+                                    size_t n)
+{
+    char *pats = NULL, *names = NULL;
+    size_t plen = 0, nlen = 0, unmatched = 0;
+    FILE *p = open_memstream(&pats, &plen);
+    for (size_t i = 0; p && i < o->n_include; i++) {
+        size_t k = 0;
+        while (k < n && !glob_matches(o->include[i], folders[k]))
+            k++;
+        if (k == n)
+            fprintf(p, "%s\"%s\"", unmatched++ ? ", " : "", o->include[i]);
+    }
+    if (p)
+        fclose(p);
+    if (!unmatched) {
+        free(pats);
+        return NULL;
+    }
+    /* The folders there are, so that the right spelling is at hand; a
+     * store with thousands is cut short. */
+    FILE *l = open_memstream(&names, &nlen);
+    for (size_t k = 0; l && k < n && k < 40; k++)
+        fprintf(l, "%s%s", k ? ", " : "", folders[k]);
+    if (l && n > 40)
+        fprintf(l, " and %zu more", n - 40);
+    if (l && n == 0)
+        fputs("none", l);
+    if (l)
+        fclose(l);
+    char *out = NULL;
+    if (asprintf(&out, "--include %s matched no folder; folders are: %s", pats,
+                 names ? names : "?") < 0)
+        out = NULL;
+    free(pats);
+    free(names);
+    return out;
+}
+
 int mp_options_folder_selected(const mp_options *o, const char *folder)
 {
     for (size_t i = 0; i < o->n_exclude; i++)

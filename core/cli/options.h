@@ -40,6 +40,12 @@ void mp_options_free(mp_options *o);
 /* Does FOLDER pass --include/--exclude? */
 int mp_options_folder_selected(const mp_options *o, const char *folder);
 
+/* The warning for --include patterns that select none of the N FOLDERS
+ * (malloc'd: the patterns and the folders there are), or NULL when each
+ * selects at least one. */
+char *mp_options_unmatched_includes(const mp_options *o, char *const *folders,
+                                    size_t n);
+
 /* FOLDER after --map (malloc'd). */
 char *mp_options_map_folder(const mp_options *o, const char *folder);
 

@@ -75,7 +75,8 @@ char **mp_pair_folder_names(const mp_options *opt, mp_store *dst, char **names,
     if (opt->automap && dst) {
         mp_options all = *opt;
         all.n_include = all.n_exclude = 0;
-        if (mp_list_source_folders(dst, &all, &dnames, &dspecial, &dn) != 0)
+        if (mp_list_source_folders(dst, &all, &dnames, &dspecial, &dn, NULL) !=
+            0)
             mp_warn("--automap: cannot list destination folders: %s",
                     mp_store_error(dst));
     }

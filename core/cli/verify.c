@@ -46,6 +46,7 @@ typedef struct verify_run {
     uint64_t checked;
     uint64_t missing_in_folders; /* messages of DIFF_NO_FOLDER folders */
     int store_failed;            /* exit code of a store-level failure, or 0 */
+    char *unmatched;             /* --include patterns that matched nothing */
 } verify_run;
 
 static void add_diff(verify_run *v, diff_kind kind, const char *folder,
@@ -356,7 +357,10 @@ static int write_report(const verify_run *v, const char *path)
         }
         fputc(']', f);
     }
-    fputs("}\n", f);
+    fputs(",\n \"warnings\": [", f);
+    if (v->unmatched)
+        mp_json_string(f, v->unmatched);
+    fputs("]}\n", f);
     return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -391,10 +395,13 @@ int mp_cmd_verify(const mp_registry *reg, const mp_options *opt)
     unsigned *special = NULL;
     size_t n = 0;
     int failed = 0;
-    if (mp_list_source_folders(src, opt, &names, &special, &n) != 0) {
+    if (mp_list_source_folders(src, opt, &names, &special, &n, &v.unmatched) !=
+        0) {
         mp_error("%s", mp_store_error(src));
         failed = 1;
     }
+    if (v.unmatched)
+        mp_warn("%s", v.unmatched);
     /* The folder names copy used: the same --map/--automap, else what the
      * pair's sync state recorded. */
     char **dnames = NULL;
@@ -451,6 +458,7 @@ int mp_cmd_verify(const mp_registry *reg, const mp_options *opt)
         free(v.diffs[i].detail);
     }
     free(v.diffs);
+    free(v.unmatched);
     mp_free_names(names, n);
     free(special);
     mp_store_close(src);

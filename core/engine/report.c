@@ -27,6 +27,8 @@ struct mp_report {
     size_t n_errors;
     report_error *altered; /* .error holds what differs */
     size_t n_altered;
+    char **warnings;
+    size_t n_warnings;
 };
 
 mp_report *mp_report_new(void)
@@ -52,6 +54,9 @@ void mp_report_free(mp_report *r)
         free(r->altered[i].message);
         free(r->altered[i].error);
     }
+    for (size_t i = 0; i < r->n_warnings; i++)
+        free(r->warnings[i]);
+    free(r->warnings);
     free(r->altered);
     free(r->folders);
     free(r->errors);
@@ -148,6 +153,17 @@ void mp_report_retry_folder(mp_report *r, const char *folder,
     pthread_mutex_unlock(&r->lock);
 }
 
+void mp_report_warning(mp_report *r, const char *text)
+{
+    pthread_mutex_lock(&r->lock);
+    char **v = realloc(r->warnings, (r->n_warnings + 1) * sizeof *v);
+    if (v) {
+        r->warnings = v;
+        r->warnings[r->n_warnings++] = strdup(text);
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
 size_t mp_report_n_errors(const mp_report *r)
 {
     return r->n_errors;
@@ -209,6 +225,11 @@ int mp_report_write(const mp_report *r, const char *path)
     write_entries(f, "errors", r->errors, r->n_errors, "error");
     write_entries(f, "altered_messages", r->altered, r->n_altered,
                   "difference");
+    fputs("],\n \"warnings\": [", f);
+    for (size_t i = 0; i < r->n_warnings; i++) {
+        fputs(i ? ", " : "", f);
+        mp_json_string(f, r->warnings[i] ? r->warnings[i] : "");
+    }
     fputs("]}\n", f);
     return fclose(f) == 0 ? 0 : -1;
 }

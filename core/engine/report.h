@@ -54,6 +54,11 @@ void mp_report_retry_folder(mp_report *r, const char *folder,
 void mp_report_altered(mp_report *r, const char *folder, const char *message,
                        const char *difference);
 
+/* A warning about the run as a whole (nothing failed: e.g. an --include
+ * pattern that matched no folder), listed under "warnings" in the JSON
+ * report. */
+void mp_report_warning(mp_report *r, const char *text);
+
 /* Errors recorded so far. */
 size_t mp_report_n_errors(const mp_report *r);
 

@@ -356,6 +356,55 @@ static void unreadable_message_real_reason(void **state)
     free(file);
 }
 
+/* Row: an --include pattern that matches no folder is a warning naming it
+ * and the folders there are, on stderr and in the report; exit 0, and no
+ * destination is created for nothing. */
+static void include_matching_nothing_warns(void **state)
+{
+    fixture *f = *state;
+    char *dst_dir = mp_strf("%s/inc-dst", f->dir);
+    char *dst = mp_strf("maildir:%s", dst_dir);
+    char *report = mp_strf("%s/inc-report.json", f->dir);
+    const char *want = "--include \"Sentt\" matched no folder; folders are: "
+                       "INBOX, Foo";
+    mp_run_result r = mp_run("copy", f->src_url, dst, "--include", "Sentt",
+                             "--report", report, NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.err, want);
+    mp_run_free(&r);
+    assert_false(mp_file_exists(dst_dir));
+    char *rep = mp_read_file(report, NULL);
+    assert_contains(rep, "\"warnings\": [\"--include \\\"Sentt\\\" matched "
+                         "no folder");
+    free(rep);
+
+    /* One pattern matches, one does not: the first is copied, the second
+     * named alone. */
+    r = mp_run("copy", f->src_url, dst, "--include", "Foo", "--include",
+               "Sentt", "--no-state", NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.err, want);
+    assert_contains(r.err, "copied 1,");
+    mp_run_free(&r);
+    r = mp_run("verify", f->src_url, dst, "--include", "Sentt", "--report",
+               report, NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.err, want);
+    mp_run_free(&r);
+    rep = mp_read_file(report, NULL);
+    assert_contains(rep, "\"warnings\": [\"--include \\\"Sentt\\\" matched "
+                         "no folder");
+    free(rep);
+    /* A pattern that matches says nothing. */
+    r = mp_run("verify", f->src_url, dst, "--include", "Fo*", NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_null(strstr(r.err, "matched no folder"));
+    mp_run_free(&r);
+    free(dst_dir);
+    free(dst);
+    free(report);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -370,6 +419,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(unreadable_cur_names_real_path, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(unreadable_message_real_reason, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(include_matching_nothing_warns, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
