@@ -111,15 +111,26 @@ bad:
     return -1;
 }
 
-/* The URL with the password replaced by "***", for every message shown. */
+/* The URL with the password replaced by "***", for every message shown.
+ * The password is found where mp_url_parse takes it from: in the authority
+ * (up to the first '/' or '?'), from the first ':' to the last '@', since
+ * a user ("john@example.com") or a password may hold a raw '@'. */
 static char *make_display(const char *text, const mp_url *u)
 {
     if (!u->password)
         return strdup(text);
     const char *auth = strstr(text, "://");
-    const char *at = auth ? strchr(auth + 3, '@') : NULL;
-    const char *colon = auth ? strchr(auth + 3, ':') : NULL;
-    if (!at || !colon || colon > at)
+    if (!auth)
+        return strdup(text);
+    auth += 3;
+    const char *at = NULL, *colon = NULL;
+    for (const char *p = auth; *p && *p != '/' && *p != '?'; p++)
+        if (*p == '@')
+            at = p;
+    for (const char *p = auth; at && p < at && !colon; p++)
+        if (*p == ':')
+            colon = p;
+    if (!at || !colon)
         return strdup(text);
     char *out = NULL;
     if (asprintf(&out, "%.*s:***%s", (int)(colon - text), text, at) < 0)
