@@ -490,14 +490,21 @@ int mp_copy_job(const mp_registry *reg, const mp_options *opt,
     free(threads);
     mp_progress_stop(progress);
 
-    if (sink && sink->finish && !j.stopped && !mp_interrupted() &&
-        j.exit_code < MP_EXIT_USAGE) {
-        mp_host_clear_error(&first.dst->host);
-        if (sink->finish(first.dst->handle) != MP_OK) {
-            mp_error("%s", mp_store_error(first.dst));
-            mp_report_error(j.report, "", NULL, mp_store_error(first.dst));
-            job_fail(&j, MP_EXIT_FAILED);
+    if (sink && sink->finish) {
+        int written = 0;
+        if (!j.stopped && !mp_interrupted() && j.exit_code < MP_EXIT_USAGE) {
+            mp_host_clear_error(&first.dst->host);
+            written = sink->finish(first.dst->handle) == MP_OK;
+            if (!written) {
+                mp_error("%s", mp_store_error(first.dst));
+                mp_report_error(j.report, "", NULL, mp_store_error(first.dst));
+                job_fail(&j, MP_EXIT_FAILED);
+            }
         }
+        /* An archive is written whole or not at all: without it, nothing
+         * the run counted as copied was kept. */
+        if (!written)
+            mp_report_copies_lost(j.report);
     }
 
 done:

@@ -153,6 +153,26 @@ void mp_report_retry_folder(mp_report *r, const char *folder,
     pthread_mutex_unlock(&r->lock);
 }
 
+void mp_report_copies_lost(mp_report *r)
+{
+    pthread_mutex_lock(&r->lock);
+    for (size_t i = 0; i < r->n_folders; i++) {
+        uint64_t *n = r->folders[i].n;
+        n[MP_COUNT_FAILED] += n[MP_COUNT_COPIED];
+        n[MP_COUNT_COPIED] = n[MP_COUNT_BYTES] = n[MP_COUNT_ALTERED] = 0;
+    }
+    r->total[MP_COUNT_FAILED] += r->total[MP_COUNT_COPIED];
+    r->total[MP_COUNT_COPIED] = r->total[MP_COUNT_BYTES] = 0;
+    r->total[MP_COUNT_ALTERED] = 0;
+    for (size_t i = 0; i < r->n_altered; i++) {
+        free(r->altered[i].folder);
+        free(r->altered[i].message);
+        free(r->altered[i].error);
+    }
+    r->n_altered = 0;
+    pthread_mutex_unlock(&r->lock);
+}
+
 void mp_report_warning(mp_report *r, const char *text)
 {
     pthread_mutex_lock(&r->lock);

@@ -54,6 +54,11 @@ void mp_report_retry_folder(mp_report *r, const char *folder,
 void mp_report_altered(mp_report *r, const char *folder, const char *message,
                        const char *difference);
 
+/* Nothing this run counted as copied was kept: a sink that stores the
+ * whole run at its end (an archive) could not finish. Every copied message
+ * is counted failed instead, with no bytes and nothing altered. */
+void mp_report_copies_lost(mp_report *r);
+
 /* A warning about the run as a whole (nothing failed: e.g. an --include
  * pattern that matched no folder), listed under "warnings" in the JSON
  * report. */

@@ -71,7 +71,8 @@ typedef struct copy_run {
     size_t *pending;      /* row index of each pending message, by seq */
     char **pending_label; /* what the report calls it, by seq */
     size_t n_pending;
-    mp_status stop; /* a status that ended the whole batch */
+    mp_status stop;   /* a status that ended the whole batch */
+    int dst_reported; /* the destination's failure is in the report */
 } copy_run;
 
 /* "Message-ID" if the header has one, else "key K": what the report names. */
@@ -118,6 +119,12 @@ static mp_status sink_failed(copy_run *r, mp_status st)
     if (st == MP_MSG_BAD) {
         fail_message(r, r->env->dst, "cannot store message");
         return MP_OK;
+    }
+    /* The store failed as a whole (a full disk, a lost folder): say why,
+     * once for the folder (a failing flush after it is the same cause). */
+    if (st != MP_TEMPORARY && !r->dst_reported) {
+        mp_sync_report_folder_error(r->env, r->folder, r->env->dst);
+        r->dst_reported = 1;
     }
     r->failed = 1;
     r->stop = st;
@@ -356,21 +363,45 @@ static void add_suspect(mp_sync_env *env, const mp_state_row *row,
                      strdup(label ? label : row->src_key)};
 }
 
+/* After the sink failed as a whole (a full disk, say), which of B's
+ * committed messages did it store anyway? A Maildir that fills up has
+ * placed the messages before the one that did not fit in cur/; counting
+ * them failed would make the counts lie (and the state forget them). The
+ * sink is first given the chance to settle what it still has in flight
+ * (its flush, whose failure is already known), then the folder is scanned:
+ * committed messages whose keys are there stay ROW_DONE, the rest become
+ * ROW_FAILED. Without a scan slot, or when the scan fails, none is kept.
+ * Returns how many became ROW_FAILED. */
+static size_t keep_visible(copy_run *r, row_set *b)
+{
+    if (r->sink->flush && !MP_HAS_SLOT(r->sink, mp_sink_ops, flush_keys))
+        r->sink->flush(r->dst_folder);
+    mp_msglist have = {0};
+    int scanned =
+        r->sink->scan &&
+        r->sink->scan(r->dst_folder, 0, mp_msglist_collect, &have) == MP_OK;
+    mp_host_clear_error(&r->env->dst->host);
+    size_t lost = 0;
+    for (size_t i = 0; i < b->n; i++)
+        if (b->state[i] == ROW_DONE &&
+            (!scanned || !b->rows[i].dst_key[0] ||
+             mp_msglist_find(&have, b->rows[i].dst_key) < 0)) {
+            b->state[i] = ROW_FAILED;
+            lost++;
+        }
+    mp_msglist_free(&have);
+    return lost;
+}
+
 /* Record batch B's rows, given ST: the status of the sink's flush
  * (flush_keys, flush or flush_wait) that covered them. They count as
- * copied, and go into the state, only when it made them durable. Empties
- * B. */
+ * copied, and go into the state, only when it made them durable, or (a
+ * failure of the whole store) when the store shows them after all
+ * (keep_visible). Empties B. */
 static void record_rows(copy_run *r, row_set *b, mp_status st,
                         int64_t state_folder)
 {
     mp_sync_env *env = r->env;
-    size_t stored = 0;
-    uint64_t bytes = 0; /* of the messages stored: not of refused ones */
-    for (size_t i = 0; i < b->n; i++)
-        if (b->state[i] == ROW_DONE) {
-            stored++;
-            bytes += b->size[i];
-        }
     /* A store that dropped its connection in flush_keys still told us the
      * key of each message it had stored: those are kept and recorded, the
      * rest is copied again when the folder is retried. */
@@ -381,13 +412,24 @@ static void record_rows(copy_run *r, row_set *b, mp_status st,
     for (size_t i = 0; st == MP_TEMPORARY && i < b->n; i++)
         if (!keep || b->state[i] != ROW_DONE)
             mark_uncertain(env, b->rows[i].src_key);
-    if (!keep) {
-        /* Nothing of this batch can be counted as copied. A dropped
-         * connection is reported by the retry logic if it persists. */
-        if (st != MP_TEMPORARY) {
+    if (!keep && st != MP_TEMPORARY) {
+        if (!r->dst_reported)
             mp_sync_report_folder_error(env, r->folder, env->dst);
-            mp_report_add(env->report, r->folder, MP_COUNT_FAILED, stored);
+        r->dst_reported = 1;
+        mp_report_add(env->report, r->folder, MP_COUNT_FAILED,
+                      keep_visible(r, b));
+        keep = 1; /* what it shows is recorded as copied */
+    }
+    size_t stored = 0;
+    uint64_t bytes = 0; /* of the messages stored: not of refused ones */
+    for (size_t i = 0; i < b->n; i++)
+        if (b->state[i] == ROW_DONE) {
+            stored++;
+            bytes += b->size[i];
         }
+    if (!keep) {
+        /* A dropped connection: nothing of this batch can be counted as
+         * copied; the retry logic reports it if it persists. */
     } else {
         mp_report_add(env->report, r->folder, MP_COUNT_COPIED, stored);
         mp_report_add(env->report, r->folder, MP_COUNT_BYTES, bytes);
@@ -468,18 +510,21 @@ static mp_status overlap_batch(copy_run *r, int64_t state_folder)
     mp_status st = finish_started(r, state_folder);
     if (st != MP_OK) {
         /* The sink failed as a whole (reported with the batch before):
-         * this batch, committed while that one was being made durable, is
-         * not known to be stored either. Counted as failed, not reported
-         * twice. */
-        size_t stored = 0;
+         * this batch was committed while that one was being made durable.
+         * After a dropped connection none of it counts (the retry finds
+         * what was stored); otherwise what the store shows is recorded as
+         * copied and the rest counted failed, not reported twice. */
+        if (st != MP_TEMPORARY) {
+            mp_report_add(r->env->report, r->folder, MP_COUNT_FAILED,
+                          keep_visible(r, b));
+            record_rows(r, b, MP_OK, state_folder);
+            return st;
+        }
         for (size_t i = 0; i < b->n; i++) {
-            stored += b->state[i] == ROW_DONE;
             free(b->rows[i].dst_key);
             free(b->label[i]);
             b->label[i] = NULL;
         }
-        if (st != MP_TEMPORARY)
-            mp_report_add(r->env->report, r->folder, MP_COUNT_FAILED, stored);
         b->n = 0;
         return st;
     }
