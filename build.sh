@@ -14,7 +14,7 @@ top=$PWD
 # Everything the build, the tests and the benchmarks use, from Debian.
 packages=(
   build-essential cmake ninja-build pkg-config
-  libgmime-3.0-dev libcurl4-openssl-dev libssl-dev libarchive-dev libsqlite3-dev libzstd-dev libdeflate-dev
+  libgmime-3.0-dev libcurl4-openssl-dev libssl-dev libarchive-dev libsqlite3-dev libzstd-dev libdeflate-dev libjansson-dev
   libcmocka-dev
   dovecot-imapd openssl age tar gzip xz-utils zstd
 )

@@ -28,6 +28,7 @@ static const char overview[] =
     "plain)\n"
     "  imaps://USER@HOST[:PORT]  IMAP over TLS\n"
     "  targz:PATH                a tar.gz/.tar.zst archive; PATH.age encrypts\n"
+    "  imap-backup:PATH          an imap-backup account directory (read only)\n"
     "\n"
     "Exit codes: 0 all done; 1 some messages failed; 2 usage or configuration\n"
     "error; 3 cannot reach or log in to an endpoint; 4 verify found "
