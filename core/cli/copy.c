@@ -44,6 +44,11 @@ static mp_status collect_folder(void *ctx, const mp_folder_info *info)
 
 void mp_free_names(char **names, size_t n)
 {
+    /* copy lists the source's folders before it opens the destination:
+     * a run that stops there has N names on one side and none on the
+     * other. */
+    if (!names)
+        return;
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
