@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define DEFAULT_TIMEOUT_S 300
 
@@ -30,14 +31,107 @@ static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size,
     char *line = c->login_line;
     if (type != CURLINFO_HEADER_IN)
         return 0;
+    c->greeted = 1;
     if (size >= 2 && data[0] == '*' && data[1] == ' ')
         return 0;
-    size_t n = size < sizeof c->login_line - 1 ? size : sizeof c->login_line - 1;
+    size_t n =
+        size < sizeof c->login_line - 1 ? size : sizeof c->login_line - 1;
     memcpy(line, data, n);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         n--;
     line[n] = '\0';
     return 0;
+}
+
+/* How long imap:// waits for the server's greeting before it asks whether
+ * the port speaks TLS instead. An IMAP server greets at once; a TLS server
+ * waits in silence for the client's hello. */
+#define GREETING_WAIT_MS 1500
+#define PROBE_TIMEOUT_S 5
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Does WHERE ("host:port") complete a TLS handshake? Certificates are not
+ * checked and nothing is sent after the handshake: this only tells what the
+ * port speaks. */
+static int port_speaks_tls(const char *where)
+{
+    CURL *h = curl_easy_init();
+    if (!h)
+        return 0;
+    char url[400];
+    snprintf(url, sizeof url, "https://%s/", where);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)PROBE_TIMEOUT_S);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)PROBE_TIMEOUT_S);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    int tls = curl_easy_perform(h) == CURLE_OK;
+    curl_easy_cleanup(h);
+    return tls;
+}
+
+/* Does WHERE greet as a plain-text IMAP server? No user is given, so curl
+ * stops after the greeting and capabilities: nothing is logged in. */
+static int port_speaks_plain_imap(const char *where)
+{
+    CURL *h = curl_easy_init();
+    if (!h)
+        return 0;
+    char url[400];
+    snprintf(url, sizeof url, "imap://%s/", where);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)PROBE_TIMEOUT_S);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)PROBE_TIMEOUT_S);
+    curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_NONE);
+    int imap = curl_easy_perform(h) == CURLE_OK;
+    curl_easy_cleanup(h);
+    return imap;
+}
+
+/* The endpoint as written from "://" on (password masked), to suggest the
+ * same endpoint with the other scheme. */
+static const char *after_scheme(const char *display)
+{
+    const char *p = strstr(display, "://");
+    return p ? p : "://";
+}
+
+/* Progress callback during an imap:// login: once the TCP connection has
+ * been up for GREETING_WAIT_MS without a word from the server, ask once
+ * whether the port speaks TLS (imaps:// meant), and stop the login at once
+ * if so instead of waiting for the connect timeout. A server that is only
+ * slow to greet is waited for as before. */
+static int greeting_watch(void *ctx, curl_off_t dltotal, curl_off_t dlnow,
+                          curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    imap_conn *c = ctx;
+    if (c->greeted || c->probed)
+        return 0;
+    curl_off_t up = 0;
+    if (curl_easy_getinfo(c->curl, CURLINFO_CONNECT_TIME_T, &up) != CURLE_OK ||
+        up <= 0)
+        return 0;
+    if (!c->tcp_up_ms)
+        c->tcp_up_ms = now_ms();
+    if (now_ms() - c->tcp_up_ms < GREETING_WAIT_MS)
+        return 0;
+    c->probed = 1;
+    c->speaks_tls = port_speaks_tls(c->where);
+    return c->speaks_tls; /* non-zero aborts the transfer */
 }
 
 /* "A002 NO [AUTHENTICATIONFAILED] Authentication failed." -> the part after
@@ -110,8 +204,8 @@ mp_status imap_conn_fail(imap_conn *c, const char *what)
         return MP_TEMPORARY; /* keep the error the caller already has */
     if (c->p.error == IMAP_ERR_PROTO) {
         c->host->set_error(c->host, MP_ERR_PROTOCOL,
-                           "IMAP protocol error from %s while %s: %s",
-                           c->where, what, c->p.err);
+                           "IMAP protocol error from %s while %s: %s", c->where,
+                           what, c->p.err);
         return MP_FATAL;
     }
     if (c->bye[0])
@@ -257,12 +351,13 @@ mp_status imap_wait_tagged(imap_conn *c, imap_untagged_fn fn, void *ctx,
             unsigned n = 0;
             if (p->tok[0] != 'm' || sscanf(p->tok + 1, "%u", &n) != 1) {
                 p->error = IMAP_ERR_PROTO;
-                snprintf(p->err, sizeof p->err, "unknown tag \"%.40s\"", p->tok);
+                snprintf(p->err, sizeof p->err, "unknown tag \"%.40s\"",
+                         p->tok);
                 return imap_conn_fail(c, "reading a response");
             }
             if (imap_next(p) != IMAP_T_ATOM)
                 return imap_conn_fail(c, "reading a tagged response");
-            int r = imap_tok_is(p, "OK") ? IMAP_OK
+            int r = imap_tok_is(p, "OK")   ? IMAP_OK
                     : imap_tok_is(p, "NO") ? IMAP_NO
                                            : IMAP_BAD;
             if (imap_rest_text(p, 8192) < 0)
@@ -364,7 +459,8 @@ mp_status imap_cmd(imap_conn *c, const char *cmd, imap_untagged_fn fn,
             return MP_OK;
         if (got == 0) { /* a continuation nobody asked for */
             c->p.error = IMAP_ERR_PROTO;
-            snprintf(c->p.err, sizeof c->p.err, "unexpected continuation request");
+            snprintf(c->p.err, sizeof c->p.err,
+                     "unexpected continuation request");
             return imap_conn_fail(c, "waiting for a response");
         }
     }
@@ -385,8 +481,7 @@ static int is_flag_value(const char *v)
                  strcmp(v, "true") == 0);
 }
 
-mp_status imap_conn_open(mp_host *host, const mp_endpoint *ep,
-                         imap_conn **out)
+mp_status imap_conn_open(mp_host *host, const mp_endpoint *ep, imap_conn **out)
 {
     pthread_once(&curl_once, curl_init);
     if (curl_init_rc != CURLE_OK) {
@@ -410,8 +505,9 @@ mp_status imap_conn_open(mp_host *host, const mp_endpoint *ep,
         if (strcmp(tls, "none") == 0 && !implicit_tls)
             plain = 1;
         else if (strcmp(tls, "starttls") != 0 || implicit_tls)
-            return usage(host, "%s: tls=%s is not valid here (imap:// takes "
-                               "tls=none or tls=starttls; imaps:// is always TLS)",
+            return usage(host,
+                         "%s: tls=%s is not valid here (imap:// takes "
+                         "tls=none or tls=starttls; imaps:// is always TLS)",
                          ep->display, tls);
     }
     if (insecure && !is_flag_value(insecure) && strcmp(insecure, "0") != 0)
@@ -429,8 +525,9 @@ mp_status imap_conn_open(mp_host *host, const mp_endpoint *ep,
         } else if (strcasecmp(auth, "login") == 0) {
             login_options = "AUTH=LOGIN";
         } else {
-            return usage(host, "%s: auth=%s is not supported (plain, login, "
-                               "xoauth2)",
+            return usage(host,
+                         "%s: auth=%s is not supported (plain, login, "
+                         "xoauth2)",
                          ep->display, auth);
         }
     }
@@ -459,10 +556,11 @@ mp_status imap_conn_open(mp_host *host, const mp_endpoint *ep,
 
     char *secret = NULL;
     char prompt[600];
-    snprintf(prompt, sizeof prompt, "%s for %s@%s: ",
-             xoauth2 ? "OAuth2 token" : "Password", ep->user, ep->host);
-    mp_status st = host->secret(host, xoauth2 ? "token" : "password", prompt,
-                                &secret);
+    snprintf(prompt, sizeof prompt,
+             "%s for %s@%s: ", xoauth2 ? "OAuth2 token" : "Password", ep->user,
+             ep->host);
+    mp_status st =
+        host->secret(host, xoauth2 ? "token" : "password", prompt, &secret);
     if (st != MP_OK) {
         imap_conn_close(c);
         return st;
@@ -470,7 +568,8 @@ mp_status imap_conn_open(mp_host *host, const mp_endpoint *ep,
     if (skip_verify)
         host->log(host, MP_LOG_WARN,
                   "%s: insecure=1: the server's TLS certificate is NOT "
-                  "verified", ep->display);
+                  "verified",
+                  ep->display);
 
     CURL *h = curl_easy_init();
     c->curl = h;
@@ -505,6 +604,11 @@ mp_status imap_conn_open(mp_host *host, const mp_endpoint *ep,
     curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
     curl_easy_setopt(h, CURLOPT_DEBUGDATA, c);
     curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+    if (!implicit_tls) {
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, greeting_watch);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    }
 
     CURLcode rc = curl_easy_perform(h);
 
@@ -512,6 +616,8 @@ mp_status imap_conn_open(mp_host *host, const mp_endpoint *ep,
     curl_easy_setopt(h, CURLOPT_VERBOSE, 0L);
     curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, NULL);
     curl_easy_setopt(h, CURLOPT_DEBUGDATA, NULL);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 1L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, NULL);
     curl_easy_setopt(h, CURLOPT_PASSWORD, "");
     curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, NULL);
     host->secret_free(host, secret);
@@ -519,7 +625,19 @@ mp_status imap_conn_open(mp_host *host, const mp_endpoint *ep,
     if (rc != CURLE_OK) {
         const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
         const char *words = refusal_words(c->login_line);
-        if (rc == CURLE_LOGIN_DENIED && words) {
+        if (c->speaks_tls) {
+            host->set_error(host, MP_ERR_CONNECT,
+                            "%s speaks TLS from the start (implicit TLS) and "
+                            "sent no IMAP greeting: use imaps%s",
+                            c->where, after_scheme(ep->display));
+        } else if (implicit_tls && rc == CURLE_SSL_CONNECT_ERROR &&
+                   port_speaks_plain_imap(c->where)) {
+            host->set_error(host, MP_ERR_CONNECT,
+                            "%s speaks plain IMAP (STARTTLS), not implicit "
+                            "TLS: use imap%s (TLS is still required, through "
+                            "STARTTLS)",
+                            c->where, after_scheme(ep->display));
+        } else if (rc == CURLE_LOGIN_DENIED && words) {
             host->set_error(host, MP_ERR_AUTH, "login refused for %s at %s: %s",
                             ep->user, c->where, words);
         } else if (rc == CURLE_LOGIN_DENIED) {

@@ -47,7 +47,7 @@ struct imap_conn {
     /* CURL *; NULL when the parser reads a canned transcript (unit tests,
      * the fuzzer): then sends go nowhere. */
     void *curl;
-    long sock;     /* curl_socket_t */
+    long sock; /* curl_socket_t */
     mp_host *host;
     char where[300]; /* "host:port", for messages */
     char user[256];
@@ -55,7 +55,7 @@ struct imap_conn {
     unsigned caps;
     unsigned next_tag;
     int timeout_ms;
-    int broken; /* the connection is unusable */
+    int broken;   /* the connection is unusable */
     int selected; /* a mailbox is selected or examined */
     int closing;  /* in imap_conn_close: errors no longer reported */
 
@@ -76,13 +76,20 @@ struct imap_conn {
      * the handle, never on a stack frame. */
     char curl_error[256]; /* CURL_ERROR_SIZE */
     char login_line[512]; /* last untagged-less line the server sent at login */
+
+    /* imap:// on a port that speaks TLS at once waits in silence for a
+     * greeting that never comes: watched during login (see
+     * greeting_watch in imap_conn.c). */
+    int greeted;       /* the server sent a line */
+    int64_t tcp_up_ms; /* when the TCP connection was seen up, or 0 */
+    int probed;        /* the port was probed for TLS */
+    int speaks_tls;    /* ... and it answered a TLS handshake */
 };
 
 /* Connect and log in as EP says; reads the tls, cafile, insecure, auth and
  * timeout parameters and the password or token. MP_FATAL with the error
  * set on failure (MP_ERR_USAGE, MP_ERR_CONNECT, MP_ERR_AUTH). */
-mp_status imap_conn_open(mp_host *host, const mp_endpoint *ep,
-                         imap_conn **out);
+mp_status imap_conn_open(mp_host *host, const mp_endpoint *ep, imap_conn **out);
 /* LOGOUT (when still usable) and release. */
 void imap_conn_close(imap_conn *c);
 
