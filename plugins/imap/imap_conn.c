@@ -56,46 +56,53 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Does WHERE ("host:port") complete a TLS handshake? Certificates are not
- * checked and nothing is sent after the handshake: this only tells what the
- * port speaks. */
-static int port_speaks_tls(const char *where)
+/* A connect-only handle for a probe of WHERE ("host:port") by SCHEME,
+ * bounded by PROBE_TIMEOUT_S; NULL when curl cannot make one. */
+static CURL *probe_handle(const char *scheme, const char *where)
 {
     CURL *h = curl_easy_init();
     if (!h)
-        return 0;
+        return NULL;
     char url[400];
-    snprintf(url, sizeof url, "https://%s/", where);
+    snprintf(url, sizeof url, "%s://%s/", scheme, where);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)PROBE_TIMEOUT_S);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)PROBE_TIMEOUT_S);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-    int tls = curl_easy_perform(h) == CURLE_OK;
+    return h;
+}
+
+static int probe_succeeds(CURL *h)
+{
+    if (!h)
+        return 0;
+    int ok = curl_easy_perform(h) == CURLE_OK;
     curl_easy_cleanup(h);
-    return tls;
+    return ok;
+}
+
+/* Does WHERE complete a TLS handshake? Certificates are not checked and
+ * nothing is sent after the handshake: this only tells what the port
+ * speaks. */
+static int port_speaks_tls(const char *where)
+{
+    CURL *h = probe_handle("https", where);
+    if (h) {
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    return probe_succeeds(h);
 }
 
 /* Does WHERE greet as a plain-text IMAP server? No user is given, so curl
  * stops after the greeting and capabilities: nothing is logged in. */
 static int port_speaks_plain_imap(const char *where)
 {
-    CURL *h = curl_easy_init();
-    if (!h)
-        return 0;
-    char url[400];
-    snprintf(url, sizeof url, "imap://%s/", where);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)PROBE_TIMEOUT_S);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)PROBE_TIMEOUT_S);
-    curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_NONE);
-    int imap = curl_easy_perform(h) == CURLE_OK;
-    curl_easy_cleanup(h);
-    return imap;
+    CURL *h = probe_handle("imap", where);
+    if (h)
+        curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_NONE);
+    return probe_succeeds(h);
 }
 
 /* The endpoint as written from "://" on (password masked), to suggest the
