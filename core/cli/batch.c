@@ -4,6 +4,7 @@
  * after them and so win. */
 #include "batch.h"
 #include "commands.h"
+#include "endpoint.h"
 #include "interrupt.h"
 #include "log.h"
 
@@ -118,6 +119,53 @@ int mp_batch_parse_line(char *line, char **words, int max, char **src,
     return split_words(line, words, max);
 }
 
+/* Does a word of the line parse as an endpoint URL with a password in it
+ * ("imaps://alice:secret@host")? */
+static int words_hold_password(char **words, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char err[256];
+        mp_url *u = strstr(words[i], "://") && strchr(words[i], '@')
+                        ? mp_url_parse(words[i], err, sizeof err)
+                        : NULL;
+        int has = u && u->password;
+        mp_url_free(u);
+        if (has)
+            return 1;
+    }
+    return 0;
+}
+
+/* A job file holding passwords (DESIGN section 7): warned about once, and
+ * refused when other users can read it, unless --force. Returns 0 to run
+ * the line, -1 to stop the batch. */
+static int passwords_allowed(const char *path, int shared, int force,
+                             int *warned)
+{
+    if (!(*warned)++)
+        mp_warn("%s holds passwords; prefer password_file= in URLs", path);
+    if (shared && !force) {
+        mp_error("%s holds passwords and is readable by other users; chmod "
+                 "600 it (or pass --force)",
+                 path);
+        return -1;
+    }
+    return 0;
+}
+
+/* The job's two endpoints as shown to the user: passwords masked. */
+static void announce_job(int index, int lineno, const char *src,
+                         const char *dst)
+{
+    char err[256];
+    mp_url *a = mp_url_parse(src, err, sizeof err);
+    mp_url *b = mp_url_parse(dst, err, sizeof err);
+    fprintf(stderr, "mailport: job %d (line %d): %s -> %s\n", index, lineno,
+            a ? a->display : "(not a URL)", b ? b->display : "(not a URL)");
+    mp_url_free(a);
+    mp_url_free(b);
+}
+
 int mp_cmd_batch(const mp_registry *reg, int argc, char **argv)
 {
     mp_options global;
@@ -186,14 +234,10 @@ int mp_cmd_batch(const mp_registry *reg, int argc, char **argv)
             worst = worst > MP_EXIT_USAGE ? worst : MP_EXIT_USAGE;
             continue;
         }
-        if (src) {
-            if (!warned++)
-                mp_warn("%s holds passwords; prefer password_file= in URLs",
-                        path);
-            if (shared && !global.force) {
-                mp_error("%s holds passwords and is readable by other users; "
-                         "chmod 600 it (or pass --force)",
-                         path);
+        /* A password in a native line's URL is as exposed as one in an
+         * imapsync line. */
+        if (src || (n >= 2 && words_hold_password(words, n))) {
+            if (passwords_allowed(path, shared, global.force, &warned) != 0) {
                 free(src);
                 free(dst);
                 worst = MP_EXIT_USAGE;
@@ -225,8 +269,7 @@ int mp_cmd_batch(const mp_registry *reg, int argc, char **argv)
         }
         if (rc == 0) {
             if (job.verbosity > 0)
-                fprintf(stderr, "mailport: job %d (line %d)\n", index - 1,
-                        lineno);
+                announce_job(index - 1, lineno, job.args[0], job.args[1]);
             int code = mp_copy_job(reg, &job, job.args[0], job.args[1]);
             ran++;
             if (code > worst)

@@ -405,6 +405,51 @@ static void include_matching_nothing_warns(void **state)
     free(report);
 }
 
+/* Row: a native job line whose URL holds a password, in a job file others
+ * can read, is refused unless --force, as imapsync-style lines are; the
+ * password is never shown, and each job is announced by its endpoints. */
+static void batch_password_in_url_needs_private_file(void **state)
+{
+    fixture *f = *state;
+    char *jobs = mp_strf("%s/jobs", f->dir);
+    /* Port 9 on loopback refuses: the job, once run, fails fast (exit 3). */
+    char *text = mp_strf("%s 'imaps://alice:s3cret@127.0.0.1:9' --no-state\n",
+                         f->src_url);
+    mp_write_file(jobs, text, strlen(text));
+    chmod(jobs, 0644);
+    mp_run_result r = mp_run("batch", jobs, NULL);
+    assert_int_equal(r.exit_code, 2);
+    assert_contains(r.err, "holds passwords and is readable by other users");
+    assert_contains(r.err, "batch ran 0 jobs");
+    assert_null(strstr(r.err, "s3cret"));
+    mp_run_free(&r);
+    r = mp_run("batch", jobs, "--force", NULL);
+    assert_int_equal(r.exit_code, 3);
+    char *announced = mp_strf("job 0 (line 1): %s -> "
+                              "imaps://alice:***@127.0.0.1:9",
+                              f->src_url);
+    assert_contains(r.err, announced);
+    assert_null(strstr(r.err, "s3cret"));
+    mp_run_free(&r);
+    chmod(jobs, 0600);
+    r = mp_run("batch", jobs, NULL);
+    assert_int_equal(r.exit_code, 3);
+    assert_null(strstr(r.err, "readable by other users"));
+    mp_run_free(&r);
+    /* Without a password in it, a readable job file is fine. */
+    free(text);
+    text = mp_strf("%s maildir:%s/batch-dst --no-state\n", f->src_url, f->dir);
+    mp_write_file(jobs, text, strlen(text));
+    chmod(jobs, 0644);
+    r = mp_run("batch", jobs, NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_null(strstr(r.err, "holds passwords"));
+    mp_run_free(&r);
+    free(announced);
+    free(text);
+    free(jobs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +467,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(include_matching_nothing_warns, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            batch_password_in_url_needs_private_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
