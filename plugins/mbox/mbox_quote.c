@@ -1,5 +1,10 @@
 #include "mbox_quote.h"
 
+#include "mbox_date.h"
+
+#include <mailport/plugin.h>
+
+#include <stdio.h>
 #include <string.h>
 
 static const char from_word[] = "From ";
@@ -76,4 +81,17 @@ int mbox_quoter_finish(mbox_quoter *q, mbox_out_fn out, void *ctx)
     int rc = release(q, out, ctx);
     q->mid_line = 0;
     return rc;
+}
+
+size_t mbox_from_line(int64_t date, int64_t now, char *out, size_t out_size)
+{
+    if (date != MP_DATE_UNKNOWN &&
+        (date < mbox_days_from_civil(1000, 1, 1) * 86400 ||
+         date >= mbox_days_from_civil(10000, 1, 1) * 86400))
+        date = MP_DATE_UNKNOWN;
+    char when[48];
+    mbox_format_asctime(date == MP_DATE_UNKNOWN ? now : date, when,
+                        sizeof when);
+    int n = snprintf(out, out_size, "From MAILER-DAEMON %s\n", when);
+    return n < 0 ? 0 : (size_t)n < out_size ? (size_t)n : out_size - 1;
 }

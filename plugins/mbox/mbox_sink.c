@@ -350,15 +350,11 @@ static mp_status sink_put_begin(void *folder, const mp_msg_info *info,
     f->last = '\n';
     int rc = emit(f, "\n\n", (size_t)f->gap);
     f->from_off = f->end + (uint64_t)f->gap;
-    int64_t date = info->internal_date;
-    if (date == MP_DATE_UNKNOWN)
-        date = (int64_t)time(NULL);
-    char line[96];
-    char when[48];
-    mbox_format_asctime(date, when, sizeof when);
-    int n = snprintf(line, sizeof line, "From MAILER-DAEMON %s\n", when);
+    char line[MBOX_FROM_LINE_MAX];
+    size_t n = mbox_from_line(info->internal_date, (int64_t)time(NULL), line,
+                              sizeof line);
     if (!rc)
-        rc = emit(f, line, (size_t)n);
+        rc = emit(f, line, n);
     if (rc)
         return io_failed(f, rc);
     mbox_quoter_init(&f->quoter, f->store->format == MBOX_FORMAT_MBOXRD);
