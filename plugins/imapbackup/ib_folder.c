@@ -30,8 +30,9 @@ struct ib_folder {
     struct uid_ref {
         uint32_t uid;
         size_t index;
-    } * by_uid;    /* the messages sorted by UID, for fetch */
-    char *scratch; /* one unquoted header block */
+    } * by_uid;       /* the messages sorted by UID, for fetch */
+    char *scratch;    /* one unquoted header block */
+    size_t stand_ins; /* ignore-history stand-ins left out */
 };
 
 static mp_status oom(ib_folder *f)
@@ -59,12 +60,37 @@ static void read_record(ib_folder *f, ib_msg *m)
     }
     m->problem = ib_record_parse(f->data, m->start, m->end, &m->body,
                                  &m->body_end, &m->from_len);
+    if (!m->problem)
+        m->problem = ib_record_check_bounds(f->data, f->len, m->start, m->end);
     if (m->problem)
         return;
     m->size = ib_record_size(f->data, m->body, m->body_end);
     size_t hlen;
     const char *hdr = header_of(f, m, &hlen);
     m->date = ib_message_date(hdr, hlen, f->data + m->start, m->from_len);
+}
+
+/* imap-backup's "utils ignore-history" fills a backup with stand-ins for
+ * the messages it is told to skip (lib/imap/backup/cli/utils.rb). They
+ * were never the server's, so they are left out. */
+static int is_stand_in(const ib_folder *f, const ib_msg *m)
+{
+    char want[128];
+    int n = snprintf(want, sizeof want,
+                     "From: fake@email.com\nSubject: Message %" PRIu32
+                     " not backed up\nSkipped %" PRIu32 "\n",
+                     m->uid, m->uid);
+    return !m->problem && n > 0 && m->body_end - m->body == (size_t)n &&
+           memcmp(f->data + m->body, want, (size_t)n) == 0;
+}
+
+/* Keep the message just placed at the end of f->v, or drop it. */
+static void keep_or_drop(ib_folder *f)
+{
+    if (is_stand_in(f, &f->v[f->n - 1])) {
+        f->n--;
+        f->stand_ins++;
+    }
 }
 
 static void init_msg(ib_msg *m, const ib_entry *e)
@@ -74,34 +100,6 @@ static void init_msg(ib_msg *m, const ib_entry *e)
                   .keywords = e->flags.keywords ? e->flags.keywords : "",
                   .date = MP_DATE_UNKNOWN};
     snprintf(m->key, sizeof m->key, "%" PRIu32, e->uid);
-}
-
-/* Version 3: the slices are in the index. */
-static void place_by_offsets(ib_folder *f)
-{
-    size_t last = 0;
-    for (size_t i = 0; i < f->meta.n; i++) {
-        const ib_entry *e = &f->meta.v[i];
-        ib_msg *m = &f->v[f->n++];
-        init_msg(m, e);
-        m->start = e->offset > SIZE_MAX ? SIZE_MAX : (size_t)e->offset;
-        m->end =
-            e->length > SIZE_MAX - m->start ? SIZE_MAX : m->start + e->length;
-        read_record(f, m);
-        if (!m->problem && m->end > last)
-            last = m->end;
-    }
-    /* imap-backup appends to the .mbox before it rewrites the .imap (and
-     * with download_strategy delay_metadata only every few messages): a
-     * run that was stopped leaves messages the index does not list yet.
-     * The next imap-backup run fetches them again, so they are not ours
-     * to take. */
-    if (last < f->len)
-        f->host->log(f->host, MP_LOG_WARN,
-                     "folder \"%s\": %zu bytes after the last message %s "
-                     "lists are ignored (left by an interrupted imap-backup "
-                     "run; its next run backs them up again)",
-                     f->name, f->len - last, f->imap_path);
 }
 
 typedef struct records {
@@ -128,21 +126,122 @@ static int add_record(void *ctx, size_t start, size_t end)
     return 0;
 }
 
-/* Versions 1 and 2: the UIDs pair with the records in order. */
-static mp_status place_by_order(ib_folder *f)
+/* Pair the index's entries with the records R in order (versions 1 and 2,
+ * and version 3 files whose offsets are off); R holds at least as many
+ * records as there are entries. */
+static void place_in_order(ib_folder *f, const records *r)
 {
-    records r = {0};
-    int rc = ib_record_split(f->data, f->len, add_record, &r);
-    mp_status st = MP_OK;
-    if (rc == -2) {
-        st = oom(f);
-    } else if (rc == -1) {
+    f->n = 0;
+    f->stand_ins = 0;
+    for (size_t i = 0; i < f->meta.n; i++) {
+        if (f->meta.v[i].uid == 0) /* a duplicate's place */
+            continue;
+        ib_msg *m = &f->v[f->n++];
+        init_msg(m, &f->meta.v[i]);
+        m->start = r->start[i];
+        m->end = r->end[i];
+        read_record(f, m);
+        keep_or_drop(f);
+    }
+    /* imap-backup appends to the .mbox before it rewrites the .imap (and
+     * with download_strategy delay_metadata only every few messages): a
+     * run that was stopped leaves messages the index does not list yet.
+     * The next imap-backup run fetches them again, so they are not ours
+     * to take. */
+    if (r->n > f->meta.n)
+        f->host->log(f->host, MP_LOG_WARN,
+                     "folder \"%s\": %zu messages after the last one %s "
+                     "lists are ignored (left by an interrupted imap-backup "
+                     "run; its next run backs them up again)",
+                     f->name, r->n - f->meta.n, f->imap_path);
+}
+
+/* Split the .mbox into records. MP_OK, or the error set. */
+static mp_status split_records(ib_folder *f, records *r)
+{
+    int rc = ib_record_split(f->data, f->len, add_record, r);
+    if (rc == -2)
+        return oom(f);
+    if (rc == -1) {
         f->host->set_error(f->host, MP_ERR_FORMAT,
                            "folder \"%s\": %s does not start with a \"From \" "
                            "line",
                            f->name, f->mbox_path);
-        st = MP_FOLDER_BAD;
-    } else if (r.n < f->meta.n) {
+        return MP_FOLDER_BAD;
+    }
+    return MP_OK;
+}
+
+/* Did imap-backup 11.1 write this index? It measured each record in
+ * characters and summed those into the offsets: then every entry's
+ * length is its record's length in characters, in order. */
+static int counted_in_characters(const ib_folder *f, const records *r)
+{
+    if (r->n < f->meta.n)
+        return 0;
+    uint64_t offset = 0;
+    for (size_t i = 0; i < f->meta.n; i++) {
+        const ib_entry *e = &f->meta.v[i];
+        if (e->offset != offset ||
+            e->length != ib_record_ruby_length(f->data, r->start[i], r->end[i]))
+            return 0;
+        offset += e->length;
+    }
+    return 1;
+}
+
+/* Version 3: the slices are in the index. */
+static mp_status place_by_offsets(ib_folder *f)
+{
+    size_t last = 0, bad = 0;
+    for (size_t i = 0; i < f->meta.n; i++) {
+        const ib_entry *e = &f->meta.v[i];
+        ib_msg *m = &f->v[f->n++];
+        init_msg(m, e);
+        m->start = e->offset > SIZE_MAX ? SIZE_MAX : (size_t)e->offset;
+        m->end =
+            e->length > SIZE_MAX - m->start ? SIZE_MAX : m->start + e->length;
+        read_record(f, m);
+        if (m->problem)
+            bad++;
+        else if (m->end > last)
+            last = m->end;
+        keep_or_drop(f);
+    }
+    if (bad) {
+        /* A .mbox that is no series of records leaves the slices' own
+         * errors to tell. */
+        records r = {0};
+        int rc = ib_record_split(f->data, f->len, add_record, &r);
+        if (rc == 0 && counted_in_characters(f, &r)) {
+            f->host->log(f->host, MP_LOG_WARN,
+                         "folder \"%s\": the lengths and offsets in %s count "
+                         "characters, not bytes (imap-backup 11.1 wrote them "
+                         "so); the messages are taken from %s in order "
+                         "instead",
+                         f->name, f->imap_path, f->mbox_path);
+            place_in_order(f, &r);
+        }
+        free(r.start);
+        free(r.end);
+        return rc == -2 ? oom(f) : MP_OK;
+    }
+    /* See place_in_order on what is after the last message. */
+    if (last < f->len)
+        f->host->log(f->host, MP_LOG_WARN,
+                     "folder \"%s\": %zu bytes after the last message %s "
+                     "lists are ignored (left by an interrupted imap-backup "
+                     "run; its next run backs them up again)",
+                     f->name, f->len - last, f->imap_path);
+    return MP_OK;
+}
+
+/* Versions 1 and 2: the UIDs pair with the records in order. */
+static mp_status place_by_order(ib_folder *f)
+{
+    records r = {0};
+    mp_status st = split_records(f, &r);
+    if (st == MP_OK && r.n < f->meta.n) {
         /* Which message is missing cannot be told: pairing the rest by
          * position would give them the wrong UIDs. */
         f->host->set_error(f->host, MP_ERR_FORMAT,
@@ -150,23 +249,9 @@ static mp_status place_by_order(ib_folder *f)
                            "%zu",
                            f->name, f->imap_path, f->meta.n, f->mbox_path, r.n);
         st = MP_FOLDER_BAD;
-    } else {
-        for (size_t i = 0; i < f->meta.n; i++) {
-            if (f->meta.v[i].uid == 0) /* a duplicate's place */
-                continue;
-            ib_msg *m = &f->v[f->n++];
-            init_msg(m, &f->meta.v[i]);
-            m->start = r.start[i];
-            m->end = r.end[i];
-            read_record(f, m);
-        }
-        if (r.n > f->meta.n)
-            f->host->log(f->host, MP_LOG_WARN,
-                         "folder \"%s\": %zu messages after the last one %s "
-                         "lists are ignored (left by an interrupted "
-                         "imap-backup run; its next run backs them up again)",
-                         f->name, r.n - f->meta.n, f->imap_path);
     }
+    if (st == MP_OK)
+        place_in_order(f, &r);
     free(r.start);
     free(r.end);
     return st;
@@ -291,10 +376,13 @@ mp_status ib_folder_open(mp_host *host, const char *name, const char *base,
         st = oom(f);
     if (st == MP_OK) {
         warn_index(f);
-        if (f->meta.version == 3)
-            place_by_offsets(f);
-        else
-            st = place_by_order(f);
+        st = f->meta.version == 3 ? place_by_offsets(f) : place_by_order(f);
+        if (f->stand_ins)
+            host->log(host, MP_LOG_INFO,
+                      "folder \"%s\": %zu stand-ins \"imap-backup utils "
+                      "ignore-history\" wrote for messages it did not back "
+                      "up are left out",
+                      name, f->stand_ins);
     }
     if (st == MP_OK && !(f->by_uid = malloc((f->n + 1) * sizeof *f->by_uid)))
         st = oom(f);

@@ -7,9 +7,11 @@
  *   path with imap-backup's "%xx;" escapes undone; sub-directories nest
  *   (ib_store.h, ib_name.h).
  * - Messages: the slices the .imap lists (versions 1 to 3, ib_meta.h),
- *   each checked to be a record; a slice that is not fails that message
- *   only, naming folder and UID. Bytes after the last listed message (an
- *   interrupted run) are ignored with a warning (ib_folder.c).
+ *   each checked to be one whole record (ib_record.h); a slice that is not
+ *   fails that message only, naming folder and UID, unless the index is
+ *   one imap-backup 11.1 measured in characters, which is then read by
+ *   record order. Bytes after the last listed message (an interrupted run)
+ *   are ignored with a warning (ib_folder.c).
  * - Bytes: imap-backup's From_ line, its '>' quoting and its padding are
  *   undone (ib_record.h); line endings are LF, as it stored them.
  * - Flags and keywords from its flag names (ib_flags.h); keys are UIDs,

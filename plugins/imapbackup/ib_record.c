@@ -26,6 +26,66 @@ const char *ib_record_parse(const char *buf, size_t start, size_t end,
     return NULL;
 }
 
+const char *ib_record_check_bounds(const char *buf, size_t len, size_t start,
+                                   size_t end)
+{
+    if (end - start < 2 || buf[end - 1] != '\n' || buf[end - 2] != '\n')
+        return "does not end in the blank line imap-backup ends every "
+               "message with (its length in the index is wrong)";
+    /* A line after an empty line is never a message's first line, so
+     * imap-backup quoted any "From " there: this is the next record. */
+    if (memmem(buf + start, end - start, "\n\nFrom ", 7))
+        return "runs into the next message (its length in the index is "
+               "wrong)";
+    if (end < len && (len - end < 5 || memcmp(buf + end, from_, 5) != 0))
+        return "is not followed by the next message or the end of the file "
+               "(its length in the index is wrong)";
+    return NULL;
+}
+
+/* Bytes of the valid UTF-8 sequence at P (at most N bytes), 0 if none. */
+static size_t utf8_sequence(const unsigned char *p, size_t n)
+{
+    size_t len;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (p[0] < 0x80)
+        return 1;
+    if (p[0] >= 0xC2 && p[0] <= 0xDF)
+        len = 2;
+    else if (p[0] >= 0xE0 && p[0] <= 0xEF)
+        len = 3;
+    else if (p[0] >= 0xF0 && p[0] <= 0xF4)
+        len = 4;
+    else
+        return 0;
+    /* No overlong forms, no surrogates, nothing past U+10FFFF. */
+    if (p[0] == 0xE0)
+        lo = 0xA0;
+    else if (p[0] == 0xED)
+        hi = 0x9F;
+    else if (p[0] == 0xF0)
+        lo = 0x90;
+    else if (p[0] == 0xF4)
+        hi = 0x8F;
+    if (n < len || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (p[i] < 0x80 || p[i] > 0xBF)
+            return 0;
+    return len;
+}
+
+size_t ib_record_ruby_length(const char *buf, size_t start, size_t end)
+{
+    const unsigned char *p = (const unsigned char *)buf;
+    size_t n = 0;
+    for (size_t i = start; i < end; n++) {
+        size_t k = utf8_sequence(p + i, end - i);
+        i += k ? k : 1;
+    }
+    return n;
+}
+
 size_t ib_record_next_quote(const char *buf, size_t body, size_t from,
                             size_t end)
 {

@@ -25,6 +25,20 @@
 const char *ib_record_parse(const char *buf, size_t start, size_t end,
                             size_t *body, size_t *body_end, size_t *from_len);
 
+/* Does the slice BUF[START..END) of a file of LEN bytes end where a record
+ * ends: in "\n\n", with no other record starting inside it, and followed
+ * by the end of the file or the next record's "From "? NULL when so, else
+ * why not. A slice the index measured wrongly fails here instead of giving
+ * back a message cut short or run together with the next. */
+const char *ib_record_check_bounds(const char *buf, size_t len, size_t start,
+                                   size_t end);
+
+/* The length of BUF[START..END) as Ruby counts a UTF-8 string: one per
+ * character, and one per byte of an invalid sequence. imap-backup 11.1
+ * wrote that as the length of a record (and summed it into the offsets);
+ * 12.0.0 went back to bytes. */
+size_t ib_record_ruby_length(const char *buf, size_t start, size_t end);
+
 /* The next '>' to drop in BUF[FROM..END) for a message starting at BODY:
  * the first '>' of a line that is not the first one and matches ^>+From.
  * END when there is none. */

@@ -174,7 +174,8 @@ static mp_status arrange(ib_store *s)
         }
         free(name);
     }
-    qsort(s->v, s->n, sizeof *s->v, by_tree);
+    if (s->n > 1)
+        qsort(s->v, s->n, sizeof *s->v, by_tree);
     size_t w = 0;
     for (size_t i = 0; i < s->n; i++) {
         if (w > 0 && strcmp(s->v[w - 1].name, s->v[i].name) == 0) {

@@ -273,6 +273,12 @@ static void copy_corpus_into_maildir(void **state)
         fail_msg("verify exit %d:\n%s%s", r.exit_code, r.out, r.err);
     assert_contains(r.err, "verified 62 messages in 5 folders");
     mp_run_free(&r);
+
+    /* Alone, verify reads every message of the backup. */
+    r = mp_run("verify", url, NULL);
+    if (r.exit_code != 0)
+        fail_msg("verify exit %d:\n%s%s", r.exit_code, r.out, r.err);
+    mp_run_free(&r);
     free(root);
     free(dst);
     free(url);

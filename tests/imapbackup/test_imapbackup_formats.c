@@ -67,6 +67,26 @@ static const sample four = {
     "Date: Thu, 04 Jan 2024 00:00:00 +0000\n"
     "Message-ID: <four@example.org>\n\nfour\n\n"};
 
+/* 8-bit text: imap-backup 11.1 counted its record in characters. */
+static const sample five = {
+    "Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\nMessage-ID: <five@example.org>\n"
+    "Content-Type: text/plain; charset=utf-8\n\nGr\xc3\xbc\xc3\x9f"
+    "e aus K\xc3\xb6ln \xe2\x82\xac \xf0\x9f\x98\x80 \xff\n",
+    "From gruss@example.org Sun Jan  7 00:00:00 2024\n"
+    "Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\nMessage-ID: <five@example.org>\n"
+    "Content-Type: text/plain; charset=utf-8\n\nGr\xc3\xbc\xc3\x9f"
+    "e aus K\xc3\xb6ln \xe2\x82\xac \xf0\x9f\x98\x80 \xff\n\n"};
+
+/* Characters in S as Ruby counts a UTF-8 string (S is valid UTF-8 but
+ * for lone bytes >= 0xF8, each one character). */
+static size_t characters(const char *s)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        n += (*p & 0xC0) != 0x80;
+    return n;
+}
+
 static void write_text(const char *dir, const char *name, const char *text)
 {
     char *path = mp_strf("%s/%s", dir, name);
@@ -97,12 +117,16 @@ static ibt_mail *expect_message(ibt_folder *f, const char *message,
 static char *good_account(void)
 {
     char *acct = make_dir("good");
-    char *mbox = mp_strf("%s%s%s", one.record, two.record,
+    /* UID 12: the stand-in "imap-backup utils ignore-history" writes for
+     * a message it was told not to back up. */
+    char *mbox = mp_strf("%s%s%s%s", one.record, two.record,
+                         "From fake@email.com\nFrom: fake@email.com\n"
+                         "Subject: Message 12 not backed up\nSkipped 12\n\n",
                          "From eve@example.org Fri Jan  5 00:00:00 2024\n"
                          "Subject: not yet indexed\n\npartial\n\n");
     write_text(acct, "INBOX.mbox", mbox);
     free(mbox);
-    write_text(acct, "INBOX.imap", "{\"version\":1,\"uids\":[10,11]}");
+    write_text(acct, "INBOX.imap", "{\"version\":1,\"uids\":[10,11,12]}");
 
     mbox = mp_strf("%s%s", three.record, four.record);
     write_text(acct, "Work%3a;2024.mbox", mbox);
@@ -129,6 +153,30 @@ static char *good_account(void)
     write_text(lists, "dev%25;x.imap", imap);
     free(imap);
     free(lists);
+
+    /* Written by imap-backup 11.1: lengths, and offsets summed from them,
+     * in characters. */
+    char *proj = make_dir("good/Projekte");
+    size_t f5 = characters(five.record);
+    assert_true(f5 < strlen(five.record));
+    mbox = mp_strf("%s%s", five.record, four.record);
+    write_text(proj,
+               "\xc3\x9c"
+               "bersicht.mbox",
+               mbox);
+    free(mbox);
+    imap = mp_strf("{\"version\":3,\"uid_validity\":3,\"messages\":["
+                   "{\"uid\":7,\"offset\":0,\"length\":%zu,\"flags\":"
+                   "[\"Seen\"]},"
+                   "{\"uid\":8,\"offset\":%zu,\"length\":%zu,\"flags\":"
+                   "[\"Flagged\"]}]}",
+                   f5, f5, characters(four.record));
+    write_text(proj,
+               "\xc3\x9c"
+               "bersicht.imap",
+               imap);
+    free(imap);
+    free(proj);
     return acct;
 }
 
@@ -145,17 +193,21 @@ static void good_backup(void **state)
     assert_contains(r.out, "INBOX");
     assert_contains(r.out, "Work:2024");
     assert_contains(r.out, "Lists/dev%x");
+    assert_contains(r.out, "Projekte/\xc3\x9c"
+                           "bersicht");
     mp_run_free(&r);
 
-    r = mp_run("copy", src, dst, "--no-state", NULL);
+    r = mp_run("copy", src, dst, "--no-state", "-v", NULL);
     if (r.exit_code != 0)
         fail_msg("copy exit %d:\n%s", r.exit_code, r.err);
-    assert_contains(r.err, "copied 7,");
+    assert_contains(r.err, "copied 9,");
+    assert_contains(r.err, "1 stand-ins");
     /* The tails: one record after the version 1 index's last UID, and
      * bytes after the version 3 index's last slice. */
     assert_contains(r.err, "1 messages after the last one");
     assert_contains(r.err, "bytes after the last message");
     assert_contains(r.err, "interrupted imap-backup run");
+    assert_contains(r.err, "count characters, not bytes");
     mp_run_free(&r);
 
     ibt_folder inbox = ibt_read_folder(root);
@@ -186,6 +238,15 @@ static void good_backup(void **state)
     expect_message(&lists, four.message, "NonJunk \\Deleted \\Draft");
     ibt_folder_free(&lists);
     free(dir);
+    dir = mp_strf("%s/Projekte/\xc3\x9c"
+                  "bersicht",
+                  root);
+    ibt_folder proj = ibt_read_folder(dir);
+    assert_int_equal(proj.n, 2);
+    expect_message(&proj, five.message, "\\Seen");
+    expect_message(&proj, four.message, "\\Flagged");
+    ibt_folder_free(&proj);
+    free(dir);
     /* "Lists" is only a parent. */
     dir = mp_strf("%s/Lists", root);
     ibt_folder parent = ibt_read_folder(dir);
@@ -196,7 +257,7 @@ static void good_backup(void **state)
     r = mp_run("verify", src, dst, "--no-state", NULL);
     if (r.exit_code != 0)
         fail_msg("verify exit %d:\n%s%s", r.exit_code, r.out, r.err);
-    assert_contains(r.err, "verified 7 messages in 3 folders");
+    assert_contains(r.err, "verified 9 messages in 4 folders");
     mp_run_free(&r);
     free(dst);
     free(root);
@@ -233,13 +294,26 @@ static void bad_backup(void **state)
     write_text(acct, "Short.imap",
                "{\"version\":2,\"uid_validity\":1,\"uids\":[1,2]}");
     write_text(acct, "Stray.mbox", one.record);
+    /* Lengths that end a slice anywhere but at the end of its record. */
+    mbox = mp_strf("%s%s", one.record, three.record);
+    write_text(acct, "Cut.mbox", mbox);
+    free(mbox);
+    size_t header = (size_t)(strstr(one.record, "\n\n") - one.record) + 2;
+    imap = mp_strf("{\"version\":3,\"uid_validity\":9,\"messages\":["
+                   "{\"uid\":1,\"offset\":0,\"length\":%zu},"
+                   "{\"uid\":2,\"offset\":%zu,\"length\":%zu},"
+                   "{\"uid\":3,\"offset\":0,\"length\":%zu},"
+                   "{\"uid\":4,\"offset\":0,\"length\":%zu}]}",
+                   a - 1, a, b, a + b, header);
+    write_text(acct, "Cut.imap", imap);
+    free(imap);
 
     char *src = mp_strf("imap-backup:%s", acct);
     char *root = mp_strf("%s/bad-md", tmp);
     char *dst = mp_strf("maildir:%s?layout=fs", root);
     mp_run_result r = mp_run("copy", src, dst, "--no-state", NULL);
     assert_int_equal(r.exit_code, 1);
-    assert_contains(r.err, "copied 2,");
+    assert_contains(r.err, "copied 3,");
     assert_contains(r.err, "folder \"INBOX\", UID 2");
     assert_contains(r.err, "does not start with a \"From \" line");
     assert_contains(r.err, "folder \"INBOX\", UID 4");
@@ -248,7 +322,21 @@ static void bad_backup(void **state)
     assert_contains(r.err, "not 1, 2 or 3");
     assert_contains(r.err, "Short.imap lists 2 messages but");
     assert_contains(r.err, "Stray.mbox has no .imap index beside it");
+    assert_contains(r.err, "folder \"Cut\", UID 1");
+    assert_contains(r.err, "does not end in the blank line");
+    assert_contains(r.err, "folder \"Cut\", UID 3");
+    assert_contains(r.err, "runs into the next message");
+    assert_contains(r.err, "folder \"Cut\", UID 4");
+    assert_contains(r.err, "is not followed by the next message");
+    assert_null(strstr(r.err, "folder \"Cut\", UID 2"));
     mp_run_free(&r);
+
+    char *cut_dir = mp_strf("%s/Cut", root);
+    ibt_folder cut = ibt_read_folder(cut_dir);
+    assert_int_equal(cut.n, 1);
+    expect_message(&cut, three.message, "");
+    ibt_folder_free(&cut);
+    free(cut_dir);
 
     ibt_folder inbox = ibt_read_folder(root);
     assert_int_equal(inbox.n, 2);

@@ -105,6 +105,25 @@ static void records(void **state)
     assert_int_equal(ib_record_header_end("X: y\n", 0, 5), 5);
 }
 
+static void bounds(void **state)
+{
+    (void)state;
+    const char *mbox = "From a\nX: y\n\nb\n\nFrom c\nX: z\n\nd\n\n";
+    size_t len = strlen(mbox), first = 16;
+    assert_null(ib_record_check_bounds(mbox, len, 0, first));
+    assert_null(ib_record_check_bounds(mbox, len, first, len));
+    assert_non_null(ib_record_check_bounds(mbox, len, 0, first - 1));
+    assert_non_null(ib_record_check_bounds(mbox, len, 0, len));
+    assert_non_null(ib_record_check_bounds(mbox, len, 0, 13));
+
+    /* Ruby's String#length on UTF-8: characters, and each byte of an
+     * invalid or cut-off sequence. */
+    assert_int_equal(ib_record_ruby_length("a\xc3\xbc\xe2\x82\xac", 0, 6), 3);
+    assert_int_equal(ib_record_ruby_length("\xf0\x9f\x98\x80\xff", 0, 5), 2);
+    assert_int_equal(ib_record_ruby_length("\xe2\x82", 0, 2), 2);
+    assert_int_equal(ib_record_ruby_length("\xc0\xaf\xed\xa0\x80", 0, 5), 5);
+}
+
 typedef struct spans {
     size_t start[8], end[8], n;
 } spans;
@@ -162,9 +181,8 @@ static void flags(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(names),
-        cmocka_unit_test(records),
-        cmocka_unit_test(split),
+        cmocka_unit_test(names),  cmocka_unit_test(records),
+        cmocka_unit_test(bounds), cmocka_unit_test(split),
         cmocka_unit_test(flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
