@@ -85,3 +85,15 @@ int mbox_content_length(const char *hdr, size_t len, uint64_t *out)
     *out = value;
     return 1;
 }
+
+int mbox_is_field_line(const char *buf, size_t len)
+{
+    size_t i = 0;
+    while (i < len && buf[i] >= 33 && buf[i] <= 126 && buf[i] != ':')
+        i++;
+    if (i == 0)
+        return 0;
+    while (i < len && (buf[i] == ' ' || buf[i] == '\t'))
+        i++;
+    return i < len && buf[i] == ':';
+}

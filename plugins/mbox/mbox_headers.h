@@ -14,4 +14,9 @@ unsigned mbox_status_flags(const char *hdr, size_t len);
  * well-formed one is present, else 0. */
 int mbox_content_length(const char *hdr, size_t len, uint64_t *out);
 
+/* Does BUF[0..LEN) start with a header field line: an RFC 5322 field-name
+ * (printable ASCII but ':', at least one byte), blanks allowed before the
+ * colon as RFC 5322's obs-optional does, then ':'? */
+int mbox_is_field_line(const char *buf, size_t len);
+
 #endif
