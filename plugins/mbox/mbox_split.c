@@ -216,6 +216,13 @@ int mbox_split(const char *buf, size_t len, size_t start, mbox_format fmt,
         size_t body;
         size_t hend = mbox_header_end(buf, s, len, &body);
         m.flags = mbox_status_flags(buf + s, hend - s);
+        size_t klen;
+        const char *keys = mbox_mozilla_keys(buf + s, hend - s, &klen);
+        if (keys && (size_t)(keys - (buf + s)) <= UINT32_MAX &&
+            klen <= UINT32_MAX) {
+            m.keys_off = (uint32_t)(keys - (buf + s));
+            m.keys_len = (uint32_t)klen;
+        }
 
         size_t next = len;
         int found = 0;

@@ -58,7 +58,10 @@ typedef struct mbox_msg {
     uint64_t end;      /* one past the last byte (separator excluded) */
     uint64_t size;     /* bytes as delivered (after unquoting) */
     int64_t date;      /* from the From_ line, or MP_DATE_UNKNOWN */
-    unsigned flags;    /* MP_FLAG_* from Status / X-Status */
+    unsigned flags;    /* MP_FLAG_* (mbox_status_flags) */
+    /* The X-Mozilla-Keys value at start + keys_off, keys_len bytes (0: no
+     * such field): kept as a place, not a copy, to keep the index small. */
+    uint32_t keys_off, keys_len;
 } mbox_msg;
 
 typedef struct mbox_index {

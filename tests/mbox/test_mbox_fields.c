@@ -87,6 +87,117 @@ static void status_headers_become_flags(void **state)
     assert_int_equal(mbox_status_flags(other, sizeof other - 1), 0);
 }
 
+static unsigned flags_of(const char *hdr)
+{
+    return mbox_status_flags(hdr, strlen(hdr));
+}
+
+static void mozilla_status_becomes_flags(void **state)
+{
+    (void)state;
+    /* nsMsgMessageFlags: Read 0x1, Replied 0x2, Marked 0x4, Expunged 0x8,
+     * Forwarded 0x1000; other bits (0x0010 HasRe, 0x0040 Expired, ...) are
+     * no flags. */
+    assert_int_equal(flags_of("X-Mozilla-Status: 0001\n"), MP_FLAG_SEEN);
+    assert_int_equal(flags_of("X-Mozilla-Status: 0002\n"), MP_FLAG_ANSWERED);
+    assert_int_equal(flags_of("X-Mozilla-Status: 0004\n"), MP_FLAG_FLAGGED);
+    assert_int_equal(flags_of("X-Mozilla-Status: 0008\n"), MP_FLAG_DELETED);
+    assert_int_equal(flags_of("X-Mozilla-Status: 1000\n"), MP_FLAG_FORWARDED);
+    assert_int_equal(flags_of("x-mozilla-status: 101f\r\n"),
+                     MP_FLAG_SEEN | MP_FLAG_ANSWERED | MP_FLAG_FLAGGED |
+                         MP_FLAG_DELETED | MP_FLAG_FORWARDED);
+    assert_int_equal(flags_of("X-Mozilla-Status: 0050\n"), 0);
+    /* X-Mozilla-Status2 0x00200000: deleted on the IMAP server. */
+    assert_int_equal(
+        flags_of("X-Mozilla-Status: 0001\nX-Mozilla-Status2: 00200000\n"),
+        MP_FLAG_SEEN | MP_FLAG_DELETED);
+    assert_int_equal(
+        flags_of("X-Mozilla-Status: 0000\nX-Mozilla-Status2: 10010000\n"), 0);
+    /* With both, X-Mozilla-Status decides (Thunderbird keeps it current
+     * and leaves Status: as delivered); X-Status T (draft) still counts. */
+    assert_int_equal(flags_of("Status: RO\nX-Status: AF\n"
+                              "X-Mozilla-Status: 0000\n"),
+                     0);
+    assert_int_equal(flags_of("X-Mozilla-Status: 0004\nStatus: RO\n"
+                              "X-Status: T\n"),
+                     MP_FLAG_FLAGGED | MP_FLAG_DRAFT);
+    /* A malformed X-Mozilla-Status is ignored: Status: as before. */
+    assert_int_equal(flags_of("X-Mozilla-Status: 00x1\nStatus: RO\n"),
+                     MP_FLAG_SEEN);
+    assert_int_equal(flags_of("X-Mozilla-Status:\nStatus: R\n"), MP_FLAG_SEEN);
+    assert_int_equal(flags_of("X-Mozilla-Status: 123456789\nStatus: R\n"),
+                     MP_FLAG_SEEN);
+}
+
+static void mozilla_keys_become_keywords(void **state)
+{
+    (void)state;
+    char out[128];
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {" $label1 work      ", "$label1 work"},
+        {"$label1\t$label2 $LABEL1 $label2", "$label1 $label2"},
+        {"", ""},
+        {"     ", ""},
+        /* Not IMAP atoms: system flags, specials, 8-bit. */
+        {"\\Seen (x) a\"b c] % * {3} ok \xc3\xa9t\xc3\xa9", "ok"},
+        {"Junk NonJunk\r", "Junk NonJunk"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        size_t n = mbox_keywords_from(cases[i].in, strlen(cases[i].in), out,
+                                      sizeof out);
+        assert_string_equal(out, cases[i].want);
+        assert_int_equal(n, strlen(cases[i].want));
+    }
+    static const char hdr[] = "Subject: x\nX-Mozilla-Keys: a b\n";
+    size_t vlen;
+    const char *v = mbox_mozilla_keys(hdr, sizeof hdr - 1, &vlen);
+    assert_non_null(v);
+    assert_int_equal(vlen, 4);
+    assert_memory_equal(v, " a b", 4);
+    assert_null(mbox_mozilla_keys(hdr, 10, &vlen));
+}
+
+/* TEXT (LEN bytes) as an mbox file, read whole. */
+static mbt_folder read_text(const char *text, size_t len)
+{
+    char *dir = mp_tmpdir("mbox-fields");
+    char *path = mp_strf("%s/f.mbox", dir);
+    mp_write_file(path, text, len);
+    char *url = mp_strf("mbox:%s", path);
+    mbt_folder f = mbt_read(url, "INBOX");
+    free(url);
+    free(path);
+    mp_rm_rf(dir);
+    free(dir);
+    return f;
+}
+
+static void mozilla_fields_through_scan_keep_bytes(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "From - Mon Jan  1 00:00:00 2001\nX-Mozilla-Status: 0003\n"
+        "X-Mozilla-Status2: 00000000\nX-Mozilla-Keys: $label1 todo     \n"
+        "\nx\n\n"
+        "From - Mon Jan  1 00:00:01 2001\nStatus: RO\n\ny\n\n"
+        "From - Mon Jan  1 00:00:02 2001\nX-Mozilla-Keys: \n\nz\n";
+    mbt_folder f = read_text(text, sizeof text - 1);
+    assert_int_equal(f.status, MP_OK);
+    assert_int_equal(f.n, 3);
+    assert_int_equal(f.msgs[0].flags, MP_FLAG_SEEN | MP_FLAG_ANSWERED);
+    assert_string_equal(f.msgs[0].keywords, "$label1 todo");
+    assert_string_equal(f.msgs[0].data,
+                        "X-Mozilla-Status: 0003\nX-Mozilla-Status2: 00000000\n"
+                        "X-Mozilla-Keys: $label1 todo     \n\nx\n");
+    assert_int_equal(f.msgs[1].flags, MP_FLAG_SEEN);
+    assert_string_equal(f.msgs[1].keywords, "");
+    assert_int_equal(f.msgs[2].flags, 0);
+    assert_string_equal(f.msgs[2].keywords, "");
+    mbt_folder_free(&f);
+}
+
 static void status_flags_through_scan_keep_bytes(void **state)
 {
     (void)state;
@@ -251,6 +362,9 @@ int main(void)
         cmocka_unit_test(asctime_round_trips),
         cmocka_unit_test(status_headers_become_flags),
         cmocka_unit_test(status_flags_through_scan_keep_bytes),
+        cmocka_unit_test(mozilla_status_becomes_flags),
+        cmocka_unit_test(mozilla_keys_become_keywords),
+        cmocka_unit_test(mozilla_fields_through_scan_keep_bytes),
         cmocka_unit_test(content_length_values),
         cmocka_unit_test(mboxcl2_honest_content_length_delimits),
         cmocka_unit_test(mboxcl2_lying_content_length_falls_back),
