@@ -6,13 +6,17 @@
 #include "commands.h"
 #include "endpoint.h"
 #include "interrupt.h"
+#include "json.h"
 #include "log.h"
+#include "report.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_WORDS 64
 
@@ -153,17 +157,124 @@ static int passwords_allowed(const char *path, int shared, int force,
     return 0;
 }
 
-/* The job's two endpoints as shown to the user: passwords masked. */
-static void announce_job(int index, int lineno, const char *src,
-                         const char *dst)
+/* An endpoint as shown to the user: its password masked (malloc'd). */
+static char *shown(const char *url)
 {
     char err[256];
-    mp_url *a = mp_url_parse(src, err, sizeof err);
-    mp_url *b = mp_url_parse(dst, err, sizeof err);
-    fprintf(stderr, "mailport: job %d (line %d): %s -> %s\n", index, lineno,
-            a ? a->display : "(not a URL)", b ? b->display : "(not a URL)");
-    mp_url_free(a);
-    mp_url_free(b);
+    mp_url *u = mp_url_parse(url, err, sizeof err);
+    char *out = strdup(u ? u->display : "(not a URL)");
+    mp_url_free(u);
+    return out;
+}
+
+/* What batch keeps of each job it ran: a row of the closing table, and
+ * the job's entry in the whole-batch report (--report), which is written
+ * as the jobs finish, so that memory does not grow with the accounts'
+ * reports and an interrupted batch still leaves the jobs it ran. */
+typedef struct job_row {
+    char *account; /* the source, masked, without its parameters */
+    int index, line, exit_code;
+    unsigned long long copied, present, failed;
+} job_row;
+
+typedef struct batch_log {
+    job_row *rows;
+    size_t n_rows;
+    FILE *report; /* the whole-batch report being written, or NULL */
+    char *report_tmp, *report_path;
+} batch_log;
+
+static int batch_log_open(batch_log *b, const char *path)
+{
+    if (!path)
+        return 0;
+    if (asprintf(&b->report_tmp, "%s.tmp-%ld", path, (long)getpid()) < 0) {
+        b->report_tmp = NULL;
+        return -1;
+    }
+    int fd =
+        open(b->report_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    b->report = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!b->report) {
+        mp_error("cannot write report %s: %s", b->report_tmp, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        free(b->report_tmp);
+        b->report_tmp = NULL;
+        return -1;
+    }
+    b->report_path = strdup(path);
+    fputs("{\"jobs\": [", b->report);
+    return 0;
+}
+
+static void batch_log_job(batch_log *b, int index, int line, const char *src,
+                          const char *dst, int code, const mp_report *r)
+{
+    char *s = shown(src), *d = shown(dst);
+    job_row *v = realloc(b->rows, (b->n_rows + 1) * sizeof *v);
+    if (v) {
+        b->rows = v;
+        char *account = strdup(s);
+        account[strcspn(account, "?")] = '\0';
+        b->rows[b->n_rows++] = (job_row){
+            .account = account,
+            .index = index,
+            .line = line,
+            .exit_code = code,
+            .copied = r ? mp_report_total(r, MP_COUNT_COPIED) : 0,
+            .present = r ? mp_report_total(r, MP_COUNT_SKIPPED) : 0,
+            .failed = r ? mp_report_total(r, MP_COUNT_FAILED) : 0,
+        };
+    }
+    if (b->report) {
+        fprintf(b->report, "%s\n {\"job\": %d, \"line\": %d, \"source\": ",
+                b->n_rows > 1 ? "," : "", index, line);
+        mp_json_string(b->report, s);
+        fputs(", \"dest\": ", b->report);
+        mp_json_string(b->report, d);
+        fprintf(b->report, ", \"exit\": %d,\n  \"report\": ", code);
+        if (r)
+            mp_report_print(r, b->report);
+        else
+            fputs("null", b->report);
+        fputc('}', b->report);
+    }
+    free(s);
+    free(d);
+}
+
+/* The closing table on stderr, then the report put in place. Returns -1
+ * when the report could not be written. */
+static int batch_log_close(batch_log *b, int verbosity, int worst)
+{
+    if (verbosity > 0 && b->n_rows > 1) {
+        fprintf(stderr, "mailport: %-4s %-44s %8s %8s %7s %4s\n", "JOB",
+                "ACCOUNT", "COPIED", "PRESENT", "FAILED", "EXIT");
+        for (size_t i = 0; i < b->n_rows; i++) {
+            const job_row *j = &b->rows[i];
+            fprintf(stderr, "mailport: %-4d %-44s %8llu %8llu %7llu %4d\n",
+                    j->index, j->account, j->copied, j->present, j->failed,
+                    j->exit_code);
+        }
+    }
+    int rc = 0;
+    if (b->report) {
+        fprintf(b->report, "],\n \"exit\": %d}\n", worst);
+        if (fclose(b->report) != 0 ||
+            rename(b->report_tmp, b->report_path) != 0) {
+            mp_error("cannot write report %s: %s", b->report_path,
+                     strerror(errno));
+            unlink(b->report_tmp);
+            rc = -1;
+        }
+    }
+    for (size_t i = 0; i < b->n_rows; i++)
+        free(b->rows[i].account);
+    free(b->rows);
+    free(b->report_tmp);
+    free(b->report_path);
+    return rc;
 }
 
 int mp_cmd_batch(const mp_registry *reg, int argc, char **argv)
@@ -218,6 +329,14 @@ int mp_cmd_batch(const mp_registry *reg, int argc, char **argv)
         else if (strcmp(argv[i], "--shard") == 0)
             i++; /* and its value */
 
+    batch_log log = {0};
+    if (batch_log_open(&log, global.report_path) != 0) {
+        fclose(f);
+        free(base);
+        mp_options_free(&global);
+        return MP_EXIT_USAGE;
+    }
+
     char *line = NULL;
     size_t cap = 0;
     int lineno = 0, index = 0, worst = MP_EXIT_OK, warned = 0;
@@ -268,9 +387,26 @@ int mp_cmd_batch(const mp_registry *reg, int argc, char **argv)
             rc = 2;
         }
         if (rc == 0) {
-            if (job.verbosity > 0)
-                announce_job(index - 1, lineno, job.args[0], job.args[1]);
-            int code = mp_copy_job(reg, &job, job.args[0], job.args[1]);
+            /* The command line's --report is the whole batch's (below),
+             * not each job's. */
+            if (global.report_path && job.report_path &&
+                strcmp(job.report_path, global.report_path) == 0) {
+                free(job.report_path);
+                job.report_path = NULL;
+            }
+            if (job.verbosity > 0) {
+                char *s = shown(job.args[0]), *d = shown(job.args[1]);
+                fprintf(stderr, "mailport: job %d (line %d): %s -> %s\n",
+                        index - 1, lineno, s, d);
+                free(s);
+                free(d);
+            }
+            mp_report *rep = NULL;
+            int code =
+                mp_copy_job_keep(reg, &job, job.args[0], job.args[1], &rep);
+            batch_log_job(&log, index - 1, lineno, job.args[0], job.args[1],
+                          code, rep);
+            mp_report_free(rep);
             ran++;
             if (code > worst)
                 worst = code;
@@ -290,6 +426,9 @@ int mp_cmd_batch(const mp_registry *reg, int argc, char **argv)
     free(line);
     fclose(f);
     free(base);
+    if (batch_log_close(&log, global.verbosity, worst) != 0 &&
+        worst < MP_EXIT_FAILED)
+        worst = MP_EXIT_FAILED;
     if (global.verbosity > 0)
         fprintf(stderr, "mailport: batch ran %u job%s\n", ran,
                 ran == 1 ? "" : "s");

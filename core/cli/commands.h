@@ -28,6 +28,12 @@ int mp_cmd_plugins(const mp_registry *reg, const mp_options *opt);
  * by batch. */
 int mp_copy_job(const mp_registry *reg, const mp_options *opt,
                 const char *source, const char *dest);
+/* The same, handing the job's report to *KEEP (the caller frees it with
+ * mp_report_free) instead of freeing it. */
+struct mp_report;
+int mp_copy_job_keep(const mp_registry *reg, const mp_options *opt,
+                     const char *source, const char *dest,
+                     struct mp_report **keep);
 
 /* Check the N endpoint URLs before any is opened: each parses, has a
  * plugin, and holds only parameters its plugin declares

@@ -218,6 +218,13 @@ int mp_report_write(const mp_report *r, const char *path)
         close(fd);
         return -1;
     }
+    mp_report_print(r, f);
+    fputc('\n', f);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+void mp_report_print(const mp_report *r, FILE *f)
+{
     fprintf(f,
             "{\"copied\": %llu, \"skipped\": %llu, \"flags_updated\": %llu, "
             "\"failed\": %llu, \"bytes\": %llu, \"filtered\": %llu, "
@@ -250,6 +257,5 @@ int mp_report_write(const mp_report *r, const char *path)
         fputs(i ? ", " : "", f);
         mp_json_string(f, r->warnings[i] ? r->warnings[i] : "");
     }
-    fputs("]}\n", f);
-    return fclose(f) == 0 ? 0 : -1;
+    fputs("]}", f);
 }

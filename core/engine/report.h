@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct mp_report mp_report;
 
@@ -69,5 +70,9 @@ size_t mp_report_n_errors(const mp_report *r);
 
 /* Write the JSON report to PATH (0600). Returns 0 or -1 with errno. */
 int mp_report_write(const mp_report *r, const char *path);
+
+/* The same JSON object on F, without a final newline (batch puts one per
+ * job into its own report). */
+void mp_report_print(const mp_report *r, FILE *f);
 
 #endif

@@ -450,6 +450,51 @@ static void batch_password_in_url_needs_private_file(void **state)
     free(jobs);
 }
 
+/* Row: batch --report writes one report for the whole batch: every job
+ * with its endpoints (passwords masked), exit status and copy report; and
+ * a closing table. */
+static void batch_report_covers_every_job(void **state)
+{
+    fixture *f = *state;
+    char *jobs = mp_strf("%s/jobs-report", f->dir);
+    char *report = mp_strf("%s/batch.json", f->dir);
+    char *text = mp_strf("%1$s maildir:%2$s/b1 --no-state\n"
+                         "maildir:%2$s/no-such maildir:%2$s/b2 --no-state\n"
+                         "%1$s 'imaps://bob:s3cret@127.0.0.1:9' --no-state\n",
+                         f->src_url, f->dir);
+    mp_write_file(jobs, text, strlen(text));
+    chmod(jobs, 0600);
+    mp_run_result r = mp_run("batch", jobs, "--report", report, NULL);
+    assert_int_equal(r.exit_code, 3);
+    assert_contains(r.err, "JOB  ACCOUNT");
+    assert_contains(r.err, "COPIED  PRESENT  FAILED EXIT");
+    char *row = mp_strf("mailport: 1    maildir:%s/no-such", f->dir);
+    assert_contains(r.err, row);
+    assert_null(strstr(r.err, "s3cret"));
+    mp_run_free(&r);
+    char *rep = mp_read_file(report, NULL);
+    assert_contains(rep, "{\"jobs\": [");
+    char *j0 = mp_strf("{\"job\": 0, \"line\": 1, \"source\": \"%s\", "
+                       "\"dest\": \"maildir:%s/b1\", \"exit\": 0,\n  "
+                       "\"report\": {\"copied\": 2,",
+                       f->src_url, f->dir);
+    assert_contains(rep, j0);
+    assert_contains(rep, "{\"job\": 1, \"line\": 2,");
+    assert_contains(rep, "\"exit\": 3,");
+    assert_contains(rep, "no-such: cannot open directory");
+    assert_contains(rep, "\"dest\": \"imaps://bob:***@127.0.0.1:9\"");
+    assert_contains(rep, "\n \"exit\": 3}\n");
+    assert_null(strstr(rep, "s3cret"));
+    /* Written under a temporary name, then put in place. */
+    assert_int_equal(mp_sh("! ls '%s' | grep -q 'batch.json.tmp'", f->dir), 0);
+    free(rep);
+    free(row);
+    free(j0);
+    free(text);
+    free(jobs);
+    free(report);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -469,6 +514,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             batch_password_in_url_needs_private_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(batch_report_covers_every_job, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
