@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # mailport's one entry point.
 #   ./build.sh                 install missing Debian packages, build into build/
-#   ./build.sh test            build, run the suite (ctest), then again under ASan+UBSan
+#   ./build.sh test            build, run the suite (ctest), again under ASan+UBSan, fuzz smoke
 #   ./build.sh bench           optimised build, then the benchmarks in bench/
 #   ./build.sh fuzz [SECS]     libFuzzer targets (clang), each run SECS seconds (default 60)
 #   ./build.sh install PREFIX  install binary, plugins and plugins.conf under PREFIX
@@ -47,6 +47,16 @@ run_ctest() { # DIR
   (cd "$top/$1" && ctest --output-on-failure -j"$(nproc)" --timeout 600)
 }
 
+# The libFuzzer targets (fuzz/, clang) in build-fuzz/. Only they are built
+# there: the rest is built and tested with gcc.
+build_fuzzers() {
+  cmake -S "$top" -B "$top/build-fuzz" -G Ninja -DCMAKE_C_COMPILER=clang \
+    -DCMAKE_BUILD_TYPE=Debug -DMP_FUZZ=ON > /dev/null
+  local targets
+  targets=$(cd "$top/fuzz" && ls fuzz_*.c | sed 's/\.c$//')
+  cmake --build "$top/build-fuzz" --target $targets -- -j"$(nproc)"
+}
+
 cmd=${1:-build}
 case "$cmd" in
   deps)
@@ -58,7 +68,7 @@ case "$cmd" in
     log "built build/mailport"
     ;;
   test)
-    install_missing "${packages[@]}"
+    install_missing "${packages[@]}" "${fuzz_packages[@]}"
     configure_and_build build -DCMAKE_BUILD_TYPE=Debug
     log "test suite (debug build)"
     run_ctest build
@@ -71,6 +81,12 @@ case "$cmd" in
       MP_CHILD_ASAN_OPTIONS=detect_leaks=1:exitcode=86:abort_on_error=1:detect_stack_use_after_return=1 \
       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       run_ctest build-asan
+    # The seeds are replayed by the runs above (tests fuzz_replay_*); here
+    # each libFuzzer target also mutates them for a few seconds, so a crash
+    # a short run finds fails the suite (tests fuzz_smoke_*, one at a time).
+    log "fuzz smoke: each libFuzzer target for a few seconds (clang build)"
+    build_fuzzers
+    (cd "$top/build-fuzz" && ctest -L fuzz --output-on-failure --timeout 120)
     ;;
   soak)
     # The model-based sync test for a long random walk (default 2000 steps
@@ -89,12 +105,7 @@ case "$cmd" in
     ;;
   fuzz)
     install_missing "${packages[@]}" "${fuzz_packages[@]}"
-    cmake -S "$top" -B "$top/build-fuzz" -G Ninja -DCMAKE_C_COMPILER=clang \
-      -DCMAKE_BUILD_TYPE=Debug -DMP_FUZZ=ON > /dev/null
-    # Only the fuzz targets (and what they need): the rest is built and
-    # tested with gcc by `./build.sh test`.
-    targets=$(cd "$top/fuzz" && ls fuzz_*.c | sed 's/\.c$//')
-    cmake --build "$top/build-fuzz" --target $targets -- -j"$(nproc)"
+    build_fuzzers
     secs=${2:-60}
     for f in "$top"/build-fuzz/fuzz/fuzz_*; do
       [ -x "$f" ] || continue
@@ -103,7 +114,10 @@ case "$cmd" in
       mkdir -p "$corpus"
       seeds="$top/fuzz/seeds/${name#fuzz_}"
       log "fuzzing $name for ${secs}s"
-      "$f" -max_total_time="$secs" "$corpus" $([ -d "$seeds" ] && echo "$seeds")
+      # A crash stops here (set -e), its input saved as crash-NAME-*.
+      "$f" -max_total_time="$secs" -timeout=10 -print_final_stats=1 \
+        -artifact_prefix="$top/build-fuzz/fuzz/crash-$name-" \
+        "$corpus" $([ -d "$seeds" ] && echo "$seeds")
     done
     ;;
   install)

@@ -7,30 +7,13 @@
 #include "imap_store.h"
 #include "imap_util.h"
 
+#include "fuzz_util.h"
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static char last_error[256];
-
-static void fake_log(mp_host *h, int level, const char *fmt, ...)
-{
-    (void)h;
-    (void)level;
-    (void)fmt;
-}
-
-static void fake_set_error(mp_host *h, mp_error_kind kind, const char *fmt, ...)
-{
-    (void)h;
-    (void)kind;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
-    va_end(ap);
-}
 
 static void fake_identity(mp_host *h, const char *hdr, size_t len, char *out,
                           size_t size)
@@ -41,8 +24,8 @@ static void fake_identity(mp_host *h, const char *hdr, size_t len, char *out,
 
 static mp_host fake_host = {
     .struct_size = sizeof(mp_host),
-    .log = fake_log,
-    .set_error = fake_set_error,
+    .log = fuzz_log,
+    .set_error = fuzz_set_error,
     .identity_of_header = fake_identity,
 };
 

@@ -399,8 +399,9 @@ int mp_copy_job_keep(const mp_registry *reg, const mp_options *opt,
     j.report = mp_report_new();
     worker first = {.job = &j};
     unsigned *special = NULL;
-    mp_state *claim = NULL; /* this run's registration in the state */
-    int dest_lock = -1;     /* this run's lock on the destination */
+    mp_state *claim = NULL;  /* this run's registration in the state */
+    int dest_lock = -1;      /* this run's lock on the destination */
+    int archive_written = 0; /* a sink with finish() completed it */
     int code;
 
     char bad[2600];
@@ -502,11 +503,11 @@ int mp_copy_job_keep(const mp_registry *reg, const mp_options *opt,
     mp_progress_stop(progress);
 
     if (sink && sink->finish) {
-        int written = 0;
         if (!j.stopped && !mp_interrupted() && j.exit_code < MP_EXIT_USAGE) {
             mp_host_clear_error(&first.dst->host);
-            written = sink->finish(first.dst->handle) == MP_OK;
-            if (!written) {
+            archive_written = sink->finish(first.dst->handle) == MP_OK;
+            /* Stopped by the user while finishing: said once, below. */
+            if (!archive_written && !mp_interrupted()) {
                 mp_error("%s", mp_store_error(first.dst));
                 mp_report_error(j.report, "", NULL, mp_store_error(first.dst));
                 job_fail(&j, MP_EXIT_FAILED);
@@ -514,7 +515,7 @@ int mp_copy_job_keep(const mp_registry *reg, const mp_options *opt,
         }
         /* An archive is written whole or not at all: without it, nothing
          * the run counted as copied was kept. */
-        if (!written)
+        if (!archive_written)
             mp_report_copies_lost(j.report);
     }
 
@@ -537,7 +538,11 @@ done:
         job_fail(&j, mp_interrupt_exit_code(signo));
     }
     print_summary(opt, j.report);
-    if (signo)
+    if (signo && archive_written)
+        mp_error("interrupted (%s) after the archive was written: it is "
+                 "complete",
+                 strsignal(signo));
+    else if (signo)
         mp_error(sink && sink->finish
                      ? "interrupted (%s): the archive was not written (an "
                        "archive is written whole); run the same command "

@@ -1,5 +1,7 @@
 #include "host.h"
 
+#include "interrupt.h"
+
 #include "header.h"
 #include "log.h"
 #include "secret.h"
@@ -80,6 +82,12 @@ static void host_identity(mp_host *h, const char *hdr, size_t len, char *out,
     mp_identity_of_header(hdr, len, out, out_size);
 }
 
+static int host_interrupted(mp_host *h)
+{
+    (void)h;
+    return mp_interrupted() != 0;
+}
+
 void mp_host_init(mp_core_host *h, mp_url *url)
 {
     memset(h, 0, sizeof *h);
@@ -93,6 +101,7 @@ void mp_host_init(mp_core_host *h, mp_url *url)
         .secret_free = host_secret_free,
         .identity_of_header = host_identity,
         .core = h,
+        .interrupted = host_interrupted,
     };
 }
 

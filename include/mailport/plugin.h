@@ -15,11 +15,11 @@
  * size (struct_size) so tables can grow at the end without a major bump.
  * Fields and slots marked "since 1.1" (or "since 1.2") were appended in
  * that ABI version; the core reads them only from plugins whose
- * struct_size covers them (MP_HAS_SLOT below), and zero-fills structs it hands to plugins, so a
- * plugin built for 1.0 leaves them 0 ("not known").
- * The loader accepts a plugin whose abi_major equals MP_ABI_MAJOR and whose
- * abi_minor is less than or equal to MP_ABI_MINOR, and refuses any other,
- * naming both versions.
+ * struct_size covers them (MP_HAS_SLOT below), and zero-fills structs it hands
+ * to plugins, so a plugin built for 1.0 leaves them 0 ("not known"). The loader
+ * accepts a plugin whose abi_major equals MP_ABI_MAJOR and whose abi_minor is
+ * less than or equal to MP_ABI_MINOR, and refuses any other, naming both
+ * versions.
  *
  * Threads: the core may open several stores of one plugin at once, one per
  * worker thread. A store, and every folder and put handle made from it, is
@@ -224,6 +224,14 @@ struct mp_host {
 
     /* Private to the core. */
     void *core;
+
+    /* Since 1.2. Nonzero once the user asked the run to stop (SIGINT,
+     * SIGTERM or SIGHUP): a slot that can take long on its own (an
+     * archive's finish, which drains what is queued) checks it now and
+     * then, and gives up with MP_FATAL and the error set ("interrupted")
+     * before making anything final. Check with MP_HAS_SLOT(host, mp_host,
+     * interrupted). */
+    int (*interrupted)(mp_host *host);
 };
 
 /* ------------------------------------------------------------------------ */

@@ -4,8 +4,8 @@
  * imap-backup) keeps of one account, PATH being that account's
  * "local_path". Behaviour in short (details beside the code doing it):
  * - Folders: every NAME.imap with its NAME.mbox, named by the relative
- *   path with imap-backup's "%xx;" escapes undone; sub-directories nest
- *   (ib_store.h, ib_name.h).
+ *   path with imap-backup's "%xx;" escapes undone; sub-directories nest,
+ *   and with delimiter=C so does C in the names (ib_store.h, ib_name.h).
  * - Messages: the slices the .imap lists (versions 1 to 3, ib_meta.h),
  *   each checked to be one whole record (ib_record.h); a slice that is not
  *   fails that message only, naming folder and UID, unless the index is

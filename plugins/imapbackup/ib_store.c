@@ -56,6 +56,23 @@ static void check_orphan(ib_store *s, const char *dir, const char *entry,
     free(imap);
 }
 
+/* The folder-name part for file-name part ENTRY (LEN bytes): escapes
+ * undone, then the delimiter= character turned into '/' where that leaves
+ * no part empty. NULL when out of memory. */
+static char *leaf_name(const ib_store *s, const char *entry, size_t len)
+{
+    char *leaf = ib_name_decode(entry, len);
+    char d = s->delimiter;
+    if (!leaf || !d)
+        return leaf;
+    size_t n = strlen(leaf);
+    for (size_t i = 0; i < n; i++)
+        if (leaf[i] == d && i > 0 && i + 1 < n && leaf[i - 1] != '/' &&
+            leaf[i + 1] != d)
+            leaf[i] = '/';
+    return leaf;
+}
+
 /* PREFIX/LEAF (just LEAF when PREFIX is ""), malloc'd; NULL when out of
  * memory. */
 static char *child_name(const char *prefix, const char *leaf)
@@ -101,13 +118,13 @@ static mp_status walk(ib_store *s, const char *dir, const char *prefix,
             /* gone meanwhile */
         } else if (S_ISDIR(lst.st_mode)) {
             /* Symlinked directories are not followed: they could loop. */
-            oom = !(leaf = ib_name_decode(entry, len)) ||
+            oom = !(leaf = leaf_name(s, entry, len)) ||
                   !(name = child_name(prefix, leaf));
             if (!oom)
                 st = walk(s, path, name, depth + 1);
         } else if (ends_with(entry, len, ".imap") && is_regular(path)) {
             path[strlen(path) - 5] = '\0';
-            oom = !(leaf = ib_name_decode(entry, len - 5)) ||
+            oom = !(leaf = leaf_name(s, entry, len - 5)) ||
                   !(name = child_name(prefix, leaf)) ||
                   add_ref(s, name, path) != 0;
         } else if (ends_with(entry, len, ".mbox") && is_regular(path)) {
@@ -229,6 +246,15 @@ mp_status ib_store_open(mp_host *host, const mp_endpoint *ep, ib_store **out)
                         ep->path);
         return MP_FATAL;
     }
+    const char *delim = host->param(host, "delimiter", 0);
+    if (delim && (strlen(delim) != 1 || *delim == '/' || *delim <= ' ' ||
+                  *delim == 0x7f || host->param(host, "delimiter", 1))) {
+        host->set_error(host, MP_ERR_USAGE,
+                        "delimiter= takes one character other than '/' (the "
+                        "backed-up server's hierarchy delimiter, such as "
+                        "'.'), given once");
+        return MP_FATAL;
+    }
     ib_store *s = calloc(1, sizeof *s);
     if (!s || !(s->root = strdup(ep->path))) {
         free(s);
@@ -236,6 +262,7 @@ mp_status ib_store_open(mp_host *host, const mp_endpoint *ep, ib_store **out)
         return MP_FATAL;
     }
     s->host = host;
+    s->delimiter = delim ? *delim : '\0';
     mp_status st = walk(s, s->root, "", 0);
     if (st == MP_OK && arrange(s) != MP_OK) {
         host->set_error(host, MP_ERR_INTERNAL, "out of memory");

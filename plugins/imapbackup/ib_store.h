@@ -3,7 +3,14 @@
  * by its path relative to the directory with the file-name escapes undone
  * (ib_name.h); sub-directories nest. Directories holding folders are
  * listed as parents that hold no messages (no_select) unless a folder of
- * that name exists too ("A.imap" beside "A/"). */
+ * that name exists too ("A.imap" beside "A/").
+ *
+ * imap-backup names the files after the server's folder names as they
+ * are, so a backup of a server whose hierarchy delimiter is not '/'
+ * (Courier, Cyrus: "INBOX.Sent") holds flat files with that delimiter in
+ * their names. delimiter=C (one character) takes C in the names as a
+ * hierarchy separator too: "INBOX.Sent.imap" is then folder "INBOX/Sent".
+ * A name part that would come out empty ("a..b", ".x") keeps its C. */
 #ifndef IB_STORE_H
 #define IB_STORE_H
 
@@ -19,12 +26,14 @@ typedef struct ib_folder_ref {
 typedef struct ib_store {
     mp_host *host;
     char *root;
+    char delimiter;   /* delimiter=, or '\0' */
     ib_folder_ref *v; /* sorted: parents before children */
     size_t n, cap;
 } ib_store;
 
 /* Read the directory EP->path. MP_FATAL with the error set when it is no
- * directory or holds no folder. */
+ * directory or holds no folder, or delimiter= is not one character other
+ * than '/' (MP_ERR_USAGE). */
 mp_status ib_store_open(mp_host *host, const mp_endpoint *ep, ib_store **out);
 void ib_store_close(ib_store *s);
 

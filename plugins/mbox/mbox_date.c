@@ -205,11 +205,12 @@ static int64_t parse_rfc2822(const token *t, size_t n)
     return assemble(year, month, number(t[1]), secs, zone);
 }
 
-int64_t mbox_from_line_date(const char *line, size_t len)
+/* Split a From_ line's rest into blank-separated tokens, up to the line
+ * ending; returns how many (at most MAX). */
+static size_t tokenize(const char *line, size_t len, token *t, size_t max)
 {
-    token t[24];
     size_t n = 0, i = 0;
-    while (i < len && n < sizeof t / sizeof *t) {
+    while (i < len && n < max) {
         while (i < len && (line[i] == ' ' || line[i] == '\t'))
             i++;
         if (i >= len || line[i] == '\r' || line[i] == '\n')
@@ -220,9 +221,14 @@ int64_t mbox_from_line_date(const char *line, size_t len)
             i++;
         t[n++] = (token){line + s, i - s};
     }
-    /* The sender may hold spaces ("joe at example.org"): the date starts
-     * at the first weekday name that parses. */
-    for (size_t k = 0; k < n; k++) {
+    return n;
+}
+
+/* The date in T[FIRST..N): it starts at the first weekday name from which a
+ * date parses, since the sender may hold spaces ("joe at example.org"). */
+static int64_t date_in(const token *t, size_t n, size_t first)
+{
+    for (size_t k = first; k < n; k++) {
         if (name_index(t[k], weekdays, 7) < 0)
             continue;
         int64_t d = parse_asctime(t + k, n - k);
@@ -232,6 +238,32 @@ int64_t mbox_from_line_date(const char *line, size_t len)
             return d;
     }
     return MP_DATE_UNKNOWN;
+}
+
+int64_t mbox_from_line_date(const char *line, size_t len)
+{
+    token t[24];
+    size_t n = tokenize(line, len, t, sizeof t / sizeof *t);
+    return date_in(t, n, 0);
+}
+
+mbox_from_kind mbox_from_line_kind(const char *line, size_t len)
+{
+    /* A CR is the line ending's at most: one inside the line is binary or
+     * old-Mac text, never a From_ line. */
+    if (len > 0 && line[len - 1] == '\r')
+        len--;
+    if (memchr(line, '\r', len))
+        return MBOX_FROM_NONE;
+    token t[24];
+    size_t n = tokenize(line, len, t, sizeof t / sizeof *t);
+    /* A sender first: a date alone ("From Mon Jan  1 ...") is not a From_
+     * line any writer produces. */
+    if (n >= 2 && date_in(t, n, 1) != MP_DATE_UNKNOWN)
+        return MBOX_FROM_DATED;
+    if (n == 1)
+        return MBOX_FROM_SENDER_ONLY;
+    return MBOX_FROM_NONE;
 }
 
 void mbox_format_asctime(int64_t t, char *out, size_t out_size)

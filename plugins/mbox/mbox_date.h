@@ -15,6 +15,24 @@
  * found. */
 int64_t mbox_from_line_date(const char *line, size_t len);
 
+/* What the rest of a line after "From " (LEN bytes) is, for the splitter:
+ * - MBOX_FROM_DATED: a sender (one or more tokens) then a date that
+ *   mbox_from_line_date parses: what mail delivery agents, mutt, Dovecot,
+ *   Thunderbird ("From - Www Mmm ..."), Gmail Takeout and Pipermail write.
+ * - MBOX_FROM_SENDER_ONLY: a single token and nothing else ("From -",
+ *   "From 1844347839636459560@xxx"): a From_ line whose date was left out,
+ *   as in MimeKit's Thunderbird and Takeout samples in the corpora. It is
+ *   weaker evidence, so the splitter wants a header field after it.
+ * - MBOX_FROM_NONE: anything else ("From the desk of the treasurer: ...",
+ *   "From Russia with love"): body text. */
+typedef enum mbox_from_kind {
+    MBOX_FROM_NONE = 0,
+    MBOX_FROM_DATED,
+    MBOX_FROM_SENDER_ONLY,
+} mbox_from_kind;
+
+mbox_from_kind mbox_from_line_kind(const char *line, size_t len);
+
 /* asctime form of T in UTC, "Thu Jan  1 00:00:00 1970", into OUT (at least
  * 32 bytes). Locale-independent. */
 void mbox_format_asctime(int64_t t, char *out, size_t out_size);

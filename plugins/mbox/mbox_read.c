@@ -1,5 +1,7 @@
 #include "mbox_read.h"
 
+#include "mbox_headers.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -87,6 +89,9 @@ void mbox_content_free(mbox_content *c)
     free(c->scratch);
     c->scratch = NULL;
     c->scratch_cap = 0;
+    free(c->keywords);
+    c->keywords = NULL;
+    c->keywords_cap = 0;
 }
 
 /* The header block of M with quoting undone, as the core would see it
@@ -122,8 +127,26 @@ static const char *header_block(mbox_content *c, const mbox_msg *m, size_t *len)
     return c->scratch;
 }
 
-static void fill_info(const mbox_msg *m, mp_msg_info *info, char *key,
-                      size_t key_size)
+/* The keywords of M (from its X-Mozilla-Keys), or "" when it has none;
+ * NULL when out of memory. Valid until the next call. */
+static const char *keywords_of(mbox_content *c, const mbox_msg *m)
+{
+    if (m->keys_len == 0)
+        return "";
+    if (c->keywords_cap < (size_t)m->keys_len + 1) {
+        char *grown = realloc(c->keywords, (size_t)m->keys_len + 1);
+        if (!grown)
+            return NULL;
+        c->keywords = grown;
+        c->keywords_cap = (size_t)m->keys_len + 1;
+    }
+    mbox_keywords_from(c->map.data + m->start + m->keys_off, m->keys_len,
+                       c->keywords, c->keywords_cap);
+    return c->keywords;
+}
+
+static mp_status fill_info(mbox_content *c, const mbox_msg *m,
+                           mp_msg_info *info, char *key, size_t key_size)
 {
     snprintf(key, key_size, "%" PRIu64, m->from_off);
     *info = (mp_msg_info){
@@ -131,9 +154,15 @@ static void fill_info(const mbox_msg *m, mp_msg_info *info, char *key,
         .key = key,
         .size = m->size,
         .flags = m->flags,
-        .keywords = "",
+        .keywords = keywords_of(c, m),
         .internal_date = m->date,
     };
+    if (!info->keywords) {
+        c->host->set_error(c->host, MP_ERR_INTERNAL, "%s: out of memory",
+                           c->path);
+        return MP_FATAL;
+    }
+    return MP_OK;
 }
 
 mp_status mbox_content_scan(mbox_content *c, unsigned flags, mp_msg_cb cb,
@@ -144,7 +173,8 @@ mp_status mbox_content_scan(mbox_content *c, unsigned flags, mp_msg_cb cb,
     for (size_t i = 0; i < c->index.n; i++) {
         const mbox_msg *m = &c->index.msgs[i];
         mp_msg_info info;
-        fill_info(m, &info, key, sizeof key);
+        if (fill_info(c, m, &info, key, sizeof key) != MP_OK)
+            return MP_FATAL;
         if (flags & MP_SCAN_IDENTITY) {
             size_t len;
             const char *hdr = header_block(c, m, &len);
@@ -239,7 +269,8 @@ mp_status mbox_content_fetch(mbox_content *c, const char *const *keys, size_t n,
                 return st;
             continue;
         }
-        fill_info(m, &info, key, sizeof key);
+        if (fill_info(c, m, &info, key, sizeof key) != MP_OK)
+            return MP_FATAL;
         st = cb->begin(ctx, i, &info);
         if (st != MP_OK)
             return st;

@@ -17,6 +17,8 @@ typedef struct mbox_content {
     mbox_index index;
     char *scratch; /* an unquoted header block, for identities */
     size_t scratch_cap;
+    char *keywords; /* the message's keywords, for scan and fetch */
+    size_t keywords_cap;
 } mbox_content;
 
 /* Map PATH and split it into C (which must be zeroed). On failure the error

@@ -5,6 +5,7 @@
 
 #include <mailport/plugin.h>
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +78,30 @@ mbox_start mbox_find_start(const char *buf, size_t len, size_t *start)
     return MBOX_START_OK;
 }
 
+/* Does the "From " line at P, which follows an empty line, start a
+ * message? Hand-made mbox files (and mboxo ones written by tools that do
+ * not quote) hold body lines such as "From the desk of the treasurer:"
+ * after an empty line, and bodies quoting a whole From_ line. So the line
+ * must be a From_ line (mbox_from_line_kind) and be followed by what starts
+ * a message: a header field line; for a dated From_ line also the end of
+ * the data or an empty line (a message with no header fields, which the
+ * sink writes as it got it). */
+static int starts_message(const char *buf, size_t len, size_t p)
+{
+    const char *nl = memchr(buf + p, '\n', len - p);
+    size_t eol = nl ? (size_t)(nl - buf) : len;
+    mbox_from_kind kind = mbox_from_line_kind(buf + p + 5, eol - p - 5);
+    if (kind == MBOX_FROM_NONE)
+        return 0;
+    size_t q = nl ? eol + 1 : len;
+    if (mbox_is_field_line(buf + q, len - q))
+        return 1;
+    if (kind != MBOX_FROM_DATED)
+        return 0;
+    return q == len || buf[q] == '\n' ||
+           (buf[q] == '\r' && q + 1 < len && buf[q + 1] == '\n');
+}
+
 /* Find the next From_ line after the message body starting at S: the
  * separator (empty line) begins at *SEP and the From_ line at *NEXT.
  * Returns 0 when the data ends first. */
@@ -92,14 +117,16 @@ static int find_separator(const char *buf, size_t len, size_t s, size_t *sep,
         /* buf[h] ends the empty line. The byte before the From_ line's
          * predecessor: s-1 is the From_ line's own newline, so h == s is an
          * empty line right after it. */
-        if (h >= s && (h == s || buf[h - 1] == '\n')) {
-            *sep = h;
-            *next = h + 1;
-            return 1;
-        }
-        if (h >= s + 1 && buf[h - 1] == '\r' &&
-            (h - 1 == s || buf[h - 2] == '\n')) {
-            *sep = h - 1;
+        size_t at; /* where the empty line before "From " starts */
+        if (h >= s && (h == s || buf[h - 1] == '\n'))
+            at = h;
+        else if (h >= s + 1 && buf[h - 1] == '\r' &&
+                 (h - 1 == s || buf[h - 2] == '\n'))
+            at = h - 1;
+        else
+            at = SIZE_MAX;
+        if (at != SIZE_MAX && starts_message(buf, len, h + 1)) {
+            *sep = at;
             *next = h + 1;
             return 1;
         }
@@ -189,6 +216,13 @@ int mbox_split(const char *buf, size_t len, size_t start, mbox_format fmt,
         size_t body;
         size_t hend = mbox_header_end(buf, s, len, &body);
         m.flags = mbox_status_flags(buf + s, hend - s);
+        size_t klen;
+        const char *keys = mbox_mozilla_keys(buf + s, hend - s, &klen);
+        if (keys && (size_t)(keys - (buf + s)) <= UINT32_MAX &&
+            klen <= UINT32_MAX) {
+            m.keys_off = (uint32_t)(keys - (buf + s));
+            m.keys_len = (uint32_t)klen;
+        }
 
         size_t next = len;
         int found = 0;

@@ -3,9 +3,14 @@
  * tests can drive every edge case directly.
  *
  * The rules (the project's mbox contract):
- * - A message starts at a "From " line at the start of the data or right
- *   after an empty line ("\n" or "\r\n"). A "From " line anywhere else is
- *   body text.
+ * - A message starts at the "From " line at the start of the data, and at
+ *   a From_ line right after an empty line ("\n" or "\r\n") when what
+ *   follows it is a message: a valid From_ line (a sender and a date, or a
+ *   lone sender token, mbox_from_line_kind) followed by a header field line
+ *   (or, after a dated one, by an empty line or the end of the data). Any
+ *   other "From " line is body text, kept as it is: hand-made files do not
+ *   quote "From the desk of ..." in bodies (RFC 4155 notes that such
+ *   unquoted lines exist; mutt and Dovecot also want a date).
  * - The From_ line itself is not part of the message, nor is the one empty
  *   separator line before the next From_ line (or at the end of the data).
  * - Before the first From_ line a UTF-8 BOM and lines holding only blanks
@@ -53,7 +58,10 @@ typedef struct mbox_msg {
     uint64_t end;      /* one past the last byte (separator excluded) */
     uint64_t size;     /* bytes as delivered (after unquoting) */
     int64_t date;      /* from the From_ line, or MP_DATE_UNKNOWN */
-    unsigned flags;    /* MP_FLAG_* from Status / X-Status */
+    unsigned flags;    /* MP_FLAG_* (mbox_status_flags) */
+    /* The X-Mozilla-Keys value at start + keys_off, keys_len bytes (0: no
+     * such field): kept as a place, not a copy, to keep the index small. */
+    uint32_t keys_off, keys_len;
 } mbox_msg;
 
 typedef struct mbox_index {

@@ -164,6 +164,22 @@ static int by_name(const struct dirent **a, const struct dirent **b)
     return strcmp((*a)->d_name, (*b)->d_name);
 }
 
+/* Files Thunderbird keeps beside its mbox files, which are not folders:
+ * each folder's summary index NAME.msf (rebuilt from the mbox when
+ * missing), and the account's filter rules, POP state and logs. */
+static int thunderbird_file(const char *name)
+{
+    static const char *const files[] = {"msgFilterRules.dat", "popstate.dat",
+                                        "filterlog.html", "junklog.html"};
+    size_t n = strlen(name);
+    if (n > 4 && strcmp(name + n - 4, ".msf") == 0)
+        return 1;
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+        if (strcmp(name, files[i]) == 0)
+            return 1;
+    return 0;
+}
+
 static int not_hidden(const struct dirent *d)
 {
     return d->d_name[0] != '.';
@@ -226,6 +242,9 @@ static mp_status walk(mbox_store *s, const char *dir, const char *prefix,
                     st = cb(ctx, &info);
                 if (st == MP_OK)
                     st = walk(s, path, name, depth + 1, cb, ctx);
+            } else if (thunderbird_file(entry)) {
+                /* Skipped quietly: a Thunderbird tree lists as its
+                 * folders, with no error per index file. */
             } else if (S_ISREG(lst.st_mode) ||
                        (S_ISLNK(lst.st_mode) && stat(path, &tst) == 0 &&
                         S_ISREG(tst.st_mode))) {

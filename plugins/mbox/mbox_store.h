@@ -46,9 +46,10 @@ char *mbox_folder_path(mbox_store *s, const char *name, mp_status *st);
 uint64_t mbox_validity_of(const char *path);
 
 /* The list_folders slot of both ops tables. Call CB for every folder: INBOX for
- * a file store; for a directory every regular file (hidden ones skipped) and
- * every sub-directory (no_select; "X.sbd" stands for folder X), sorted by name,
- * parents first. */
+ * a file store; for a directory every regular file (hidden ones skipped, and
+ * Thunderbird's NAME.msf indexes, msgFilterRules.dat, popstate.dat,
+ * filterlog.html and junklog.html) and every sub-directory (no_select;
+ * "X.sbd" stands for folder X), sorted by name, parents first. */
 mp_status mbox_list_folders(void *store, mp_folder_cb cb, void *ctx);
 
 #endif

@@ -17,7 +17,8 @@ int targz_is_age(int fd)
 {
     char head[sizeof AGE_MAGIC - 1];
     ssize_t n = pread(fd, head, sizeof head, 0);
-    return n == (ssize_t)sizeof head && memcmp(head, AGE_MAGIC, sizeof head) == 0;
+    return n == (ssize_t)sizeof head &&
+           memcmp(head, AGE_MAGIC, sizeof head) == 0;
 }
 
 static long fd_read(void *ctx, void *buf, size_t len)
@@ -41,9 +42,18 @@ static la_ssize_t archive_in(struct archive *a, void *ctx, const void **buf)
         n = age_reader_read(in->age, in->buf, sizeof in->buf, &in->age_err);
     else
         n = fd_read(in, in->buf, sizeof in->buf);
+    if (n < 0 && in->age && in->age_err.kind != AGE_ERR_IO) {
+        /* A chunk that fails authentication (or a truncated payload):
+         * reported as the end of the input, so that the decompressor hands
+         * out everything before it, every byte of it authenticated; the
+         * reader then sees the stream end early, and age_err says why
+         * (targz_input_damaged). */
+        return 0;
+    }
     if (n < 0) {
         archive_set_error(a, EIO, "%s",
-                          in->age ? in->age_err.text : strerror(in->read_errno));
+                          in->age ? in->age_err.text
+                                  : strerror(in->read_errno));
         return -1;
     }
     *buf = in->buf;
@@ -95,6 +105,11 @@ int targz_input_open(targz_input *in, const char *path, int encrypted,
         return -1;
     }
     return 0;
+}
+
+int targz_input_damaged(const targz_input *in)
+{
+    return in->age && in->age_err.kind != AGE_OK;
 }
 
 mp_error_kind targz_input_error(targz_input *in, char *err, size_t err_size)

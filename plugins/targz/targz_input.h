@@ -27,6 +27,12 @@ int targz_input_open(targz_input *in, const char *path, int encrypted,
                      const age_keyring *ids, const age_passphrase_source *pass,
                      mp_error_kind *kind, char *err, size_t err_size);
 
+/* Did the encrypted payload end in damage (a chunk failing authentication,
+ * a truncated payload)? The archive reader then sees an early end of input,
+ * which may look like a clean end at an entry boundary: callers check this
+ * after ARCHIVE_EOF. */
+int targz_input_damaged(const targz_input *in);
+
 /* After a libarchive call failed: the error kind and text, preferring the
  * age layer's (a failed authentication) over libarchive's. */
 mp_error_kind targz_input_error(targz_input *in, char *err, size_t err_size);

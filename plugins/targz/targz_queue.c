@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 targz_entry *targz_entry_new(const char *path, int dir, int64_t mtime,
                              const char *tmp_dir)
@@ -195,6 +196,37 @@ static void stop(targz_queue *q, int discard)
 
 int targz_queue_drain(targz_queue *q, targz_fault *fault)
 {
+    return targz_queue_drain_unless(q, fault, NULL, NULL);
+}
+
+int targz_queue_drain_unless(targz_queue *q, targz_fault *fault,
+                             int (*give_up)(void *ctx), void *ctx)
+{
+    if (q->running && give_up) {
+        /* Wake the writer for everything queued, and look at GIVE_UP
+         * whenever it finishes an entry (it signals room while a producer
+         * waits) or every 100 ms. */
+        pthread_mutex_lock(&q->lock);
+        pthread_cond_signal(&q->work);
+        while (q->in_flight > 0 && !q->failed) {
+            if (give_up(ctx)) {
+                pthread_mutex_unlock(&q->lock);
+                stop(q, 1);
+                return 1;
+            }
+            struct timespec t;
+            clock_gettime(CLOCK_REALTIME, &t);
+            t.tv_nsec += 100 * 1000 * 1000;
+            if (t.tv_nsec >= 1000000000) {
+                t.tv_sec++;
+                t.tv_nsec -= 1000000000;
+            }
+            q->producer_waiting = 1;
+            pthread_cond_timedwait(&q->room, &q->lock, &t);
+            q->producer_waiting = 0;
+        }
+        pthread_mutex_unlock(&q->lock);
+    }
     stop(q, 0);
     return report(q, fault);
 }

@@ -97,6 +97,13 @@ size_t targz_queue_in_flight(targz_queue *q);
  * as targz_queue_check. Afterwards the caller owns what the writer used. */
 int targz_queue_drain(targz_queue *q, targz_fault *fault);
 
+/* As targz_queue_drain, but GIVE_UP(CTX) is asked after each entry written
+ * and every 100 ms; once it returns nonzero the thread is ended at once
+ * as by targz_queue_cancel (the entry being written completes, the rest is
+ * dropped) and 1 is returned. */
+int targz_queue_drain_unless(targz_queue *q, targz_fault *fault,
+                             int (*give_up)(void *ctx), void *ctx);
+
 /* End the thread at once, dropping entries not yet written. Safe on a
  * queue never started or already ended. */
 void targz_queue_cancel(targz_queue *q);

@@ -74,7 +74,7 @@ typedef struct targz_sink {
     int discarding; /* close() without finish(): drop all output */
     int finished;
     int tmp_created; /* tmp_path is ours to delete */
-    targz_gzip *gz; /* gzip by libdeflate; NULL: libarchive compresses */
+    targz_gzip *gz;  /* gzip by libdeflate; NULL: libarchive compresses */
     age_writer *age;
     age_error age_err;
     int write_errno;
@@ -183,9 +183,8 @@ static void describe_failure(targz_sink *s, const char *what,
         fault->kind = targz_age_kind(s->age_err.kind);
         why = s->age_err.text;
     } else {
-        why = s->ar && archive_error_string(s->ar)
-                  ? archive_error_string(s->ar)
-                  : "error";
+        why = s->ar && archive_error_string(s->ar) ? archive_error_string(s->ar)
+                                                   : "error";
     }
     snprintf(fault->text, sizeof fault->text, "%s: cannot write %s (%s): %s",
              s->display, s->tmp_path, what, why);
@@ -222,8 +221,8 @@ static mp_status check_writer(targz_sink *s)
     return MP_OK;
 }
 
-static struct archive_entry *new_entry(const char *path, int dir,
-                                       int64_t mtime, uint64_t size)
+static struct archive_entry *new_entry(const char *path, int dir, int64_t mtime,
+                                       uint64_t size)
 {
     struct archive_entry *e = archive_entry_new();
     if (!e)
@@ -333,8 +332,8 @@ static mp_status enqueue_file(targz_sink *s, const char *path, int64_t mtime,
 }
 
 /* A file entry taking over the content of SPOOL (left empty). */
-static mp_status enqueue_spool(targz_sink *s, const char *path,
-                               int64_t mtime, targz_spool *spool)
+static mp_status enqueue_spool(targz_sink *s, const char *path, int64_t mtime,
+                               targz_spool *spool)
 {
     targz_entry *e = targz_entry_new(path, 0, mtime, s->dir_path);
     if (!e)
@@ -449,8 +448,8 @@ static mp_status make_temp_file(targz_sink *s)
             s->tmp_path = NULL;
             break;
         }
-        s->fd = open(s->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                     0600);
+        s->fd =
+            open(s->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (s->fd >= 0) {
             s->tmp_created = 1;
             /* Held until the file is renamed or deleted: a run that looks
@@ -527,8 +526,8 @@ static mp_status setup_encryption(targz_sink *s)
     }
     s->age = age_writer_new(&kr, pass, log_n, age_out, s, &s->age_err);
     if (!s->age) {
-        s->host->set_error(s->host, targz_age_kind(s->age_err.kind),
-                           "%s: %s", s->display, s->age_err.text);
+        s->host->set_error(s->host, targz_age_kind(s->age_err.kind), "%s: %s",
+                           s->display, s->age_err.text);
         st = MP_FATAL;
     }
 out:
@@ -644,11 +643,10 @@ static mp_status sink_open(mp_host *host, const mp_endpoint *ep, void **store)
     if (rc == ARCHIVE_OK)
         rc = archive_write_open2(s->ar, s, NULL, archive_out, NULL, NULL);
     if (rc != ARCHIVE_OK) {
-        host->set_error(host, MP_ERR_INTERNAL, "%s: libarchive: %s",
-                        ep->display,
-                        s->ar && archive_error_string(s->ar)
-                            ? archive_error_string(s->ar)
-                            : "out of memory");
+        host->set_error(
+            host, MP_ERR_INTERNAL, "%s: libarchive: %s", ep->display,
+            s->ar && archive_error_string(s->ar) ? archive_error_string(s->ar)
+                                                 : "out of memory");
         goto fail;
     }
     /* From here on only the writer thread touches the archive. */
@@ -701,6 +699,26 @@ static mp_status write_keyword_files(targz_sink *s)
     return MP_OK;
 }
 
+/* Has the user asked the run to stop (mp_host.interrupted)? Draining the
+ * queue and compressing the rest of a large archive can take minutes: a
+ * Ctrl-C then stops the archive, which close() deletes, instead of being
+ * ignored until it is complete. */
+static int user_stopped(void *ctx)
+{
+    targz_sink *s = ctx;
+    return MP_HAS_SLOT(s->host, mp_host, interrupted) &&
+           s->host->interrupted(s->host);
+}
+
+static mp_status interrupted(targz_sink *s)
+{
+    s->failed = 1;
+    s->host->set_error(s->host, MP_ERR_IO,
+                       "interrupted before the archive %s was complete",
+                       s->final_path);
+    return MP_FATAL;
+}
+
 static mp_status sink_finish(void *store)
 {
     targz_sink *s = store;
@@ -718,7 +736,10 @@ static mp_status sink_finish(void *store)
     if (st != MP_OK)
         return st;
     targz_fault fault;
-    if (targz_queue_drain(&s->queue, &fault) != 0)
+    int drained = targz_queue_drain_unless(&s->queue, &fault, user_stopped, s);
+    if (drained == 1 || user_stopped(s))
+        return interrupted(s);
+    if (drained != 0)
         return report_fault(s, &fault);
     /* The writer has ended: the archive is this thread's again. */
     if (archive_write_close(s->ar) != ARCHIVE_OK)
@@ -737,6 +758,8 @@ static mp_status sink_finish(void *store)
         return write_failed(s, "sync");
     }
     s->fd = -1;
+    if (user_stopped(s)) /* the last moment before the archive is final */
+        return interrupted(s);
     int rc;
     if (s->overwrite) {
         rc = rename(s->tmp_path, s->final_path);
@@ -826,8 +849,8 @@ static mp_status sink_list_folders(void *store, mp_folder_cb cb, void *ctx)
     return MP_OK;
 }
 
-static mp_status sink_open_folder(void *store, const char *name,
-                                  void **folder, mp_folder_info *info)
+static mp_status sink_open_folder(void *store, const char *name, void **folder,
+                                  mp_folder_info *info)
 {
     targz_sink *s = store;
     if (check_writer(s) != MP_OK)

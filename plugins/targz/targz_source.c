@@ -91,6 +91,11 @@ typedef struct targz_source {
     targz_manifest_line *manifest;
     size_t n_manifest, cap_manifest;
     int has_manifest;
+    /* The first pass ended at damage (a truncated or corrupt stream, an
+     * age chunk that fails authentication): what was read before it is
+     * restored, the rest is lost. DAMAGE says what and where. */
+    int damaged;
+    char damage[900];
     char *first_component; /* shared by every entry, or NULL */
     int mixed_roots;
     size_t n_entries;
@@ -208,7 +213,8 @@ static const char *parent_name(const char *path, size_t *len)
 
 static int is_cur_or_new(const char *name, size_t len)
 {
-    return len == 3 && (memcmp(name, "cur", 3) == 0 || memcmp(name, "new", 3) == 0);
+    return len == 3 &&
+           (memcmp(name, "cur", 3) == 0 || memcmp(name, "new", 3) == 0);
 }
 
 static void note_root(targz_source *s, const char *path)
@@ -374,8 +380,8 @@ static mp_status read_keywords_file(targz_source *s, targz_input *in,
     if (!text)
         return fail(s, MP_ERR_INTERNAL, "out of memory");
     for (;;) {
-        la_ssize_t n = archive_read_data(in->ar, text + len,
-                                         KEYWORDS_FILE_MAX - len);
+        la_ssize_t n =
+            archive_read_data(in->ar, text + len, KEYWORDS_FILE_MAX - len);
         if (n < 0) {
             free(text);
             return read_error(s, in, path);
@@ -411,6 +417,50 @@ static size_t header_length(const char *p, size_t len)
     return len;
 }
 
+/* The first pass met damage at WHAT (an entry's name, or where it was):
+ * remember it, so that what came before is restored and the rest named as
+ * lost (issue 8.8: age authenticates chunk by chunk, so everything read so
+ * far is genuine). */
+static void note_damage(targz_source *s, targz_input *in, const char *what)
+{
+    char err[768];
+    targz_input_error(in, err, sizeof err);
+    s->damaged = 1;
+    snprintf(s->damage, sizeof s->damage,
+             "%s is damaged or truncated at %s (%s)", s->path, what, err);
+}
+
+/* A message whose entry the damage cut short: listed, so that copy and
+ * verify count and name it, and failed when fetched. Takes PATH. */
+static mp_status add_damaged(targz_source *s, const char *raw, char *path,
+                             size_t ordinal, struct archive_entry *e)
+{
+    if (grow((void **)&s->msgs, &s->cap_msgs, s->n_msgs, sizeof *s->msgs) !=
+        0) {
+        free(path);
+        return fail(s, MP_ERR_INTERNAL, "out of memory");
+    }
+    src_msg *m = &s->msgs[s->n_msgs];
+    memset(m, 0, sizeof *m);
+    m->raw_path = strdup(raw);
+    m->path = path;
+    m->ordinal = ordinal;
+    m->size = (uint64_t)archive_entry_size(e);
+    m->mtime = MP_DATE_UNKNOWN;
+    m->identity = malloc(strlen(path) + 16);
+    if (!m->raw_path || !m->identity) {
+        free(m->raw_path);
+        free(m->identity);
+        free(path);
+        return fail(s, MP_ERR_INTERNAL, "out of memory");
+    }
+    sprintf(m->identity, "X:damaged:%s", path);
+    m->problem = "the archive is damaged or truncated inside it: it and "
+                 "everything after it in the archive are lost";
+    s->n_msgs++;
+    return MP_OK;
+}
+
 static mp_status read_message(targz_source *s, targz_input *in,
                               struct archive_entry *e, const char *raw,
                               char *path, size_t ordinal, char *hdr_buf)
@@ -430,9 +480,8 @@ static mp_status read_message(targz_source *s, targz_input *in,
             break;
         if (rc != ARCHIVE_OK) {
             targz_hash_discard(&h);
-            mp_status st = read_error(s, in, path);
-            free(path);
-            return st;
+            note_damage(s, in, path);
+            return add_damaged(s, raw, path, ordinal, e);
         }
         if (hdr_len < HEADER_CAPTURE_MAX) {
             size_t n = HEADER_CAPTURE_MAX - hdr_len;
@@ -443,7 +492,8 @@ static mp_status read_message(targz_source *s, targz_input *in,
         }
         targz_hash_update(&h, buf, size);
     }
-    if (grow((void **)&s->msgs, &s->cap_msgs, s->n_msgs, sizeof *s->msgs) != 0) {
+    if (grow((void **)&s->msgs, &s->cap_msgs, s->n_msgs, sizeof *s->msgs) !=
+        0) {
         targz_hash_discard(&h);
         free(path);
         return fail(s, MP_ERR_INTERNAL, "out of memory");
@@ -459,9 +509,8 @@ static mp_status read_message(targz_source *s, targz_input *in,
     targz_hash_final(&h, m->sha);
     m->vsize = h.lf_len + h.lines;
     char ident[96];
-    s->host->identity_of_header(s->host, hdr_buf,
-                                header_length(hdr_buf, hdr_len), ident,
-                                sizeof ident);
+    s->host->identity_of_header(
+        s->host, hdr_buf, header_length(hdr_buf, hdr_len), ident, sizeof ident);
     m->identity = strdup(ident);
     if (!m->raw_path || !m->identity) {
         free(m->raw_path);
@@ -487,7 +536,7 @@ static mp_status first_pass(targz_source *s)
     struct archive_entry *e;
     int rc;
     size_t ordinal = 0;
-    while (st == MP_OK &&
+    while (st == MP_OK && !s->damaged &&
            (rc = archive_read_next_header(in.ar, &e)) == ARCHIVE_OK) {
         size_t ord = ordinal++;
         const char *raw = archive_entry_pathname(e);
@@ -528,8 +577,14 @@ static mp_status first_pass(targz_source *s)
             free(path); /* tmp/, dovecot files, markers: not mail */
         }
     }
-    if (st == MP_OK && rc != ARCHIVE_EOF)
-        st = read_error(s, &in, "reading entries");
+    if (st == MP_OK && !s->damaged &&
+        (rc != ARCHIVE_EOF || targz_input_damaged(&in))) {
+        char where[64];
+        snprintf(where, sizeof where, "entry %zu", ordinal + 1);
+        note_damage(s, &in, where);
+    }
+    if (st == MP_OK && s->damaged && s->n_msgs == 0)
+        st = fail(s, MP_ERR_FORMAT, "%s: no message could be read", s->damage);
     s->n_entries = ordinal;
     free(hdr_buf);
     targz_input_close(&in);
@@ -612,7 +667,8 @@ static void load_keywords(targz_source *s, const char *prefix)
     size_t plen = strlen(prefix);
     for (size_t k = 0; k < s->n_kw_files; k++) {
         const char *dir = s->kw_files[k].dir;
-        if (strncmp(dir, prefix, plen) != 0 && !(plen && strlen(dir) + 1 == plen))
+        if (strncmp(dir, prefix, plen) != 0 &&
+            !(plen && strlen(dir) + 1 == plen))
             continue;
         const char *rel = strlen(dir) >= plen ? dir + plen : "";
         src_folder *f = folder_by_dir(s, rel);
@@ -699,6 +755,51 @@ static mp_status add_missing(targz_source *s, const targz_manifest_line *l,
     return MP_OK;
 }
 
+/* After damage at an entry boundary no message was cut short: a stand-in
+ * in the folder of the last message read (fetching it fails, naming the
+ * damage) makes the loss counted and named, and the run exit 1. */
+static mp_status add_lost_marker(targz_source *s)
+{
+    size_t last = SIZE_MAX;
+    for (size_t i = 0; i < s->n_msgs; i++) {
+        if (strncmp(s->msgs[i].identity, "X:damaged:", 10) == 0)
+            return MP_OK; /* the message cut short stands for the loss */
+        if (s->msgs[i].folder != SIZE_MAX)
+            last = i;
+    }
+    if (last == SIZE_MAX)
+        return MP_OK;
+    src_folder *f = &s->folders[s->msgs[last].folder];
+    if (grow((void **)&s->msgs, &s->cap_msgs, s->n_msgs, sizeof *s->msgs) ||
+        grow((void **)&f->msgs, &f->cap_msgs, f->n_msgs, sizeof *f->msgs))
+        return fail(s, MP_ERR_INTERNAL, "out of memory");
+    src_msg *m = &s->msgs[s->n_msgs];
+    memset(m, 0, sizeof *m);
+    size_t len = strlen(s->msgs[last].path) + 32;
+    m->path = malloc(len);
+    m->identity = malloc(len + 16);
+    if (m->path)
+        snprintf(m->path, len, "%s (the archive ends here)",
+                 s->msgs[last].path);
+    m->raw_path = m->path ? strdup(m->path) : NULL;
+    if (!m->path || !m->raw_path || !m->identity) {
+        free(m->path);
+        free(m->raw_path);
+        free(m->identity);
+        return fail(s, MP_ERR_INTERNAL, "out of memory");
+    }
+    snprintf(m->identity, len + 16, "X:damaged:%s", m->path);
+    m->ordinal = SIZE_MAX;
+    m->folder = s->msgs[last].folder;
+    m->mtime = MP_DATE_UNKNOWN;
+    m->problem = "the archive is damaged or truncated after the message "
+                 "before: whatever followed is lost";
+    f->msgs[f->n_msgs++] = s->n_msgs++;
+    if (index_rebuild(s, s->n_msgs) != 0)
+        return fail(s, MP_ERR_INTERNAL, "out of memory");
+    return MP_OK;
+}
+
 static mp_status organise(targz_source *s)
 {
     /* One top-level directory around a plain Maildir tarball is skipped. */
@@ -739,8 +840,7 @@ static mp_status organise(targz_source *s)
     }
     for (size_t i = 0; i < s->n_dirs && st == MP_OK; i++) {
         const char *path = s->maildir_dirs[i];
-        const char *rel =
-            strncmp(path, prefix, plen) == 0 ? path + plen : path;
+        const char *rel = strncmp(path, prefix, plen) == 0 ? path + plen : path;
         char *dir = maildir_of(rel, 1);
         char *name = dir ? folder_for_dir(s, dir) : NULL;
         if (name && add_folder(s, name, dir) == SIZE_MAX)
@@ -771,6 +871,19 @@ static mp_status organise(targz_source *s)
     if (index_rebuild(s, s->n_msgs) != 0)
         return fail(s, MP_ERR_INTERNAL, "out of memory");
 
+    if (!s->has_manifest && s->damaged) {
+        /* The manifest comes last: lost with the damage. The messages read
+         * before it are restored with the flags in their file names. */
+        st = add_lost_marker(s);
+        size_t whole = 0;
+        for (size_t m = 0; m < s->n_msgs; m++)
+            whole += !s->msgs[m].problem && s->msgs[m].folder != SIZE_MAX;
+        s->host->log(s->host, MP_LOG_ERROR,
+                     "%s: %s; the %zu whole message(s) before it are read "
+                     "(flags from file names), what followed is lost",
+                     s->display, s->damage, whole);
+        return st;
+    }
     if (!s->has_manifest) {
         s->host->log(s->host, MP_LOG_WARN,
                      "%s: no mailport manifest; reading it as a plain "
@@ -803,7 +916,8 @@ static mp_status organise(targz_source *s)
         if (l->flags)
             msg->flags = targz_letters_to_flags(l->flags);
         free(msg->keywords);
-        msg->keywords = l->keywords && *l->keywords ? strdup(l->keywords) : NULL;
+        msg->keywords =
+            l->keywords && *l->keywords ? strdup(l->keywords) : NULL;
         if (l->has_date)
             msg->mtime = l->internal_date;
     }
@@ -823,7 +937,8 @@ static mp_status organise(targz_source *s)
     return MP_OK;
 }
 
-/* ---- ops ------------------------------------------------------------------ */
+/* ---- ops ------------------------------------------------------------------
+ */
 
 static void src_close(void *store);
 
@@ -841,7 +956,8 @@ static mp_status src_open(mp_host *host, const mp_endpoint *ep, void **store)
         host->set_error(host, MP_ERR_INTERNAL, "out of memory");
         return MP_FATAL;
     }
-    s->pass_src = (age_passphrase_source){get_passphrase, release_passphrase, s};
+    s->pass_src =
+        (age_passphrase_source){get_passphrase, release_passphrase, s};
     mp_status st = MP_FATAL;
     if (!ep->path || !*ep->path) {
         fail(s, MP_ERR_USAGE, "no archive path");
@@ -851,8 +967,8 @@ static mp_status src_open(mp_host *host, const mp_endpoint *ep, void **store)
     if ((st = targz_load_identities(host, ep->display, &s->ids)) != MP_OK)
         goto out;
     if (targz_passphrase_given(host)) {
-        st = host->secret(host, "passphrase", "Passphrase for the archive: ",
-                          &s->passphrase);
+        st = host->secret(host, "passphrase",
+                          "Passphrase for the archive: ", &s->passphrase);
         if (st != MP_OK)
             goto out;
     }
@@ -863,8 +979,8 @@ static mp_status src_open(mp_host *host, const mp_endpoint *ep, void **store)
         goto out;
     }
     size_t len = strlen(s->path);
-    s->encrypted = targz_is_age(fd) ||
-                   (len > 4 && strcmp(s->path + len - 4, ".age") == 0);
+    s->encrypted =
+        targz_is_age(fd) || (len > 4 && strcmp(s->path + len - 4, ".age") == 0);
     close(fd);
     if ((st = first_pass(s)) != MP_OK || (st = organise(s)) != MP_OK)
         goto out;
@@ -1013,8 +1129,7 @@ static void msg_info(const src_msg *m, mp_msg_info *info, int identity)
     info->identity = identity ? m->identity : NULL;
 }
 
-static mp_status src_scan(void *folder, unsigned flags, mp_msg_cb cb,
-                          void *ctx)
+static mp_status src_scan(void *folder, unsigned flags, mp_msg_cb cb, void *ctx)
 {
     src_folder_handle *h = folder;
     targz_source *s = h->src;
@@ -1130,8 +1245,8 @@ static mp_status deliver(targz_source *s, src_msg *m, size_t index,
     if (strcmp(hex, m->sha) != 0) {
         /* The file changed between the passes. */
         s->host->set_error(s->host, MP_ERR_FORMAT,
-                           "%s: %s in %s changed while being read",
-                           s->display, m->path, s->path);
+                           "%s: %s in %s changed while being read", s->display,
+                           m->path, s->path);
         return cb->end(ctx, MP_MSG_BAD);
     }
     return cb->end(ctx, MP_OK);
@@ -1160,8 +1275,8 @@ static mp_status src_fetch(void *folder, const char *const *keys, size_t n,
                           "no message %s in folder \"%s\"", keys[i],
                           s->folders[h->idx].name);
         else if (m->problem)
-            st = fail_one(s, cb, ctx, i, keys[i], MP_ERR_FORMAT,
-                          "%s in %s: %s", m->path, s->path, m->problem);
+            st = fail_one(s, cb, ctx, i, keys[i], MP_ERR_FORMAT, "%s in %s: %s",
+                          m->path, s->path, m->problem);
         else
             w[n_w++] = (wanted){(size_t)(m - s->msgs), i};
     }
@@ -1189,12 +1304,12 @@ static mp_status src_fetch(void *folder, const char *const *keys, size_t n,
             continue;
         if (ord > m->ordinal ||
             strcmp(archive_entry_pathname(e), m->raw_path) != 0) {
-            st = fail(s, MP_ERR_FORMAT, "%s changed while being read",
-                      s->path);
+            st = fail(s, MP_ERR_FORMAT, "%s changed while being read", s->path);
             break;
         }
         /* The same key twice in KEYS: deliver each once, as asked. */
-        while (st == MP_OK && next < n_w && w[next].msg == (size_t)(m - s->msgs)) {
+        while (st == MP_OK && next < n_w &&
+               w[next].msg == (size_t)(m - s->msgs)) {
             if (next > 0 && w[next - 1].msg == w[next].msg) {
                 st = fail_one(s, cb, ctx, w[next].index, m->raw_path,
                               MP_ERR_USAGE, "%s asked for twice", m->path);

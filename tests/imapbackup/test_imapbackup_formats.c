@@ -354,6 +354,66 @@ static void bad_backup(void **state)
     free(acct);
 }
 
+/* A backup of a server whose delimiter is '.': flat files. */
+static void delimiter_names(void **state)
+{
+    (void)state;
+    char *acct = make_dir("dotted");
+    const char *names[] = {"INBOX", "INBOX.Sent", "INBOX.Archiv.2023", "a..b"};
+    for (size_t i = 0; i < 4; i++) {
+        char *file = mp_strf("%s.mbox", names[i]);
+        write_text(acct, file, four.record);
+        free(file);
+        file = mp_strf("%s.imap", names[i]);
+        char *imap = mp_strf("{\"version\":3,\"uid_validity\":1,"
+                             "\"messages\":[{\"uid\":1,\"offset\":0,"
+                             "\"length\":%zu,\"flags\":[]}]}",
+                             strlen(four.record));
+        write_text(acct, file, imap);
+        free(imap);
+        free(file);
+    }
+    char *url = mp_strf("imap-backup:%s", acct);
+    mp_run_result r = mp_run("list", url, NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.out, "INBOX.Archiv.2023 ");
+    mp_run_free(&r);
+    free(url);
+
+    url = mp_strf("imap-backup:%s?delimiter=.", acct);
+    char *root = mp_strf("%s/dotted-md", tmp);
+    char *dst = mp_strf("maildir:%s?layout=fs", root);
+    r = mp_run("copy", url, dst, "--no-state", NULL);
+    if (r.exit_code != 0)
+        fail_msg("copy exit %d:\n%s", r.exit_code, r.err);
+    mp_run_free(&r);
+    const char *dirs[] = {"INBOX/Sent", "INBOX/Archiv/2023", "a./b"};
+    for (size_t i = 0; i < 3; i++) {
+        char *dir = mp_strf("%s/%s", root, dirs[i]);
+        ibt_folder f = ibt_read_folder(dir);
+        assert_int_equal(f.n, 1);
+        expect_message(&f, four.message, "");
+        ibt_folder_free(&f);
+        free(dir);
+    }
+    char *dir = mp_strf("%s/INBOX/Archiv", root);
+    ibt_folder parent = ibt_read_folder(dir);
+    assert_false(parent.exists);
+    ibt_folder_free(&parent);
+    free(dir);
+    free(dst);
+    free(root);
+    free(url);
+
+    url = mp_strf("imap-backup:%s?delimiter=ab", acct);
+    r = mp_run("list", url, NULL);
+    assert_int_equal(r.exit_code, 2);
+    assert_contains(r.err, "delimiter= takes one character");
+    mp_run_free(&r);
+    free(url);
+    free(acct);
+}
+
 /* A directory that is no backup cannot be reached as an endpoint (exit
  * 3, as for a missing mbox); a file is a usage error (2). */
 static void endpoint_errors(void **state)
@@ -411,6 +471,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(good_backup),
         cmocka_unit_test(bad_backup),
+        cmocka_unit_test(delimiter_names),
         cmocka_unit_test(endpoint_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -5,6 +5,7 @@
 #include "testutil.h"
 
 #include <ftw.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,57 @@ const mbox_ref_refusal mbox_ref_not_mbox[] = {
 static int blank_line(const char *l, size_t n)
 {
     return (n == 1 && l[0] == '\n') || (n == 2 && l[0] == '\r' && l[1] == '\n');
+}
+
+/* The From_ line rules as regular expressions, apart from the plugin's
+ * hand-written parser: a sender then an asctime or RFC 2822 date, or a
+ * lone sender token; and an RFC 5322 field line. */
+#define WDAY "(Sun|Mon|Tue|Wed|Thu|Fri|Sat),?"
+#define MON "(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec),?"
+#define HMS "[0-9]{1,2}:[0-9]{2}(:[0-9]{2})?"
+#define YEAR "([0-9]{4}|[0-9]{2})"
+#define ZONE "([A-Za-z]{1,6}|[+-][0-9]{4})"
+#define ASCTIME                                                                \
+    WDAY "[ \t]+" MON "[ \t]+[0-9]{1,2}[ \t]+" HMS "[ \t]+(" ZONE              \
+         "[ \t]+)?" YEAR
+#define RFC2822 WDAY "[ \t]+[0-9]{1,2}[ \t]+" MON "[ \t]+" YEAR "[ \t]+" HMS
+static const char dated_re[] =
+    "^From [ \t]*[^ \t]+[ \t](.*[ \t])?(" ASCTIME "|" RFC2822 ")([ \t].*)?$";
+static const char sender_re[] = "^From [ \t]*[^ \t]+[ \t]*$";
+static const char field_re[] = "^[!-9;-~]+[ \t]*:";
+
+static int matches(const char *re, const char *p, size_t n)
+{
+    regex_t r;
+    if (regcomp(&r, re, REG_EXTENDED | REG_NOSUB) != 0)
+        fail_msg("bad reference regex %s", re);
+    char *line = strndup(p, n);
+    size_t k = strlen(line);
+    while (k > 0 && (line[k - 1] == '\n' || line[k - 1] == '\r'))
+        line[--k] = '\0';
+    int hit = regexec(&r, line, 0, NULL, 0) == 0;
+    regfree(&r);
+    free(line);
+    return hit;
+}
+
+/* Does the From line LINE[0..N), after an empty line, start a message,
+ * given what follows it (REST[0..REST_LEN))? */
+static int starts_message(const char *line, size_t n, const char *rest,
+                          size_t rest_len)
+{
+    const char *nl = memchr(rest, '\n', rest_len);
+    size_t next_n = nl ? (size_t)(nl - rest) + 1 : rest_len;
+    int field = rest_len > 0 && matches(field_re, rest, next_n);
+    /* A CR anywhere but before the LF: not a From_ line. */
+    size_t body_n = n;
+    while (body_n > 0 && (line[body_n - 1] == '\n' || line[body_n - 1] == '\r'))
+        body_n--;
+    if (memchr(line, '\r', body_n))
+        return 0;
+    if (matches(dated_re, line, n))
+        return field || rest_len == 0 || blank_line(rest, next_n);
+    return field && matches(sender_re, line, n);
 }
 
 static void append(ref_msg *m, size_t *cap, const char *p, size_t n)
@@ -104,7 +156,8 @@ ref_split mbox_ref_split(const char *buf, size_t len, int unquote_rd)
         const char *nl = memchr(buf + pos, '\n', len - pos);
         size_t n = nl ? (size_t)(nl - buf) + 1 - pos : len - pos;
         const char *line = buf + pos;
-        if (n >= 5 && memcmp(line, "From ", 5) == 0 && prev_blank) {
+        if (n >= 5 && memcmp(line, "From ", 5) == 0 && prev_blank &&
+            (!cur || starts_message(line, n, line + n, len - pos - n))) {
             if (cur && cur->len > 0 &&
                 blank_line(cur->data + last_line_start,
                            cur->len - last_line_start))

@@ -17,8 +17,10 @@ typedef struct ref_split {
     size_t n;
 } ref_split;
 
-/* Split BUF: From_ line at the start (after a BOM and blank lines) or
- * after an empty line; the separator line is not part of a message; with
+/* Split BUF: "From " line at the start (after a BOM and blank lines), or
+ * after an empty line a From_ line (sender and date, or a lone sender)
+ * followed by a header field (or after a dated one, by an empty line or the
+ * end); the separator line is not part of a message; with
  * UNQUOTE_RD, one '>' is dropped from lines matching ^>+From . */
 ref_split mbox_ref_split(const char *buf, size_t len, int unquote_rd);
 void mbox_ref_free(ref_split *r);

@@ -100,6 +100,7 @@ static mp_status collect_info(void *ctx, const mp_msg_info *info)
     m->key = strdup(info->key);
     m->size = info->size;
     m->flags = info->flags;
+    m->keywords = strdup(info->keywords ? info->keywords : "");
     m->date = info->internal_date;
     m->identity = info->identity ? strdup(info->identity) : NULL;
     return MP_OK;
@@ -192,6 +193,7 @@ void mbt_folder_free(mbt_folder *f)
         free(f->msgs[i].key);
         free(f->msgs[i].data);
         free(f->msgs[i].identity);
+        free(f->msgs[i].keywords);
     }
     free(f->msgs);
     free(f->log);

@@ -16,6 +16,7 @@ typedef struct mbt_msg {
     size_t len;
     uint64_t size; /* as scan reported */
     unsigned flags;
+    char *keywords; /* as scan reported, "" when none */
     int64_t date;
     char *identity;
 } mbt_msg;

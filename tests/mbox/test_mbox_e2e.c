@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static char *tmp;
 
@@ -323,6 +324,173 @@ static void nested_maildir_through_mbox_directory_and_back(void **state)
     free(s2);
 }
 
+/* Issue 14: Thunderbird local folders. */
+static const char tb_inbox[] =
+    "From - Mon Mar  4 09:00:00 2024\n"
+    "X-Mozilla-Status: 0001\nX-Mozilla-Status2: 00000000\n"
+    "X-Mozilla-Keys: $label1 work                                        \n"
+    "Subject: read, tagged\n\none\n\n"
+    "From - Tue Mar  5 09:00:00 2024\n"
+    "X-Mozilla-Status: 0006\nX-Mozilla-Status2: 00000000\nStatus: RO\n"
+    "Subject: replied, marked\n\ntwo\n\n"
+    "From - Wed Mar  6 09:00:00 2024\n"
+    "X-Mozilla-Status: 1009\nSubject: read, deleted, forwarded\n\nthree\n\n"
+    "From alice@example.org Thu Mar  7 09:00:00 2024\n"
+    "Status: RO\nX-Status: F\nSubject: mutt flags\n\nfour\n";
+static const char tb_sub[] = "From - Fri Mar  8 09:00:00 2024\n"
+                             "X-Mozilla-Status: 0001\nX-Mozilla-Keys: $label2\n"
+                             "Subject: sub\n\nfive\n";
+static const char tb_msf[] = "// <!-- <mdb:mork:z v=\"1.4\"/> -->\n"
+                             "< <(a=c)> // (f=iso-8859-1)(8A=Inbox)>\n";
+
+/* "LETTERS|KEYWORDS" of the message with SUBJECT in Maildir folder DIR:
+ * its info's system flag letters, and the names its keyword letters stand
+ * for in DIR/dovecot-keywords, in letter order. */
+static char *maildir_state_of(const char *dir, const char *subject)
+{
+    char *kwpath = mp_strf("%s/dovecot-keywords", dir);
+    char *names[26] = {0};
+    size_t kwlen;
+    char *kw = access(kwpath, F_OK) == 0 ? mp_read_file(kwpath, &kwlen) : NULL;
+    for (char *line = kw ? strtok(kw, "\n") : NULL; line;
+         line = strtok(NULL, "\n")) {
+        int idx;
+        char name[128];
+        if (sscanf(line, "%d %127s", &idx, name) == 2 && idx >= 0 && idx < 26)
+            names[idx] = strdup(name);
+    }
+    free(kw);
+    free(kwpath);
+    char *want = mp_strf("\nSubject: %s\n", subject);
+    char *found = NULL;
+    char *cur = mp_strf("%s/cur", dir);
+    DIR *d = opendir(cur);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *path = mp_strf("%s/%s", cur, e->d_name);
+        size_t len;
+        char *text = mp_read_file(path, &len);
+        char *info = strstr(e->d_name, ":2,");
+        if (strstr(text, want) && info) {
+            char letters[32] = "", keys[512] = "";
+            for (const char *c = info + 3; *c; c++) {
+                if (*c >= 'a' && *c <= 'z')
+                    snprintf(keys + strlen(keys), sizeof keys - strlen(keys),
+                             "%s%s", *keys ? " " : "",
+                             names[*c - 'a'] ? names[*c - 'a'] : "?");
+                else
+                    snprintf(letters + strlen(letters),
+                             sizeof letters - strlen(letters), "%c", *c);
+            }
+            found = mp_strf("%s|%s", letters, keys);
+        }
+        free(text);
+        free(path);
+    }
+    if (d)
+        closedir(d);
+    free(cur);
+    free(want);
+    for (int i = 0; i < 26; i++)
+        free(names[i]);
+    if (!found)
+        fail_msg("%s: no message \"%s\"", dir, subject);
+    return found;
+}
+
+static void assert_maildir_state(const char *dir, const char *subject,
+                                 const char *want)
+{
+    char *got = maildir_state_of(dir, subject);
+    if (strcmp(got, want) != 0)
+        fail_msg("%s \"%s\": %s, want %s", dir, subject, got, want);
+    free(got);
+}
+
+static void thunderbird_local_folders_to_maildir(void **state)
+{
+    (void)state;
+    char *root = mp_strf("%s/tb", tmp);
+    char *sbd = mp_strf("%s/Inbox.sbd", root);
+    assert_int_equal(mkdir(root, 0700), 0);
+    assert_int_equal(mkdir(sbd, 0700), 0);
+    char *p = mp_strf("%s/Inbox", root);
+    mp_write_file(p, tb_inbox, sizeof tb_inbox - 1);
+    free(p);
+    p = mp_strf("%s/Inbox.msf", root);
+    mp_write_file(p, tb_msf, sizeof tb_msf - 1);
+    free(p);
+    p = mp_strf("%s/Sub", sbd);
+    mp_write_file(p, tb_sub, sizeof tb_sub - 1);
+    free(p);
+    p = mp_strf("%s/Sub.msf", sbd);
+    mp_write_file(p, tb_msf, sizeof tb_msf - 1);
+    free(p);
+    p = mp_strf("%s/msgFilterRules.dat", root);
+    mp_write_file(p, "version=\"9\"\nlogging=\"no\"\n", 25);
+    free(p);
+
+    char *src = mp_strf("mbox:%s", root);
+    mp_run_result r = mp_run("list", src, NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.out, "Inbox ");
+    assert_contains(r.out, "Inbox/Sub ");
+    assert_null(strstr(r.out, "msf"));
+    assert_null(strstr(r.out, "msgFilterRules"));
+    assert_string_equal(r.err, "");
+    mp_run_free(&r);
+
+    char *md = mp_strf("%s/tb-maildir", tmp);
+    char *dest = mp_strf("maildir:%s", md);
+    char *state_db = mp_strf("%s/tb.db", tmp);
+    r = mp_run("copy", src, dest, "--state", state_db, NULL);
+    if (r.exit_code != 0)
+        fail_msg("copy: exit %d: %s", r.exit_code, r.err);
+    assert_null(strstr(r.err, "msf"));
+    assert_null(strstr(r.err, "error"));
+    assert_contains(r.err, "copied 5,");
+    mp_run_free(&r);
+    /* Thunderbird's Inbox is the Maildir's INBOX; no folder for an index. */
+    assert_maildir_state(md, "read, tagged", "S|$label1 work");
+    /* X-Mozilla-Status decides over the Status: R kept from delivery. */
+    assert_maildir_state(md, "replied, marked", "FR|");
+    assert_maildir_state(md, "read, deleted, forwarded", "ST|$Forwarded");
+    assert_maildir_state(md, "mutt flags", "FS|");
+    char *sub = mp_strf("%s/.Inbox.Sub", md);
+    assert_maildir_state(sub, "sub", "S|$label2");
+    free(sub);
+    DIR *d = opendir(md);
+    struct dirent *e;
+    size_t folders = 0;
+    while (d && (e = readdir(d))) {
+        if (strstr(e->d_name, "msf") || strstr(e->d_name, "msgFilter"))
+            fail_msg("%s: %s made a folder", md, e->d_name);
+        folders += e->d_name[0] == '.' && strcmp(e->d_name, ".") != 0 &&
+                   strcmp(e->d_name, "..") != 0;
+    }
+    if (d)
+        closedir(d);
+    assert_int_equal(folders, 1); /* .Inbox.Sub */
+    /* Message bytes are not changed. */
+    ref_split ref = mbox_ref_split(tb_inbox, sizeof tb_inbox - 1, 1);
+    assert_int_equal(ref.n, 4);
+    assert_same_messages("tb Inbox", &ref, md);
+    mbox_ref_free(&ref);
+    /* Run again: nothing new, no flag to change. */
+    r = mp_run("copy", src, dest, "--state", state_db, NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.err, "copied 0, already present 5, flags updated 0");
+    mp_run_free(&r);
+    free(state_db);
+    free(dest);
+    free(md);
+    free(src);
+    free(sbd);
+    free(root);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -348,6 +516,7 @@ int main(void)
         cmocka_unit_test(bad_inputs_fail_with_a_clear_message),
         cmocka_unit_test(directory_with_a_bad_file_copies_the_rest),
         cmocka_unit_test(nested_maildir_through_mbox_directory_and_back),
+        cmocka_unit_test(thunderbird_local_folders_to_maildir),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

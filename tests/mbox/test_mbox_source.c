@@ -315,7 +315,7 @@ static void fetch_reports_unknown_keys_per_message(void **state)
     (void)state;
     char *dir = mp_tmpdir("mbox-fetch");
     char *path = mp_strf("%s/f.mbox", dir);
-    static const char text[] = "From a\nA\n\nFrom b\n>From B\n";
+    static const char text[] = "From a\nA\n\nFrom b\nB:\n>From B\n";
     mp_write_file(path, text, sizeof text - 1);
     char *url = mp_strf("mbox:%s", path);
     mbt_endpoint e;
@@ -333,7 +333,7 @@ static void fetch_reports_unknown_keys_per_message(void **state)
                       .data = log_data,
                       .end = log_end};
     assert_int_equal(mbox_source_ops.fetch(folder, keys, 4, &cb, &l), MP_OK);
-    assert_string_equal(l.log, "begin 0 10 7;From B\n;end 0|"
+    assert_string_equal(l.log, "begin 0 10 10;B:\nFrom B\n;end 0|"
                                "begin 1 3 0;;end 1|"
                                "begin 2 x1 0;;end 1|"
                                "begin 3 0 2;A\n;end 0|");

@@ -82,10 +82,10 @@ static void empty_messages_and_adjacent_from_lines(void **state)
     (void)state;
     /* An empty line right after a From_ line is the separator of an empty
      * message; a From_ line right after a From_ line is body text. */
-    mbt_folder f = READ("From a\n\nFrom b\nFrom c\n");
+    mbt_folder f = READ("From a\n\nFrom b\nX: 1\nFrom c\n");
     assert_int_equal(f.n, 2);
     assert_msg(&f, 0, "0", "");
-    assert_msg(&f, 1, "8", "From c\n");
+    assert_msg(&f, 1, "8", "X: 1\nFrom c\n");
     mbt_folder_free(&f);
 }
 
@@ -270,6 +270,174 @@ static void unquote_finds_only_line_start_runs(void **state)
     assert_int_equal(q, len);
 }
 
+/* Issue 14: a hand-made mbox whose second body holds an unquoted "From "
+ * line (no address, no date) after an empty line. It once read as 5
+ * messages, the line lost and a headerless fragment made a message. */
+#define TREASURER                                                              \
+    "From alice@example.org Mon Mar  4 09:00:00 2024\n"                        \
+    "From: alice@example.org\nSubject: one\n\nFirst.\n\n"                      \
+    "From bob@example.org Tue Mar  5 10:30:00 2024\n"                          \
+    "From: bob@example.org\nSubject: two\n\nMinutes:\n\n"                      \
+    "From the desk of the treasurer: dues are due.\n\n"                        \
+    "From the chair, thanks.\n\n"                                              \
+    "From carol@example.org Wed Mar  6 11:45:00 2024\n"                        \
+    "From: carol@example.org\nSubject: three\n\nThird.\n"
+
+static void unquoted_from_prose_stays_in_the_body(void **state)
+{
+    (void)state;
+    static const char *const queries[] = {"", "?format=mboxo"};
+    for (size_t q = 0; q < 2; q++) {
+        mbt_folder f = read_bytes(TREASURER, sizeof TREASURER - 1, queries[q]);
+        assert_int_equal(f.status, MP_OK);
+        assert_int_equal(f.n, 3);
+        assert_msg(&f, 0, "0",
+                   "From: alice@example.org\nSubject: one\n\nFirst.\n");
+        assert_msg(&f, 1, "94",
+                   "From: bob@example.org\nSubject: two\n\nMinutes:\n\n"
+                   "From the desk of the treasurer: dues are due.\n\n"
+                   "From the chair, thanks.\n");
+        assert_msg(&f, 2, "258",
+                   "From: carol@example.org\nSubject: three\n\n"
+                   "Third.\n");
+        assert_string_equal(f.log, "");
+        mbt_folder_free(&f);
+    }
+}
+
+static void mimekit_unmunged_holds_two_messages(void **state)
+{
+    (void)state;
+    /* Thunderbird-style "From -" separators (date left out) and a body
+     * line "From Russia with love", once followed by an empty line, once by
+     * "Year: 1963", which looks like a header field. */
+    char *url = mp_strf("mbox:%s/mbox/mimekit/unmunged.mbox.txt", mp_corpora());
+    mbt_folder f = mbt_read(url, "INBOX");
+    free(url);
+    assert_int_equal(f.status, MP_OK);
+    assert_int_equal(f.n, 2);
+    assert_string_equal(f.msgs[0].key, "3");
+    assert_contains(f.msgs[0].data, "movie:\n\nFrom Russia with love\n\n"
+                                    "What does Thunderbird do?\n");
+    assert_contains(f.msgs[1].data, "movie:\n\nFrom Russia with love\n"
+                                    "Year: 1963\n\nWhat did Thunderbird do "
+                                    "this time?\n");
+    assert_true(strncmp(f.msgs[1].data, "From: Jeffrey Stedfast", 22) == 0);
+    mbt_folder_free(&f);
+}
+
+static void quoted_from_line_followed_by_text_is_body(void **state)
+{
+    (void)state;
+    /* A well-formed From_ line pasted into a body: only the line after it
+     * tells, and it is no header field. */
+    mbt_folder f =
+        READ("From a@b Mon Jan  1 00:00:00 2001\nS: 1\n\nI got this:\n\n"
+             "From joe@example.org Mon Jan  1 10:00:00 2001\n"
+             "Hi Joe, the report is attached.\n");
+    assert_int_equal(f.n, 1);
+    assert_msg(&f, 0, "0",
+               "S: 1\n\nI got this:\n\n"
+               "From joe@example.org Mon Jan  1 10:00:00 2001\n"
+               "Hi Joe, the report is attached.\n");
+    mbt_folder_free(&f);
+}
+
+static void from_lines_real_writers_produce(void **state)
+{
+    (void)state;
+    /* Each as the second From_ line of a file, followed by a header field:
+     * every one starts a message. */
+    static const char *const good[] = {
+        "From joe@example.org Tue Sep 17 11:28:35 2002",
+        "From joe@example.org  Tue Sep 17 11:28 2002",       /* no seconds */
+        "From joe@example.org Tue Sep 17 11:28:35 MET 1996", /* zone, year */
+        "From joe@example.org Tue Sep 17 11:28:35 2002 +0200",
+        "From joe@example.org Thu Sep 25 17:19:54 +0000 2025", /* Takeout */
+        "From MAILER-DAEMON Fri Jul  8 12:08:34 2011",
+        "From - Mon Jan 08 13:50:33 2001",                   /* Thunderbird */
+        "From ???@??? Mon Jan 08 13:50:33 2001",             /* Eudora */
+        "From joe at example.org  Tue Nov  6 08:31:28 2001", /* Pipermail */
+        "From joe@example.org Sun, 11 Nov 2007 06:58:35 +0200",
+        "From joe@example.org Tue Sep 17 11:28:35 02", /* two-digit year */
+        "From -", /* MimeKit's samples: date left out */
+        "From 1844347839636459560@xxx",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        for (int crlf = 0; crlf < 2; crlf++) {
+            const char *eol = crlf ? "\r\n" : "\n";
+            char *text = mp_strf("From a Mon Jan  1 00:00:00 2001%sS: 1%s%s"
+                                 "%s%sSubject: 2%s%sx%s",
+                                 eol, eol, eol, good[i], eol, eol, eol, eol);
+            mbt_folder f = read_bytes(text, strlen(text), NULL);
+            if (f.n != 2)
+                fail_msg("\"%s\"%s: %zu messages, want 2", good[i],
+                         crlf ? " (CRLF)" : "", f.n);
+            char *want = mp_strf("Subject: 2%s%sx%s", eol, eol, eol);
+            assert_string_equal(f.msgs[1].data, want);
+            free(want);
+            mbt_folder_free(&f);
+            free(text);
+        }
+    }
+    /* Not From_ lines, even with a header-like line after them. */
+    static const char *const bad[] = {
+        "From the desk of the treasurer: dues are due.",
+        "From Russia with love",
+        "From Mon Jan  1 00:00:00 2001", /* no sender */
+        "From joe@example.org Tue Sep 17 2002",
+        "From joe@example.org Tue Sep 37 11:28:35 2002",
+        "From joe@example.org Tue Sep 17 25:28:35 2002",
+        "From joe@example.org Tue Sep 17 11:28:35",
+        "From ",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *text = mp_strf("From a Mon Jan  1 00:00:00 2001\nS: 1\n\n"
+                             "%s\nSubject: 2\n\nx\n",
+                             bad[i]);
+        mbt_folder f = read_bytes(text, strlen(text), NULL);
+        if (f.n != 1)
+            fail_msg("\"%s\": %zu messages, want 1", bad[i], f.n);
+        assert_non_null(strstr(f.msgs[0].data, bad[i]));
+        mbt_folder_free(&f);
+        free(text);
+    }
+}
+
+static void what_may_follow_a_from_line(void **state)
+{
+    (void)state;
+    /* After a dated From_ line: a header field (obsolete blanks before the
+     * colon too), an empty line (a message without header fields) or the
+     * end of the data. After a sender alone: a header field only. */
+    static const struct {
+        const char *after;
+        size_t n;
+    } cases[] = {
+        {"From b Tue Jan  2 00:00:00 2001\nX-Mozilla-Status: 0001\n", 2},
+        {"From b Tue Jan  2 00:00:00 2001\nSubject : obsolete\n", 2},
+        {"From b Tue Jan  2 00:00:00 2001\n\nbody\n", 2},
+        {"From b Tue Jan  2 00:00:00 2001\n", 2},
+        {"From b Tue Jan  2 00:00:00 2001", 2},
+        {"From b Tue Jan  2 00:00:00 2001\n>From b\n", 1},
+        {"From b Tue Jan  2 00:00:00 2001\n: no name\n", 1},
+        {"From b Tue Jan  2 00:00:00 2001\n\xc3\xa9t\xc3\xa9: 8-bit\n", 1},
+        {"From b\nSubject: 2\n", 2},
+        {"From b\n\nbody\n", 1},
+        {"From b\n", 1},
+        {"From b Tue\nSubject: 2\n", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *text = mp_strf("From a Mon Jan  1 00:00:00 2001\nS: 1\n\n%s",
+                             cases[i].after);
+        mbt_folder f = read_bytes(text, strlen(text), NULL);
+        if (f.n != cases[i].n)
+            fail_msg("case %zu: %zu messages, want %zu", i, f.n, cases[i].n);
+        mbt_folder_free(&f);
+        free(text);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +453,11 @@ int main(void)
         cmocka_unit_test(git_mboxrd_sample_matches_expected_bodies),
         cmocka_unit_test(quoter_adds_one_level_in_any_chunking),
         cmocka_unit_test(unquote_finds_only_line_start_runs),
+        cmocka_unit_test(unquoted_from_prose_stays_in_the_body),
+        cmocka_unit_test(mimekit_unmunged_holds_two_messages),
+        cmocka_unit_test(quoted_from_line_followed_by_text_is_body),
+        cmocka_unit_test(from_lines_real_writers_produce),
+        cmocka_unit_test(what_may_follow_a_from_line),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
