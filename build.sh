@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # mailport's one entry point.
-#   ./build.sh                 install missing Debian packages, build into build/
+#   ./build.sh                 install missing Debian packages, build into build/ (-O2 -g)
 #   ./build.sh test            build, run the suite (ctest), again under ASan+UBSan, fuzz smoke
 #   ./build.sh bench           optimised build, then the benchmarks in bench/
 #   ./build.sh fuzz [SECS]     libFuzzer targets (clang), each run SECS seconds (default 60)
@@ -64,13 +64,13 @@ case "$cmd" in
     ;;
   build)
     install_missing "${packages[@]}"
-    configure_and_build build -DCMAKE_BUILD_TYPE=Debug
-    log "built build/mailport"
+    configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    log "built build/mailport (optimised, with debug information)"
     ;;
   test)
     install_missing "${packages[@]}" "${fuzz_packages[@]}"
-    configure_and_build build -DCMAKE_BUILD_TYPE=Debug
-    log "test suite (debug build)"
+    configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    log "test suite (the optimised build/mailport, warnings as errors)"
     run_ctest build
     configure_and_build build-asan -DCMAKE_BUILD_TYPE=Debug -DMP_SANITIZE=ON
     log "test suite (AddressSanitizer + UndefinedBehaviorSanitizer build)"
@@ -92,7 +92,7 @@ case "$cmd" in
     # The model-based sync test for a long random walk (default 2000 steps
     # per endpoint pair); MP_MODEL_SEED=N replays a run.
     install_missing "${packages[@]}"
-    configure_and_build build -DCMAKE_BUILD_TYPE=Debug
+    configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
     log "model soak: ${2:-2000} steps per pair"
     (cd "$top/build/tests/model" &&
       MAILPORT_BIN="$top/build/mailport" MAILPORT_PLUGINS_CONF="$top/build/plugins.conf" \

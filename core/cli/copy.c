@@ -402,6 +402,9 @@ int mp_copy_job_keep(const mp_registry *reg, const mp_options *opt,
     mp_state *claim = NULL;  /* this run's registration in the state */
     int dest_lock = -1;      /* this run's lock on the destination */
     int archive_written = 0; /* a sink with finish() completed it */
+    /* The destination's sink ops once it is open; NULL on the early
+     * failures that jump to done. */
+    const mp_sink_ops *sink = NULL;
     int code;
 
     char bad[2600];
@@ -455,9 +458,9 @@ int mp_copy_job_keep(const mp_registry *reg, const mp_options *opt,
     j.dst_names = mp_pair_folder_names(opt, first.dst, j.src_names, special,
                                        j.n_folders, NULL);
 
-    const mp_sink_ops *sink = first.dst && first.dst->role == MP_ROLE_SINK
-                                  ? first.dst->plugin->sink
-                                  : NULL;
+    sink = first.dst && first.dst->role == MP_ROLE_SINK
+               ? first.dst->plugin->sink
+               : NULL;
     mp_eol src_eol = first.src->plugin->source->eol;
     const mp_plugin *dplug = first.dst ? first.dst->plugin : NULL;
     j.size_comparable = src_eol == MP_EOL_NATIVE && dplug && dplug->source &&
