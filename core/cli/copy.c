@@ -359,30 +359,36 @@ static void print_summary(const mp_options *opt, const mp_report *r)
 {
     if (opt->verbosity == 0)
         return;
+    char line[1024];
+    size_t n = 0;
+#define ADD(...)                                                               \
+    do {                                                                       \
+        int k_ = snprintf(line + n, sizeof line - n, __VA_ARGS__);             \
+        if (k_ > 0)                                                            \
+            n = n + (size_t)k_ < sizeof line ? n + (size_t)k_                  \
+                                             : sizeof line - 1;                \
+    } while (0)
     if (opt->dry_run)
-        fprintf(stderr,
-                "mailport: dry run, nothing changed: would copy %llu (%llu "
-                "bytes), update flags of %llu, remove %llu; already present "
-                "%llu",
-                total(r, MP_COUNT_COPIED), total(r, MP_COUNT_BYTES),
-                total(r, MP_COUNT_FLAGS_UPDATED), total(r, MP_COUNT_REMOVED),
-                total(r, MP_COUNT_SKIPPED));
+        ADD("mailport: dry run, nothing changed: would copy %llu (%llu "
+            "bytes), update flags of %llu, remove %llu; already present %llu",
+            total(r, MP_COUNT_COPIED), total(r, MP_COUNT_BYTES),
+            total(r, MP_COUNT_FLAGS_UPDATED), total(r, MP_COUNT_REMOVED),
+            total(r, MP_COUNT_SKIPPED));
     else
-        fprintf(stderr,
-                "mailport: copied %llu, already present %llu, flags updated "
-                "%llu, failed %llu, %llu bytes",
-                total(r, MP_COUNT_COPIED), total(r, MP_COUNT_SKIPPED),
-                total(r, MP_COUNT_FLAGS_UPDATED), total(r, MP_COUNT_FAILED),
-                total(r, MP_COUNT_BYTES));
+        ADD("mailport: copied %llu, already present %llu, flags updated "
+            "%llu, failed %llu, %llu bytes",
+            total(r, MP_COUNT_COPIED), total(r, MP_COUNT_SKIPPED),
+            total(r, MP_COUNT_FLAGS_UPDATED), total(r, MP_COUNT_FAILED),
+            total(r, MP_COUNT_BYTES));
     if (total(r, MP_COUNT_FILTERED))
-        fprintf(stderr, ", left out by filters %llu",
-                total(r, MP_COUNT_FILTERED));
+        ADD(", left out by filters %llu", total(r, MP_COUNT_FILTERED));
     if (!opt->dry_run && total(r, MP_COUNT_REMOVED))
-        fprintf(stderr, ", removed %llu", total(r, MP_COUNT_REMOVED));
+        ADD(", removed %llu", total(r, MP_COUNT_REMOVED));
     if (total(r, MP_COUNT_ALTERED))
-        fprintf(stderr, ", stored altered by the destination %llu",
-                total(r, MP_COUNT_ALTERED));
-    fputc('\n', stderr);
+        ADD(", stored altered by the destination %llu",
+            total(r, MP_COUNT_ALTERED));
+#undef ADD
+    mp_progress_print_line(line);
 }
 
 int mp_copy_job(const mp_registry *reg, const mp_options *opt,

@@ -6,12 +6,18 @@
 
 typedef struct mp_progress mp_progress;
 
-/* Start redrawing the line from REPORT's counters every quarter second.
+/* Start redrawing the line from REPORT's counters (and the messages handed
+ * to sinks so far, mp_transfer_streamed) every quarter second, cut to the
+ * terminal's width.
  * Returns NULL (and shows nothing) when stderr is not a terminal, unless
  * FORCE is set. */
 mp_progress *mp_progress_start(const mp_report *report, int force);
 
 /* Stop and erase the line. NULL is ignored. */
 void mp_progress_stop(mp_progress *p);
+
+/* Print TEXT and a newline on stderr; on a terminal narrower than TEXT,
+ * broken after a ", " rather than inside a word. */
+void mp_progress_print_line(const char *text);
 
 #endif

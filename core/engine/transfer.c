@@ -12,6 +12,7 @@
 #include "interrupt.h"
 #include "log.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,6 +28,18 @@
  * size a source plugin hands over (an mbox plugin may pass a whole
  * memory-mapped message in one call). */
 #define CONVERT_PIECE 32768
+
+/* Messages (and their bytes) handed to a sink so far in this process,
+ * durable or not yet: what the progress display moves with between two
+ * batches, which are counted as copied only once the sink made them
+ * durable. */
+static _Atomic uint64_t streamed_messages, streamed_bytes;
+
+void mp_transfer_streamed(uint64_t *messages, uint64_t *bytes)
+{
+    *messages = atomic_load(&streamed_messages);
+    *bytes = atomic_load(&streamed_bytes);
+}
 
 typedef enum { ROW_DONE, ROW_PENDING, ROW_FAILED } row_status;
 
@@ -323,6 +336,8 @@ static mp_status on_end(void *ctx, mp_status status)
     }
     mp_digest_final(&r->digest, row->hash);
     b->size[index] = r->digest.bytes;
+    atomic_fetch_add(&streamed_messages, 1);
+    atomic_fetch_add(&streamed_bytes, r->digest.bytes);
 done:
     mp_digest_free(&r->digest);
     return result;

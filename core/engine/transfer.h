@@ -16,4 +16,9 @@ mp_status mp_transfer_messages(mp_sync_env *env, const char *folder,
                                mp_msglist *src, const mp_plan *plan,
                                int64_t state_folder);
 
+/* Messages and bytes handed to sinks by every transfer of this process so
+ * far (committed, durable or not yet), for a progress display. Safe from
+ * any thread. */
+void mp_transfer_streamed(uint64_t *messages, uint64_t *bytes);
+
 #endif
