@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@
 typedef struct folder_list {
     char **names;
     unsigned *special;
+    int *subscribed; /* mp_folder_info.subscribed */
     size_t n;
 } folder_list;
 
@@ -37,6 +39,10 @@ static mp_status collect_folder(void *ctx, const mp_folder_info *info)
     folder_list *l = ctx;
     l->names = realloc(l->names, (l->n + 1) * sizeof *l->names);
     l->special = realloc(l->special, (l->n + 1) * sizeof *l->special);
+    l->subscribed = realloc(l->subscribed, (l->n + 1) * sizeof *l->subscribed);
+    l->subscribed[l->n] = MP_HAS_SLOT(info, mp_folder_info, subscribed)
+                              ? info->subscribed
+                              : MP_SUBSCRIPTION_UNKNOWN;
     l->names[l->n] = strdup(info->name);
     l->special[l->n++] = info->no_select ? ~0u : info->special_use;
     return MP_OK;
@@ -54,8 +60,24 @@ void mp_free_names(char **names, size_t n)
     free(names);
 }
 
+/* mp_list_source_folders, with each kept folder's subscription in
+ * *SUBSCRIBED when that is not NULL. */
+static int list_folders_subscribed(mp_store *src, const mp_options *opt,
+                                   char ***names, unsigned **special,
+                                   int **subscribed, size_t *n,
+                                   char **unmatched);
+
 int mp_list_source_folders(mp_store *src, const mp_options *opt, char ***names,
                            unsigned **special, size_t *n, char **unmatched)
+{
+    return list_folders_subscribed(src, opt, names, special, NULL, n,
+                                   unmatched);
+}
+
+static int list_folders_subscribed(mp_store *src, const mp_options *opt,
+                                   char ***names, unsigned **special,
+                                   int **subscribed, size_t *n,
+                                   char **unmatched)
 {
     folder_list all = {0};
     mp_host_clear_error(&src->host);
@@ -67,6 +89,7 @@ int mp_list_source_folders(mp_store *src, const mp_options *opt, char ***names,
     if (st != MP_OK) {
         mp_free_names(all.names, all.n);
         free(all.special);
+        free(all.subscribed);
         return -1;
     }
     if (unmatched)
@@ -79,10 +102,15 @@ int mp_list_source_folders(mp_store *src, const mp_options *opt, char ***names,
             continue;
         }
         all.names[kept] = all.names[i];
+        all.subscribed[kept] = all.subscribed[i];
         all.special[kept++] = all.special[i];
     }
     *names = all.names;
     *special = all.special;
+    if (subscribed)
+        *subscribed = all.subscribed;
+    else
+        free(all.subscribed);
     *n = kept;
     return 0;
 }
@@ -94,6 +122,8 @@ typedef struct job {
     const mp_options *opt;
     const char *source, *dest;
     char **src_names, **dst_names;
+    int *src_subscribed; /* each source folder's mp_folder_info.subscribed */
+    char *synced;        /* each folder synced in this run (or dry run) */
     size_t n_folders;
     size_t next; /* next folder to take, under lock */
     pthread_mutex_t lock;
@@ -243,6 +273,8 @@ static void *run_worker(void *arg)
     };
     do {
         mp_status st = sync_with_retries(w, &env, f);
+        /* Its destination folder exists (or a dry run could plan it). */
+        j->synced[f] = st == MP_OK || st == MP_MSG_BAD;
         if (mp_interrupted()) {
             pthread_mutex_lock(&j->lock);
             j->stopped = 1;
@@ -348,6 +380,88 @@ static int claim_destination(job *j, int *fd_out)
     return 0;
 }
 
+/* Subscribe, on the destination, INBOX and every folder this run synced
+ * whose source folder is subscribed or cannot tell (an mbox, a Maildir
+ * without a subscriptions file: after an upload the user expects to see
+ * every folder), under its destination name, unless the destination
+ * reports it subscribed already. Subscriptions are presentation, not
+ * mail: a refusal is a warning and leaves the exit code alone. A dry run
+ * prints "subscribe NAME" for each instead. */
+/* The plugin of URL, for a dry run whose destination does not exist yet. */
+static const mp_plugin *dest_plugin(const mp_registry *reg, const char *url)
+{
+    char err[512];
+    mp_url *u = mp_url_parse(url, err, sizeof err);
+    const mp_plugin *p =
+        u ? mp_registry_find(reg, u->scheme, err, sizeof err) : NULL;
+    mp_url_free(u);
+    return p;
+}
+
+static void subscribe_folders(job *j, mp_store *dst, const mp_plugin *dplug)
+{
+    const mp_sink_ops *ops = dplug ? dplug->sink : NULL;
+    if (!ops || !MP_HAS_SLOT(ops, mp_sink_ops, subscribe) || mp_interrupted())
+        return;
+    char **have = NULL;
+    int *have_state = NULL;
+    size_t n_have = 0;
+    if (dst && dst->handle &&
+        mp_pair_subscriptions(dst, &have, &have_state, &n_have) != 0)
+        mp_debug("cannot list the destination's subscriptions: %s",
+                 mp_store_error(dst));
+    size_t n_want = 0;
+    const char **want = calloc(j->n_folders + 1, sizeof *want);
+    if (!want)
+        goto out;
+    want[n_want++] = "INBOX";
+    for (size_t f = 0; f < j->n_folders; f++) {
+        if (!j->synced[f] || j->src_subscribed[f] == MP_UNSUBSCRIBED)
+            continue;
+        int dup = 0;
+        for (size_t k = 0; k < n_want && !dup; k++)
+            dup = strcmp(want[k], j->dst_names[f]) == 0 ||
+                  (!strcasecmp(want[k], "INBOX") &&
+                   !strcasecmp(j->dst_names[f], "INBOX"));
+        if (!dup)
+            want[n_want++] = j->dst_names[f];
+    }
+    for (size_t k = 0; k < n_want; k++) {
+        if (mp_pair_subscription_of(have, have_state, n_have, want[k]) ==
+            MP_SUBSCRIBED)
+            continue;
+        if (j->opt->dry_run) {
+            printf("subscribe %s\n", want[k]);
+            mp_report_count(j->report, MP_COUNT_SUBSCRIBED, 1);
+            continue;
+        }
+        if (!dst || !dst->handle)
+            break;
+        mp_host_clear_error(&dst->host);
+        mp_status st = ops->subscribe(dst->handle, want[k]);
+        if (st == MP_OK) {
+            mp_report_count(j->report, MP_COUNT_SUBSCRIBED, 1);
+            continue;
+        }
+        char text[2600];
+        snprintf(text, sizeof text,
+                 "folder %s is not subscribed on the destination: %s%s",
+                 want[k], mp_store_error(dst),
+                 st == MP_TEMPORARY || st == MP_FATAL
+                     ? " (nor the folders after it; run the same command "
+                       "again to subscribe them)"
+                     : "");
+        mp_warn("%s", text);
+        mp_report_warning(j->report, text);
+        if (st == MP_TEMPORARY || st == MP_FATAL)
+            break;
+    }
+out:
+    free(want);
+    mp_free_names(have, n_have);
+    free(have_state);
+}
+
 static unsigned long long total(const mp_report *r, mp_counter kind)
 {
     return (unsigned long long)mp_report_total(r, kind);
@@ -387,6 +501,10 @@ static void print_summary(const mp_options *opt, const mp_report *r)
     if (total(r, MP_COUNT_ALTERED))
         ADD(", stored altered by the destination %llu",
             total(r, MP_COUNT_ALTERED));
+    if (total(r, MP_COUNT_SUBSCRIBED))
+        ADD(opt->dry_run ? ", would subscribe %llu folders"
+                         : ", subscribed %llu folders",
+            total(r, MP_COUNT_SUBSCRIBED));
 #undef ADD
     mp_progress_print_line(line);
 }
@@ -427,8 +545,9 @@ int mp_copy_job_keep(const mp_registry *reg, const mp_options *opt,
     /* The source's folders first: when --include selects none of them,
      * the destination is not even opened (a sink creates its store). */
     char *unmatched = NULL;
-    if (mp_list_source_folders(first.src, opt, &j.src_names, &special,
-                               &j.n_folders, &unmatched) != 0) {
+    if (list_folders_subscribed(first.src, opt, &j.src_names, &special,
+                                &j.src_subscribed, &j.n_folders,
+                                &unmatched) != 0) {
         mp_error("%s", mp_store_error(first.src));
         mp_report_error(j.report, "", NULL, mp_store_error(first.src));
         job_fail(&j, mp_exit_code_for(first.src->host.err_kind) == 1
@@ -463,6 +582,7 @@ int mp_copy_job_keep(const mp_registry *reg, const mp_options *opt,
     }
     j.dst_names = mp_pair_folder_names(opt, first.dst, j.src_names, special,
                                        j.n_folders, NULL);
+    j.synced = calloc(j.n_folders + 1, 1);
 
     sink = first.dst && first.dst->role == MP_ROLE_SINK
                ? first.dst->plugin->sink
@@ -510,6 +630,8 @@ int mp_copy_job_keep(const mp_registry *reg, const mp_options *opt,
     free(workers);
     free(threads);
     mp_progress_stop(progress);
+    /* Before finish: an archive writes the set into itself. */
+    subscribe_folders(&j, first.dst, dplug ? dplug : dest_plugin(reg, dest));
 
     if (sink && sink->finish) {
         if (!j.stopped && !mp_interrupted() && j.exit_code < MP_EXIT_USAGE) {
@@ -573,6 +695,8 @@ done:
         mp_report_free(j.report);
     mp_free_names(j.src_names, j.n_folders);
     mp_free_names(j.dst_names, j.n_folders);
+    free(j.src_subscribed);
+    free(j.synced);
     free(special);
     free(j.state_path);
     pthread_mutex_destroy(&j.lock);

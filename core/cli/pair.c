@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* The part of an endpoint that names the mailbox: parameters are left
  * out. */
@@ -98,4 +99,69 @@ char **mp_pair_folder_names(const mp_options *opt, mp_store *dst, char **names,
     mp_free_names(dnames, dn);
     free(dspecial);
     return out;
+}
+
+typedef struct sub_list {
+    char **names;
+    int *state;
+    size_t n;
+    int oom;
+} sub_list;
+
+/* An older plugin's mp_folder_info ends before the field: "unknown". */
+static int subscription_field(const mp_folder_info *info)
+{
+    return MP_HAS_SLOT(info, mp_folder_info, subscribed)
+               ? info->subscribed
+               : MP_SUBSCRIPTION_UNKNOWN;
+}
+
+static mp_status collect_subscription(void *ctx, const mp_folder_info *info)
+{
+    sub_list *l = ctx;
+    char **names = realloc(l->names, (l->n + 1) * sizeof *names);
+    if (names)
+        l->names = names;
+    int *state = realloc(l->state, (l->n + 1) * sizeof *state);
+    if (state)
+        l->state = state;
+    char *name = strdup(info->name);
+    if (!names || !state || !name) {
+        free(name);
+        l->oom = 1;
+        return MP_OK;
+    }
+    l->names[l->n] = name;
+    l->state[l->n++] = subscription_field(info);
+    return MP_OK;
+}
+
+int mp_pair_subscriptions(mp_store *s, char ***names, int **state, size_t *n)
+{
+    sub_list l = {0};
+    mp_host_clear_error(&s->host);
+    mp_status st = s->role == MP_ROLE_SOURCE
+                       ? s->plugin->source->list_folders(
+                             s->handle, collect_subscription, &l)
+                       : s->plugin->sink->list_folders(
+                             s->handle, collect_subscription, &l);
+    if (st != MP_OK || l.oom) {
+        mp_free_names(l.names, l.n);
+        free(l.state);
+        return -1;
+    }
+    *names = l.names;
+    *state = l.state;
+    *n = l.n;
+    return 0;
+}
+
+int mp_pair_subscription_of(char **names, const int *state, size_t n,
+                            const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0 || (strcasecmp(name, "INBOX") == 0 &&
+                                            strcasecmp(names[i], "INBOX") == 0))
+            return state[i];
+    return MP_SUBSCRIPTION_UNKNOWN;
 }

@@ -31,4 +31,14 @@ char **mp_pair_folder_names(const mp_options *opt, mp_store *dst, char **names,
                             const unsigned *special, size_t n,
                             mp_state *recorded);
 
+/* Every folder of store S (either role) with its subscription
+ * (mp_folder_info.subscribed, read only where the plugin's struct has it),
+ * no_select ones included: *NAMES (free with mp_free_names) and *STATE, *N
+ * of each. Returns 0, or -1 with the store's error set. */
+int mp_pair_subscriptions(mp_store *s, char ***names, int **state, size_t *n);
+
+/* The subscription of NAME in a listing from mp_pair_subscriptions. */
+int mp_pair_subscription_of(char **names, const int *state, size_t n,
+                            const char *name);
+
 #endif

@@ -84,6 +84,13 @@ void mp_report_add(mp_report *r, const char *folder, mp_counter c, uint64_t n)
     pthread_mutex_unlock(&r->lock);
 }
 
+void mp_report_count(mp_report *r, mp_counter c, uint64_t n)
+{
+    pthread_mutex_lock(&r->lock);
+    r->total[c] += n;
+    pthread_mutex_unlock(&r->lock);
+}
+
 void mp_report_error(mp_report *r, const char *folder, const char *message,
                      const char *error)
 {
@@ -164,6 +171,7 @@ void mp_report_copies_lost(mp_report *r)
     r->total[MP_COUNT_FAILED] += r->total[MP_COUNT_COPIED];
     r->total[MP_COUNT_COPIED] = r->total[MP_COUNT_BYTES] = 0;
     r->total[MP_COUNT_ALTERED] = 0;
+    r->total[MP_COUNT_SUBSCRIBED] = 0; /* they went with the archive */
     for (size_t i = 0; i < r->n_altered; i++) {
         free(r->altered[i].folder);
         free(r->altered[i].message);
@@ -228,7 +236,8 @@ void mp_report_print(const mp_report *r, FILE *f)
     fprintf(f,
             "{\"copied\": %llu, \"skipped\": %llu, \"flags_updated\": %llu, "
             "\"failed\": %llu, \"bytes\": %llu, \"filtered\": %llu, "
-            "\"removed\": %llu, \"altered\": %llu,\n \"folders\": [",
+            "\"removed\": %llu, \"altered\": %llu, \"subscribed\": %llu,\n "
+            "\"folders\": [",
             (unsigned long long)r->total[MP_COUNT_COPIED],
             (unsigned long long)r->total[MP_COUNT_SKIPPED],
             (unsigned long long)r->total[MP_COUNT_FLAGS_UPDATED],
@@ -236,7 +245,8 @@ void mp_report_print(const mp_report *r, FILE *f)
             (unsigned long long)r->total[MP_COUNT_BYTES],
             (unsigned long long)r->total[MP_COUNT_FILTERED],
             (unsigned long long)r->total[MP_COUNT_REMOVED],
-            (unsigned long long)r->total[MP_COUNT_ALTERED]);
+            (unsigned long long)r->total[MP_COUNT_ALTERED],
+            (unsigned long long)r->total[MP_COUNT_SUBSCRIBED]);
     for (size_t i = 0; i < r->n_folders; i++) {
         const folder_counts *fc = &r->folders[i];
         fputs(i ? ",\n  {\"name\": " : "\n  {\"name\": ", f);

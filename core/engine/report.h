@@ -19,6 +19,8 @@ typedef enum mp_counter {
     MP_COUNT_REMOVED,  /* --delete */
     MP_COUNT_PLANNED,  /* messages planned for copying (progress only) */
     MP_COUNT_ALTERED,  /* copied, but the destination stored other bytes */
+    /* Destination folders this run subscribed (a total, no folder's). */
+    MP_COUNT_SUBSCRIBED,
     MP_COUNT__N
 } mp_counter;
 
@@ -27,6 +29,10 @@ void mp_report_free(mp_report *r);
 
 /* Add N to a counter of FOLDER (created on first use) and to the total. */
 void mp_report_add(mp_report *r, const char *folder, mp_counter c, uint64_t n);
+
+/* Add N to the run's total of C only, for counts that belong to no one
+ * folder (MP_COUNT_SUBSCRIBED). */
+void mp_report_count(mp_report *r, mp_counter c, uint64_t n);
 
 /* Record a failure: FOLDER, the message's key or Message-ID (NULL for a
  * folder-wide failure) and the error text. */

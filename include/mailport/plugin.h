@@ -160,7 +160,22 @@ typedef struct mp_folder_info {
      * folder whose markers on both sides equal those of the last sync that
      * changed nothing. */
     uint64_t change_marker;
+    /* Since 1.2. Whether the user subscribed to the folder (RFC 3501
+     * LSUB, RFC 5258 \Subscribed; the "subscriptions" file of a Dovecot or
+     * Courier Maildir): MP_SUBSCRIBED or MP_UNSUBSCRIBED from a store that
+     * keeps subscriptions, MP_SUBSCRIPTION_UNKNOWN (0) from one that keeps
+     * none (mbox, a Maildir without the file) or from an older plugin. Set
+     * by list_folders; open_folder may leave it 0. Read it with
+     * MP_HAS_SLOT(info, mp_folder_info, subscribed). */
+    int subscribed;
 } mp_folder_info;
+
+/* Values of mp_folder_info.subscribed. */
+enum {
+    MP_SUBSCRIPTION_UNKNOWN = 0,
+    MP_SUBSCRIBED = 1,
+    MP_UNSUBSCRIBED = 2,
+};
 
 /* ------------------------------------------------------------------------ */
 /* Endpoints.                                                                */
@@ -435,6 +450,21 @@ typedef struct mp_sink_ops {
      * records sync state for the group only after this returns MP_OK.
      * flush and close_folder keep their meaning (everything committed). */
     mp_status (*flush_wait)(void *folder);
+
+    /* Since 1.2. Optional. Subscribe folder NAME (RFC 3501 SUBSCRIBE; a
+     * line of a Maildir's "subscriptions" file; an archive keeps the set
+     * and writes it at finish), so that mail clients that show only
+     * subscribed folders show it. NAME exists in the store: INBOX, or a
+     * folder open_folder succeeded for, in this run or an earlier one. The
+     * core calls it once the run's folders are copied, with no folder
+     * open, for INBOX and for each copied folder whose source reports it
+     * MP_SUBSCRIBED or MP_SUBSCRIPTION_UNKNOWN, under its destination
+     * name; it skips names the sink's list_folders already reports
+     * MP_SUBSCRIBED. Idempotent: a name already subscribed is MP_OK and
+     * changes nothing; it never removes a subscription. A failure (the
+     * error set) is reported as a warning, not as failed mail: the
+     * messages are stored either way. */
+    mp_status (*subscribe)(void *store, const char *name);
 } mp_sink_ops;
 
 /* ------------------------------------------------------------------------ */

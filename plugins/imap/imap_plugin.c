@@ -45,6 +45,7 @@ static const mp_sink_ops sink_ops = {
     .set_flags = imap_sink_set_flags,
     .remove = imap_sink_remove,
     .flush_keys = imap_sink_flush_keys,
+    .subscribe = imap_store_subscribe,
 };
 
 static const char *const schemes[] = {"imap", "imaps", NULL};

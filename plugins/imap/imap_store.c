@@ -166,6 +166,7 @@ typedef struct list_ctx {
     imap_listed *v;
     size_t n, cap;
     int oom;
+    int subs_asked; /* the listing tells subscriptions */
 } list_ctx;
 
 static unsigned special_of(const char *attr)
@@ -174,9 +175,9 @@ static unsigned special_of(const char *attr)
         const char *name;
         unsigned bit;
     } uses[] = {
-        {"\\All", MP_SPECIAL_ALL},         {"\\Archive", MP_SPECIAL_ARCHIVE},
-        {"\\Drafts", MP_SPECIAL_DRAFTS},   {"\\Flagged", MP_SPECIAL_FLAGGED},
-        {"\\Junk", MP_SPECIAL_JUNK},       {"\\Sent", MP_SPECIAL_SENT},
+        {"\\All", MP_SPECIAL_ALL},       {"\\Archive", MP_SPECIAL_ARCHIVE},
+        {"\\Drafts", MP_SPECIAL_DRAFTS}, {"\\Flagged", MP_SPECIAL_FLAGGED},
+        {"\\Junk", MP_SPECIAL_JUNK},     {"\\Sent", MP_SPECIAL_SENT},
         {"\\Trash", MP_SPECIAL_TRASH},
     };
     for (size_t i = 0; i < sizeof uses / sizeof uses[0]; i++)
@@ -197,10 +198,12 @@ static mp_status on_list(void *vctx, imap_conn *c, int64_t num)
         return MP_OK;
     }
     unsigned special = 0;
-    int no_select = 0, t;
+    int no_select = 0, subscribed = 0, t;
     while ((t = imap_next(p)) == IMAP_T_ATOM) {
         if (imap_tok_is(p, "\\Noselect") || imap_tok_is(p, "\\NonExistent"))
             no_select = 1;
+        if (imap_tok_is(p, "\\Subscribed")) /* RFC 5258 RETURN (SUBSCRIBED) */
+            subscribed = 1;
         special |= special_of(p->tok);
     }
     if (t != IMAP_T_RPAREN) {
@@ -253,7 +256,47 @@ static mp_status on_list(void *vctx, imap_conn *c, int64_t num)
         l->oom = 1;
         return MP_OK;
     }
-    l->v[l->n++] = (imap_listed){name, server, special, no_select, substituted};
+    l->v[l->n++] = (imap_listed){
+        name,
+        server,
+        special,
+        no_select,
+        substituted,
+        l->subs_asked ? (subscribed ? MP_SUBSCRIBED : MP_UNSUBSCRIBED) : 0};
+    return MP_OK;
+}
+
+/* "* LSUB (attributes) delimiter name" (RFC 3501 6.3.9): mark the listed
+ * folder of that server name subscribed. */
+static mp_status on_lsub(void *vctx, imap_conn *c, int64_t num)
+{
+    list_ctx *l = vctx;
+    imap_parser *p = &c->p;
+    (void)num;
+    if (!imap_tok_is(p, "LSUB") || imap_next(p) != IMAP_T_LPAREN)
+        return MP_OK;
+    int t;
+    while ((t = imap_next(p)) == IMAP_T_ATOM)
+        ;
+    if (t != IMAP_T_RPAREN) {
+        proto_error(p, "malformed LSUB attributes");
+        return MP_OK;
+    }
+    t = imap_next(p); /* delimiter */
+    if (t != IMAP_T_STRING && t != IMAP_T_NIL) {
+        proto_error(p, "malformed LSUB delimiter");
+        return MP_OK;
+    }
+    t = imap_next_value(p, MAX_NAME_LITERAL);
+    if (t != IMAP_T_STRING && t != IMAP_T_ATOM) {
+        proto_error(p, "malformed LSUB mailbox name");
+        return MP_OK;
+    }
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->v[i].server, p->tok) == 0 ||
+            (strcasecmp(p->tok, "INBOX") == 0 &&
+             strcasecmp(l->v[i].server, "INBOX") == 0))
+            l->v[i].subscribed = MP_SUBSCRIBED;
     return MP_OK;
 }
 
@@ -347,20 +390,38 @@ static int disambiguate(imap_store *st, imap_listed *v, size_t *n, int loud)
 }
 
 /* LIST the personal namespace into st->listed. LOUD: say which names were
- * substituted (the listing the user sees). */
-static mp_status load_listing(imap_store *st, int loud)
+ * substituted (the listing the user sees). SUBS: tell each folder's
+ * subscription, through RFC 5258's RETURN (SUBSCRIBED) where the server
+ * has LIST-EXTENDED (no extra command), else through RFC 3501 LSUB. */
+static mp_status load_listing(imap_store *st, int loud, int subs)
 {
     list_ctx l = {.st = st};
     int result;
-    const char *cmd = (st->conn->caps & IMAP_CAP_LIST_EXTENDED) &&
-                              (st->conn->caps & IMAP_CAP_SPECIAL_USE)
-                          ? "LIST \"\" \"*\" RETURN (SPECIAL-USE)"
-                          : "LIST \"\" \"*\"";
+    int ext = (st->conn->caps & IMAP_CAP_LIST_EXTENDED) != 0;
+    int use = ext && (st->conn->caps & IMAP_CAP_SPECIAL_USE);
+    const char *cmd = ext && subs && use
+                          ? "LIST \"\" \"*\" RETURN (SUBSCRIBED SPECIAL-USE)"
+                      : ext && subs ? "LIST \"\" \"*\" RETURN (SUBSCRIBED)"
+                      : use         ? "LIST \"\" \"*\" RETURN (SPECIAL-USE)"
+                                    : "LIST \"\" \"*\"";
+    l.subs_asked = subs;
     mp_status s = imap_cmd(st->conn, cmd, on_list, &l, &result);
     if (s == MP_OK && result != IMAP_OK) {
         imap_set_refused(st, MP_ERR_REFUSED, "%s: LIST refused: %s",
                          st->display, st->conn->last_text);
         s = MP_FATAL;
+    }
+    if (s == MP_OK && subs && !ext && !l.oom) {
+        s = imap_cmd(st->conn, "LSUB \"\" \"*\"", on_lsub, &l, &result);
+        if (s == MP_OK && result != IMAP_OK) {
+            /* Not worth failing the listing for: subscriptions are then
+             * not known, and the destination subscribes every folder. */
+            st->host->log(st->host, MP_LOG_WARN,
+                          "%s: LSUB refused (%s); subscriptions are not known",
+                          st->display, st->conn->last_text);
+            for (size_t i = 0; i < l.n; i++)
+                l.v[i].subscribed = 0;
+        }
     }
     if (s == MP_OK && !l.oom) {
         qsort(l.v, l.n, sizeof *l.v, listed_cmp);
@@ -392,7 +453,7 @@ static mp_status load_listing(imap_store *st, int loud)
 mp_status imap_store_list(void *store, mp_folder_cb cb, void *ctx)
 {
     imap_store *st = store;
-    mp_status s = load_listing(st, 1);
+    mp_status s = load_listing(st, 1, 1);
     for (size_t i = 0; s == MP_OK && i < st->n_listed; i++) {
         mp_folder_info info = {
             .struct_size = sizeof info,
@@ -401,6 +462,7 @@ mp_status imap_store_list(void *store, mp_folder_cb cb, void *ctx)
             .no_select = st->listed[i].no_select,
             .validity = 0,
             .count = -1,
+            .subscribed = st->listed[i].subscribed,
         };
         s = cb(ctx, &info);
     }
@@ -419,7 +481,7 @@ static char *server_name(imap_store *st, const char *name, int *substituted,
     *substituted = 0;
     if (!st->have_listing && st->delim != '/' &&
         (strstr(name, st->substitute) || strchr(name, '~'))) {
-        *s = load_listing(st, 0);
+        *s = load_listing(st, 0, 0);
         if (*s != MP_OK)
             return NULL;
     }
@@ -479,10 +541,9 @@ static mp_status open_mailbox(imap_store *st, const char *verb,
                               const char *server, int *result)
 {
     imap_conn_reset_mailbox(st->conn);
-    return simple_with(st, verb, server,
-                       (st->conn->caps & IMAP_CAP_CONDSTORE) ? " (CONDSTORE)"
-                                                             : NULL,
-                       result);
+    return simple_with(
+        st, verb, server,
+        (st->conn->caps & IMAP_CAP_CONDSTORE) ? " (CONDSTORE)" : NULL, result);
 }
 
 /* The folder's change marker: UIDVALIDITY, UIDNEXT, EXISTS and
@@ -583,8 +644,8 @@ mp_status imap_folder_open(imap_store *st, const char *name, int read_only,
                          st->conn->where, why);
         s = MP_FOLDER_BAD;
     } else if (s == MP_OK && result != IMAP_OK) {
-        int missing = strcasecmp(st->conn->last_code, "NONEXISTENT") == 0 ||
-                      !create;
+        int missing =
+            strcasecmp(st->conn->last_code, "NONEXISTENT") == 0 || !create;
         imap_set_refused(st, missing ? MP_ERR_NOTFOUND : MP_ERR_REFUSED,
                          "cannot open folder \"%s\" on %s: %s", name,
                          st->conn->where, st->conn->last_text);
@@ -629,6 +690,28 @@ void imap_folder_free(imap_folder *f)
     free(f->name);
     free(f->server_name);
     free(f);
+}
+
+mp_status imap_store_subscribe(void *store, const char *name)
+{
+    imap_store *st = store;
+    int substituted;
+    mp_status s;
+    char *server = server_name(st, name, &substituted, &s);
+    if (!server)
+        return s;
+    /* RFC 3501 6.3.6: subscribing a subscribed name is no error (Dovecot
+     * and Cyrus answer OK), so a re-run may send it again. */
+    int result;
+    s = simple(st, "SUBSCRIBE", server, &result);
+    if (s == MP_OK && result != IMAP_OK) {
+        imap_set_refused(st, MP_ERR_REFUSED,
+                         "cannot subscribe folder \"%s\" on %s: %s", name,
+                         st->conn->where, st->conn->last_text);
+        s = MP_FOLDER_BAD;
+    }
+    free(server);
+    return s;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -737,4 +820,3 @@ mp_status imap_parse_fetch(imap_conn *c, imap_fetch_meta *m,
             return MP_OK;
     }
 }
-

@@ -19,13 +19,14 @@ typedef struct imap_listed {
     unsigned special;
     int no_select;
     int substituted; /* a delimiter inside a part was replaced */
+    int subscribed;  /* MP_SUBSCRIBED, MP_UNSUBSCRIBED; 0 when not asked */
 } imap_listed;
 
 typedef struct imap_store {
     mp_host *host;
     imap_conn *conn;
-    char delim;   /* hierarchy delimiter; 0 on a flat server */
-    char *prefix; /* personal namespace prefix, server form ("" usually) */
+    char delim;       /* hierarchy delimiter; 0 on a flat server */
+    char *prefix;     /* personal namespace prefix, server form ("" usually) */
     char *substitute; /* stands for a delimiter inside a part (imap_names.h) */
     char *display;
     int open_folders; /* at most one */
@@ -63,15 +64,17 @@ typedef struct imap_folder {
 typedef struct imap_pending {
     unsigned tag;
     int answered;
-    int result;     /* IMAP_OK / IMAP_NO / IMAP_BAD */
-    char key[16];   /* APPENDUID, or "" */
-    char *text;     /* the server's words on a refusal */
+    int result;   /* IMAP_OK / IMAP_NO / IMAP_BAD */
+    char key[16]; /* APPENDUID, or "" */
+    char *text;   /* the server's words on a refusal */
 } imap_pending;
 
 mp_status imap_store_open(mp_host *host, const mp_endpoint *ep,
                           imap_store **out);
 void imap_store_close(void *store);
 mp_status imap_store_list(void *store, mp_folder_cb cb, void *ctx);
+/* The sink's subscribe slot (plugin.h): SUBSCRIBE the folder's server name. */
+mp_status imap_store_subscribe(void *store, const char *name);
 
 /* SELECT (or EXAMINE when READ_ONLY) mailport folder NAME. On MP_OK
  * *out is the folder and *info filled. A missing folder is MP_FOLDER_BAD
@@ -108,7 +111,7 @@ mp_status imap_parse_fetch(imap_conn *c, imap_fetch_meta *m,
 
 /* Turn a refused command into an error: MP_ERR_NOTFOUND / MP_ERR_REFUSED
  * with the server's text. */
-void imap_set_refused(imap_store *st, mp_error_kind kind, const char *fmt,
-                      ...) __attribute__((format(printf, 3, 4)));
+void imap_set_refused(imap_store *st, mp_error_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

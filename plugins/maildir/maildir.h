@@ -77,6 +77,8 @@ mp_status md_store_open(mp_host *host, const mp_endpoint *ep, int writable,
                         md_store **out);
 void md_store_close(md_store *s);
 mp_status md_list_folders(md_store *s, mp_folder_cb cb, void *ctx);
+/* Add NAME to the root's "subscriptions" file (mdsubs.h). */
+mp_status md_subscribe(md_store *s, const char *name);
 /* Open (CREATE: and make) folder NAME. */
 mp_status md_folder_open(md_store *s, const char *name, int create,
                          md_folder **out, mp_folder_info *info);

@@ -1,6 +1,7 @@
 /* Maildir stores: open a root, list its folders, open one folder. */
 #include "maildir.h"
 #include "marker.h"
+#include "mdsubs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -493,9 +494,33 @@ mp_status md_list_folders(md_store *s, mp_folder_cb cb, void *ctx)
         s->host->set_error(s->host, MP_ERR_INTERNAL, "out of memory");
         return MP_FATAL;
     }
+    /* Without a subscriptions file the store keeps no subscriptions (a
+     * Maildir no IMAP server has served): every folder is "unknown". */
+    size_t len = 0;
+    char *text = md_subs_read(s->root_fd, &len);
+    char **subs = NULL;
+    size_t n_subs = 0;
+    if (!text && errno != ENOENT)
+        s->host->log(s->host, MP_LOG_WARN,
+                     "%s: cannot read %s/" MD_SUBS_FILE
+                     ": %s; subscriptions are not known",
+                     s->display, s->root, strerror(errno));
+    if (text && md_subs_parse(s->layout, text, len, &subs, &n_subs) != 0) {
+        free(text);
+        flist_free(&l);
+        s->host->set_error(s->host, MP_ERR_INTERNAL, "out of memory");
+        return MP_FATAL;
+    }
     mp_status st = MP_OK;
     for (size_t i = 0; i < l.n && st == MP_OK; i++) {
+        int subscribed = MP_SUBSCRIPTION_UNKNOWN;
+        for (size_t k = 0; text && k < n_subs && !subscribed; k++)
+            if (strcmp(subs[k], l.v[i].name) == 0)
+                subscribed = MP_SUBSCRIBED;
+        if (text && !subscribed)
+            subscribed = MP_UNSUBSCRIBED;
         mp_folder_info fi = {
+            .subscribed = subscribed,
             .struct_size = sizeof fi,
             .name = l.v[i].name,
             .special_use = md_special_use(l.v[i].name),
@@ -506,8 +531,23 @@ mp_status md_list_folders(md_store *s, mp_folder_cb cb, void *ctx)
         };
         st = cb(ctx, &fi);
     }
+    md_subs_free(subs, n_subs);
+    free(text);
     flist_free(&l);
     return st;
+}
+
+mp_status md_subscribe(md_store *s, const char *name)
+{
+    const char *one[] = {name};
+    if (md_subs_add(s->root_fd, s->layout, one, 1) != 0) {
+        s->host->set_error(s->host, MP_ERR_IO,
+                           "cannot subscribe folder \"%s\" in %s/" MD_SUBS_FILE
+                           ": %s",
+                           name, s->root, strerror(errno));
+        return MP_FOLDER_BAD;
+    }
+    return MP_OK;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -21,6 +21,11 @@ static mp_status list_folders(void *store, mp_folder_cb cb, void *ctx)
     return md_list_folders(store, cb, ctx);
 }
 
+static mp_status subscribe(void *store, const char *name)
+{
+    return md_subscribe(store, name);
+}
+
 static mp_status src_open_folder(void *store, const char *name, void **folder,
                                  mp_folder_info *info)
 {
@@ -78,6 +83,7 @@ static const mp_sink_ops sink_ops = {
     .remove = md_remove,
     .flush_start = md_flush_start,
     .flush_wait = md_flush_wait,
+    .subscribe = subscribe,
 };
 
 static const char *const schemes[] = {"maildir", NULL};

@@ -38,6 +38,8 @@
 #include "targz_queue.h"
 #include "targz_spool.h"
 
+#include "mdsubs.h"
+
 #include <archive.h>
 #include <archive_entry.h>
 
@@ -85,6 +87,8 @@ typedef struct targz_sink {
     size_t n_folders, cap_folders;
     targz_spool manifest;
     targz_queue queue;
+    char **subs; /* subscribed folders, written at finish (mdsubs.h) */
+    size_t n_subs;
 } targz_sink;
 
 typedef struct sink_folder_handle {
@@ -699,6 +703,41 @@ static mp_status write_keyword_files(targz_sink *s)
     return MP_OK;
 }
 
+/* The Maildir's "subscriptions" file, as the maildir plugin writes it, so
+ * that an extracted archive served by Dovecot shows the same folders. */
+static mp_status write_subscriptions(targz_sink *s)
+{
+    if (s->n_subs == 0)
+        return MP_OK;
+    size_t len, added;
+    char *text =
+        md_subs_merge(MD_LAYOUT_MAILDIRPP, NULL, 0,
+                      (const char *const *)s->subs, s->n_subs, &len, &added);
+    if (!text)
+        return out_of_memory(s);
+    mp_status st = enqueue_file(s, MD_SUBS_FILE, s->run_time, text, len);
+    free(text);
+    return st;
+}
+
+static mp_status sink_subscribe(void *store, const char *name)
+{
+    targz_sink *s = store;
+    for (size_t i = 0; i < s->n_subs; i++)
+        if (strcmp(s->subs[i], name) == 0)
+            return MP_OK;
+    char **v = realloc(s->subs, (s->n_subs + 1) * sizeof *v);
+    if (!v || !(v[s->n_subs] = strdup(name))) {
+        if (v)
+            s->subs = v;
+        s->host->set_error(s->host, MP_ERR_INTERNAL, "out of memory");
+        return MP_FATAL;
+    }
+    s->subs = v;
+    s->n_subs++;
+    return MP_OK;
+}
+
 /* Has the user asked the run to stop (mp_host.interrupted)? Draining the
  * queue and compressing the rest of a large archive can take minutes: a
  * Ctrl-C then stops the archive, which close() deletes, instead of being
@@ -731,6 +770,8 @@ static mp_status sink_finish(void *store)
     mp_status st = check_writer(s);
     if (st == MP_OK)
         st = write_keyword_files(s);
+    if (st == MP_OK)
+        st = write_subscriptions(s);
     if (st == MP_OK)
         st = enqueue_spool(s, TARGZ_MANIFEST_NAME, s->run_time, &s->manifest);
     if (st != MP_OK)
@@ -818,6 +859,7 @@ static void sink_close(void *store)
         free(f);
     }
     free(s->folders);
+    md_subs_free(s->subs, s->n_subs);
     free(s->final_path);
     free(s->tmp_path);
     free(s->dir_path);
@@ -1095,4 +1137,5 @@ const mp_sink_ops targz_sink_ops = {
     .flush = NULL,
     .set_flags = NULL,
     .remove = NULL,
+    .subscribe = sink_subscribe,
 };

@@ -25,6 +25,8 @@
 #include "targz_hash.h"
 #include "targz_input.h"
 #include "targz_manifest.h"
+
+#include "mdsubs.h"
 #include "targz_names.h"
 
 #include <archive.h>
@@ -91,6 +93,10 @@ typedef struct targz_source {
     targz_manifest_line *manifest;
     size_t n_manifest, cap_manifest;
     int has_manifest;
+    /* The root's "subscriptions" file (mdsubs.h), or NULL: then the
+     * archive keeps no subscriptions. */
+    char *subs_text;
+    size_t subs_len;
     /* The first pass ended at damage (a truncated or corrupt stream, an
      * age chunk that fails authentication): what was read before it is
      * restored, the rest is lost. DAMAGE says what and where. */
@@ -403,6 +409,37 @@ static mp_status read_keywords_file(targz_source *s, targz_input *in,
     return MP_OK;
 }
 
+static mp_status read_subscriptions(targz_source *s, targz_input *in)
+{
+    size_t cap = 4096, len = 0;
+    char *text = malloc(cap + 1);
+    for (;;) {
+        if (!text)
+            return fail(s, MP_ERR_INTERNAL, "out of memory");
+        if (len == cap) {
+            char *grown = realloc(text, cap * 2 + 1);
+            if (!grown)
+                free(text);
+            text = grown;
+            cap *= 2;
+            continue;
+        }
+        la_ssize_t n = archive_read_data(in->ar, text + len, cap - len);
+        if (n < 0) {
+            free(text);
+            return read_error(s, in, MD_SUBS_FILE);
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    text[len] = '\0';
+    free(s->subs_text);
+    s->subs_text = text;
+    s->subs_len = len;
+    return MP_OK;
+}
+
 /* The end of the header block in the first LEN bytes of a message. */
 static size_t header_length(const char *p, size_t len)
 {
@@ -568,6 +605,12 @@ static mp_status first_pass(targz_source *s)
         } else if (strcmp(path, TARGZ_MANIFEST_NAME) == 0) {
             free(path);
             st = read_manifest(s, &in);
+        } else if (strcmp(base, MD_SUBS_FILE) == 0 &&
+                   (plen == 0 ||
+                    (path[0] != '.' && !memchr(path, '/', plen)))) {
+            /* At the root, or under a tarball's one top directory. */
+            free(path);
+            st = read_subscriptions(s, &in);
         } else if (strcmp(base, "dovecot-keywords") == 0) {
             st = read_keywords_file(s, &in, path);
             free(path);
@@ -1032,6 +1075,7 @@ static void src_close(void *store)
     for (size_t i = 0; i < s->n_manifest; i++)
         targz_manifest_line_free(&s->manifest[i]);
     free(s->manifest);
+    free(s->subs_text);
     free(s->first_component);
     if (s->passphrase)
         s->host->secret_free(s->host, s->passphrase);
@@ -1050,8 +1094,35 @@ static void folder_info(const src_folder *f, mp_folder_info *info)
     info->count = (int64_t)f->n_msgs;
 }
 
+/* Is folder NAME among the N subscribed NAMES? */
+static int subscription_of(const targz_source *s, char **names, size_t n,
+                           const char *name)
+{
+    if (!s->subs_text)
+        return MP_SUBSCRIPTION_UNKNOWN;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0)
+            return MP_SUBSCRIBED;
+    return MP_UNSUBSCRIBED;
+}
+
+typedef struct list_subs {
+    char **names;
+    size_t n;
+} list_subs;
+
+static mp_status emit_one(targz_source *s, size_t i, const list_subs *subs,
+                          mp_folder_cb cb, void *ctx)
+{
+    mp_folder_info info;
+    folder_info(&s->folders[i], &info);
+    info.subscribed =
+        subscription_of(s, subs->names, subs->n, s->folders[i].name);
+    return cb(ctx, &info);
+}
+
 static mp_status emit_folder(targz_source *s, size_t i, char *emitted,
-                             mp_folder_cb cb, void *ctx)
+                             const list_subs *subs, mp_folder_cb cb, void *ctx)
 {
     if (emitted[i])
         return MP_OK;
@@ -1063,18 +1134,14 @@ static mp_status emit_folder(targz_source *s, size_t i, char *emitted,
             if (!emitted[k] && strlen(other) == (size_t)(p - name) &&
                 strncmp(other, name, (size_t)(p - name)) == 0) {
                 emitted[k] = 1;
-                mp_folder_info info;
-                folder_info(&s->folders[k], &info);
-                mp_status st = cb(ctx, &info);
+                mp_status st = emit_one(s, k, subs, cb, ctx);
                 if (st != MP_OK)
                     return st;
             }
         }
     }
     emitted[i] = 1;
-    mp_folder_info info;
-    folder_info(&s->folders[i], &info);
-    return cb(ctx, &info);
+    return emit_one(s, i, subs, cb, ctx);
 }
 
 static mp_status src_list_folders(void *store, mp_folder_cb cb, void *ctx)
@@ -1083,9 +1150,16 @@ static mp_status src_list_folders(void *store, mp_folder_cb cb, void *ctx)
     char *emitted = calloc(s->n_folders + 1, 1);
     if (!emitted)
         return fail(s, MP_ERR_INTERNAL, "out of memory");
+    list_subs subs = {0};
+    if (s->subs_text && md_subs_parse(MD_LAYOUT_MAILDIRPP, s->subs_text,
+                                      s->subs_len, &subs.names, &subs.n) != 0) {
+        free(emitted);
+        return fail(s, MP_ERR_INTERNAL, "out of memory");
+    }
     mp_status st = MP_OK;
     for (size_t i = 0; i < s->n_folders && st == MP_OK; i++)
-        st = emit_folder(s, i, emitted, cb, ctx);
+        st = emit_folder(s, i, emitted, &subs, cb, ctx);
+    md_subs_free(subs.names, subs.n);
     free(emitted);
     return st;
 }
