@@ -132,6 +132,7 @@ typedef struct job {
     int size_comparable;
     int exit_code; /* worst store-level failure, under lock */
     int stopped;   /* a store failed for good: take no more folders */
+    int gone_taken; /* a worker has taken the folders gone from the source */
 } job;
 
 typedef struct worker {
@@ -291,6 +292,14 @@ static void *run_worker(void *arg)
             pthread_mutex_unlock(&j->lock);
         }
     } while (take_folder(j, &f));
+    /* With --delete, the first worker done also empties what earlier runs
+     * copied from folders the source no longer has. */
+    pthread_mutex_lock(&j->lock);
+    int gone = !j->gone_taken && !j->stopped && j->exit_code < MP_EXIT_USAGE;
+    j->gone_taken = 1;
+    pthread_mutex_unlock(&j->lock);
+    if (gone && !mp_interrupted())
+        mp_sync_gone_folders(&env);
     mp_msglist_free(&env.copied_keys);
     mp_msglist_free(&env.uncertain_keys);
     mp_store_close(env.dst_reader);

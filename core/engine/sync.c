@@ -80,6 +80,8 @@ static void count_unreachable_folder(folder_pass *p)
     mp_msglist_free(&all);
 }
 
+static mp_status open_destination(folder_pass *p);
+
 static mp_status open_folders(folder_pass *p)
 {
     mp_sync_env *env = p->env;
@@ -92,6 +94,15 @@ static mp_status open_folders(folder_pass *p)
             mp_sync_report_folder_error(env, p->src_name, env->src);
         return st;
     }
+    return open_destination(p);
+}
+
+/* The destination folder: opened as a sink, or for a dry run read-only
+ * (then a folder that does not exist yet holds nothing: dst_store NULL). */
+static mp_status open_destination(folder_pass *p)
+{
+    mp_sync_env *env = p->env;
+    mp_status st;
     p->dst_store = env->dst;
     if (!p->dst_store)
         return MP_OK;
@@ -786,6 +797,97 @@ static int store_can_scan(const mp_store *store)
 {
     return store &&
            (store->role == MP_ROLE_SOURCE || store->plugin->sink->scan);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Folders gone from the source.                                            */
+
+/* list_folders into a list whose keys are the folder names. */
+static mp_status collect_name(void *ctx, const mp_folder_info *info)
+{
+    mp_msg_info m = {.struct_size = sizeof m, .key = info->name};
+    return mp_msglist_collect(ctx, &m);
+}
+
+static mp_status list_names(mp_store *store, int as_sink, mp_msglist *out)
+{
+    mp_host_clear_error(&store->host);
+    return as_sink ? store->plugin->sink->list_folders(store->handle,
+                                                       collect_name, out)
+                   : store->plugin->source->list_folders(store->handle,
+                                                         collect_name, out);
+}
+
+/* One recorded pair whose source folder is gone: the pass of an empty
+ * source, planning removals only (the same mp_plan_removals as every
+ * pass), applied or, for a dry run, printed and counted. */
+static mp_status remove_gone_copies(mp_sync_env *env, const mp_state_pair *pair)
+{
+    folder_pass p = {
+        .env = env, .src_name = pair->src_name, .dst_name = pair->dst_name};
+    p.sinfo.struct_size = sizeof p.sinfo;
+    p.dinfo.struct_size = sizeof p.dinfo;
+    p.state_folder = pair->id;
+    mp_status st = open_destination(&p);
+    if (st != MP_OK || !p.df || !(p.can_scan_dst = store_can_scan(p.dst_store)))
+        goto out; /* no destination folder (left): nothing to remove */
+    if ((st = scan_store(p.dst_store, p.df, 0, &p.dst)) != MP_OK) {
+        if (st != MP_TEMPORARY)
+            mp_sync_report_folder_error(env, p.src_name, p.dst_store);
+        goto out;
+    }
+    load_rows(&p);
+    mp_plan_init(&p.plan, &p.src, &p.dst);
+    mp_plan_removals(&p.plan, &p.src, &p.dst, p.rows, p.n_rows);
+    if (env->opt->dry_run) {
+        if (p.plan.n_removals) {
+            print_dry_run_line(&p, 0, 0, p.plan.n_removals, 0,
+                               p.plan.n_removals);
+            mp_report_add(env->report, p.src_name, MP_COUNT_REMOVED,
+                          p.plan.n_removals);
+        }
+        goto out;
+    }
+    if (p.plan.n_removals)
+        mp_info("folder %s is gone from the source: removing the %zu "
+                "message%s copied from it into %s",
+                p.src_name, p.plan.n_removals,
+                p.plan.n_removals == 1 ? "" : "s", p.dst_name);
+    st = apply_removals(&p);
+out:
+    close_pass(&p, &st);
+    return st;
+}
+
+mp_status mp_sync_gone_folders(mp_sync_env *env)
+{
+    if (!env->state || !env->opt->delete_missing || !env->dst)
+        return MP_OK;
+    mp_msglist src_names = {0}, dst_names = {0};
+    mp_state_pair *pairs = NULL;
+    size_t n = 0;
+    mp_status worst = MP_OK;
+    /* Nothing can be called gone without a full listing of the source; a
+     * destination folder that is gone too is not made again. */
+    if (list_names(env->src, 0, &src_names) != MP_OK ||
+        list_names(env->dst, env->dst->role == MP_ROLE_SINK, &dst_names) !=
+            MP_OK ||
+        mp_state_pairs(env->state, &pairs, &n) != 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        if (mp_msglist_find(&src_names, pairs[i].src_name) >= 0 ||
+            mp_msglist_find(&dst_names, pairs[i].dst_name) < 0 ||
+            !mp_options_folder_selected(env->opt, pairs[i].src_name))
+            continue; /* still there, or left out by this run's filters */
+        mp_status one = remove_gone_copies(env, &pairs[i]);
+        if (one != MP_OK && worst == MP_OK)
+            worst = one;
+    }
+out:
+    mp_state_pairs_free(pairs, n);
+    mp_msglist_free(&src_names);
+    mp_msglist_free(&dst_names);
+    return worst;
 }
 
 mp_status mp_sync_folder(mp_sync_env *env, const char *src_name,

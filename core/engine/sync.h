@@ -70,4 +70,15 @@ mp_status mp_sync_folder(mp_sync_env *env, const char *src_name,
 void mp_sync_report_folder_error(mp_sync_env *env, const char *folder,
                                  mp_store *store);
 
+/* --delete for folders gone from the source (deleted or renamed there
+ * since an earlier run): every folder pair the sync state records whose
+ * source folder the source no longer lists, and which this run's
+ * --include/--exclude select, has the destination messages that earlier
+ * runs copied from it removed (a dry run prints and counts them), as a
+ * pass with an empty source folder would (docs/sync-model.md). The
+ * destination folder itself, and mail in it that mailport did not copy,
+ * stay. Does nothing without a state or --delete. Failures are reported
+ * per folder; returns the first one. */
+mp_status mp_sync_gone_folders(mp_sync_env *env);
+
 #endif

@@ -164,6 +164,78 @@ static void delete_after_the_source_was_reset(void **state)
     free(file);
 }
 
+/* 13.1: a folder deleted on the source. --delete removes what earlier runs
+ * copied from it (a dry run counts it first), and only that: a message
+ * the user put in that destination folder stays, as does the folder;
+ * without --delete nothing is removed; a folder the run's --exclude
+ * leaves out is not touched. */
+static void delete_empties_folders_gone_from_the_source(void **state)
+{
+    fixture *f = *state;
+    char *root = mp_strf("%s/gone", f->dir);
+    char *src = mp_strf("maildir:%s", root);
+    char *dpath = mp_strf("%s/gone-dst", f->dir);
+    char *dst = mp_strf("maildir:%s", dpath);
+    const char *folders[] = {"", "/.Old", "/.Kept"};
+    for (int k = 0; k < 3; k++)
+        mp_sh("mkdir -p '%s%s/cur' '%s%s/new' '%s%s/tmp'", root, folders[k],
+              root, folders[k], root, folders[k]);
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < 2; i++) {
+            char *p = mp_strf("%s%s/cur/17095428%d%d.m.host:2,S", root,
+                              folders[k], k, i);
+            char *m = mp_strf("Message-ID: <gone.%d.%d@example.org>\n"
+                              "Subject: %d %d\n\nbody\n",
+                              k, i, k, i);
+            mp_write_file(p, m, strlen(m));
+            free(m);
+            free(p);
+        }
+    char *rep = sync_copy(src, dst, f->state, f->report, 0, NULL);
+    sync_assert_counts(rep, 6, 0, 0, 0);
+    free(rep);
+    /* The user's own message in the destination's Old folder. */
+    char *mine = mp_strf("%s/.Old/cur/1709999999.mine.host:2,S", dpath);
+    mp_write_file(mine, "Subject: mine\n\nkeep me\n", 24);
+    mp_sh("rm -rf '%s/.Old' '%s/.Kept'", root, root);
+    char *old = mp_strf("%s/.Old", dpath), *kept = mp_strf("%s/.Kept", dpath);
+    rep = sync_copy(src, dst, f->state, f->report, 0, NULL);
+    free(rep);
+    assert_int_equal(sync_count_messages(old), 3);
+    mp_run_result r = mp_run("copy", src, dst, "--state", f->state, "--delete",
+                             "--dry-run", "--exclude", "Kept", (char *)NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.out,
+                    "Old -> Old: 0 to copy, 0 flag updates, 2 to remove");
+    assert_null(strstr(r.out, "Kept ->"));
+    mp_run_free(&r);
+    assert_int_equal(sync_count_messages(old), 3);
+    rep = sync_copy(src, dst, f->state, f->report, 0, "--delete", "--exclude",
+                    "Kept", NULL);
+    assert_contains(rep, "\"removed\": 2");
+    free(rep);
+    assert_int_equal(sync_count_messages(old), 1);
+    assert_true(mp_file_exists(mine));
+    assert_int_equal(sync_count_messages(kept), 2);
+    assert_int_equal(sync_count_messages(dpath), 2);
+    /* Once emptied, a later --delete finds nothing more to remove. */
+    rep = sync_copy(src, dst, f->state, f->report, 0, "--delete", NULL);
+    assert_contains(rep, "\"removed\": 2"); /* Kept's, now selected */
+    free(rep);
+    rep = sync_copy(src, dst, f->state, f->report, 0, "--delete", NULL);
+    assert_contains(rep, "\"removed\": 0");
+    free(rep);
+    assert_int_equal(sync_count_messages(kept), 0);
+    assert_int_equal(sync_count_messages(old), 1);
+    free(old);
+    free(kept);
+    free(mine);
+    free(dst);
+    free(dpath);
+    free(src);
+    free(root);
+}
+
 /* A source message file with FLAGS (Maildir info letters) renamed in. */
 static void set_first_flags(fixture *f, const char *flags)
 {
@@ -613,6 +685,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             without_state_a_new_message_is_not_taken_for_an_old_copy, setup,
             teardown),
+        cmocka_unit_test_setup_teardown(
+            delete_empties_folders_gone_from_the_source, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_reports_duplicates, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(verify_uses_the_mapping_copy_used,
