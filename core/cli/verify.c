@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 typedef enum {
@@ -364,6 +365,45 @@ static int write_report(const verify_run *v, const char *path)
     return fclose(f) == 0 ? 0 : -1;
 }
 
+/* Each of the N source folders NAMES whose destination folder DNAMES[i]
+ * is subscribed otherwise than copy would have left it (subscribed unless
+ * the source has it unsubscribed), printed as "subscription" lines. Only
+ * stores that keep subscriptions are compared; INBOX, which copy always
+ * subscribes, only for being unsubscribed. Information: verify's exit code
+ * does not change. Returns how many. */
+static size_t subscription_differences(mp_store *src, mp_store *dst,
+                                       char **names, char **dnames, size_t n)
+{
+    char **sn = NULL, **dn = NULL;
+    int *ss = NULL, *ds = NULL;
+    size_t n_s = 0, n_d = 0, found = 0;
+    if (mp_pair_subscriptions(src, &sn, &ss, &n_s) == 0 &&
+        mp_pair_subscriptions(dst, &dn, &ds, &n_d) == 0) {
+        for (size_t i = 0; i < n; i++) {
+            int s = mp_pair_subscription_of(sn, ss, n_s, names[i]);
+            int d = mp_pair_subscription_of(dn, ds, n_d, dnames[i]);
+            int inbox = strcasecmp(dnames[i], "INBOX") == 0;
+            const char *what = NULL;
+            if (d == MP_UNSUBSCRIBED && s != MP_UNSUBSCRIBED)
+                what = s == MP_SUBSCRIBED ? "subscribed in the source, not in "
+                                            "the destination"
+                                          : "not subscribed in the "
+                                            "destination";
+            else if (d == MP_SUBSCRIBED && s == MP_UNSUBSCRIBED && !inbox)
+                what = "subscribed in the destination, not in the source";
+            if (!what)
+                continue;
+            printf("%-12s %s  %s\n", "subscription", dnames[i], what);
+            found++;
+        }
+    }
+    mp_free_names(sn, n_s);
+    mp_free_names(dn, n_d);
+    free(ss);
+    free(ds);
+    return found;
+}
+
 int mp_cmd_verify(const mp_registry *reg, const mp_options *opt)
 {
     if (opt->n_args != 1 && opt->n_args != 2) {
@@ -425,6 +465,8 @@ int mp_cmd_verify(const mp_registry *reg, const mp_options *opt)
         }
         failed |= rc != 0;
     }
+    size_t sub_diffs =
+        dst ? subscription_differences(src, dst, names, dnames, n) : 0;
     mp_free_names(dnames, dst ? n : 0);
     size_t problems = v.counts[DIFF_MISSING] + v.counts[DIFF_CONTENT] +
                       v.counts[DIFF_FLAGS] + v.counts[DIFF_UNREADABLE] +
@@ -448,6 +490,12 @@ int mp_cmd_verify(const mp_registry *reg, const mp_options *opt)
                 v.counts[DIFF_NO_FOLDER] == 1 ? "" : "s",
                 (unsigned long long)v.missing_in_folders,
                 v.counts[DIFF_NO_FOLDER] == 1 ? "has" : "have");
+    if (opt->verbosity > 0 && sub_diffs)
+        fprintf(stderr,
+                "mailport: %zu folder%s subscribed differently (see "
+                "\"subscription\" above; information, not a difference in "
+                "mail)\n",
+                sub_diffs, sub_diffs == 1 ? "" : "s");
     if (opt->report_path && write_report(&v, opt->report_path) != 0) {
         mp_error("cannot write report %s", opt->report_path);
         failed = 1;

@@ -158,6 +158,25 @@ static void imap_to_imap_copies_the_mapped_set_plus_inbox(void **state)
                         "Entw&APw-rfe\nINBOX\nOld/Archive\nWork/Projects\n");
     free(got);
 
+    /* verify agrees; a subscription dropped in the destination is
+     * listed, as information: the exit code stays 0. */
+    mp_run_result v = mp_run("verify", src, dst, "--map=Archive=Old/Archive",
+                             "--no-state", NULL);
+    assert_int_equal(v.exit_code, 0);
+    assert_null(strstr(v.out, "subscription"));
+    mp_run_free(&v);
+    imap(f, "bob", "UNSUBSCRIBE \"Old/Archive\"");
+    imap(f, "bob", "SUBSCRIBE \"Lists\"");
+    v = mp_run("verify", src, dst, "--map=Archive=Old/Archive", "--no-state",
+               NULL);
+    assert_int_equal(v.exit_code, 0);
+    assert_non_null(strstr(v.out, "subscription Old/Archive  subscribed in "
+                                  "the source, not in the destination\n"));
+    assert_non_null(strstr(v.out, "subscription Lists  subscribed in the "
+                                  "destination, not in the source\n"));
+    assert_non_null(strstr(v.err, "2 folders subscribed differently"));
+    mp_run_free(&v);
+
     /* A dry run into a fresh account names what it would subscribe and
      * subscribes nothing. */
     char *fresh = mp_dovecot_url(f->dc, "imap", "dave");
