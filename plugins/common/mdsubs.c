@@ -28,18 +28,17 @@ void md_subs_free(char **names, size_t n)
     free(names);
 }
 
-/* Undo Dovecot's tab-escaping (\001 followed by 1, t, r, n) in place. */
+/* Undo Dovecot's tab-escaping (\001 followed by 1, t, r or n) in place.
+ * Each of those stands for a control character inside a level, which no
+ * mailport folder name holds: it becomes \001, never the TAB that separates
+ * levels, so the line is then left out as naming no folder. */
 static void untabescape(char *s)
 {
     char *o = s;
     for (char *p = s; *p; p++) {
         if (*p == '\001' && p[1]) {
             char c = p[1];
-            *o++ = c == 't'   ? '\t'
-                   : c == 'r' ? '\r'
-                   : c == 'n' ? '\n'
-                   : c == '1' ? '\001'
-                              : c;
+            *o++ = strchr("1trn", c) ? '\001' : c;
             p++;
         } else {
             *o++ = *p;
