@@ -67,7 +67,8 @@ static int free_port(void)
 static int can_connect(int port)
 {
     int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     int ok = connect(s, (struct sockaddr *)&a, sizeof a) == 0;
     close(s);
@@ -100,6 +101,11 @@ static void write_config(mp_dovecot *d, const mp_dovecot_opts *o)
             mp_strf("%smail_plugins = $mail_plugins listescape\n", quota);
         free(quota);
         quota = both;
+    }
+    if (o && o->capability) {
+        char *more = mp_strf("%simap_capability = %s\n", quota, o->capability);
+        free(quota);
+        quota = more;
     }
     char *prefix = o && o->prefix && *o->prefix
                        ? mp_strf("  prefix = %s\n", o->prefix)
@@ -283,7 +289,8 @@ void mp_dovecot_kill(mp_dovecot *d)
     }
     /* Children (imap, auth) notice the master is gone; give them a moment
      * so the ports are free again. */
-    for (int i = 0; i < 100 && (can_connect(d->port) || can_connect(d->tls_port)); i++)
+    for (int i = 0;
+         i < 100 && (can_connect(d->port) || can_connect(d->tls_port)); i++)
         usleep(50000);
 }
 
@@ -316,11 +323,26 @@ void mp_dovecot_stop(mp_dovecot *d)
     free(d);
 }
 
-int mp_dovecot_port(const mp_dovecot *d) { return d->port; }
-int mp_dovecot_tls_port(const mp_dovecot *d) { return d->tls_port; }
-const char *mp_dovecot_cafile(const mp_dovecot *d) { return d->cafile; }
-const char *mp_dovecot_dir(const mp_dovecot *d) { return d->dir; }
-const char *mp_dovecot_log_path(const mp_dovecot *d) { return d->log; }
+int mp_dovecot_port(const mp_dovecot *d)
+{
+    return d->port;
+}
+int mp_dovecot_tls_port(const mp_dovecot *d)
+{
+    return d->tls_port;
+}
+const char *mp_dovecot_cafile(const mp_dovecot *d)
+{
+    return d->cafile;
+}
+const char *mp_dovecot_dir(const mp_dovecot *d)
+{
+    return d->dir;
+}
+const char *mp_dovecot_log_path(const mp_dovecot *d)
+{
+    return d->log;
+}
 
 static int user_index(const mp_dovecot *d, const char *user)
 {
@@ -437,8 +459,8 @@ char *mp_dovecot_url(mp_dovecot *d, const char *mode, const char *user)
 {
     const char *pwfile = mp_dovecot_password_file(d, user);
     if (strcmp(mode, "imap") == 0)
-        return mp_strf("imap://%s@127.0.0.1:%d?tls=none&password_file=%s",
-                       user, d->port, pwfile);
+        return mp_strf("imap://%s@127.0.0.1:%d?tls=none&password_file=%s", user,
+                       d->port, pwfile);
     if (strcmp(mode, "starttls") == 0)
         return mp_strf("imap://%s@127.0.0.1:%d?cafile=%s&password_file=%s",
                        user, d->port, d->cafile, pwfile);
@@ -661,7 +683,8 @@ struct mp_tcp_proxy {
 static int connect_local(int port)
 {
     int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(s, (struct sockaddr *)&a, sizeof a) != 0) {
         close(s);
@@ -732,7 +755,8 @@ static void *proxy_main(void *arg)
             int dead = 0;
             if (cf->revents & (POLLIN | POLLHUP | POLLERR)) {
                 ssize_t got = recv(p->pairs[i].c, buf, sizeof buf, 0);
-                dead = got <= 0 || send_all(p->pairs[i].s, buf, (size_t)got) < 0;
+                dead =
+                    got <= 0 || send_all(p->pairs[i].s, buf, (size_t)got) < 0;
             }
             if (!dead && (sf->revents & (POLLIN | POLLHUP | POLLERR))) {
                 ssize_t got = recv(p->pairs[i].s, buf, sizeof buf, 0);

@@ -28,6 +28,10 @@ typedef struct mp_dovecot_opts {
     /* Load the listescape plugin, so folder names may hold '/' and '.'
      * (other than the separator), as hosts with other storage allow. */
     int listescape;
+    /* The capability list to advertise after login instead of Dovecot's
+     * own (its imap_capability setting), to look like a server without
+     * some extension; NULL: Dovecot's own. */
+    const char *capability;
 } mp_dovecot_opts;
 
 /* Start a server (default options). Skips nothing: fails the test when

@@ -338,6 +338,40 @@ static void an_archive_round_trip_keeps_the_file(void **state)
     free(root);
 }
 
+/* A server without LIST-EXTENDED (RFC 5258) is asked with LSUB. */
+static void lsub_where_list_extended_is_missing(void **state)
+{
+    fixture *f = *state;
+    mp_dovecot_opts o = {
+        .capability = "IMAP4rev1 LITERAL+ ID ENABLE IDLE NAMESPACE UIDPLUS "
+                      "MULTIAPPEND CONDSTORE"};
+    mp_dovecot *old = mp_dovecot_start_opts(&o);
+    mp_dovecot *keep = f->dc;
+    f->dc = old;
+    mp_dovecot_add_user(old, "gina", "g-pw");
+    make_source(f, "gina");
+    char *src = mp_dovecot_url(old, "imap", "gina");
+    char *root = mp_strf("%s/from-lsub", f->dir);
+    char *dst = mp_strf("maildir:%s", root);
+    char *rep = copy(f, src, dst, NULL);
+    assert_subscribed_count(rep, 4);
+    free(rep);
+    char *subs = mp_strf("%s/subscriptions", root);
+    char *text = mp_read_file(subs, NULL);
+    assert_string_equal(text, "V\t2\n\nINBOX\nArchive\nEntw&APw-rfe\n"
+                              "Work\tProjects\n");
+    assert_true(mp_dovecot_count_commands(old, "gina", "LSUB") >= 1);
+    assert_int_equal(mp_dovecot_count_lines(old, "gina", "RETURN (SUBSCRIBED"),
+                     0);
+    free(text);
+    free(subs);
+    free(root);
+    free(src);
+    free(dst);
+    f->dc = keep;
+    mp_dovecot_stop(old);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +379,7 @@ int main(void)
         cmocka_unit_test(maildir_subscriptions_file_goes_to_imap),
         cmocka_unit_test(imap_to_maildir_writes_a_file_dovecot_reads),
         cmocka_unit_test(an_archive_round_trip_keeps_the_file),
+        cmocka_unit_test(lsub_where_list_extended_is_missing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
