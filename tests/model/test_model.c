@@ -42,8 +42,8 @@
  *
  * Where the product's intent is not written down the conservative
  * guarantee is asserted (nothing lost, nothing duplicated): with --delete,
- * destination copies in a folder the source no longer has, and copies
- * whose pair the state lost (state file deleted), may stay or go.
+ * copies whose pair the state lost (state file deleted) may stay or go;
+ * what a run copied from a folder the source no longer has must go.
  *
  * Environment:
  *   MP_MODEL_SEED=N     replay a run (every run prints "model seed N")
@@ -1400,6 +1400,11 @@ static counts predict(pairc *p, int del)
                 c.removed++;
         }
     }
+    /* Folders gone from the source: what was copied from them goes. */
+    for (size_t f = 0; del && f < p->n_dst; f++)
+        if (!folder_exists(p, p->dst[f].name))
+            for (size_t k = 0; k < p->dst[f].n; k++)
+                c.removed += p->dst[f].v[k].tracked != 0;
     return c;
 }
 
@@ -1432,12 +1437,23 @@ static void model_after_pass(pairc *p, int del)
             }
         }
     }
-    /* A destination folder whose source folder is gone is not visited;
-     * with --delete it may stay or go (not written down: either is safe). */
-    for (size_t f = 0; del && f < p->n_dst; f++)
-        if (!folder_exists(p, p->dst[f].name))
-            for (size_t k = 0; k < p->dst[f].n; k++)
-                p->dst[f].v[k].permissive = 1;
+    /* A destination folder whose source folder is gone: with --delete,
+     * what a run copied from it (tracked) is removed, as in a folder whose
+     * source is empty (docs/sync-model.md); copies whose pair was lost
+     * with the state may stay or go. The folder itself stays. */
+    for (size_t f = 0; del && f < p->n_dst; f++) {
+        if (folder_exists(p, p->dst[f].name))
+            continue;
+        dfolder *df = &p->dst[f];
+        for (size_t k = 0; k < df->n;) {
+            if (df->v[k].tracked) {
+                df->v[k] = df->v[--df->n]; /* must be gone */
+            } else {
+                df->v[k].permissive = 1;
+                k++;
+            }
+        }
+    }
 }
 
 static void clear_permissive(pairc *p)
