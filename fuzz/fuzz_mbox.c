@@ -13,8 +13,8 @@
  *   splitting that again gives the same number of messages, each exactly
  *   as written: for mboxrd the delivered bytes come back (plus that one
  *   newline); for mboxo, whose quoting is not undone on reading, the
- *   quoted bytes do. The flags come back too, and the date (where its year
- *   has four digits; the sink dates others "now");
+ *   quoted bytes do. The flags and keywords come back too, and the date
+ *   (where its year has four digits; the sink dates others "now");
  * - the From-quoting gives the same bytes however the message is chunked;
  * - a date the From_ line parser gives back is parsed again from the
  *   asctime form the sink writes for it.
@@ -107,6 +107,9 @@ static void check_index(const char *data, size_t len, size_t start,
         FUZZ_CHECK(d.len == m->size, "message %zu: size %" PRIu64 ", %zu bytes",
                    i, m->size, d.len);
         FUZZ_CHECK(mbox_index_find(idx, m->from_off) == m, "message %zu", i);
+        FUZZ_CHECK(m->keys_len == 0 ||
+                       m->start + m->keys_off + m->keys_len <= m->end,
+                   "message %zu: keywords outside it", i);
     }
     free(d.p);
 }
@@ -312,6 +315,13 @@ static void check_round_trip(const char *data, const mbox_index *idx,
         FUZZ_CHECK(m->flags == idx->msgs[i].flags,
                    "%s: message %zu flags %#x, read back %#x",
                    mbox_format_name(fmt), i, idx->msgs[i].flags, m->flags);
+        /* Thunderbird's keywords: the same X-Mozilla-Keys value (its place
+         * may move, by a '>' the writer adds to a "From " first line). */
+        const mbox_msg *o = &idx->msgs[i];
+        FUZZ_CHECK(m->keys_len == o->keys_len &&
+                       memcmp(out.p + m->start + m->keys_off,
+                              data + o->start + o->keys_off, o->keys_len) == 0,
+                   "%s: message %zu keywords", mbox_format_name(fmt), i);
     }
     mbox_index_free(&again);
     free(back.p);
