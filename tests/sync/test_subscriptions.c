@@ -21,7 +21,8 @@ static int setup(void **state)
     fixture *f = calloc(1, sizeof *f);
     f->dc = mp_dovecot_start();
     mp_dovecot_add_users(f->dc, "alice", "a-pw", "bob", "b-pw", "carol", "c-pw",
-                         "dave", "d-pw", "erin", "e-pw", "frank", "f-pw", NULL);
+                         "dave", "d-pw", "erin", "e-pw", "frank", "f-pw",
+                         "ivan", "i-pw", NULL);
     f->dir = mp_tmpdir("subs");
     setenv("XDG_STATE_HOME", f->dir, 1);
     *state = f;
@@ -372,6 +373,54 @@ static void lsub_where_list_extended_is_missing(void **state)
     mp_dovecot_stop(old);
 }
 
+/* Into and out of a host whose personal namespace is the inbox
+ * ("INBOX." with '.', as Courier and cPanel): SUBSCRIBE and LSUB use the
+ * server's names, the folders keep their places. */
+static void courier_style_namespace_both_ways(void **state)
+{
+    fixture *f = *state;
+    mp_dovecot_opts o = {.separator = '.', .prefix = "INBOX."};
+    mp_dovecot *courier = mp_dovecot_start_opts(&o);
+    mp_dovecot *keep = f->dc;
+    mp_dovecot_add_user(courier, "hank", "h-pw");
+    f->dc = keep;
+    make_source(f, "ivan");
+    char *src = mp_dovecot_url(keep, "imap", "ivan");
+    char *dst = mp_dovecot_url(courier, "imap", "hank");
+    char *rep = copy(f, src, dst, NULL);
+    assert_subscribed_count(rep, 4);
+    free(rep);
+    f->dc = courier;
+    char *got = lsub(f, "hank");
+    assert_string_equal(got, "INBOX\nINBOX.Archive\nINBOX.Entw&APw-rfe\n"
+                             "INBOX.Work.Projects\n");
+    free(got);
+    f->dc = keep;
+
+    /* Back out of it into a Maildir: the folders are children of the
+     * inbox there (README, "IMAP folder names"), and so are their lines,
+     * each naming the directory the folder got. */
+    char *root = mp_strf("%s/from-courier", f->dir);
+    char *md = mp_strf("maildir:%s", root);
+    rep = copy(f, dst, md, NULL);
+    assert_subscribed_count(rep, 4);
+    free(rep);
+    char *subs = mp_strf("%s/subscriptions", root);
+    char *text = mp_read_file(subs, NULL);
+    assert_string_equal(text, "V\t2\n\nINBOX\nINBOX\tArchive\n"
+                              "INBOX\tEntw&APw-rfe\nINBOX\tWork\tProjects\n");
+    char *dir = mp_strf("%s/.INBOX.Work.Projects/cur", root);
+    assert_true(mp_file_exists(dir));
+    free(dir);
+    free(text);
+    free(subs);
+    free(md);
+    free(root);
+    free(src);
+    free(dst);
+    mp_dovecot_stop(courier);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +429,7 @@ int main(void)
         cmocka_unit_test(imap_to_maildir_writes_a_file_dovecot_reads),
         cmocka_unit_test(an_archive_round_trip_keeps_the_file),
         cmocka_unit_test(lsub_where_list_extended_is_missing),
+        cmocka_unit_test(courier_style_namespace_both_ways),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
