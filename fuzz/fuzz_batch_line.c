@@ -38,20 +38,25 @@ static int plain_host(const char *s)
     return 1;
 }
 
-/* The imapsync fields of LINE, split as the job file means them. */
+/* The six fields of an imapsync line by its rule, written apart from the
+ * parser: split on ';' only (empty fields kept, '#' and blanks are field
+ * text), the sixth ending at the next ';' or the end of the line. Returns
+ * how many fields there are (at most 6); 7 when options follow. */
 static int imapsync_fields(const char *line, char *copy, char **f)
 {
     strcpy(copy, line);
     copy[strcspn(copy, "\r\n")] = '\0';
-    char *hash = strchr(copy, '#');
-    if (hash && (hash == copy || hash[-1] == ' ' || hash[-1] == '\t'))
-        *hash = '\0';
+    char *p = copy + strspn(copy, " \t");
     int n = 0;
-    char *save = NULL;
-    for (char *t = strtok_r(copy, ";", &save); t && n < 7;
-         t = strtok_r(NULL, ";", &save))
-        f[n++] = t;
-    return n;
+    while (n < 6) {
+        f[n++] = p;
+        char *semi = strchr(p, ';');
+        if (!semi)
+            return n;
+        *semi = '\0';
+        p = semi + 1;
+    }
+    return p[strspn(p, " \t;")] ? 7 : 6;
 }
 
 static void check_imapsync_url(const char *url, const char *host,
@@ -63,7 +68,9 @@ static void check_imapsync_url(const char *url, const char *host,
     FUZZ_CHECK(strcmp(u->scheme, "imaps") == 0);
     FUZZ_CHECK(u->host && strcmp(u->host, host) == 0);
     FUZZ_CHECK(u->user && strcmp(u->user, user) == 0);
-    FUZZ_CHECK(u->password && strcmp(u->password, pass) == 0);
+    /* An empty password field: none in the URL (asked for at run time). */
+    FUZZ_CHECK(*pass ? u->password && strcmp(u->password, pass) == 0
+                     : !u->password || !*u->password);
     mp_url_free(u);
 }
 
@@ -78,8 +85,12 @@ static void one_line(const char *line, size_t len)
     char *words[MAX_WORDS + 2], *src, *dst;
     int n = mp_batch_parse_line(buf, words, MAX_WORDS, &src, &dst);
     FUZZ_CHECK(n >= -2 && n <= MAX_WORDS);
-    if (n == 2 && src) {
-        FUZZ_CHECK(words[0] == src && words[1] == dst && dst);
+    if (src) {
+        /* The two URLs, then the line's own options (in BUF). */
+        FUZZ_CHECK(n >= 2 && words[0] == src && words[1] == dst && dst);
+        for (int i = 2; i < n; i++)
+            FUZZ_CHECK(words[i] >= buf &&
+                       words[i] + strlen(words[i]) <= buf + len);
         char *f[7];
         char *scratch = malloc(len + 1);
         if (!scratch)

@@ -9,6 +9,7 @@
 #include "json.h"
 #include "log.h"
 #include "report.h"
+#include "secret.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -81,28 +82,125 @@ static char *url_escape(const char *s)
     return out;
 }
 
-/* "host1;user1;password1;host2;user2;password2" into two imaps URLs. */
-static int imapsync_line(const char *line, char **src, char **dst)
+/* Does the line's first ';'-field look like imapsync's host1: a host name
+ * or address, optionally ":PORT", with nothing a native job's URL has
+ * (a scheme's "://", "maildir:", blanks)? */
+static int imapsync_host(const char *f, size_t len)
 {
-    char *copy = strdup(line), *f[7];
-    int n = 0;
-    for (char *p = copy, *save;
-         n < 7 && (f[n] = strtok_r(n ? NULL : p, ";", &save)); n++)
-        ;
-    if (n != 6) {
-        free(copy);
-        return -1;
+    if (len == 0)
+        return 0;
+    const char *colon = memchr(f, ':', len);
+    size_t host_len = colon ? (size_t)(colon - f) : len;
+    if (host_len == 0)
+        return 0;
+    for (size_t i = 0; i < host_len; i++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                    "0123456789.-_[]",
+                    f[i]))
+            return 0;
+    for (size_t i = host_len + 1; colon && i < len; i++)
+        if (f[i] < '0' || f[i] > '9')
+            return 0;
+    return !colon || len > host_len + 1;
+}
+
+/* One side of an imapsync line as a URL: imaps:// (or imap:// with
+ * STARTTLS for --tlsN), HOST[:PORT] (--portN when HOST has none),
+ * cafile= for --cafileN. */
+static char *imapsync_url(const char *host, const char *user,
+                          const char *password, int starttls, const char *port,
+                          const char *cafile)
+{
+    char *u = url_escape(user), *p = url_escape(password);
+    char *ca = cafile ? url_escape(cafile) : NULL;
+    char *url = NULL;
+    int add_port = port && !strchr(host, ':');
+    /* An empty password field: none in the URL, asked for at run time. */
+    if (asprintf(&url, "%s://%s%s%s@%s%s%s%s%s", starttls ? "imap" : "imaps", u,
+                 *p ? ":" : "", p, host, add_port ? ":" : "",
+                 add_port ? port : "", ca ? "?cafile=" : "", ca ? ca : "") < 0)
+        url = NULL;
+    free(u);
+    free(p);
+    free(ca);
+    return url;
+}
+
+/* imapsync's accounts list, as its examples/sync_loop_unix.sh reads it
+ * (IFS=';'): "host1;user1;password1;host2;user2;password2;" Fields are
+ * split on ';' only, so a password may hold blanks and anything but ';'.
+ * A host may be HOST:PORT. What follows the sixth field (the trailing ';'
+ * leaves it empty) holds this account's options, blank-separated:
+ * imapsync's --ssl1/--ssl2 (implicit TLS, the default), --tls1/--tls2
+ * (STARTTLS: imap://), --port1/--port2 N and --cafile1/--cafile2 FILE,
+ * and any mailport option (--include INBOX, --delete, ...), which go to
+ * WORDS after the two URLs (pointing into LINE). Returns the word count,
+ * -2 when the fields are not six, -1 on a bad option. */
+static int imapsync_line(char *line, char **words, int max, char **src,
+                         char **dst)
+{
+    char *f[6], *rest = line;
+    for (int i = 0; i < 6; i++) {
+        f[i] = rest;
+        char *semi = strchr(rest, ';');
+        if (!semi && i < 5)
+            return -2;
+        if (semi) {
+            *semi = '\0';
+            rest = semi + 1;
+        } else {
+            rest = rest + strlen(rest);
+        }
     }
-    char *u1 = url_escape(f[1]), *p1 = url_escape(f[2]);
-    char *u2 = url_escape(f[4]), *p2 = url_escape(f[5]);
-    int rc = asprintf(src, "imaps://%s:%s@%s", u1, p1, f[0]) < 0 ||
-             asprintf(dst, "imaps://%s:%s@%s", u2, p2, f[3]) < 0;
-    free(u1);
-    free(p1);
-    free(u2);
-    free(p2);
-    free(copy);
-    return rc ? -1 : 0;
+    if (!*f[0] || !*f[1] || !*f[3] || !*f[4])
+        return -2;
+    /* The options: ';' there separates like a blank. */
+    for (char *c = rest; *c; c++)
+        if (*c == ';')
+            *c = ' ';
+    char *opt[MAX_WORDS];
+    int n_opt = split_words(rest, opt, MAX_WORDS);
+    if (n_opt < 0)
+        return -1;
+    int tls[2] = {0, 0};
+    const char *port[2] = {NULL, NULL}, *ca[2] = {NULL, NULL};
+    int n = 2;
+    for (int i = 0; i < n_opt; i++) {
+        const char *o = opt[i];
+        size_t ol = strlen(o);
+        int side = ol > 2 && (o[ol - 1] == '1' || o[ol - 1] == '2')
+                       ? o[ol - 1] - '1'
+                       : -1;
+        if (side >= 0 && (!strcmp(o, "--tls1") || !strcmp(o, "--tls2")))
+            tls[side] = 1;
+        else if (side >= 0 && (!strcmp(o, "--ssl1") || !strcmp(o, "--ssl2")))
+            tls[side] = 0;
+        else if (side >= 0 &&
+                 (!strcmp(o, "--port1") || !strcmp(o, "--port2") ||
+                  !strcmp(o, "--cafile1") || !strcmp(o, "--cafile2"))) {
+            if (i + 1 == n_opt)
+                return -1;
+            if (o[2] == 'p')
+                port[side] = opt[++i];
+            else
+                ca[side] = opt[++i];
+        } else if (n < max) {
+            words[n++] = opt[i];
+        } else {
+            return -1;
+        }
+    }
+    *src = imapsync_url(f[0], f[1], f[2], tls[0], port[0], ca[0]);
+    *dst = imapsync_url(f[3], f[4], f[5], tls[1], port[1], ca[1]);
+    if (!*src || !*dst) {
+        free(*src);
+        free(*dst);
+        *src = *dst = NULL;
+        return -2;
+    }
+    words[0] = *src;
+    words[1] = *dst;
+    return n;
 }
 
 int mp_batch_parse_line(char *line, char **words, int max, char **src,
@@ -110,16 +208,21 @@ int mp_batch_parse_line(char *line, char **words, int max, char **src,
 {
     *src = *dst = NULL;
     line[strcspn(line, "\r\n")] = '\0';
+    line += strspn(line, " \t");
+    if (*line == '#')
+        return 0;
+    /* imapsync's form first: its passwords may hold '#' and blanks. */
+    size_t first = strcspn(line, ";");
+    int semis = 0;
+    for (const char *c = line; *c; c++)
+        semis += *c == ';';
+    if (semis >= 5 && imapsync_host(line, first))
+        return imapsync_line(line, words, max, src, dst);
+    if (line[first] == ';' && imapsync_host(line, first) && !strchr(line, ' '))
+        return -2; /* an imapsync line without its six fields */
     char *hash = strchr(line, '#');
     if (hash && (hash == line || hash[-1] == ' ' || hash[-1] == '\t'))
         *hash = '\0';
-    if (strchr(line, ';') && !strchr(line, ' ') && !strchr(line, '\t')) {
-        if (imapsync_line(line, src, dst) != 0)
-            return -2;
-        words[0] = *src;
-        words[1] = *dst;
-        return 2;
-    }
     return split_words(line, words, max);
 }
 
@@ -348,7 +451,8 @@ int mp_cmd_batch(const mp_registry *reg, int argc, char **argv)
         int n = mp_batch_parse_line(line, words, MAX_WORDS, &src, &dst);
         if (n == -2) {
             mp_error("%s:%d: an imapsync-style line needs 6 fields "
-                     "host1;user1;password1;host2;user2;password2",
+                     "host1;user1;password1;host2;user2;password2; (then "
+                     "options such as --tls2 --port2 143 --cafile2 FILE)",
                      path, lineno);
             worst = worst > MP_EXIT_USAGE ? worst : MP_EXIT_USAGE;
             continue;
@@ -402,8 +506,11 @@ int mp_cmd_batch(const mp_registry *reg, int argc, char **argv)
                 free(d);
             }
             mp_report *rep = NULL;
+            /* The file's passwords were warned about once, above. */
+            mp_secret_inline_warned(warned > 0);
             int code =
                 mp_copy_job_keep(reg, &job, job.args[0], job.args[1], &rep);
+            mp_secret_inline_warned(0);
             batch_log_job(&log, index - 1, lineno, job.args[0], job.args[1],
                           code, rep);
             mp_report_free(rep);

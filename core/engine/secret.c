@@ -127,6 +127,15 @@ static char *from_prompt(const char *prompt)
     return buf;
 }
 
+/* Set by mp_secret_inline_warned: URLs this process made from a job file
+ * that was already warned about. */
+static _Atomic int inline_warned;
+
+void mp_secret_inline_warned(int on)
+{
+    inline_warned = on;
+}
+
 mp_status mp_secret_obtain(const char *kind, const char *file, const char *env,
                            const char *cmd, const char *inline_value,
                            const char *prompt, char **out, char *err,
@@ -174,9 +183,10 @@ mp_status mp_secret_obtain(const char *kind, const char *file, const char *env,
             return fail(err, err_size, kind_out, MP_ERR_USAGE,
                         "the %s command failed (%s_cmd)", kind, kind);
     } else if (inline_value) {
-        mp_warn("a %s typed in the URL can be seen by other users (ps, shell "
-                "history); prefer %s_file= or %s_env=",
-                kind, kind, kind);
+        if (!inline_warned)
+            mp_warn("a %s typed in the URL can be seen by other users (ps, "
+                    "shell history); prefer %s_file= or %s_env=",
+                    kind, kind, kind);
         *out = strdup(inline_value);
     } else {
         *out = prompt ? from_prompt(prompt) : NULL;

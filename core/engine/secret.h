@@ -19,4 +19,9 @@ mp_status mp_secret_obtain(const char *kind, const char *file, const char *env,
 /* Wipe and free. */
 void mp_secret_free(char *secret);
 
+/* ON: passwords in URLs come from a file the user was already warned
+ * about once (batch's imapsync lines, which the user never typed as URLs):
+ * mp_secret_obtain does not warn about each. */
+void mp_secret_inline_warned(int on);
+
 #endif
