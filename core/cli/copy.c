@@ -172,6 +172,38 @@ static mp_store *open_or_report(job *j, const char *url, mp_role role)
     return s;
 }
 
+static int folders_left(job *j)
+{
+    pthread_mutex_lock(&j->lock);
+    int left = j->next < j->n_folders && !j->stopped;
+    pthread_mutex_unlock(&j->lock);
+    return left;
+}
+
+/* An extra worker's store: a refusal because the account has too many
+ * connections (MP_ERR_LIMIT) is not a failure of the run, which goes on
+ * with the connections it has; anything else is reported as for the
+ * first worker. */
+static mp_store *open_worker_store(job *j, const char *url, mp_role role,
+                                   int extra)
+{
+    if (!extra)
+        return open_or_report(j, url, role);
+    char err[2600];
+    int code = 0;
+    mp_store *s = mp_open_endpoint(j->reg, url, role, err, sizeof err, &code);
+    if (s)
+        return s;
+    if (mp_store_open_error_kind() == MP_ERR_LIMIT) {
+        mp_warn("%s; going on with fewer connections", err);
+        return NULL;
+    }
+    mp_error("%s", err);
+    mp_report_error(j->report, "", NULL, err);
+    job_fail(j, code);
+    return NULL;
+}
+
 /* Seconds to give the destination, after a connection to it dropped,
  * before looking at what is there: a message whose APPEND was sent in full
  * may still be being stored by the server, and must be found there, not
@@ -245,13 +277,20 @@ static void *run_worker(void *arg)
     job *j = w->job;
     mp_state *state = NULL;
     size_t f;
-    if (!take_folder(j, &f))
+    /* A worker beyond the first opens its own connections before it takes
+     * a folder: when a server refuses one more connection ([LIMIT]), the
+     * folders stay with the workers it accepted. */
+    int extra = !w->src;
+    if (extra && !folders_left(j))
         return NULL;
     if (!w->src)
-        w->src = open_or_report(j, j->source, MP_ROLE_SOURCE);
+        w->src = open_worker_store(j, j->source, MP_ROLE_SOURCE, extra);
     if (w->src && !w->dst && !j->opt->dry_run)
-        w->dst = open_or_report(j, j->dest, MP_ROLE_SINK);
+        w->dst = open_worker_store(j, j->dest, MP_ROLE_SINK, extra);
     if (!w->src || (!w->dst && !j->opt->dry_run))
+        return NULL; /* the caller closes what was opened */
+    mp_report_count(j->report, MP_COUNT_CONNECTIONS, 1);
+    if (!take_folder(j, &f))
         return NULL;
     if (j->state_path) {
         char err[1024];

@@ -236,8 +236,8 @@ void mp_report_print(const mp_report *r, FILE *f)
     fprintf(f,
             "{\"copied\": %llu, \"skipped\": %llu, \"flags_updated\": %llu, "
             "\"failed\": %llu, \"bytes\": %llu, \"filtered\": %llu, "
-            "\"removed\": %llu, \"altered\": %llu, \"subscribed\": %llu,\n "
-            "\"folders\": [",
+            "\"removed\": %llu, \"altered\": %llu, \"subscribed\": %llu, "
+            "\"connections\": %llu,\n \"folders\": [",
             (unsigned long long)r->total[MP_COUNT_COPIED],
             (unsigned long long)r->total[MP_COUNT_SKIPPED],
             (unsigned long long)r->total[MP_COUNT_FLAGS_UPDATED],
@@ -246,7 +246,8 @@ void mp_report_print(const mp_report *r, FILE *f)
             (unsigned long long)r->total[MP_COUNT_FILTERED],
             (unsigned long long)r->total[MP_COUNT_REMOVED],
             (unsigned long long)r->total[MP_COUNT_ALTERED],
-            (unsigned long long)r->total[MP_COUNT_SUBSCRIBED]);
+            (unsigned long long)r->total[MP_COUNT_SUBSCRIBED],
+            (unsigned long long)r->total[MP_COUNT_CONNECTIONS]);
     for (size_t i = 0; i < r->n_folders; i++) {
         const folder_counts *fc = &r->folders[i];
         fputs(i ? ",\n  {\"name\": " : "\n  {\"name\": ", f);

@@ -21,6 +21,9 @@ typedef enum mp_counter {
     MP_COUNT_ALTERED,  /* copied, but the destination stored other bytes */
     /* Destination folders this run subscribed (a total, no folder's). */
     MP_COUNT_SUBSCRIBED,
+    /* Connections to the destination the run held at once (a total): fewer
+     * than --jobs when the server refused more. */
+    MP_COUNT_CONNECTIONS,
     MP_COUNT__N
 } mp_counter;
 

@@ -11,6 +11,7 @@ int mp_exit_code_for(mp_error_kind kind)
         return 2;
     case MP_ERR_CONNECT:
     case MP_ERR_AUTH:
+    case MP_ERR_LIMIT:
         return 3;
     default:
         return 1;
@@ -60,9 +61,18 @@ static mp_status open_handle(mp_store *s)
     return MP_OK;
 }
 
+/* The kind of the last failure of mp_store_open in this thread. */
+static _Thread_local mp_error_kind last_open_kind;
+
+mp_error_kind mp_store_open_error_kind(void)
+{
+    return last_open_kind;
+}
+
 mp_store *mp_store_open(const mp_registry *reg, const char *text, mp_role role,
                         char *err, size_t err_size, int *exit_code)
 {
+    last_open_kind = MP_ERR_NONE;
     char perr[512];
     mp_url *url = mp_url_parse(text, perr, sizeof perr);
     if (!url) {
@@ -93,6 +103,7 @@ mp_store *mp_store_open(const mp_registry *reg, const char *text, mp_role role,
     if (open_handle(s) != MP_OK) {
         snprintf(err, err_size, "%s", mp_store_error(s));
         *exit_code = mp_exit_code_for(s->host.err_kind);
+        last_open_kind = s->host.err_kind;
         mp_url_free(url);
         free(s);
         return NULL;

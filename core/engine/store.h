@@ -24,6 +24,12 @@ typedef struct mp_store {
 mp_store *mp_store_open(const mp_registry *reg, const char *text, mp_role role,
                         char *err, size_t err_size, int *exit_code);
 
+/* The error kind of this thread's last mp_store_open that failed in the
+ * plugin's open (MP_ERR_NONE when it failed before, on the URL or plugin):
+ * as errno is read after a call, so that a caller can tell a refused extra
+ * connection (MP_ERR_LIMIT) from an endpoint that cannot be reached. */
+mp_error_kind mp_store_open_error_kind(void);
+
 /* Reopen the same endpoint after an MP_TEMPORARY failure. Returns 0 or -1
  * with the store's host error set. */
 int mp_store_reopen(mp_store *s);

@@ -80,6 +80,11 @@ typedef enum mp_error_kind {
     MP_ERR_NOTFOUND, /* the folder or message does not exist */
     MP_ERR_PROTOCOL, /* the peer broke the protocol */
     MP_ERR_INTERNAL, /* out of memory, a bug */
+    /* Since 1.2. The endpoint refused one more connection: the account's
+     * (or address's) limit of simultaneous connections is reached (IMAP
+     * [LIMIT], RFC 5530). A run that holds other connections goes on with
+     * those (exit 3 when it has none). */
+    MP_ERR_LIMIT,
 } mp_error_kind;
 
 /* ------------------------------------------------------------------------ */

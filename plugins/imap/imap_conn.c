@@ -141,6 +141,17 @@ static int greeting_watch(void *ctx, curl_off_t dltotal, curl_off_t dlnow,
     return c->speaks_tls; /* non-zero aborts the transfer */
 }
 
+/* Does a login refusal say the account has too many connections already?
+ * RFC 5530's [LIMIT] (Dovecot: "[LIMIT] Maximum number of connections from
+ * user+IP exceeded"), or the words hosts without response codes use. */
+static int refused_for_limit(const char *words)
+{
+    return strncasecmp(words, "[LIMIT]", 7) == 0 ||
+           strcasestr(words, "too many connections") != NULL ||
+           strcasestr(words, "maximum number of connections") != NULL ||
+           strcasestr(words, "too many simultaneous connections") != NULL;
+}
+
 /* "A002 NO [AUTHENTICATIONFAILED] Authentication failed." -> the part after
  * the status word; NULL when LINE is no refusal. */
 static const char *refusal_words(const char *line)
@@ -644,6 +655,12 @@ mp_status imap_conn_open(mp_host *host, const mp_endpoint *ep, imap_conn **out)
                             "TLS: use imap%s (TLS is still required, through "
                             "STARTTLS)",
                             c->where, after_scheme(ep->display));
+        } else if (rc == CURLE_LOGIN_DENIED && words &&
+                   refused_for_limit(words)) {
+            host->set_error(host, MP_ERR_LIMIT,
+                            "%s refused one more connection for %s (too many "
+                            "at once): %s",
+                            c->where, ep->user, words);
         } else if (rc == CURLE_LOGIN_DENIED && words) {
             host->set_error(host, MP_ERR_AUTH, "login refused for %s at %s: %s",
                             ep->user, c->where, words);

@@ -102,6 +102,13 @@ static void write_config(mp_dovecot *d, const mp_dovecot_opts *o)
         free(quota);
         quota = both;
     }
+    if (o && o->max_connections) {
+        char *more = mp_strf("%sprotocol imap {\n"
+                             "  mail_max_userip_connections = %d\n}\n",
+                             quota, o->max_connections);
+        free(quota);
+        quota = more;
+    }
     if (o && o->capability) {
         char *more = mp_strf("%simap_capability = %s\n", quota, o->capability);
         free(quota);

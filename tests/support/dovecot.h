@@ -32,6 +32,9 @@ typedef struct mp_dovecot_opts {
      * own (its imap_capability setting), to look like a server without
      * some extension; NULL: Dovecot's own. */
     const char *capability;
+    /* Connections one user may hold from one address at once
+     * (mail_max_userip_connections), as hosts limit them; 0: 64. */
+    int max_connections;
 } mp_dovecot_opts;
 
 /* Start a server (default options). Skips nothing: fails the test when
