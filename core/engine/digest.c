@@ -11,22 +11,7 @@ void mp_digest_init(mp_digest *d)
     d->sha = EVP_MD_CTX_new();
     EVP_DigestInit_ex(d->sha, EVP_sha256(), NULL);
     mp_eol_init(&d->lf, MP_EOLCONV_TO_LF);
-}
-
-static void hash_lf(mp_digest *d, const char *buf, size_t len)
-{
-    if (!d->lf.pending_cr && !memchr(buf, '\r', len)) {
-        EVP_DigestUpdate(d->sha, buf, len); /* LF text: nothing to change */
-        return;
-    }
-    char out[8192];
-    while (len > 0) {
-        size_t n = len > sizeof out / 2 - 1 ? sizeof out / 2 - 1 : len;
-        size_t w = mp_eol_convert(&d->lf, buf, n, out);
-        EVP_DigestUpdate(d->sha, out, w);
-        buf += n;
-        len -= n;
-    }
+    d->last = -1;
 }
 
 static void header_append(mp_digest *d, const char *buf, size_t n)
@@ -52,33 +37,17 @@ static void header_append(mp_digest *d, const char *buf, size_t n)
     d->header[d->header_len] = '\0';
 }
 
-/* Keep the header block: everything before the first empty line. d->tail
- * carries the position across chunks: 0 mid-line, 1 at a line start, 2 at
- * a line start after a CR that is held back (it belongs to the blank line
- * if an LF follows). Whole lines are copied at once. */
+/* Keep the header block of the normalised (LF) text: everything before
+ * the first empty line. d->tail is 1 when the text so far ends at a line
+ * start (an LF right there ends the header). Whole lines are copied at
+ * once. */
 static void capture_header(mp_digest *d, const char *buf, size_t len)
 {
     size_t i = 0;
     while (i < len && !d->header_done) {
-        if (d->tail == 2) {
-            if (buf[i] == '\n') {
-                d->header_done = 1;
-                break;
-            }
-            header_append(d, "\r", 1);
-            d->tail = 0;
-            continue;
-        }
-        if (d->tail == 1) {
-            if (buf[i] == '\n') {
-                d->header_done = 1;
-                break;
-            }
-            if (buf[i] == '\r') {
-                d->tail = 2;
-                i++;
-                continue;
-            }
+        if (d->tail && buf[i] == '\n') {
+            d->header_done = 1;
+            break;
         }
         const char *nl = memchr(buf + i, '\n', len - i);
         size_t end = nl ? (size_t)(nl - buf) + 1 : len;
@@ -88,23 +57,42 @@ static void capture_header(mp_digest *d, const char *buf, size_t len)
     }
 }
 
+/* Normalised bytes: into the header (until it is complete) and the hash. */
+static void take_lf(mp_digest *d, const char *buf, size_t len)
+{
+    if (!d->header_done)
+        capture_header(d, buf, len);
+    EVP_DigestUpdate(d->sha, buf, len);
+    if (len)
+        d->last = (unsigned char)buf[len - 1];
+}
+
 void mp_digest_update(mp_digest *d, const char *buf, size_t len)
 {
-    if (!d->header_done) {
-        if (d->bytes == 0)
-            d->tail = 1; /* an empty first line ends an empty header */
-        capture_header(d, buf, len);
-    }
+    if (d->bytes == 0)
+        d->tail = 1; /* an empty first line ends an empty header */
     d->bytes += len;
-    hash_lf(d, buf, len);
+    if (mp_eol_unchanged(&d->lf, buf, len)) {
+        take_lf(d, buf, len); /* LF text: nothing to change */
+        return;
+    }
+    char out[MP_EOL_OUT_MAX(4096)];
+    while (len > 0) {
+        size_t n = len > 4096 ? 4096 : len;
+        take_lf(d, out, mp_eol_convert(&d->lf, buf, n, out));
+        buf += n;
+        len -= n;
+    }
 }
 
 void mp_digest_final(mp_digest *d, char hex[65])
 {
-    char out[2];
+    char out[MP_EOL_FINISH_MAX];
     size_t w = mp_eol_finish(&d->lf, out);
     if (w)
-        EVP_DigestUpdate(d->sha, out, w);
+        take_lf(d, out, w); /* held CRs: line breaks, maybe the header's */
+    if (d->last >= 0 && d->last != '\n')
+        EVP_DigestUpdate(d->sha, "\n", 1); /* the final line break (above) */
     unsigned char md[32];
     unsigned int n = 0;
     EVP_DigestFinal_ex(d->sha, md, &n);

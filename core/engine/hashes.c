@@ -20,20 +20,24 @@ void mp_loose_init(mp_loose_digest *d)
 {
     d->sha = EVP_MD_CTX_new();
     EVP_DigestInit_ex(d->sha, EVP_sha256(), NULL);
+    mp_eol_init(&d->lf, MP_EOLCONV_TO_LF);
+    d->last = -1;
 }
 
-/* Feed BUF to SHA with CRs dropped and, when FOLD, the bytes servers
- * replace folded into 'X'. */
-static void feed_filtered(void *sha, const unsigned char *buf, size_t len,
-                          int fold)
+typedef enum { KEEP_BREAKS_FOLD, DROP_BREAKS } filter_kind;
+
+/* Feed normalised (LF) text to SHA: with the bytes servers replace folded
+ * into 'X' (the loose digest), or without its line breaks. */
+static void feed_filtered(void *sha, const char *buf, size_t len,
+                          filter_kind kind)
 {
     unsigned char out[4096];
     size_t w = 0;
     for (size_t i = 0; i < len; i++) {
-        unsigned char c = buf[i];
-        if (c == '\r')
+        unsigned char c = (unsigned char)buf[i];
+        if (kind == DROP_BREAKS && c == '\n')
             continue;
-        if (fold && (c == 0 || c >= 0x80 || c == 'X'))
+        if (kind == KEEP_BREAKS_FOLD && (c == 0 || c >= 0x80 || c == 'X'))
             c = 'X';
         out[w++] = c;
         if (w == sizeof out) {
@@ -45,9 +49,39 @@ static void feed_filtered(void *sha, const unsigned char *buf, size_t len,
         EVP_DigestUpdate(sha, out, w);
 }
 
+/* Normalise BUF through C, then feed it to SHA filtered by KIND; *LAST
+ * keeps the last normalised byte. With BUF NULL, the end of the message:
+ * the bytes C still holds, and the final line break when the message has
+ * none, as the strict digest does (digest.h). */
+static void feed_normalised(mp_eol_conv *c, void *sha, int *last,
+                            const void *buf, size_t len, filter_kind kind)
+{
+    char out[MP_EOL_OUT_MAX(4096)];
+    size_t w;
+    if (!buf) {
+        w = mp_eol_finish(c, out);
+        if (w)
+            *last = '\n';
+        if (*last >= 0 && *last != '\n')
+            out[w++] = '\n';
+        feed_filtered(sha, out, w, kind);
+        return;
+    }
+    const char *p = buf;
+    while (len > 0) {
+        size_t n = len > 4096 ? 4096 : len;
+        w = mp_eol_convert(c, p, n, out);
+        if (w)
+            *last = (unsigned char)out[w - 1];
+        feed_filtered(sha, out, w, kind);
+        p += n;
+        len -= n;
+    }
+}
+
 void mp_loose_update(mp_loose_digest *d, const void *buf, size_t len)
 {
-    feed_filtered(d->sha, buf, len, 1);
+    feed_normalised(&d->lf, d->sha, &d->last, buf, len, KEEP_BREAKS_FOLD);
 }
 
 static void final_hex(void *sha, char hex[65])
@@ -61,6 +95,7 @@ static void final_hex(void *sha, char hex[65])
 
 void mp_loose_final(mp_loose_digest *d, char hex[65])
 {
+    feed_normalised(&d->lf, d->sha, &d->last, NULL, 0, KEEP_BREAKS_FOLD);
     final_hex(d->sha, hex);
     d->sha = NULL;
 }
@@ -70,7 +105,7 @@ const char *mp_content_difference(const mp_content_hashes *a,
 {
     if (strcmp(a->strict, b->strict) == 0)
         return NULL;
-    if (a->nocr[0] && strcmp(a->nocr, b->nocr) == 0)
+    if (a->nobreak[0] && strcmp(a->nobreak, b->nobreak) == 0)
         return "line endings only";
     if (a->loose[0] && strcmp(a->loose, b->loose) == 0)
         return "bytes a server replaces (NUL, 8-bit, X)";
@@ -84,7 +119,9 @@ typedef struct hash_run {
     const size_t *positions;
     size_t current;
     mp_digest strict;
-    void *nocr; /* EVP_MD_CTX */
+    void *nobreak; /* EVP_MD_CTX */
+    mp_eol_conv nobreak_lf;
+    int nobreak_last;
     mp_loose_digest loose;
     int open;
 } hash_run;
@@ -95,8 +132,10 @@ static mp_status hash_begin(void *ctx, size_t index, const mp_msg_info *info)
     hash_run *h = ctx;
     h->current = h->positions[index];
     mp_digest_init(&h->strict);
-    h->nocr = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(h->nocr, EVP_sha256(), NULL);
+    h->nobreak = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(h->nobreak, EVP_sha256(), NULL);
+    mp_eol_init(&h->nobreak_lf, MP_EOLCONV_TO_LF);
+    h->nobreak_last = -1;
     mp_loose_init(&h->loose);
     h->open = 1;
     return MP_OK;
@@ -106,7 +145,8 @@ static mp_status hash_data(void *ctx, const void *buf, size_t len)
 {
     hash_run *h = ctx;
     mp_digest_update(&h->strict, buf, len);
-    feed_filtered(h->nocr, buf, len, 0);
+    feed_normalised(&h->nobreak_lf, h->nobreak, &h->nobreak_last, buf, len,
+                    DROP_BREAKS);
     mp_loose_update(&h->loose, buf, len);
     return MP_OK;
 }
@@ -116,7 +156,9 @@ static void hash_close(hash_run *h, mp_content_hashes *into)
     mp_content_hashes got;
     mp_digest_final(&h->strict, got.strict);
     mp_digest_free(&h->strict);
-    final_hex(h->nocr, got.nocr);
+    feed_normalised(&h->nobreak_lf, h->nobreak, &h->nobreak_last, NULL, 0,
+                    DROP_BREAKS);
+    final_hex(h->nobreak, got.nobreak);
     mp_loose_final(&h->loose, got.loose);
     h->open = 0;
     if (into)
@@ -130,6 +172,16 @@ static mp_status hash_end(void *ctx, mp_status status)
     if (status != MP_OK)
         h->out[h->current].strict[0] = '\0';
     return status == MP_MSG_BAD ? MP_OK : status;
+}
+
+void mp_content_hashes_buffer(const void *buf, size_t len,
+                              mp_content_hashes *out)
+{
+    size_t zero = 0;
+    hash_run h = {.out = out, .positions = &zero};
+    hash_begin(&h, 0, NULL);
+    hash_data(&h, buf, len);
+    hash_end(&h, MP_OK);
 }
 
 mp_status mp_hash_messages(mp_store *store, void *folder, mp_msglist *list,

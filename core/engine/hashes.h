@@ -3,35 +3,48 @@
 #ifndef MP_HASHES_H
 #define MP_HASHES_H
 
+#include "eol.h"
 #include "msglist.h"
 #include "store.h"
 
 #include <stddef.h>
 
-/* The loose digest: SHA-256 over the message with every CR dropped and
- * NUL, 8-bit bytes and 'X' folded into one byte. It stays the same through
- * what servers are seen doing to a message on APPEND (Dovecot stores NUL
- * as 0x80 and CR CR LF as CR LF, Cyrus turns 8-bit header bytes into 'X'),
- * so a copy a server altered is still recognised as that message. */
+/* The loose digest: SHA-256 over the message normalised to LF line breaks
+ * (eol.h) with NUL, 8-bit bytes and 'X' folded into one byte. It stays the
+ * same through what servers are seen doing to a message on APPEND (Dovecot
+ * stores NUL as 0x80, a lone CR as CR LF and CR CR LF as CR LF, Cyrus
+ * turns 8-bit header bytes into 'X'), so a copy a server altered is still
+ * recognised as that message. */
 typedef struct mp_loose_digest {
     void *sha; /* EVP_MD_CTX */
+    mp_eol_conv lf;
+    int last; /* the last LF-text byte; -1 before any (see digest.h) */
 } mp_loose_digest;
 
 void mp_loose_init(mp_loose_digest *d);
 void mp_loose_update(mp_loose_digest *d, const void *buf, size_t len);
 void mp_loose_final(mp_loose_digest *d, char hex[65]); /* also frees */
 
-/* What differs between two messages, named from their digests: "line
- * endings only" (equal once every CR is dropped), "bytes a server replaces
+/* What differs between two messages, named from their digests. Their
+ * strict hashes are over the normalised form, so a mere change of
+ * line-ending style (LF, CRLF, CR-only) is no difference at all. Else:
+ * "line endings only" (the text is the same once every line break is
+ * dropped: line breaks were added, lost or moved, e.g. a lone CR that a
+ * store dropped, or a final line break added), "bytes a server replaces
  * (NUL, 8-bit, X)" (equal loose digests), else "content". */
 typedef struct mp_content_hashes {
-    char strict[65]; /* mp_digest: LF line endings; "" when unreadable */
-    char nocr[65];   /* no CR at all */
+    char strict[65];  /* mp_digest; "" when unreadable */
+    char nobreak[65]; /* the normalised text without its line breaks */
     char loose[65];
 } mp_content_hashes;
 
 const char *mp_content_difference(const mp_content_hashes *a,
                                   const mp_content_hashes *b);
+
+/* All three hashes of the message BUF (LEN bytes), as mp_hash_messages
+ * takes them from a fetch. */
+void mp_content_hashes_buffer(const void *buf, size_t len,
+                              mp_content_hashes *out);
 
 /* Fetch the messages of LIST whose WANTED flag is set (all when WANTED is
  * NULL) from FOLDER of STORE, opened as a source, and fill OUT (one per

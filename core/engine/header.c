@@ -1,5 +1,7 @@
 #include "header.h"
 
+#include "eol.h"
+
 #include <gmime/gmime.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -49,10 +51,34 @@ static void hex_sha256(const void *data, size_t len, char *out, size_t chars)
         sprintf(out + 2 * i, "%02x", md[i]);
 }
 
+/* HDR normalised to LF line breaks (eol.h) and cut at its first empty
+ * line, malloc'd; *OUT_LEN gets its length. A plugin hands over what it
+ * took for the header block, which for CR-only mail (no LF anywhere) may
+ * be the whole message: only the normalised form shows where it ends. */
+static char *normalised_header(const char *hdr, size_t len, size_t *out_len)
+{
+    char *norm = malloc(MP_EOL_OUT_MAX(len));
+    mp_eol_conv c;
+    mp_eol_init(&c, MP_EOLCONV_TO_LF);
+    size_t w = mp_eol_convert(&c, hdr, len, norm);
+    w += mp_eol_finish(&c, norm + w);
+    if (w > 0 && norm[0] == '\n')
+        w = 0; /* an empty first line: an empty header */
+    for (size_t i = 1; i < w; i++)
+        if (norm[i] == '\n' && norm[i - 1] == '\n') {
+            w = i;
+            break;
+        }
+    *out_len = w;
+    return norm;
+}
+
 void mp_identity_of_header(const char *hdr, size_t len, char *out,
                            size_t out_size)
 {
-    char *raw = mp_header_value(hdr, len, "Message-ID");
+    size_t nlen;
+    char *norm = normalised_header(hdr, len, &nlen);
+    char *raw = mp_header_value(norm, nlen, "Message-ID");
     char *id = raw ? g_mime_utils_decode_message_id(raw) : NULL;
     free(raw);
     if (id && *id) {
@@ -66,22 +92,22 @@ void mp_identity_of_header(const char *hdr, size_t len, char *out,
                      (int)(out_size > 4 ? out_size - 4 : 0), hex);
         }
         g_free(id);
+        free(norm);
         return;
     }
     g_free(id);
     /* No Message-ID: hash the header block in the form the loose digest
-     * uses (every CR dropped; NUL, 8-bit bytes and 'X' as one byte), so
-     * the same message agrees as CRLF (IMAP) and LF (Maildir), and after
-     * what servers do on APPEND (Dovecot stores NUL as 0x80 and CR CR LF
-     * as CR LF, Cyrus turns 8-bit header bytes into 'X'). Equal identities
-     * are told apart by content (plan.c), so folding costs nothing. */
-    char *norm = malloc(len + 1);
-    size_t w = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)hdr[i];
-        if (c == '\r')
-            continue;
-        norm[w++] = c == 0 || c >= 0x80 ? 'X' : (char)c;
+     * uses (normalised to LF; NUL, 8-bit bytes and 'X' as one byte), so
+     * the same message agrees as CRLF (IMAP), LF (Maildir) and CR-only
+     * (old Mac mail), and after what servers do on APPEND (Dovecot stores
+     * NUL as 0x80 and CR CR LF as CR LF, Cyrus turns 8-bit header bytes
+     * into 'X'). Equal identities are told apart by content (plan.c), so
+     * folding costs nothing. */
+    size_t w = nlen;
+    for (size_t i = 0; i < w; i++) {
+        unsigned char c = (unsigned char)norm[i];
+        if (c == 0 || c >= 0x80)
+            norm[i] = 'X';
     }
     while (w > 0 && norm[w - 1] == '\n')
         w--; /* trailing line breaks differ between splitters */

@@ -16,10 +16,12 @@ char *mp_header_value(const char *hdr, size_t len, const char *name);
 int64_t mp_header_date(const char *hdr, size_t len);
 
 /* "M:<message-id>" (normalised by GMime; long ids hashed as "M#<sha256>"),
- * or "H:<sha256 of the header block>" when there is no Message-ID, taken
- * with every CR dropped and NUL, 8-bit bytes and 'X' folded into one byte
- * (the loose digest's form, hashes.h), so a copy a server altered keeps
- * its identity. OUT holds at least 80 bytes. */
+ * or "H:<sha256 of the header block>" when there is no Message-ID. Both
+ * are read from HDR normalised to LF line breaks (eol.h) and cut at its
+ * first empty line, so CR-only, CRLF and LF copies agree; the header hash
+ * is taken with NUL, 8-bit bytes and 'X' folded into one byte (the loose
+ * digest's form, hashes.h), so a copy a server altered keeps its
+ * identity. OUT holds at least 80 bytes. */
 void mp_identity_of_header(const char *hdr, size_t len, char *out,
                            size_t out_size);
 

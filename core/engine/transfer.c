@@ -72,7 +72,7 @@ typedef struct copy_run {
     mp_digest digest;
     char *held; /* bytes held until the header is complete */
     size_t held_len, held_cap;
-    char convert[2 * CONVERT_PIECE + 1];
+    char convert[MP_EOL_OUT_MAX(CONVERT_PIECE)];
 
     /* Results of the batch being fetched (CUR). With a sink that overlaps
      * (flush_start), STARTED holds the batch before it while the sink makes
@@ -146,7 +146,9 @@ static mp_status sink_failed(copy_run *r, mp_status st)
 
 static mp_status write_converted(copy_run *r, const char *buf, size_t len)
 {
-    if (r->eol_mode == MP_EOLCONV_NONE) {
+    /* Text already in the sink's form (LF mail into a LF store) is passed
+     * on without a copy. */
+    if (mp_eol_unchanged(&r->eol, buf, len)) {
         mp_status st = r->sink->put_write(r->put, buf, len);
         return st == MP_OK ? MP_OK : sink_failed(r, st);
     }
@@ -297,7 +299,7 @@ static mp_status on_end(void *ctx, mp_status status)
         result = r->stop;
         goto done;
     }
-    char tail[2];
+    char tail[MP_EOL_FINISH_MAX];
     size_t w = mp_eol_finish(&r->eol, tail);
     if (w && r->sink->put_write(r->put, tail, w) != MP_OK) {
         result = sink_failed(r, MP_MSG_BAD);

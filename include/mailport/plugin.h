@@ -279,15 +279,18 @@ typedef struct mp_fetch_cb {
     mp_status (*end)(void *ctx, mp_status status);
 } mp_fetch_cb;
 
-/* Line ending conventions (see mp_source_ops.eol, mp_sink_ops.eol). */
+/* Line ending conventions (see mp_source_ops.eol, mp_sink_ops.eol). A sink
+ * that wants CRLF or LF gets every message normalised, whatever the source
+ * said: each line break (LF, CR LF, CR CR LF or a lone CR, longest first;
+ * README "Line endings") is written that way and no other byte changes. */
 typedef enum mp_eol {
-    /* Bytes are the message as stored, whatever its line endings. */
+    /* Bytes are the message as stored, whatever its line endings. Sink:
+     * keep the bytes as the source gave them. */
     MP_EOL_NATIVE = 0,
     /* Source: every line ends in CRLF (IMAP wire form).
-     * Sink: wants CRLF; the core turns bare LF into CRLF. */
+     * Sink: wants every line break as CRLF. */
     MP_EOL_CRLF = 1,
-    /* Sink: stores LF; the core turns CRLF into LF when the source is
-     * MP_EOL_CRLF, and leaves MP_EOL_NATIVE sources untouched. */
+    /* Sink: stores every line break as LF. */
     MP_EOL_LF = 2,
 } mp_eol;
 

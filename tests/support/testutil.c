@@ -242,3 +242,27 @@ const char *mp_corpora(void)
     const char *c = getenv("MP_CORPORA");
     return c ? c : MP_TEST_CORPORA;
 }
+
+char *mp_lf_form(const char *bytes, size_t len, size_t *out_len)
+{
+    char *out = malloc(len + 1);
+    assert_non_null(out);
+    size_t w = 0;
+    for (size_t i = 0; i < len;) {
+        if (bytes[i] != '\r' && bytes[i] != '\n') {
+            out[w++] = bytes[i++];
+            continue;
+        }
+        if (bytes[i] == '\r' && i + 2 < len && bytes[i + 1] == '\r' &&
+            bytes[i + 2] == '\n')
+            i += 3;
+        else if (bytes[i] == '\r' && i + 1 < len && bytes[i + 1] == '\n')
+            i += 2;
+        else
+            i += 1;
+        out[w++] = '\n';
+    }
+    out[w] = '\0';
+    *out_len = w;
+    return out;
+}

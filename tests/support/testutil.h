@@ -44,6 +44,13 @@ int mp_file_exists(const char *path);
 
 /* The shared corpora root ($MP_CORPORA or the build-time default). */
 const char *mp_corpora(void);
+/* BYTES (LEN of them) in the form an LF store keeps them (README, "Line
+ * endings"): each line break (LF, CR LF, CR CR LF or a lone CR, longest
+ * first) becomes LF, every other byte stays. Written apart from the
+ * product's converter (core/engine/eol.c), as the tests' reference.
+ * Malloc'd and NUL-terminated; *OUT_LEN gets its length. */
+char *mp_lf_form(const char *bytes, size_t len, size_t *out_len);
+
 /* asprintf that fails the test on error. */
 char *mp_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

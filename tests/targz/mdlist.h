@@ -10,6 +10,9 @@
 #include <stddef.h>
 
 char *maildir_listing(const char *root, size_t *count);
+/* The same with each message hashed in the form an LF store (Maildir, an
+ * archive) keeps it: every line break as LF. */
+char *maildir_listing_lf(const char *root, size_t *count);
 
 /* SHA-256 of a file's bytes as hex (65 bytes). */
 void file_sha256(const char *path, char hex[65]);
