@@ -552,6 +552,51 @@ static void no_final_line_break_into_mbox(void **state)
     free(md);
 }
 
+/* Issue 8.5: a message an IMAP server holds with CR CR LF line ends (put
+ * into its Maildir by another tool) was copied into Maildir again by every
+ * run without the state. It lands as LF, once. */
+static void cr_cr_lf_on_the_server_is_copied_once(void **state)
+{
+    fixture *f = *state;
+    mp_dovecot_add_user(f->dc, "carol", "carol-secret");
+    char *root = mp_dovecot_maildir(f->dc, "carol");
+    assert_int_equal(
+        mp_sh("mkdir -p '%s/cur' '%s/new' '%s/tmp'", root, root, root), 0);
+    static const char *const msgs[] = {
+        "From: a@example.org\r\r\nSubject: crcrlf\r\r\nMessage-ID: "
+        "<crcrlf@example.org>\r\r\n\r\r\nbody\r\r\n",
+        "From: a@example.org\r\r\nSubject: crcrlf, no id\r\r\n\r\r\n"
+        "body two\r\r\n",
+    };
+    blob want[2];
+    for (int i = 0; i < 2; i++) {
+        char *p = mp_strf("%s/cur/%d.crcrlf%d:2,S", root, 1400000100 + i, i);
+        mp_write_file(p, msgs[i], strlen(msgs[i]));
+        want[i] = (blob){(char *)msgs[i], strlen(msgs[i])};
+        free(p);
+    }
+    mp_dovecot_fix_owner(f->dc);
+    char *carol = mp_dovecot_url(f->dc, "imap", "carol");
+    char *dst_dir = mp_strf("%s/carol-backup", f->dir);
+    char *dst = mp_strf("maildir:%s", dst_dir);
+    char *st = mp_strf("%s/carol.sqlite", f->dir);
+    char *report = mp_strf("%s/report.json", f->dir);
+    char *rep = sync_copy(carol, dst, st, report, 0, NULL);
+    sync_assert_counts(rep, 2, 0, 0, 0);
+    free(rep);
+    size_t n;
+    blob *got = read_maildir(dst_dir, &n);
+    assert_same_as("CR CR LF from IMAP -> Maildir", got, n, want, 2, 0);
+    free_blobs(got, n);
+    reruns_copy_nothing(f, carol, dst, st, 2);
+    free(carol);
+    free(dst_dir);
+    free(dst);
+    free(st);
+    free(report);
+    free(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -559,6 +604,7 @@ int main(void)
         cmocka_unit_test(cr_only_mail_reaches_dovecot_readable),
         cmocka_unit_test(crlf_and_mixed_mbox_land_as_lf),
         cmocka_unit_test(no_final_line_break_into_mbox),
+        cmocka_unit_test(cr_cr_lf_on_the_server_is_copied_once),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
