@@ -628,10 +628,6 @@ int mp_copy_job_keep(const mp_registry *reg, const mp_options *opt,
         if (!first.dst)
             goto done;
     }
-    j.dst_names = mp_pair_folder_names(opt, first.dst, j.src_names, special,
-                                       j.n_folders, NULL);
-    j.synced = calloc(j.n_folders + 1, 1);
-
     sink = first.dst && first.dst->role == MP_ROLE_SINK
                ? first.dst->plugin->sink
                : NULL;
@@ -646,6 +642,21 @@ int mp_copy_job_keep(const mp_registry *reg, const mp_options *opt,
                                 : sink && sink->scan;
     if (!opt->no_state && stateful)
         j.state_path = mp_pair_state_path(opt, source, dest);
+    /* Folders pair as an earlier run paired them (its --map/--automap, as
+     * recorded in the state), unless this run maps them itself: a plain
+     * pass after `copy --automap` must not create "Sent Items" beside the
+     * "Sent" it filled (docs/sync-model.md). */
+    {
+        char err[1024];
+        mp_state *recorded =
+            j.state_path
+                ? mp_state_open_readonly(j.state_path, err, sizeof err)
+                : NULL;
+        j.dst_names = mp_pair_folder_names(opt, first.dst, j.src_names,
+                                           special, j.n_folders, recorded);
+        mp_state_close(recorded);
+    }
+    j.synced = calloc(j.n_folders + 1, 1);
 
     if (!opt->dry_run && claim_destination(&j, &dest_lock) != 0)
         goto done;

@@ -264,8 +264,11 @@ static int verify_folder(verify_run *v, mp_store *src, mp_store *dst,
     }
     dup = calloc(dl.n + 1, 1);
     find_duplicates(v, dst_name, &dl, &plan, dh, dup);
-    if (v->opt->n_include == 0 && v->opt->since == MP_DATE_UNKNOWN &&
-        v->opt->before == MP_DATE_UNKNOWN && !v->opt->max_size)
+    /* Message filters leave source messages out, so what the destination
+     * holds besides is no news; --include only chooses folders, each
+     * compared whole. */
+    if (v->opt->since == MP_DATE_UNKNOWN && v->opt->before == MP_DATE_UNKNOWN &&
+        !v->opt->max_size)
         for (size_t d = 0; d < dl.n; d++)
             if (!plan.dst_claimed[d] && !dup[d])
                 add_diff(v, DIFF_EXTRA, dst_name, &dl.v[d], NULL);

@@ -568,6 +568,33 @@ static void verify_uses_the_mapping_copy_used(void **state)
     assert_contains(r.out, "no_folder    INBOX");
     assert_contains(r.out, "5 messages");
     mp_run_free(&r);
+    /* A later pass without --map pairs as the first did: nothing new in
+     * INBOX (found by a fresh tester: it copied all five there again). */
+    char *rep = copy_with(f, 0, NULL, NULL);
+    sync_assert_counts(rep, 0, 5, 0, 0);
+    free(rep);
+    walked_dir inbox = walk_maildir(path_of(f->dst));
+    assert_int_equal(inbox.n, 0);
+    walked_free(&inbox);
+}
+
+/* verify --include chooses folders; each is still compared whole, so a
+ * message only the destination holds is listed as extra (a fresh tester
+ * found --include hid them). */
+static void verify_include_still_lists_extras(void **state)
+{
+    fixture *f = *state;
+    free(copy_with(f, 0, NULL, NULL));
+    char *own = mp_strf("%s/cur/1700000001.own.host:2,S", path_of(f->dst));
+    const char *text = "Message-ID: <own@example.org>\n\nmine\n";
+    mp_write_file(own, text, strlen(text));
+    mp_run_result r = mp_run("verify", f->src, f->dst, "--state", f->state,
+                             "--include", "INBOX", NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.out, "extra        INBOX  <own@example.org>");
+    assert_contains(r.err, "1 extra in the destination");
+    mp_run_free(&r);
+    free(own);
 }
 
 /* 13.3: a source folder the destination refuses to create ends failed, with
@@ -690,6 +717,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(verify_reports_duplicates, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(verify_uses_the_mapping_copy_used,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(verify_include_still_lists_extras,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             a_refused_folder_counts_its_messages_failed, setup, teardown),
