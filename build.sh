@@ -78,7 +78,7 @@ case "$cmd" in
     # a leak fails the test's exit-code assertion); test programs themselves
     # may leave strings behind on failure paths, so not in them.
     ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:detect_stack_use_after_return=1 \
-      MP_CHILD_ASAN_OPTIONS=detect_leaks=1:exitcode=86:abort_on_error=1:detect_stack_use_after_return=1 \
+      MP_CHILD_ASAN_OPTIONS=detect_leaks=1:exitcode=86:abort_on_error=1:detect_stack_use_after_return=1:intercept_tls_get_addr=0 \
       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       run_ctest build-asan
     # The seeds are replayed by the runs above (tests fuzz_replay_*); here

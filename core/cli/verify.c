@@ -208,6 +208,7 @@ static int verify_folder(verify_run *v, mp_store *src, mp_store *dst,
     mp_plan_hashes hs = {ps.strict, ps.loose}, hd = {pd.strict, pd.loose};
     mp_plan_by_identity(&plan, &sl, &dl, -1, ps.strict ? &hs : NULL,
                         pd.strict ? &hd : NULL);
+    mp_plan_pair_leftovers(&plan, &sl, &dl);
 
     /* Read in full what is still unread: every paired message, and each
      * unclaimed destination message that shares an identity with the

@@ -253,6 +253,33 @@ void mp_plan_by_identity(mp_plan *p, const mp_msglist *src,
     free(refs);
 }
 
+void mp_plan_pair_leftovers(mp_plan *p, const mp_msglist *src,
+                            const mp_msglist *dst)
+{
+    size_t n, ns;
+    id_ref *refs = unclaimed_by_identity(p, dst, &n);
+    id_ref *srcs = undecided_by_identity(p, src, &ns);
+    for (size_t i = 0; i < ns;) {
+        size_t run = run_length(srcs, ns, i);
+        size_t at = lower_bound(refs, n, srcs[i].identity);
+        size_t drun = at < n && strcmp(refs[at].identity, srcs[i].identity) == 0
+                          ? run_length(refs, n, at)
+                          : 0;
+        size_t d = drun == 1 ? refs[at].index : 0;
+        const mp_msg *s = &src->v[srcs[i].index];
+        if (run == 1 && drun == 1 && !p->dst_claimed[d] &&
+            same_message(s, &dst->v[d], -1)) {
+            mp_plan_entry *e = &p->entries[srcs[i].index];
+            p->dst_claimed[d] = 1;
+            e->dst = (long)d;
+            decide_present(e, s, dst->v[d].flags, dst->v[d].keywords);
+        }
+        i += run;
+    }
+    free(srcs);
+    free(refs);
+}
+
 void mp_plan_filter_out(mp_plan *p, size_t i)
 {
     p->entries[i].action = MP_PLAN_FILTERED;

@@ -96,6 +96,15 @@ void mp_plan_by_identity(mp_plan *p, const mp_msglist *src,
                          const mp_plan_hashes *src_h,
                          const mp_plan_hashes *dst_h);
 
+/* For verify only, after mp_plan_by_identity: a source message still
+ * unpaired whose identity (and date, when both are known) matches exactly
+ * one unclaimed destination message, and no other source message, is
+ * paired with it although their content differs, so that verify reports
+ * one "different" message rather than a "missing" and an "extra" one.
+ * Copy never does this: it would take a new message for an old copy. */
+void mp_plan_pair_leftovers(mp_plan *p, const mp_msglist *src,
+                            const mp_msglist *dst);
+
 /* Phase 3: everything still undecided is copied; counts are filled in. */
 void mp_plan_finish(mp_plan *p);
 
