@@ -9,8 +9,10 @@
  * makes a second pass and streams the requested bodies in archive order; a
  * cursor stays open between fetch calls so that fetching folder after
  * folder in list order reads the archive once more in total, not once per
- * call. Memory: the metadata of each message plus fixed buffers; bodies are
- * streamed.
+ * call. Memory: the per-message metadata and the manifest go to a private
+ * on-disk index (targz_index.h) instead of memory, so what the source holds
+ * is a constant (SQLite's page cache, fixed buffers, a fetch batch) plus a
+ * few hundred bytes per folder; bodies are streamed.
  *
  * An archive without a manifest is read as a plain Maildir tarball (with a
  * warning): a leading "./" or one top-level directory is skipped, folders
@@ -23,6 +25,7 @@
 #include "age_crypto.h"
 #include "targz_common.h"
 #include "targz_hash.h"
+#include "targz_index.h"
 #include "targz_input.h"
 #include "targz_manifest.h"
 
@@ -45,24 +48,9 @@
 #define KEYWORDS_FILE_MAX (64u * 1024)
 #define MAX_KEYWORD_LETTERS 26
 
-typedef struct src_msg {
-    char *raw_path; /* the entry's name exactly as stored: the key */
-    char *path;     /* without a leading "./" */
-    size_t ordinal; /* position among all entries of the archive */
-    size_t folder;
-    uint64_t size, vsize;
-    int64_t mtime;
-    unsigned flags;
-    char *keywords;
-    char *identity;
-    char sha[65];
-    int in_manifest;
-    const char *problem; /* why it cannot be trusted, or NULL */
-} src_msg;
-
 typedef struct src_folder {
     char *name, *dir;
-    size_t *msgs, n_msgs, cap_msgs;
+    size_t n_msgs;
     char *keywords[MAX_KEYWORD_LETTERS];
 } src_folder;
 
@@ -80,18 +68,16 @@ typedef struct targz_source {
     int pass_from_params;
     age_passphrase_source pass_src;
 
-    src_msg *msgs;
-    size_t n_msgs, cap_msgs;
-    size_t *slots; /* open addressing over msgs by path; SIZE_MAX empty */
-    size_t n_slots;
+    /* Every message and manifest line, on disk (targz_index.h): memory
+     * does not grow with the archive. */
+    targz_index *ix;
+    size_t n_msgs;
     src_folder *folders;
     size_t n_folders, cap_folders;
     char **maildir_dirs; /* ".../cur" and ".../new" directory entries */
     size_t n_dirs, cap_dirs;
     kw_file *kw_files;
     size_t n_kw_files;
-    targz_manifest_line *manifest;
-    size_t n_manifest, cap_manifest;
     int has_manifest;
     /* The root's "subscriptions" file (mdsubs.h), or NULL: then the
      * archive keeps no subscriptions. */
@@ -132,49 +118,6 @@ static int grow(void **arr, size_t *cap, size_t n, size_t elem)
     *arr = a;
     *cap = c;
     return 0;
-}
-
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
-static int index_rebuild(targz_source *s, size_t want)
-{
-    size_t n = 1024;
-    while (n < want * 2)
-        n *= 2;
-    size_t *slots = malloc(n * sizeof *slots);
-    if (!slots)
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        slots[i] = SIZE_MAX;
-    for (size_t m = 0; m < s->n_msgs; m++) {
-        size_t i = (size_t)fnv1a(s->msgs[m].path) & (n - 1);
-        while (slots[i] != SIZE_MAX)
-            i = (i + 1) & (n - 1);
-        slots[i] = m;
-    }
-    free(s->slots);
-    s->slots = slots;
-    s->n_slots = n;
-    return 0;
-}
-
-static src_msg *find_msg(targz_source *s, const char *path)
-{
-    if (!s->slots)
-        return NULL;
-    size_t i = (size_t)fnv1a(path) & (s->n_slots - 1);
-    while (s->slots[i] != SIZE_MAX) {
-        if (strcmp(s->msgs[s->slots[i]].path, path) == 0)
-            return &s->msgs[s->slots[i]];
-        i = (i + 1) & (s->n_slots - 1);
-    }
-    return NULL;
 }
 
 static const char *skip_dot_slash(const char *p)
@@ -301,6 +244,20 @@ static mp_status read_error(targz_source *s, targz_input *in, const char *what)
 
 /* ---- the first pass ------------------------------------------------------ */
 
+static mp_status index_failed(targz_source *s)
+{
+    return fail(s, MP_ERR_IO, "%s", targz_index_error(s->ix));
+}
+
+/* Record M (whose strings stay the caller's). */
+static mp_status add_msg(targz_source *s, targz_imsg *m)
+{
+    if (targz_index_add(s->ix, m) != 0)
+        return index_failed(s);
+    s->n_msgs++;
+    return MP_OK;
+}
+
 typedef struct line_splitter {
     char *buf;
     size_t len, cap;
@@ -313,14 +270,13 @@ static mp_status manifest_line(targz_source *s, const char *line, size_t len,
         len--;
     if (len == 0)
         return MP_OK;
-    if (grow((void **)&s->manifest, &s->cap_manifest, s->n_manifest,
-             sizeof *s->manifest) != 0)
-        return fail(s, MP_ERR_INTERNAL, "out of memory");
-    if (targz_manifest_parse(line, len, &s->manifest[s->n_manifest]) != 0)
+    targz_manifest_line l;
+    if (targz_manifest_parse(line, len, &l) != 0)
         return fail(s, MP_ERR_FORMAT, "%s: manifest line %zu is malformed",
                     s->path, lineno);
-    s->n_manifest++;
-    return MP_OK;
+    int rc = targz_index_add_line(s->ix, &l);
+    targz_manifest_line_free(&l);
+    return rc == 0 ? MP_OK : index_failed(s);
 }
 
 static mp_status read_manifest(targz_source *s, targz_input *in)
@@ -472,30 +428,26 @@ static void note_damage(targz_source *s, targz_input *in, const char *what)
 static mp_status add_damaged(targz_source *s, const char *raw, char *path,
                              size_t ordinal, struct archive_entry *e)
 {
-    if (grow((void **)&s->msgs, &s->cap_msgs, s->n_msgs, sizeof *s->msgs) !=
-        0) {
+    char *identity = malloc(strlen(path) + 16);
+    if (!identity) {
         free(path);
         return fail(s, MP_ERR_INTERNAL, "out of memory");
     }
-    src_msg *m = &s->msgs[s->n_msgs];
-    memset(m, 0, sizeof *m);
-    m->raw_path = strdup(raw);
-    m->path = path;
-    m->ordinal = ordinal;
-    m->size = (uint64_t)archive_entry_size(e);
-    m->mtime = MP_DATE_UNKNOWN;
-    m->identity = malloc(strlen(path) + 16);
-    if (!m->raw_path || !m->identity) {
-        free(m->raw_path);
-        free(m->identity);
-        free(path);
-        return fail(s, MP_ERR_INTERNAL, "out of memory");
-    }
-    sprintf(m->identity, "X:damaged:%s", path);
-    m->problem = "the archive is damaged or truncated inside it: it and "
-                 "everything after it in the archive are lost";
-    s->n_msgs++;
-    return MP_OK;
+    sprintf(identity, "X:damaged:%s", path);
+    targz_imsg m = {
+        .raw_path = (char *)raw,
+        .path = path,
+        .identity = identity,
+        .ordinal = (int64_t)ordinal,
+        .folder = TARGZ_NO_FOLDER,
+        .size = (uint64_t)archive_entry_size(e),
+        .mtime = MP_DATE_UNKNOWN,
+        .problem = TARGZ_PROBLEM_DAMAGED,
+    };
+    mp_status st = add_msg(s, &m);
+    free(identity);
+    free(path);
+    return st;
 }
 
 static mp_status read_message(targz_source *s, targz_input *in,
@@ -529,34 +481,24 @@ static mp_status read_message(targz_source *s, targz_input *in,
         }
         targz_hash_update(&h, buf, size);
     }
-    if (grow((void **)&s->msgs, &s->cap_msgs, s->n_msgs, sizeof *s->msgs) !=
-        0) {
-        targz_hash_discard(&h);
-        free(path);
-        return fail(s, MP_ERR_INTERNAL, "out of memory");
-    }
-    src_msg *m = &s->msgs[s->n_msgs];
-    memset(m, 0, sizeof *m);
-    m->raw_path = strdup(raw);
-    m->path = path;
-    m->ordinal = ordinal;
-    m->size = (uint64_t)archive_entry_size(e);
-    m->mtime = archive_entry_mtime_is_set(e) ? (int64_t)archive_entry_mtime(e)
-                                             : MP_DATE_UNKNOWN;
-    targz_hash_final(&h, m->sha);
-    m->vsize = h.lf_len + h.lines;
+    targz_imsg m = {
+        .raw_path = (char *)raw,
+        .path = path,
+        .ordinal = (int64_t)ordinal,
+        .folder = TARGZ_NO_FOLDER,
+        .size = (uint64_t)archive_entry_size(e),
+        .mtime = archive_entry_mtime_is_set(e) ? (int64_t)archive_entry_mtime(e)
+                                               : MP_DATE_UNKNOWN,
+    };
+    targz_hash_final(&h, m.sha);
+    m.vsize = h.lf_len + h.lines;
     char ident[96];
     s->host->identity_of_header(
         s->host, hdr_buf, header_length(hdr_buf, hdr_len), ident, sizeof ident);
-    m->identity = strdup(ident);
-    if (!m->raw_path || !m->identity) {
-        free(m->raw_path);
-        free(m->identity);
-        free(path);
-        return fail(s, MP_ERR_INTERNAL, "out of memory");
-    }
-    s->n_msgs++;
-    return MP_OK;
+    m.identity = ident;
+    mp_status st = add_msg(s, &m);
+    free(path);
+    return st;
 }
 
 static mp_status first_pass(targz_source *s)
@@ -732,9 +674,11 @@ static void load_keywords(targz_source *s, const char *prefix)
     }
 }
 
-/* Flags and keywords from a file name's info part. */
-static void flags_from_name(src_msg *m, const src_folder *f)
+/* Flags and keywords from a file name's info part: M's flags set and its
+ * keywords malloc'd (NULL when none). */
+static void flags_from_name(targz_imsg *m, const src_folder *f)
 {
+    m->keywords = NULL;
     const char *info = targz_name_info(m->path);
     if (!info)
         return;
@@ -769,33 +713,73 @@ static mp_status add_missing(targz_source *s, const targz_manifest_line *l,
     }
     if (idx == SIZE_MAX || !norm)
         return MP_OK; /* no usable folder: counted in the log line only */
-    src_folder *f = &s->folders[idx];
-    if (grow((void **)&s->msgs, &s->cap_msgs, s->n_msgs, sizeof *s->msgs) ||
-        grow((void **)&f->msgs, &f->cap_msgs, f->n_msgs, sizeof *f->msgs))
+    char *identity = malloc(strlen(norm) + 16);
+    if (!identity)
         return fail(s, MP_ERR_INTERNAL, "out of memory");
-    src_msg *m = &s->msgs[s->n_msgs];
-    memset(m, 0, sizeof *m);
-    m->raw_path = strdup(l->file);
-    m->path = strdup(norm);
-    m->identity = malloc(strlen(norm) + 16);
-    if (!m->raw_path || !m->path || !m->identity) {
-        free(m->raw_path);
-        free(m->path);
-        free(m->identity);
-        return fail(s, MP_ERR_INTERNAL, "out of memory");
+    sprintf(identity, "X:missing:%s", norm);
+    targz_imsg m = {
+        .raw_path = l->file,
+        .path = norm,
+        .identity = identity,
+        .ordinal = TARGZ_NO_ORDINAL,
+        .folder = (int64_t)idx,
+        .size = l->size,
+        .mtime = l->has_date ? l->internal_date : MP_DATE_UNKNOWN,
+        .flags = l->flags ? targz_letters_to_flags(l->flags) : 0,
+        .keywords = l->keywords && *l->keywords ? l->keywords : NULL,
+        .in_manifest = 1,
+        .problem = TARGZ_PROBLEM_MISSING,
+    };
+    snprintf(m.sha, sizeof m.sha, "%s", l->sha256);
+    mp_status st = add_msg(s, &m);
+    free(identity);
+    if (st == MP_OK)
+        s->folders[idx].n_msgs++;
+    return st;
+}
+
+/* A walk over the index (targz_index_each) with its outcome. */
+typedef struct walk {
+    targz_source *s;
+    mp_status st;
+    const char *prefix;
+    size_t plen;
+    size_t count;
+    char *last_path; /* add_lost_marker: the last message in a folder */
+    int64_t last_folder;
+    int damaged;
+} walk;
+
+/* Run CB over the messages (FOLDER as in targz_index_each). */
+static mp_status walk_msgs(targz_source *s, walk *w, int64_t folder,
+                           targz_imsg_cb cb)
+{
+    w->s = s;
+    w->st = MP_OK;
+    int rc = targz_index_each(s->ix, folder, cb, w);
+    if (w->st != MP_OK)
+        return w->st;
+    return rc < 0 ? index_failed(s) : MP_OK;
+}
+
+static int find_last(void *ctx, const targz_imsg *m)
+{
+    walk *w = ctx;
+    if (m->problem == TARGZ_PROBLEM_DAMAGED ||
+        m->problem == TARGZ_PROBLEM_LOST) {
+        w->damaged = 1;
+        return 1; /* the message cut short stands for the loss */
     }
-    sprintf(m->identity, "X:missing:%s", norm);
-    m->ordinal = SIZE_MAX;
-    m->folder = idx;
-    m->size = l->size;
-    m->mtime = l->has_date ? l->internal_date : MP_DATE_UNKNOWN;
-    m->flags = l->flags ? targz_letters_to_flags(l->flags) : 0;
-    m->keywords = l->keywords && *l->keywords ? strdup(l->keywords) : NULL;
-    snprintf(m->sha, sizeof m->sha, "%s", l->sha256);
-    m->in_manifest = 1;
-    m->problem = "it is listed in the manifest but missing from the archive";
-    f->msgs[f->n_msgs++] = s->n_msgs++;
-    return MP_OK;
+    if (m->folder == TARGZ_NO_FOLDER)
+        return 0;
+    free(w->last_path);
+    w->last_path = strdup(m->path);
+    w->last_folder = m->folder;
+    if (!w->last_path) {
+        w->st = fail(w->s, MP_ERR_INTERNAL, "out of memory");
+        return 1;
+    }
+    return 0;
 }
 
 /* After damage at an entry boundary no message was cut short: a stand-in
@@ -803,44 +787,150 @@ static mp_status add_missing(targz_source *s, const targz_manifest_line *l,
  * damage) makes the loss counted and named, and the run exit 1. */
 static mp_status add_lost_marker(targz_source *s)
 {
-    size_t last = SIZE_MAX;
-    for (size_t i = 0; i < s->n_msgs; i++) {
-        if (strncmp(s->msgs[i].identity, "X:damaged:", 10) == 0)
-            return MP_OK; /* the message cut short stands for the loss */
-        if (s->msgs[i].folder != SIZE_MAX)
-            last = i;
+    walk w = {.last_folder = TARGZ_NO_FOLDER};
+    mp_status st = walk_msgs(s, &w, -1, find_last);
+    if (st != MP_OK || w.damaged || !w.last_path) {
+        free(w.last_path);
+        return st;
     }
-    if (last == SIZE_MAX)
-        return MP_OK;
-    src_folder *f = &s->folders[s->msgs[last].folder];
-    if (grow((void **)&s->msgs, &s->cap_msgs, s->n_msgs, sizeof *s->msgs) ||
-        grow((void **)&f->msgs, &f->cap_msgs, f->n_msgs, sizeof *f->msgs))
-        return fail(s, MP_ERR_INTERNAL, "out of memory");
-    src_msg *m = &s->msgs[s->n_msgs];
-    memset(m, 0, sizeof *m);
-    size_t len = strlen(s->msgs[last].path) + 32;
-    m->path = malloc(len);
-    m->identity = malloc(len + 16);
-    if (m->path)
-        snprintf(m->path, len, "%s (the archive ends here)",
-                 s->msgs[last].path);
-    m->raw_path = m->path ? strdup(m->path) : NULL;
-    if (!m->path || !m->raw_path || !m->identity) {
-        free(m->path);
-        free(m->raw_path);
-        free(m->identity);
+    size_t len = strlen(w.last_path) + 32;
+    char *path = malloc(len);
+    char *identity = malloc(len + 16);
+    if (!path || !identity) {
+        free(path);
+        free(identity);
+        free(w.last_path);
         return fail(s, MP_ERR_INTERNAL, "out of memory");
     }
-    snprintf(m->identity, len + 16, "X:damaged:%s", m->path);
-    m->ordinal = SIZE_MAX;
-    m->folder = s->msgs[last].folder;
-    m->mtime = MP_DATE_UNKNOWN;
-    m->problem = "the archive is damaged or truncated after the message "
-                 "before: whatever followed is lost";
-    f->msgs[f->n_msgs++] = s->n_msgs++;
-    if (index_rebuild(s, s->n_msgs) != 0)
-        return fail(s, MP_ERR_INTERNAL, "out of memory");
-    return MP_OK;
+    snprintf(path, len, "%s (the archive ends here)", w.last_path);
+    snprintf(identity, len + 16, "X:damaged:%s", path);
+    free(w.last_path);
+    targz_imsg m = {
+        .raw_path = path,
+        .path = path,
+        .identity = identity,
+        .ordinal = TARGZ_NO_ORDINAL,
+        .folder = w.last_folder,
+        .mtime = MP_DATE_UNKNOWN,
+        .problem = TARGZ_PROBLEM_LOST,
+    };
+    st = add_msg(s, &m);
+    if (st == MP_OK)
+        s->folders[w.last_folder].n_msgs++;
+    free(path);
+    free(identity);
+    return st;
+}
+
+/* The folder of message path PATH (W's prefix removed): its index, or
+ * SIZE_MAX when it is in no valid folder (*OOM set when that is for want
+ * of memory). Adds the folder when new. */
+static size_t folder_of(walk *w, const char *path, int *oom)
+{
+    const char *rel =
+        strncmp(path, w->prefix, w->plen) == 0 ? path + w->plen : path;
+    char *dir = maildir_of(rel, 0);
+    char *name = dir ? folder_for_dir(w->s, dir) : NULL;
+    size_t idx = name ? add_folder(w->s, name, dir) : SIZE_MAX;
+    *oom = name && idx == SIZE_MAX;
+    free(dir);
+    free(name);
+    return idx;
+}
+
+/* First walk: the folders, in the order their messages appear. */
+static int gather_folder(void *ctx, const targz_imsg *m)
+{
+    walk *w = ctx;
+    int oom;
+    if (folder_of(w, m->path, &oom) == SIZE_MAX)
+        w->count++;
+    if (oom) {
+        w->st = fail(w->s, MP_ERR_INTERNAL, "out of memory");
+        return 1;
+    }
+    return 0;
+}
+
+/* Second walk, once the keyword files are read: each message gets its
+ * folder, and the flags and keywords of its file name. */
+static int assign_folder(void *ctx, const targz_imsg *m)
+{
+    walk *w = ctx;
+    int oom;
+    size_t idx = folder_of(w, m->path, &oom);
+    if (idx == SIZE_MAX)
+        return 0;
+    targz_imsg u = *m;
+    u.folder = (int64_t)idx;
+    flags_from_name(&u, &w->s->folders[idx]);
+    int rc = targz_index_update(w->s->ix, &u);
+    free(u.keywords);
+    if (rc != 0) {
+        w->st = index_failed(w->s);
+        return 1;
+    }
+    w->s->folders[idx].n_msgs++;
+    return 0;
+}
+
+/* A manifest line against the message it names. */
+static int check_line(void *ctx, const targz_manifest_line *l)
+{
+    walk *w = ctx;
+    targz_source *s = w->s;
+    char *norm = normalise(l->file);
+    targz_imsg m;
+    int found = norm ? targz_index_find(s->ix, norm, &m) : 0;
+    if (found < 0) {
+        free(norm);
+        w->st = index_failed(s);
+        return 1;
+    }
+    if (!found || m.folder == TARGZ_NO_FOLDER) {
+        if (found)
+            targz_imsg_free(&m);
+        w->st = add_missing(s, l, norm);
+        free(norm);
+        w->count++;
+        return w->st != MP_OK;
+    }
+    free(norm);
+    m.in_manifest = 1;
+    if (l->has_size && l->size != m.size)
+        m.problem = TARGZ_PROBLEM_SIZE;
+    else if (strcmp(l->sha256, m.sha) != 0)
+        m.problem = TARGZ_PROBLEM_SHA;
+    if (m.problem)
+        w->count++;
+    if (l->flags)
+        m.flags = targz_letters_to_flags(l->flags);
+    char *own_keywords = m.keywords;
+    m.keywords = l->keywords && *l->keywords ? l->keywords : NULL;
+    if (l->has_date)
+        m.mtime = l->internal_date;
+    int rc = targz_index_update(s->ix, &m);
+    m.keywords = own_keywords;
+    targz_imsg_free(&m);
+    if (rc != 0) {
+        w->st = index_failed(s);
+        return 1;
+    }
+    return 0;
+}
+
+static int count_unlisted(void *ctx, const targz_imsg *m)
+{
+    walk *w = ctx;
+    w->count += !m->in_manifest && m->folder != TARGZ_NO_FOLDER;
+    return 0;
+}
+
+static int count_whole(void *ctx, const targz_imsg *m)
+{
+    walk *w = ctx;
+    w->count += !m->problem && m->folder != TARGZ_NO_FOLDER;
+    return 0;
 }
 
 static mp_status organise(targz_source *s)
@@ -859,31 +949,16 @@ static mp_status organise(targz_source *s)
     }
     if (!prefix)
         return fail(s, MP_ERR_INTERNAL, "out of memory");
-    size_t plen = strlen(prefix);
-    mp_status st = MP_OK;
+    walk w = {.prefix = prefix, .plen = strlen(prefix)};
 
     /* Folders, in the order their directories or messages appear; each
      * message is assigned to one. */
-    size_t skipped = 0;
-    for (size_t m = 0; m < s->n_msgs && st == MP_OK; m++) {
-        src_msg *msg = &s->msgs[m];
-        const char *rel = strncmp(msg->path, prefix, plen) == 0
-                              ? msg->path + plen
-                              : msg->path;
-        char *dir = maildir_of(rel, 0);
-        char *name = dir ? folder_for_dir(s, dir) : NULL;
-        size_t idx = name ? add_folder(s, name, dir) : SIZE_MAX;
-        if (name && idx == SIZE_MAX)
-            st = fail(s, MP_ERR_INTERNAL, "out of memory");
-        msg->folder = idx;
-        if (idx == SIZE_MAX)
-            skipped++;
-        free(dir);
-        free(name);
-    }
+    mp_status st = walk_msgs(s, &w, -1, gather_folder);
+    size_t skipped = w.count;
     for (size_t i = 0; i < s->n_dirs && st == MP_OK; i++) {
         const char *path = s->maildir_dirs[i];
-        const char *rel = strncmp(path, prefix, plen) == 0 ? path + plen : path;
+        const char *rel =
+            strncmp(path, prefix, w.plen) == 0 ? path + w.plen : path;
         char *dir = maildir_of(rel, 1);
         char *name = dir ? folder_for_dir(s, dir) : NULL;
         if (name && add_folder(s, name, dir) == SIZE_MAX)
@@ -897,34 +972,23 @@ static mp_status organise(targz_source *s)
                      "Maildir folders were skipped",
                      s->display, skipped);
     load_keywords(s, prefix);
+    if (st == MP_OK)
+        st = walk_msgs(s, &w, -1, assign_folder);
     free(prefix);
     if (st != MP_OK)
         return st;
-
-    for (size_t m = 0; m < s->n_msgs; m++) {
-        src_msg *msg = &s->msgs[m];
-        if (msg->folder == SIZE_MAX)
-            continue;
-        src_folder *f = &s->folders[msg->folder];
-        if (grow((void **)&f->msgs, &f->cap_msgs, f->n_msgs, sizeof *f->msgs))
-            return fail(s, MP_ERR_INTERNAL, "out of memory");
-        f->msgs[f->n_msgs++] = m;
-        flags_from_name(msg, f);
-    }
-    if (index_rebuild(s, s->n_msgs) != 0)
-        return fail(s, MP_ERR_INTERNAL, "out of memory");
 
     if (!s->has_manifest && s->damaged) {
         /* The manifest comes last: lost with the damage. The messages read
          * before it are restored with the flags in their file names. */
         st = add_lost_marker(s);
-        size_t whole = 0;
-        for (size_t m = 0; m < s->n_msgs; m++)
-            whole += !s->msgs[m].problem && s->msgs[m].folder != SIZE_MAX;
+        w.count = 0;
+        if (st == MP_OK)
+            st = walk_msgs(s, &w, -1, count_whole);
         s->host->log(s->host, MP_LOG_ERROR,
                      "%s: %s; the %zu whole message(s) before it are read "
                      "(flags from file names), what followed is lost",
-                     s->display, s->damage, whole);
+                     s->display, s->damage, w.count);
         return st;
     }
     if (!s->has_manifest) {
@@ -935,44 +999,22 @@ static mp_status organise(targz_source *s)
         return MP_OK;
     }
     /* Check every message against its manifest line. */
-    size_t unlisted = 0, bad = 0, n_found = s->n_msgs;
-    for (size_t i = 0; i < s->n_manifest; i++) {
-        targz_manifest_line *l = &s->manifest[i];
-        char *norm = normalise(l->file);
-        src_msg *msg = norm ? find_msg(s, norm) : NULL;
-        if (!msg || msg->folder == SIZE_MAX) {
-            st = add_missing(s, l, norm);
-            free(norm);
-            if (st != MP_OK)
-                return st;
-            bad++;
-            continue;
-        }
-        free(norm);
-        msg->in_manifest = 1;
-        if (l->has_size && l->size != msg->size)
-            msg->problem = "its size differs from the manifest";
-        else if (strcmp(l->sha256, msg->sha) != 0)
-            msg->problem = "its SHA-256 differs from the manifest";
-        if (msg->problem)
-            bad++;
-        if (l->flags)
-            msg->flags = targz_letters_to_flags(l->flags);
-        free(msg->keywords);
-        msg->keywords =
-            l->keywords && *l->keywords ? strdup(l->keywords) : NULL;
-        if (l->has_date)
-            msg->mtime = l->internal_date;
-    }
-    if (s->n_msgs > n_found && index_rebuild(s, s->n_msgs) != 0)
-        return fail(s, MP_ERR_INTERNAL, "out of memory");
-    for (size_t m = 0; m < s->n_msgs; m++)
-        if (!s->msgs[m].in_manifest && s->msgs[m].folder != SIZE_MAX)
-            unlisted++;
-    if (unlisted)
+    w.count = 0;
+    w.s = s;
+    w.st = MP_OK;
+    int rc = targz_index_each_line(s->ix, check_line, &w);
+    if (w.st != MP_OK)
+        return w.st;
+    if (rc < 0)
+        return index_failed(s);
+    size_t bad = w.count;
+    w.count = 0;
+    if ((st = walk_msgs(s, &w, -1, count_unlisted)) != MP_OK)
+        return st;
+    if (w.count)
         s->host->log(s->host, MP_LOG_WARN,
                      "%s: %zu message(s) in %s are not in its manifest",
-                     s->display, unlisted, s->path);
+                     s->display, w.count, s->path);
     if (bad)
         s->host->log(s->host, MP_LOG_ERROR,
                      "%s: %zu message(s) in %s do not match the manifest",
@@ -1025,8 +1067,17 @@ static mp_status src_open(mp_host *host, const mp_endpoint *ep, void **store)
     s->encrypted =
         targz_is_age(fd) || (len > 4 && strcmp(s->path + len - 4, ".age") == 0);
     close(fd);
+    char err[512];
+    if (targz_index_open(&s->ix, err, sizeof err) != 0) {
+        st = fail(s, MP_ERR_IO, "%s", err);
+        goto out;
+    }
     if ((st = first_pass(s)) != MP_OK || (st = organise(s)) != MP_OK)
         goto out;
+    if (targz_index_seal(s->ix) != 0) {
+        st = index_failed(s);
+        goto out;
+    }
     if (s->n_folders == 0) {
         st = fail(s, MP_ERR_FORMAT,
                   "%s holds no Maildir folder (no cur/ or new/ directory)",
@@ -1047,19 +1098,11 @@ static void src_close(void *store)
         return;
     if (s->cursor_open)
         targz_input_close(&s->cursor);
-    for (size_t i = 0; i < s->n_msgs; i++) {
-        free(s->msgs[i].raw_path);
-        free(s->msgs[i].path);
-        free(s->msgs[i].keywords);
-        free(s->msgs[i].identity);
-    }
-    free(s->msgs);
-    free(s->slots);
+    targz_index_close(s->ix);
     for (size_t i = 0; i < s->n_folders; i++) {
         src_folder *f = &s->folders[i];
         free(f->name);
         free(f->dir);
-        free(f->msgs);
         for (int k = 0; k < MAX_KEYWORD_LETTERS; k++)
             free(f->keywords[k]);
     }
@@ -1072,9 +1115,6 @@ static void src_close(void *store)
         free(s->kw_files[i].text);
     }
     free(s->kw_files);
-    for (size_t i = 0; i < s->n_manifest; i++)
-        targz_manifest_line_free(&s->manifest[i]);
-    free(s->manifest);
     free(s->subs_text);
     free(s->first_component);
     if (s->passphrase)
@@ -1190,7 +1230,7 @@ static void src_close_folder(void *folder)
     free(folder);
 }
 
-static void msg_info(const src_msg *m, mp_msg_info *info, int identity)
+static void msg_info(const targz_imsg *m, mp_msg_info *info, int identity)
 {
     memset(info, 0, sizeof *info);
     info->struct_size = sizeof *info;
@@ -1203,45 +1243,78 @@ static void msg_info(const src_msg *m, mp_msg_info *info, int identity)
     info->identity = identity ? m->identity : NULL;
 }
 
+/* Why a message cannot be trusted, in words (targz_imsg.problem). */
+static const char *problem_text(int problem)
+{
+    switch (problem) {
+    case TARGZ_PROBLEM_DAMAGED:
+        return "the archive is damaged or truncated inside it: it and "
+               "everything after it in the archive are lost";
+    case TARGZ_PROBLEM_LOST:
+        return "the archive is damaged or truncated after the message "
+               "before: whatever followed is lost";
+    case TARGZ_PROBLEM_MISSING:
+        return "it is listed in the manifest but missing from the archive";
+    case TARGZ_PROBLEM_SIZE:
+        return "its size differs from the manifest";
+    case TARGZ_PROBLEM_SHA:
+        return "its SHA-256 differs from the manifest";
+    default:
+        return "it cannot be read";
+    }
+}
+
+typedef struct scan_walk {
+    mp_msg_cb cb;
+    void *ctx;
+    int identity;
+    mp_status st;
+} scan_walk;
+
+static int scan_one(void *ctx, const targz_imsg *m)
+{
+    scan_walk *w = ctx;
+    mp_msg_info info;
+    msg_info(m, &info, w->identity);
+    w->st = w->cb(w->ctx, &info);
+    return w->st != MP_OK;
+}
+
 static mp_status src_scan(void *folder, unsigned flags, mp_msg_cb cb, void *ctx)
 {
     src_folder_handle *h = folder;
     targz_source *s = h->src;
-    src_folder *f = &s->folders[h->idx];
-    for (size_t i = 0; i < f->n_msgs; i++) {
-        mp_msg_info info;
-        msg_info(&s->msgs[f->msgs[i]], &info, flags & MP_SCAN_IDENTITY);
-        mp_status st = cb(ctx, &info);
-        if (st != MP_OK)
-            return st;
-    }
-    return MP_OK;
+    scan_walk w = {cb, ctx, (flags & MP_SCAN_IDENTITY) != 0, MP_OK};
+    int rc = targz_index_each(s->ix, (int64_t)h->idx, scan_one, &w);
+    if (w.st != MP_OK)
+        return w.st;
+    return rc < 0 ? index_failed(s) : MP_OK;
 }
 
 /* ---- fetch: the second pass ---------------------------------------------- */
 
 typedef struct wanted {
-    size_t msg;   /* index into s->msgs */
+    targz_imsg m; /* owned */
     size_t index; /* position in fetch's KEYS */
 } wanted;
 
-static int by_ordinal(const void *a, const void *b, void *ctx)
+static int by_ordinal(const void *a, const void *b)
 {
-    const targz_source *s = ctx;
-    size_t oa = s->msgs[((const wanted *)a)->msg].ordinal;
-    size_t ob = s->msgs[((const wanted *)b)->msg].ordinal;
+    int64_t oa = ((const wanted *)a)->m.ordinal;
+    int64_t ob = ((const wanted *)b)->m.ordinal;
     return oa < ob ? -1 : oa > ob;
 }
 
 static mp_status fail_one(targz_source *s, const mp_fetch_cb *cb, void *ctx,
-                          size_t index, const char *key, mp_error_kind kind,
-                          const char *fmt, ...)
-    __attribute__((format(printf, 7, 8)));
+                          size_t index, const char *key, const targz_imsg *m,
+                          mp_error_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
 
-/* Report message INDEX as begun and failed, without any data. */
+/* Report message INDEX (M, when known) as begun and failed, without any
+ * data. */
 static mp_status fail_one(targz_source *s, const mp_fetch_cb *cb, void *ctx,
-                          size_t index, const char *key, mp_error_kind kind,
-                          const char *fmt, ...)
+                          size_t index, const char *key, const targz_imsg *m,
+                          mp_error_kind kind, const char *fmt, ...)
 {
     mp_msg_info info;
     memset(&info, 0, sizeof info);
@@ -1249,7 +1322,6 @@ static mp_status fail_one(targz_source *s, const mp_fetch_cb *cb, void *ctx,
     info.key = key;
     info.keywords = "";
     info.internal_date = MP_DATE_UNKNOWN;
-    src_msg *m = find_msg(s, key);
     if (m)
         msg_info(m, &info, 0);
     mp_status st = cb->begin(ctx, index, &info);
@@ -1278,7 +1350,7 @@ static mp_status cursor_restart(targz_source *s)
 }
 
 /* Stream the current entry (message M) to CB, checking its hash again. */
-static mp_status deliver(targz_source *s, src_msg *m, size_t index,
+static mp_status deliver(targz_source *s, const targz_imsg *m, size_t index,
                          const mp_fetch_cb *cb, void *ctx)
 {
     mp_msg_info info;
@@ -1326,6 +1398,26 @@ static mp_status deliver(targz_source *s, src_msg *m, size_t index,
     return cb->end(ctx, MP_OK);
 }
 
+/* The message KEY (a raw entry name, or its normalised form): 1 with *M
+ * filled (free with targz_imsg_free), 0 when there is none, -1 on failure
+ * (the error set). */
+static int find_key(targz_source *s, const char *key, targz_imsg *m)
+{
+    int found = targz_index_find(s->ix, key, m);
+    if (found == 0) {
+        char *norm = normalise(key);
+        if (!norm) {
+            fail(s, MP_ERR_INTERNAL, "out of memory");
+            return -1;
+        }
+        found = targz_index_find(s->ix, norm, m);
+        free(norm);
+    }
+    if (found < 0)
+        index_failed(s);
+    return found;
+}
+
 static mp_status src_fetch(void *folder, const char *const *keys, size_t n,
                            const mp_fetch_cb *cb, void *ctx)
 {
@@ -1337,29 +1429,31 @@ static mp_status src_fetch(void *folder, const char *const *keys, size_t n,
     size_t n_w = 0;
     mp_status st = MP_OK;
     for (size_t i = 0; i < n && st == MP_OK; i++) {
-        src_msg *m = find_msg(s, keys[i]);
-        if (!m) {
-            /* Keys are raw entry names; accept the normalised form too. */
-            char *norm = normalise(keys[i]);
-            m = norm ? find_msg(s, norm) : NULL;
-            free(norm);
+        targz_imsg m;
+        int found = find_key(s, keys[i], &m);
+        if (found < 0) {
+            st = MP_FATAL;
+            break;
         }
-        if (!m || m->folder != h->idx)
-            st = fail_one(s, cb, ctx, i, keys[i], MP_ERR_NOTFOUND,
+        if (!found || m.folder != (int64_t)h->idx)
+            st = fail_one(s, cb, ctx, i, keys[i], NULL, MP_ERR_NOTFOUND,
                           "no message %s in folder \"%s\"", keys[i],
                           s->folders[h->idx].name);
-        else if (m->problem)
-            st = fail_one(s, cb, ctx, i, keys[i], MP_ERR_FORMAT, "%s in %s: %s",
-                          m->path, s->path, m->problem);
-        else
-            w[n_w++] = (wanted){(size_t)(m - s->msgs), i};
+        else if (m.problem)
+            st = fail_one(s, cb, ctx, i, keys[i], &m, MP_ERR_FORMAT,
+                          "%s in %s: %s", m.path, s->path,
+                          problem_text(m.problem));
+        else {
+            w[n_w++] = (wanted){m, i};
+            continue;
+        }
+        if (found)
+            targz_imsg_free(&m);
     }
-    if (st != MP_OK || n_w == 0) {
-        free(w);
-        return st;
-    }
-    qsort_r(w, n_w, sizeof *w, by_ordinal, s);
-    if (!s->cursor_open || s->msgs[w[0].msg].ordinal < s->cursor_next)
+    if (st != MP_OK || n_w == 0)
+        goto out;
+    qsort(w, n_w, sizeof *w, by_ordinal);
+    if (!s->cursor_open || (size_t)w[0].m.ordinal < s->cursor_next)
         st = cursor_restart(s);
     size_t next = 0;
     while (st == MP_OK && next < n_w) {
@@ -1373,19 +1467,19 @@ static mp_status src_fetch(void *folder, const char *const *keys, size_t n,
             break;
         }
         size_t ord = s->cursor_next++;
-        src_msg *m = &s->msgs[w[next].msg];
-        if (ord < m->ordinal)
+        const targz_imsg *m = &w[next].m;
+        if ((int64_t)ord < m->ordinal)
             continue;
-        if (ord > m->ordinal ||
+        if ((int64_t)ord > m->ordinal ||
             strcmp(archive_entry_pathname(e), m->raw_path) != 0) {
             st = fail(s, MP_ERR_FORMAT, "%s changed while being read", s->path);
             break;
         }
         /* The same key twice in KEYS: deliver each once, as asked. */
-        while (st == MP_OK && next < n_w &&
-               w[next].msg == (size_t)(m - s->msgs)) {
-            if (next > 0 && w[next - 1].msg == w[next].msg) {
-                st = fail_one(s, cb, ctx, w[next].index, m->raw_path,
+        int64_t id = m->id;
+        while (st == MP_OK && next < n_w && w[next].m.id == id) {
+            if (next > 0 && w[next - 1].m.id == id) {
+                st = fail_one(s, cb, ctx, w[next].index, m->raw_path, m,
                               MP_ERR_USAGE, "%s asked for twice", m->path);
             } else {
                 st = deliver(s, m, w[next].index, cb, ctx);
@@ -1398,6 +1492,9 @@ static mp_status src_fetch(void *folder, const char *const *keys, size_t n,
         targz_input_close(&s->cursor);
         s->cursor_open = 0;
     }
+out:
+    for (size_t i = 0; i < n_w; i++)
+        targz_imsg_free(&w[i].m);
     free(w);
     return st;
 }
