@@ -261,11 +261,17 @@ static void parse_capabilities(imap_conn *c, imap_parser *p)
         {"QRESYNC", IMAP_CAP_CONDSTORE}, /* QRESYNC implies CONDSTORE */
     };
     c->caps = 0;
+    c->appendlimit = 0;
     int t;
-    while ((t = imap_next(p)) == IMAP_T_ATOM)
+    while ((t = imap_next(p)) == IMAP_T_ATOM) {
         for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
             if (imap_tok_is(p, known[i].name))
                 c->caps |= known[i].bit;
+        if (imap_tok_is(p, "APPENDLIMIT"))
+            c->caps |= IMAP_CAP_APPENDLIMIT;
+        else if (strncasecmp(p->tok, "APPENDLIMIT=", 12) == 0)
+            c->appendlimit = strtoull(p->tok + 12, NULL, 10);
+    }
 }
 
 /* A response code ("UIDVALIDITY 7", "PERMANENTFLAGS (\Seen \*)",

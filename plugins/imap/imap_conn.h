@@ -28,6 +28,9 @@ enum {
     IMAP_CAP_NAMESPACE = 1u << 5,
     IMAP_CAP_MULTIAPPEND = 1u << 6,
     IMAP_CAP_CONDSTORE = 1u << 7,
+    /* APPENDLIMIT without a value (RFC 7889): limits differ per mailbox
+     * and are asked for with STATUS (APPENDLIMIT). */
+    IMAP_CAP_APPENDLIMIT = 1u << 8,
 };
 
 /* The outcome of a tagged response. */
@@ -53,6 +56,9 @@ struct imap_conn {
     char user[256];
     imap_parser p;
     unsigned caps;
+    /* APPENDLIMIT=N (RFC 7889): the largest message the server accepts in
+     * any mailbox, in bytes; 0 when it announced none. */
+    uint64_t appendlimit;
     unsigned next_tag;
     int timeout_ms;
     int broken;   /* the connection is unusable */

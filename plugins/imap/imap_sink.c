@@ -12,14 +12,62 @@
 /* LITERAL- (RFC 7888) allows non-synchronising literals up to this size. */
 #define LITERAL_MINUS_MAX 4096
 
+/* "* STATUS name (APPENDLIMIT n)" (RFC 7889 section 4): the folder's
+ * limit; NIL (no limit) leaves it 0. */
+static mp_status on_status_limit(void *ctx, imap_conn *c, int64_t num)
+{
+    uint64_t *limit = ctx;
+    imap_parser *p = &c->p;
+    (void)num;
+    if (!imap_tok_is(p, "STATUS"))
+        return MP_OK;
+    int t = imap_next_value(p, 65536); /* the mailbox name */
+    if ((t != IMAP_T_STRING && t != IMAP_T_ATOM) ||
+        imap_next(p) != IMAP_T_LPAREN)
+        return MP_OK;
+    while (imap_next(p) == IMAP_T_ATOM) {
+        int is_limit = imap_tok_is(p, "APPENDLIMIT");
+        uint64_t v;
+        if (imap_next(p) == IMAP_T_ATOM && is_limit && imap_tok_u64(p, &v) == 0)
+            *limit = v;
+    }
+    return MP_OK;
+}
+
+/* The folder's APPENDLIMIT: the server-wide one, else (bare APPENDLIMIT
+ * capability) the folder's own. A server that will not say leaves it
+ * unknown: the APPEND then decides, as without the extension. */
+static mp_status read_appendlimit(imap_folder *f)
+{
+    imap_conn *c = f->st->conn;
+    f->appendlimit = c->appendlimit;
+    if (f->appendlimit || !(c->caps & IMAP_CAP_APPENDLIMIT))
+        return MP_OK;
+    imap_str cmd = {0};
+    imap_str_adds(&cmd, "STATUS ");
+    if (imap_str_quote(&cmd, f->server_name) < 0 || cmd.oom) {
+        imap_str_free(&cmd);
+        return MP_OK;
+    }
+    imap_str_adds(&cmd, " (APPENDLIMIT)");
+    int result;
+    mp_status s = imap_cmd(c, cmd.s, on_status_limit, &f->appendlimit, &result);
+    imap_str_free(&cmd);
+    return s;
+}
+
 mp_status imap_sink_open_folder(void *store, const char *name, void **folder,
                                 mp_folder_info *info)
 {
-    imap_folder *f;
+    imap_folder *f = NULL;
     mp_status s = imap_folder_open(store, name, 0, 1, &f, info);
+    if (s == MP_OK)
+        s = read_appendlimit(f);
     if (s == MP_OK) {
         f->pipeline = 1; /* this plugin has flush_keys: keys come there */
         *folder = f;
+    } else if (f) {
+        imap_folder_free(f);
     }
     return s;
 }
@@ -289,6 +337,16 @@ mp_status imap_sink_put_commit(void *put, char *key_out, size_t key_size)
     if (key_size)
         key_out[0] = '\0';
     uint64_t size = f->spool.size;
+    if (f->appendlimit && size > f->appendlimit) {
+        /* Sending it would only have it refused after the last byte. */
+        imap_spool_reset(&f->spool);
+        host->set_error(host, MP_ERR_REFUSED,
+                        "folder \"%s\" on %s: too big for the destination: "
+                        "%llu bytes, the server accepts at most %llu",
+                        f->name, c->where, (unsigned long long)size,
+                        (unsigned long long)f->appendlimit);
+        return MP_MSG_BAD;
+    }
     int nonsync = (c->caps & IMAP_CAP_LITERALPLUS) ||
                   ((c->caps & IMAP_CAP_LITERALMINUS) && size <= LITERAL_MINUS_MAX);
     /* Pipelining needs the core to collect keys at flush_keys, and a

@@ -56,6 +56,10 @@ typedef struct imap_folder {
     size_t n_pending, cap_pending;
     size_t n_unanswered;
     int pipeline; /* the core collects keys at flush_keys */
+    /* Sink only: the largest message this folder takes (RFC 7889: the
+     * server's APPENDLIMIT=N, else the folder's STATUS APPENDLIMIT); 0
+     * when unlimited or not known. */
+    uint64_t appendlimit;
     /* A scan was made: a later one first asks for what arrived since
      * (NOOP), since FETCH 1:* covers only the messages the session knows. */
     int scanned;
