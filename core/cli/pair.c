@@ -3,14 +3,130 @@
 #include "commands.h"
 #include "log.h"
 
+#include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
-/* The part of an endpoint that names the mailbox: parameters are left
- * out. */
-static char *endpoint_identity(const char *text)
+/* PATH made absolute and canonical although its tail may not exist yet (a
+ * destination is created by the run): the longest existing prefix through
+ * realpath(3), so symbolic links and "." and ".." resolve as the kernel
+ * resolves them, then the rest with "." dropped and ".." taken lexically;
+ * no trailing slash. NULL on allocation failure. */
+static char *canonical_local_path(const char *path)
+{
+    char *full = NULL;
+    if (path[0] == '/')
+        full = strdup(path);
+    else {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof cwd) || asprintf(&full, "%s/%s", cwd, path) < 0)
+            full = NULL;
+    }
+    if (!full)
+        return NULL;
+    /* Split off components from the end until what is left exists. */
+    size_t len = strlen(full);
+    while (len > 1 && full[len - 1] == '/')
+        full[--len] = '\0';
+    char *tail = full + len; /* the part not yet resolved, "/a/b" */
+    char *head = NULL;
+    for (;;) {
+        char saved = *tail;
+        *tail = '\0';
+        head = realpath(full[0] ? full : "/", NULL);
+        *tail = saved;
+        if (head || tail == full)
+            break;
+        do
+            tail--;
+        while (tail > full && *tail != '/');
+    }
+    if (!head)
+        head = strdup("/");
+    size_t cap = strlen(head) + strlen(tail) + 2, n = strlen(head);
+    char *out = head ? realloc(head, cap) : NULL;
+    if (!out) {
+        free(head);
+        free(full);
+        return NULL;
+    }
+    for (char *seg = strtok(tail, "/"); seg; seg = strtok(NULL, "/")) {
+        if (strcmp(seg, ".") == 0)
+            continue;
+        if (strcmp(seg, "..") == 0) {
+            while (n > 0 && out[n - 1] != '/')
+                n--;
+            n = n > 1 ? n - 1 : 1; /* keep the root's slash */
+            out[n] = '\0';
+            continue;
+        }
+        if (n > 1)
+            out[n++] = '/';
+        else if (n == 0)
+            out[n++] = '/';
+        n += (size_t)sprintf(out + n, "%s", seg);
+    }
+    out[n] = '\0';
+    free(full);
+    return out;
+}
+
+/* The default port of a network scheme, or 0. */
+static int default_port(const char *scheme)
+{
+    if (strcasecmp(scheme, "imap") == 0)
+        return 143;
+    if (strcasecmp(scheme, "imaps") == 0)
+        return 993;
+    return 0;
+}
+
+char *mp_pair_endpoint_identity(const char *text)
+{
+    char err[256];
+    mp_url *u = mp_url_parse(text, err, sizeof err);
+    if (!u)
+        return strdup(text);
+    char *out = NULL;
+    if (!u->host) {
+        /* A local store: one file or directory, whatever the spelling. */
+        char *path = canonical_local_path(u->path ? u->path : ".");
+        if (path && asprintf(&out, "%s://@:0%s", u->scheme, path) < 0)
+            out = NULL;
+        free(path);
+    } else {
+        /* A server account: imap:// with STARTTLS and imaps:// reach the same
+         * mailboxes; the default port of either is left out, host names
+         * compare without case. */
+        char *host = strdup(u->host);
+        for (char *p = host; p && *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        int imap = default_port(u->scheme) != 0;
+        int port =
+            imap && (u->ep.port == 143 || u->ep.port == 993) ? 0 : u->ep.port;
+        const char *scheme = imap ? "imaps" : u->scheme; /* one family */
+        const char *path = u->path ? u->path : "";
+        int path_len = (int)strlen(path);
+        while (path_len > 0 && path[path_len - 1] == '/')
+            path_len--; /* "imaps://host/" is "imaps://host" */
+        if (host &&
+            asprintf(&out, "%s://%s@%s:%d%.*s", scheme, u->user ? u->user : "",
+                     host, port, path_len, path) < 0)
+            out = NULL;
+        free(host);
+    }
+    mp_url_free(u);
+    return out;
+}
+
+/* The identity state files were named after before identities were made
+ * canonical (mailport 0.1.0 and earlier): the endpoint as typed, less its
+ * parameters. */
+static char *typed_identity(const char *text)
 {
     char err[256];
     mp_url *u = mp_url_parse(text, err, sizeof err);
@@ -21,8 +137,30 @@ static char *endpoint_identity(const char *text)
                  u->host ? u->host : "", u->ep.port,
                  u->path ? u->path : "") < 0)
         out = NULL;
+    int relative = !u->host && (!u->path || u->path[0] != '/');
     mp_url_free(u);
+    if (relative) { /* named the same from every directory: not this pair's */
+        free(out);
+        out = NULL;
+    }
     return out;
+}
+
+/* The state file an earlier version kept for this pair, when only that one
+ * exists: a state file named by the typed spelling of absolute or network
+ * endpoints belongs to this pair; one named by a relative path may belong to
+ * a pair in another directory and is left alone. */
+static char *earlier_state_path(const char *source, const char *dest)
+{
+    char *a = typed_identity(source), *b = typed_identity(dest);
+    char *path = a && b ? mp_state_default_path(a, b) : NULL;
+    free(a);
+    free(b);
+    if (path && access(path, F_OK) != 0) {
+        free(path);
+        path = NULL;
+    }
+    return path;
 }
 
 char *mp_pair_state_path(const mp_options *opt, const char *source,
@@ -30,16 +168,24 @@ char *mp_pair_state_path(const mp_options *opt, const char *source,
 {
     if (opt->state_path)
         return strdup(opt->state_path);
-    char *a = endpoint_identity(source), *b = endpoint_identity(dest);
+    char *a = mp_pair_endpoint_identity(source),
+         *b = mp_pair_endpoint_identity(dest);
     char *path = a && b ? mp_state_default_path(a, b) : NULL;
     free(a);
     free(b);
+    if (path && access(path, F_OK) != 0) {
+        char *earlier = earlier_state_path(source, dest);
+        if (earlier) {
+            free(path);
+            path = earlier;
+        }
+    }
     return path;
 }
 
 char *mp_pair_destination_lock_path(const char *dest)
 {
-    char *b = endpoint_identity(dest);
+    char *b = mp_pair_endpoint_identity(dest);
     char *path = b ? mp_state_default_path("destination", b) : NULL;
     free(b);
     size_t len = path ? strlen(path) : 0;

@@ -10,14 +10,24 @@
 
 #include <stddef.h>
 
+/* What names one store whatever its spelling, for state and lock file
+ * names: a local path made absolute with symbolic links, ".", ".." and
+ * trailing slashes resolved (through the longest prefix that exists, so a
+ * destination not created yet is named as it will be); for an IMAP account
+ * imap:// and imaps:// as one, ports 143 and 993 left out, the host name in
+ * lower case. Parameters are left out (they may name secret files). Free
+ * it; NULL only when out of memory. */
+char *mp_pair_endpoint_identity(const char *text);
+
 /* The state file for SOURCE -> DEST: --state, else the default path named
- * after both endpoints without their parameters (which may name secret
- * files). Free it. */
+ * after the identities of both endpoints (mp_pair_endpoint_identity); when
+ * that file does not exist but one an earlier version named after the
+ * typed absolute or network endpoints does, that one. Free it. */
 char *mp_pair_state_path(const mp_options *opt, const char *source,
                          const char *dest);
 
 /* The lock file of a destination (beside the default state files, named
- * after DEST without its parameters), or NULL. Free it. */
+ * after the identity of DEST), or NULL. Free it. */
 char *mp_pair_destination_lock_path(const char *dest);
 
 /* The destination name of each of the N source folders NAMES (with their

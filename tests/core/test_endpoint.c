@@ -1,7 +1,11 @@
 #include "endpoint.h"
+#include "pair.h"
 #include "testutil.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void parses_local_path_and_params(void **state)
 {
@@ -49,12 +53,71 @@ static void rejects_garbage(void **state)
     assert_contains(err, "malformed");
 }
 
+/* 13.4: one destination has one identity however it is spelled, so its
+ * lock and the pair's state are found from every spelling. */
+static void identity_ignores_spelling(void **state)
+{
+    (void)state;
+    char *dir = mp_tmpdir("identity");
+    char *real = mp_strf("%s/real", dir), *link = mp_strf("%s/link", dir);
+    assert_int_equal(mkdir(real, 0700), 0);
+    assert_int_equal(symlink(real, link), 0);
+    char *want = mp_strf("maildir://@:0%s/dst", real);
+    const char *spellings[] = {"maildir:%s/real/dst", "maildir:%s/real/dst/",
+                               "maildir:%s/real/./dst//",
+                               "maildir:%s/link/dst", /* not created yet */
+                               "maildir:%s/real/new/../dst"};
+    for (size_t i = 0; i < sizeof spellings / sizeof *spellings; i++) {
+        char *url = mp_strf(spellings[i], dir);
+        char *id = mp_pair_endpoint_identity(url);
+        assert_string_equal(id, want);
+        free(id);
+        free(url);
+    }
+    /* A relative path is named from the working directory. */
+    char *cwd = getcwd(NULL, 0);
+    assert_int_equal(chdir(link), 0);
+    char *id = mp_pair_endpoint_identity("maildir:dst");
+    assert_string_equal(id, want);
+    free(id);
+    assert_int_equal(chdir(dir), 0);
+    id = mp_pair_endpoint_identity("maildir:dst");
+    assert_string_not_equal(id, want); /* another directory, another store */
+    free(id);
+    assert_int_equal(chdir(cwd), 0);
+    free(cwd);
+
+    const char *same[] = {"imaps://bob@Mail.Example.ORG",
+                          "imap://bob@mail.example.org",
+                          "imaps://bob@mail.example.org:993/",
+                          "imap://bob@mail.example.org:143?tls=starttls"};
+    char *first = mp_pair_endpoint_identity(same[0]);
+    for (size_t i = 1; i < sizeof same / sizeof *same; i++) {
+        char *other = mp_pair_endpoint_identity(same[i]);
+        assert_string_equal(other, first);
+        free(other);
+    }
+    char *port =
+        mp_pair_endpoint_identity("imaps://bob@mail.example.org:10993");
+    char *user = mp_pair_endpoint_identity("imaps://alice@mail.example.org");
+    assert_string_not_equal(port, first);
+    assert_string_not_equal(user, first);
+    free(port);
+    free(user);
+    free(first);
+    free(want);
+    free(real);
+    free(link);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parses_local_path_and_params),
         cmocka_unit_test(parses_authority_and_masks_password),
         cmocka_unit_test(rejects_garbage),
+        cmocka_unit_test(identity_ignores_spelling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

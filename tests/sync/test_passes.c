@@ -307,7 +307,10 @@ static void a_second_run_into_the_same_destination_is_refused(void **state)
     while (sync_count_messages(path_of(f->dst)) == 0)
         usleep(2000);
     char *other = mp_strf("%s/other.sqlite", f->dir);
-    mp_run_result r = mp_run("copy", src, f->dst, "--state", other, NULL);
+    /* The same directory spelled another way is the same destination. */
+    char *respelled = mp_strf("maildir:%s/./dst/", f->dir);
+    mp_run_result r = mp_run("copy", src, respelled, "--state", other, NULL);
+    free(respelled);
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -327,6 +330,54 @@ static void a_second_run_into_the_same_destination_is_refused(void **state)
     free(rep);
     free(other);
     free(src);
+}
+
+/* 13.4: the default state of a pair is named after what its endpoints are,
+ * not how they are typed: "maildir:dst" typed in two directories names two
+ * destinations, whose states must not mix (a pass in one would take the
+ * other's copies for its own, and --delete would miss a removal). */
+static void relative_paths_from_two_directories_keep_two_states(void **state)
+{
+    fixture *f = *state;
+    char *cwd = getcwd(NULL, 0);
+    char *dirs[2] = {mp_strf("%s/one", f->dir), mp_strf("%s/two", f->dir)};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(mkdir(dirs[i], 0700), 0);
+        assert_int_equal(chdir(dirs[i]), 0);
+        mp_run_result r = mp_run("copy", f->src, "maildir:dst", "-q", NULL);
+        assert_int_equal(r.exit_code, 0);
+        mp_run_free(&r);
+    }
+    /* A message leaves the source; the pass in "one" removes its copy
+     * there, the one in "two" there. */
+    char gone[65];
+    unlink_source_message(f, "club-1@example.org", gone);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(chdir(dirs[i]), 0);
+        mp_run_result r =
+            mp_run("copy", f->src, "maildir:dst", "--delete", NULL);
+        assert_int_equal(r.exit_code, 0);
+        assert_contains(r.err, "removed 1");
+        mp_run_free(&r);
+        char *dst = mp_strf("%s/dst", dirs[i]);
+        walked_dir d = walk_maildir(dst);
+        assert_int_equal(d.n, 4);
+        assert_true(walked_find_hash(&d, gone) < 0);
+        walked_free(&d);
+        free(dst);
+    }
+    /* Typed as an absolute path, "one/dst" finds the state of its pair. */
+    char *abs_dst = mp_strf("maildir:%s/dst/", dirs[0]);
+    mp_run_result r = mp_run("copy", f->src, abs_dst, "--dry-run", NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.out, "INBOX -> INBOX: 0 to copy, 0 flag updates, 0 to "
+                           "remove, 4 present");
+    mp_run_free(&r);
+    free(abs_dst);
+    assert_int_equal(chdir(cwd), 0);
+    free(cwd);
+    free(dirs[0]);
+    free(dirs[1]);
 }
 
 /* A headerless-identity message: no Message-ID, one Date, BODY decides. */
@@ -702,6 +753,9 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             a_second_run_into_the_same_destination_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            relative_paths_from_two_directories_keep_two_states, setup,
+            teardown),
         cmocka_unit_test_setup_teardown(equal_identities_pair_by_content, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
