@@ -3,6 +3,7 @@
  * options on the command line apply to every job; a line's own options come
  * after them and so win. */
 #include "batch.h"
+#include "batch_ibconfig.h"
 #include "commands.h"
 #include "endpoint.h"
 #include "interrupt.h"
@@ -380,16 +381,194 @@ static int batch_log_close(batch_log *b, int verbosity, int worst)
     return rc;
 }
 
+/* What every job of one batch shares. */
+typedef struct batch_run {
+    const mp_registry *reg;
+    const mp_options *global;
+    const char *path;
+    char **base; /* the command line's options, without JOBFILE */
+    int n_base;
+    unsigned shard_k, shard_n;
+    int index, worst, warned, shared;
+    unsigned ran;
+    batch_log log;
+} batch_run;
+
+static void worsen(batch_run *b, int code)
+{
+    if (code > b->worst)
+        b->worst = code;
+}
+
+/* Options of batch itself, not passed on to the jobs: 1 when the value is
+ * the next word, 2 when it is in this one ("--shard=0/2"), else 0. */
+static int batch_only_option(const char *arg)
+{
+    static const char *const names[] = {"--shard", "--backup-to",
+                                        "--upload-to"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        size_t n = strlen(names[i]);
+        if (strncmp(arg, names[i], n) == 0 && (!arg[n] || arg[n] == '='))
+            return arg[n] ? 2 : 1;
+    }
+    return 0;
+}
+
+/* Run the job WORDS[0..N) (SOURCE DEST [options]) if it is in this shard;
+ * WHAT and WHERE name its place in the file ("line" 3, "account" 2).
+ * Returns -1 when the batch is to stop (interrupted), else 0. */
+static int run_job(batch_run *b, char **words, int n, const char *what,
+                   int where)
+{
+    if ((unsigned)b->index++ % b->shard_n != b->shard_k)
+        return 0;
+    char **argv = calloc((size_t)(b->n_base + n) + 1, sizeof *argv);
+    if (!argv) {
+        worsen(b, MP_EXIT_FAILED);
+        return 0;
+    }
+    int total = b->n_base;
+    memcpy(argv, b->base, (size_t)b->n_base * sizeof *argv);
+    for (int i = 0; i < n; i++)
+        argv[total++] = words[i];
+    mp_options job;
+    int rc = mp_options_parse(&job, "batch", total, argv), stop = 0;
+    free(argv);
+    if (rc == 0 && job.n_args != 2) {
+        mp_error("%s:%d: expected SOURCE DEST [options]", b->path, where);
+        rc = 2;
+    }
+    if (rc == 0) {
+        /* The command line's --report is the whole batch's (below), not
+         * each job's. */
+        if (b->global->report_path && job.report_path &&
+            strcmp(job.report_path, b->global->report_path) == 0) {
+            free(job.report_path);
+            job.report_path = NULL;
+        }
+        if (job.verbosity > 0) {
+            char *s = shown(job.args[0]), *d = shown(job.args[1]);
+            fprintf(stderr, "mailport: job %d (%s %d): %s -> %s\n",
+                    b->index - 1, what, where, s, d);
+            free(s);
+            free(d);
+        }
+        mp_report *rep = NULL;
+        /* The file's passwords were warned about once. */
+        mp_secret_inline_warned(b->warned > 0);
+        int code =
+            mp_copy_job_keep(b->reg, &job, job.args[0], job.args[1], &rep);
+        mp_secret_inline_warned(0);
+        batch_log_job(&b->log, b->index - 1, where, job.args[0], job.args[1],
+                      code, rep);
+        mp_report_free(rep);
+        b->ran++;
+        worsen(b, code);
+        stop = mp_interrupted(); /* the jobs after it are not started */
+    } else {
+        worsen(b, MP_EXIT_USAGE);
+    }
+    mp_options_free(&job);
+    return stop ? -1 : 0;
+}
+
+/* The job file's lines, each a job (mp_batch_parse_line). */
+static void run_lines(batch_run *b, FILE *f)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    int lineno = 0;
+    while (getline(&line, &cap, f) >= 0) {
+        lineno++;
+        char *words[MAX_WORDS + 2];
+        char *src = NULL, *dst = NULL;
+        int n = mp_batch_parse_line(line, words, MAX_WORDS, &src, &dst);
+        if (n == -2) {
+            mp_error("%s:%d: an imapsync-style line needs 6 fields "
+                     "host1;user1;password1;host2;user2;password2; (then "
+                     "options such as --tls2 --port2 143 --cafile2 FILE)",
+                     b->path, lineno);
+            worsen(b, MP_EXIT_USAGE);
+            continue;
+        }
+        /* A password in a native line's URL is as exposed as one in an
+         * imapsync line. */
+        if (src || (n >= 2 && words_hold_password(words, n))) {
+            if (passwords_allowed(b->path, b->shared, b->global->force,
+                                  &b->warned) != 0) {
+                free(src);
+                free(dst);
+                b->worst = MP_EXIT_USAGE;
+                break;
+            }
+        } else {
+            if (n == 0)
+                continue;
+            if (n < 2) {
+                mp_error("%s:%d: expected SOURCE DEST [options]%s", b->path,
+                         lineno, n < 0 ? " (unclosed quote?)" : "");
+                worsen(b, MP_EXIT_USAGE);
+                continue;
+            }
+        }
+        int stop = run_job(b, words, n, "line", lineno);
+        free(src);
+        free(dst);
+        if (stop)
+            break;
+    }
+    free(line);
+}
+
+/* imap-backup's config.json: each account a job (batch_ibconfig.h). Its
+ * passwords are checked as an accounts list's are, for the jobs that use
+ * them (--backup-to; --upload-to reads the backups and never logs in to
+ * the accounts' servers). */
+static void run_ib_config(batch_run *b, FILE *f)
+{
+    mp_ib_job *jobs;
+    int n = mp_ib_config_jobs(f, b->path, b->global->backup_to,
+                              b->global->upload_to, &jobs);
+    if (n < 0) {
+        b->worst = MP_EXIT_USAGE;
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        mp_ib_job *j = &jobs[i];
+        if (j->skipped && j->deliberate) {
+            if (b->global->verbosity > 0)
+                fprintf(stderr, "mailport: %s: account %d: %s; skipped\n",
+                        b->path, j->account, j->skipped);
+            continue;
+        }
+        if (j->skipped) {
+            mp_error("%s: account %d: %s; skipped", b->path, j->account,
+                     j->skipped);
+            worsen(b, MP_EXIT_USAGE);
+            continue;
+        }
+        if (j->uses_password && passwords_allowed(b->path, b->shared,
+                                                  b->global->force,
+                                                  &b->warned) != 0) {
+            b->worst = MP_EXIT_USAGE;
+            break;
+        }
+        if (run_job(b, j->words, j->n_words, "account", j->account))
+            break;
+    }
+    mp_ib_jobs_free(jobs, n);
+}
+
 int mp_cmd_batch(const mp_registry *reg, int argc, char **argv)
 {
     mp_options global;
     int rc = mp_options_parse(&global, "batch", argc, argv);
     if (rc)
         return rc == 1 ? MP_EXIT_OK : MP_EXIT_USAGE;
-    unsigned shard_k = 0, shard_n = 1;
+    batch_run b = {.reg = reg, .global = &global, .shard_n = 1};
     if (global.shard &&
-        (sscanf(global.shard, "%u/%u", &shard_k, &shard_n) != 2 ||
-         shard_n == 0 || shard_k >= shard_n)) {
+        (sscanf(global.shard, "%u/%u", &b.shard_k, &b.shard_n) != 2 ||
+         b.shard_n == 0 || b.shard_k >= b.shard_n)) {
         fprintf(stderr,
                 "mailport batch: --shard wants K/N with 0 <= K < N, "
                 "not \"%s\"\n",
@@ -403,12 +582,12 @@ int mp_cmd_batch(const mp_registry *reg, int argc, char **argv)
         mp_options_free(&global);
         return MP_EXIT_USAGE;
     }
-    const char *path = global.args[0];
+    b.path = global.args[0];
     if (!global.dry_run)
         mp_interrupt_install();
-    FILE *f = fopen(path, "r");
+    FILE *f = fopen(b.path, "r");
     if (!f) {
-        mp_error("cannot read job file %s: %s", path, strerror(errno));
+        mp_error("cannot read job file %s: %s", b.path, strerror(errno));
         mp_options_free(&global);
         return MP_EXIT_USAGE;
     }
@@ -416,129 +595,50 @@ int mp_cmd_batch(const mp_registry *reg, int argc, char **argv)
     if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
         mp_error("job file %s is a directory; give the file that lists one "
                  "job per line (see 'mailport batch --help')",
-                 path);
+                 b.path);
         fclose(f);
         mp_options_free(&global);
         return MP_EXIT_USAGE;
     }
-    int shared = (st.st_mode & 077) != 0;
+    b.shared = (st.st_mode & 077) != 0;
+    int json = mp_ib_config_detect(f);
+    if (!json && (global.backup_to || global.upload_to)) {
+        mp_error("--backup-to and --upload-to are for imap-backup's "
+                 "config.json; %s is a job file of lines",
+                 b.path);
+        fclose(f);
+        mp_options_free(&global);
+        return MP_EXIT_USAGE;
+    }
 
     /* The command line's options (without JOBFILE) start every job. */
-    char **base = calloc((size_t)argc + MAX_WORDS + 4, sizeof *base);
-    int n_base = 0;
-    for (int i = 0; i < argc; i++)
-        if (strcmp(argv[i], path) != 0 && strncmp(argv[i], "--shard", 7) != 0)
-            base[n_base++] = argv[i];
-        else if (strcmp(argv[i], "--shard") == 0)
+    b.base = calloc((size_t)argc + 1, sizeof *b.base);
+    for (int i = 0; i < argc; i++) {
+        int own = batch_only_option(argv[i]);
+        if (own == 1)
             i++; /* and its value */
+        else if (!own && strcmp(argv[i], b.path) != 0)
+            b.base[b.n_base++] = argv[i];
+    }
 
-    batch_log log = {0};
-    if (batch_log_open(&log, global.report_path) != 0) {
+    if (batch_log_open(&b.log, global.report_path) != 0) {
         fclose(f);
-        free(base);
+        free(b.base);
         mp_options_free(&global);
         return MP_EXIT_USAGE;
     }
-
-    char *line = NULL;
-    size_t cap = 0;
-    int lineno = 0, index = 0, worst = MP_EXIT_OK, warned = 0;
-    unsigned ran = 0;
-    while (getline(&line, &cap, f) >= 0) {
-        lineno++;
-        char *words[MAX_WORDS + 2];
-        char *src = NULL, *dst = NULL;
-        int n = mp_batch_parse_line(line, words, MAX_WORDS, &src, &dst);
-        if (n == -2) {
-            mp_error("%s:%d: an imapsync-style line needs 6 fields "
-                     "host1;user1;password1;host2;user2;password2; (then "
-                     "options such as --tls2 --port2 143 --cafile2 FILE)",
-                     path, lineno);
-            worst = worst > MP_EXIT_USAGE ? worst : MP_EXIT_USAGE;
-            continue;
-        }
-        /* A password in a native line's URL is as exposed as one in an
-         * imapsync line. */
-        if (src || (n >= 2 && words_hold_password(words, n))) {
-            if (passwords_allowed(path, shared, global.force, &warned) != 0) {
-                free(src);
-                free(dst);
-                worst = MP_EXIT_USAGE;
-                break;
-            }
-        } else {
-            if (n == 0)
-                continue;
-            if (n < 2) {
-                mp_error("%s:%d: expected SOURCE DEST [options]%s", path,
-                         lineno, n < 0 ? " (unclosed quote?)" : "");
-                worst = worst > MP_EXIT_USAGE ? worst : MP_EXIT_USAGE;
-                continue;
-            }
-        }
-        if ((unsigned)index++ % shard_n != shard_k) {
-            free(src);
-            free(dst);
-            continue;
-        }
-        int total = n_base;
-        for (int i = 0; i < n; i++)
-            base[total++] = words[i];
-        mp_options job;
-        rc = mp_options_parse(&job, "batch", total, base);
-        if (rc == 0 && job.n_args != 2) {
-            mp_error("%s:%d: expected SOURCE DEST [options]", path, lineno);
-            rc = 2;
-        }
-        if (rc == 0) {
-            /* The command line's --report is the whole batch's (below),
-             * not each job's. */
-            if (global.report_path && job.report_path &&
-                strcmp(job.report_path, global.report_path) == 0) {
-                free(job.report_path);
-                job.report_path = NULL;
-            }
-            if (job.verbosity > 0) {
-                char *s = shown(job.args[0]), *d = shown(job.args[1]);
-                fprintf(stderr, "mailport: job %d (line %d): %s -> %s\n",
-                        index - 1, lineno, s, d);
-                free(s);
-                free(d);
-            }
-            mp_report *rep = NULL;
-            /* The file's passwords were warned about once, above. */
-            mp_secret_inline_warned(warned > 0);
-            int code =
-                mp_copy_job_keep(reg, &job, job.args[0], job.args[1], &rep);
-            mp_secret_inline_warned(0);
-            batch_log_job(&log, index - 1, lineno, job.args[0], job.args[1],
-                          code, rep);
-            mp_report_free(rep);
-            ran++;
-            if (code > worst)
-                worst = code;
-            if (mp_interrupted()) {
-                mp_options_free(&job);
-                free(src);
-                free(dst);
-                break; /* the jobs after it are not started */
-            }
-        } else if (worst < MP_EXIT_USAGE) {
-            worst = MP_EXIT_USAGE;
-        }
-        mp_options_free(&job);
-        free(src);
-        free(dst);
-    }
-    free(line);
+    if (json)
+        run_ib_config(&b, f);
+    else
+        run_lines(&b, f);
     fclose(f);
-    free(base);
-    if (batch_log_close(&log, global.verbosity, worst) != 0 &&
-        worst < MP_EXIT_FAILED)
-        worst = MP_EXIT_FAILED;
+    free(b.base);
+    if (batch_log_close(&b.log, global.verbosity, b.worst) != 0 &&
+        b.worst < MP_EXIT_FAILED)
+        b.worst = MP_EXIT_FAILED;
     if (global.verbosity > 0)
-        fprintf(stderr, "mailport: batch ran %u job%s\n", ran,
-                ran == 1 ? "" : "s");
+        fprintf(stderr, "mailport: batch ran %u job%s\n", b.ran,
+                b.ran == 1 ? "" : "s");
     mp_options_free(&global);
-    return worst;
+    return b.worst;
 }

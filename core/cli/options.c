@@ -27,6 +27,8 @@ enum {
     OPT_DELETE,
     OPT_SHARD,
     OPT_FORCE,
+    OPT_BACKUP_TO,
+    OPT_UPLOAD_TO,
 };
 
 static const struct option long_options[] = {
@@ -47,6 +49,8 @@ static const struct option long_options[] = {
     {"delete", no_argument, NULL, OPT_DELETE},
     {"shard", required_argument, NULL, OPT_SHARD},
     {"force", no_argument, NULL, OPT_FORCE},
+    {"backup-to", required_argument, NULL, OPT_BACKUP_TO},
+    {"upload-to", required_argument, NULL, OPT_UPLOAD_TO},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -167,6 +171,17 @@ int mp_options_parse(mp_options *o, const char *command, int argc, char **argv)
         case OPT_FORCE:
             o->force = 1;
             break;
+        case OPT_BACKUP_TO:
+        case OPT_UPLOAD_TO:
+            /* Templates for the accounts of imap-backup's config.json. */
+            if (strcmp(command, "batch") != 0)
+                return usage_error(command, "%s is an option of batch",
+                                   c == OPT_BACKUP_TO ? "--backup-to"
+                                                      : "--upload-to");
+            free(c == OPT_BACKUP_TO ? o->backup_to : o->upload_to);
+            *(c == OPT_BACKUP_TO ? &o->backup_to : &o->upload_to) =
+                strdup(optarg);
+            break;
         case 'q':
             o->verbosity = 0;
             o->progress = 0;
@@ -206,6 +221,8 @@ void mp_options_free(mp_options *o)
     free(o->state_path);
     free(o->report_path);
     free(o->shard);
+    free(o->backup_to);
+    free(o->upload_to);
     memset(o, 0, sizeof *o);
 }
 

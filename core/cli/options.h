@@ -27,6 +27,9 @@ typedef struct mp_options {
     int verbosity; /* 0 quiet, 1 normal, 2 -v, 3 -vv */
     char *shard;   /* batch: "K/N" */
     int force;     /* batch: accept a job file readable by others */
+    /* batch on imap-backup's config.json: the destination template of each
+     * account's server (backup_to) or of its backup (upload_to). */
+    char *backup_to, *upload_to;
     /* Positional arguments, in order. */
     char **args;
     size_t n_args;
