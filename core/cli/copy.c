@@ -553,6 +553,12 @@ static void print_summary(const mp_options *opt, const mp_report *r)
         ADD(opt->dry_run ? ", would subscribe %llu folders"
                          : ", subscribed %llu folders",
             total(r, MP_COUNT_SUBSCRIBED));
+    if (total(r, MP_COUNT_THROTTLED_MS))
+        ADD(", waited %.1f s for the server (throttled)",
+            (double)total(r, MP_COUNT_THROTTLED_MS) / 1000.0);
+    if (total(r, MP_COUNT_RATE_WAIT_MS))
+        ADD(", waited %.1f s for the rate limits",
+            (double)total(r, MP_COUNT_RATE_WAIT_MS) / 1000.0);
 #undef ADD
     mp_progress_print_line(line);
 }

@@ -16,6 +16,8 @@ enum {
     OPT_SINCE,
     OPT_BEFORE,
     OPT_MAX_SIZE,
+    OPT_MAX_MSGS_PER_SECOND,
+    OPT_MAX_BYTES_PER_SECOND,
     OPT_DRY_RUN,
     OPT_JOBS,
     OPT_STATE,
@@ -38,6 +40,10 @@ static const struct option long_options[] = {
     {"since", required_argument, NULL, OPT_SINCE},
     {"before", required_argument, NULL, OPT_BEFORE},
     {"max-size", required_argument, NULL, OPT_MAX_SIZE},
+    {"max-messages-per-second", required_argument, NULL,
+     OPT_MAX_MSGS_PER_SECOND},
+    {"max-bytes-per-second", required_argument, NULL,
+     OPT_MAX_BYTES_PER_SECOND},
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"jobs", required_argument, NULL, OPT_JOBS},
     {"state", required_argument, NULL, OPT_STATE},
@@ -125,6 +131,29 @@ int mp_options_parse(mp_options *o, const char *command, int argc, char **argv)
                                    "\"%s\"",
                                    optarg);
             o->max_size = v;
+            break;
+        }
+        case OPT_MAX_MSGS_PER_SECOND: {
+            /* A fraction is allowed: 0.5 is one message every 2 s. */
+            char *end;
+            double v = strtod(optarg, &end);
+            if (end == optarg || *end || !(v > 0) || v > 1e6)
+                return usage_error(command,
+                                   "--max-messages-per-second wants a "
+                                   "positive number, not \"%s\"",
+                                   optarg);
+            o->max_msgs_per_second = v;
+            break;
+        }
+        case OPT_MAX_BYTES_PER_SECOND: {
+            char *end;
+            unsigned long long v = strtoull(optarg, &end, 10);
+            if (end == optarg || *end || v == 0 || optarg[0] == '-')
+                return usage_error(command,
+                                   "--max-bytes-per-second wants a number of "
+                                   "bytes, not \"%s\"",
+                                   optarg);
+            o->max_bytes_per_second = v;
             break;
         }
         case OPT_DRY_RUN:

@@ -16,6 +16,10 @@ typedef struct mp_options {
     size_t n_map;
     int64_t since, before; /* MP_DATE_UNKNOWN when not given */
     uint64_t max_size;     /* 0: no limit */
+    /* --max-messages-per-second, --max-bytes-per-second: the most the run
+     * sends one destination account (core/engine/rate.h); 0: no limit. */
+    double max_msgs_per_second;
+    uint64_t max_bytes_per_second;
     int dry_run;
     int jobs;
     int automap;

@@ -237,7 +237,8 @@ void mp_report_print(const mp_report *r, FILE *f)
             "{\"copied\": %llu, \"skipped\": %llu, \"flags_updated\": %llu, "
             "\"failed\": %llu, \"bytes\": %llu, \"filtered\": %llu, "
             "\"removed\": %llu, \"altered\": %llu, \"subscribed\": %llu, "
-            "\"connections\": %llu,\n \"folders\": [",
+            "\"connections\": %llu, \"rate_limit_seconds\": %.3f, "
+            "\"throttled_seconds\": %.3f,\n \"folders\": [",
             (unsigned long long)r->total[MP_COUNT_COPIED],
             (unsigned long long)r->total[MP_COUNT_SKIPPED],
             (unsigned long long)r->total[MP_COUNT_FLAGS_UPDATED],
@@ -247,7 +248,9 @@ void mp_report_print(const mp_report *r, FILE *f)
             (unsigned long long)r->total[MP_COUNT_REMOVED],
             (unsigned long long)r->total[MP_COUNT_ALTERED],
             (unsigned long long)r->total[MP_COUNT_SUBSCRIBED],
-            (unsigned long long)r->total[MP_COUNT_CONNECTIONS]);
+            (unsigned long long)r->total[MP_COUNT_CONNECTIONS],
+            (double)r->total[MP_COUNT_RATE_WAIT_MS] / 1000.0,
+            (double)r->total[MP_COUNT_THROTTLED_MS] / 1000.0);
     for (size_t i = 0; i < r->n_folders; i++) {
         const folder_counts *fc = &r->folders[i];
         fputs(i ? ",\n  {\"name\": " : "\n  {\"name\": ", f);

@@ -24,6 +24,11 @@ typedef enum mp_counter {
     /* Connections to the destination the run held at once (a total): fewer
      * than --jobs when the server refused more. */
     MP_COUNT_CONNECTIONS,
+    /* Milliseconds waited (totals): for the destination's rate limits
+     * (--max-messages-per-second, --max-bytes-per-second), and because a
+     * server asked the run to slow down (throttling replies). */
+    MP_COUNT_RATE_WAIT_MS,
+    MP_COUNT_THROTTLED_MS,
     MP_COUNT__N
 } mp_counter;
 

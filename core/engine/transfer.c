@@ -11,6 +11,7 @@
 #include "header.h"
 #include "interrupt.h"
 #include "log.h"
+#include "rate.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -86,6 +87,7 @@ typedef struct copy_run {
     size_t n_pending;
     mp_status stop;   /* a status that ended the whole batch */
     int dst_reported; /* the destination's failure is in the report */
+    mp_rate *rate;    /* the destination account's rate limits, or NULL */
 } copy_run;
 
 /* "Message-ID" if the header has one, else "key K": what the report names. */
@@ -305,6 +307,11 @@ static mp_status on_end(void *ctx, mp_status status)
         result = sink_failed(r, MP_MSG_BAD);
         goto done;
     }
+    /* The message's turn under the destination's rate limits: before its
+     * commit, which is where a sink that spools (IMAP) sends it. */
+    uint64_t waited = mp_rate_take(r->rate, r->digest.bytes);
+    if (waited)
+        mp_report_count(r->env->report, MP_COUNT_RATE_WAIT_MS, waited);
     char key[512] = "";
     mp_host_clear_error(&r->env->dst->host);
     mp_status st = r->sink->put_commit(r->put, key, sizeof key);
@@ -569,6 +576,9 @@ mp_status mp_transfer_messages(mp_sync_env *env, const char *folder,
     const char **keys = malloc(BATCH_MESSAGES * sizeof *keys);
     r->env = env;
     r->folder = folder;
+    if (env->opt)
+        r->rate = mp_rate_for(env->dst_url, env->opt->max_msgs_per_second,
+                              env->opt->max_bytes_per_second);
     r->sink = env->dst->plugin->sink;
     r->dst_folder = dst_folder;
     r->eol_mode = mp_eol_mode_for(so->eol, r->sink->eol);

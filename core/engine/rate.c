@@ -1,0 +1,90 @@
+/* Transfer rate limits: a virtual clock per destination account. Each
+ * message reserves its slot (the later of now and the end of the previous
+ * message's slot, plus its own length in time) under a lock, then sleeps
+ * outside it until its slot starts, so worker threads share the rate
+ * without holding each other up longer than the rate asks. */
+#include "rate.h"
+
+#include "interrupt.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct mp_rate {
+    struct mp_rate *next;
+    char *account;
+    double msgs_per_s;
+    uint64_t bytes_per_s;
+    pthread_mutex_t lock;
+    int64_t next_ns; /* when the next message may start; 0: at once */
+};
+
+/* Every limiter of the process, found by account; never freed (reachable
+ * until exit, like the plugin registry). */
+static pthread_mutex_t limiters_lock = PTHREAD_MUTEX_INITIALIZER;
+static mp_rate *limiters;
+
+static int64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+mp_rate *mp_rate_for(const char *account, double msgs_per_s,
+                     uint64_t bytes_per_s)
+{
+    if (msgs_per_s <= 0 && bytes_per_s == 0)
+        return NULL;
+    if (!account)
+        account = "";
+    pthread_mutex_lock(&limiters_lock);
+    mp_rate *r = limiters;
+    while (r && strcmp(r->account, account) != 0)
+        r = r->next;
+    if (!r && (r = calloc(1, sizeof *r))) {
+        r->account = strdup(account);
+        if (!r->account) {
+            free(r);
+            r = NULL;
+        } else {
+            r->msgs_per_s = msgs_per_s;
+            r->bytes_per_s = bytes_per_s;
+            pthread_mutex_init(&r->lock, NULL);
+            r->next = limiters;
+            limiters = r;
+        }
+    }
+    pthread_mutex_unlock(&limiters_lock);
+    return r;
+}
+
+uint64_t mp_rate_take(mp_rate *r, uint64_t bytes)
+{
+    if (!r)
+        return 0;
+    double slot_s = 0;
+    if (r->msgs_per_s > 0)
+        slot_s = 1.0 / r->msgs_per_s;
+    if (r->bytes_per_s && (double)bytes / (double)r->bytes_per_s > slot_s)
+        slot_s = (double)bytes / (double)r->bytes_per_s;
+    int64_t start = now_ns(), begin = start;
+    pthread_mutex_lock(&r->lock);
+    if (r->next_ns > begin)
+        begin = r->next_ns;
+    r->next_ns = begin + (int64_t)(slot_s * 1e9);
+    pthread_mutex_unlock(&r->lock);
+    /* Sleep in short steps, so a stop asked for is not kept waiting. */
+    for (int64_t now = now_ns(); now < begin && !mp_interrupted();
+         now = now_ns()) {
+        int64_t left = begin - now, step = left < 200000000 ? left : 200000000;
+        struct timespec ts = {step / 1000000000, step % 1000000000};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !mp_interrupted())
+            ;
+    }
+    int64_t waited = now_ns() - start;
+    return waited > 0 ? (uint64_t)(waited / 1000000) : 0;
+}
