@@ -95,6 +95,18 @@ int targz_passphrase_given(mp_host *host)
     return given;
 }
 
+mp_status targz_require_key(mp_host *host, const age_keyring *ids)
+{
+    if (ids->n > 0 || targz_passphrase_given(host))
+        return MP_OK;
+    host->set_error(host, MP_ERR_USAGE,
+                    "the archive is encrypted (age): give identity=FILE (an "
+                    "age identity file, AGE-SECRET-KEY-1...) or "
+                    "passphrase_file=FILE (or passphrase_env=, "
+                    "passphrase_cmd=) to open it");
+    return MP_FATAL;
+}
+
 char *targz_dirname(const char *path)
 {
     const char *slash = strrchr(path, '/');

@@ -35,6 +35,12 @@ mp_status targz_load_identities(mp_host *host, const char *display,
  * given (asking for all three, so none is reported as unknown). */
 int targz_passphrase_given(mp_host *host);
 
+/* An encrypted archive opened with no identity in IDS and no passphrase
+ * parameter cannot be read, whatever it holds: sets a usage error naming
+ * the parameters that open it and returns MP_FATAL; else MP_OK. Called
+ * before any of the archive is read. */
+mp_status targz_require_key(mp_host *host, const age_keyring *ids);
+
 /* The directory part of PATH ("." when none); malloc'd. */
 char *targz_dirname(const char *path);
 

@@ -1067,6 +1067,9 @@ static mp_status src_open(mp_host *host, const mp_endpoint *ep, void **store)
     s->encrypted =
         targz_is_age(fd) || (len > 4 && strcmp(s->path + len - 4, ".age") == 0);
     close(fd);
+    if (s->encrypted &&
+        (st = targz_require_key(host, &s->ids)) != MP_OK)
+        goto out;
     char err[512];
     if (targz_index_open(&s->ix, err, sizeof err) != 0) {
         st = fail(s, MP_ERR_IO, "%s", err);

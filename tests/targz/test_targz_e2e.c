@@ -254,12 +254,29 @@ static void test_encrypted_archive_is_a_maildir(void **state)
     assert_contains(r.err, "no identity matches any recipient of");
     assert_contains(r.err, arch);
     mp_run_free(&r);
-    /* No identity at all, no passphrase: the same refusal. */
+    /* No identity at all, no passphrase: a usage error saying what opens
+     * it (exit 2), for list, copy and verify alike. */
     char *bare = mp_strf("targz:%s", arch);
+    char *no_key = mp_strf("mailport: error: targz:%s: the archive is "
+                           "encrypted (age): give identity=FILE (an age "
+                           "identity file, AGE-SECRET-KEY-1...) or "
+                           "passphrase_file=FILE (or passphrase_env=, "
+                           "passphrase_cmd=) to open it\n",
+                           arch);
     r = mp_run("list", bare, NULL);
-    assert_int_equal(r.exit_code, 3);
-    assert_contains(r.err, "no identity matches any recipient of");
+    assert_int_equal(r.exit_code, 2);
+    assert_contains(r.err, no_key);
+    assert_null(strstr(r.err, "no identity matches"));
     mp_run_free(&r);
+    r = mp_run("copy", bare, to2, NULL);
+    assert_int_equal(r.exit_code, 2);
+    assert_contains(r.err, no_key);
+    mp_run_free(&r);
+    r = mp_run("verify", bare, NULL);
+    assert_int_equal(r.exit_code, 2);
+    assert_contains(r.err, no_key);
+    mp_run_free(&r);
+    free(no_key);
 
     /* An existing archive is not overwritten, unless asked. */
     r = mp_run("copy", from, dest, NULL);
