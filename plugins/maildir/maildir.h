@@ -85,7 +85,6 @@ mp_status md_folder_open(md_store *s, const char *name, int create,
 void md_folder_free(md_folder *f);
 /* Make sure F's index is loaded (or, with FORCE, reloaded). */
 mp_status md_folder_index(md_folder *f, int force);
-unsigned md_special_use(const char *name);
 
 /* mdread.c */
 mp_status md_scan(void *folder, unsigned flags, mp_msg_cb cb, void *ctx);

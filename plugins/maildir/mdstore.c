@@ -2,6 +2,7 @@
 #include "maildir.h"
 #include "marker.h"
 #include "mdsubs.h"
+#include "special_use.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -461,32 +462,6 @@ static int list_collect_count(md_store *s)
     return n;
 }
 
-unsigned md_special_use(const char *name)
-{
-    static const struct {
-        const char *name;
-        unsigned use;
-    } known[] = {
-        {"Sent", MP_SPECIAL_SENT},
-        {"Sent Messages", MP_SPECIAL_SENT},
-        {"Sent Items", MP_SPECIAL_SENT},
-        {"Sent Mail", MP_SPECIAL_SENT},
-        {"Drafts", MP_SPECIAL_DRAFTS},
-        {"Trash", MP_SPECIAL_TRASH},
-        {"Deleted Messages", MP_SPECIAL_TRASH},
-        {"Deleted Items", MP_SPECIAL_TRASH},
-        {"Junk", MP_SPECIAL_JUNK},
-        {"Spam", MP_SPECIAL_JUNK},
-        {"Archive", MP_SPECIAL_ARCHIVE},
-        {"Archives", MP_SPECIAL_ARCHIVE},
-    };
-    /* Maildir has no special-use metadata: go by the usual names. */
-    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
-        if (strcasecmp(name, known[i].name) == 0)
-            return known[i].use;
-    return 0;
-}
-
 mp_status md_list_folders(md_store *s, mp_folder_cb cb, void *ctx)
 {
     flist l;
@@ -523,7 +498,7 @@ mp_status md_list_folders(md_store *s, mp_folder_cb cb, void *ctx)
             .subscribed = subscribed,
             .struct_size = sizeof fi,
             .name = l.v[i].name,
-            .special_use = md_special_use(l.v[i].name),
+            .special_use = mp_special_use_by_name(l.v[i].name),
             .no_select = l.v[i].no_select,
             .validity = 1,
             .count =
@@ -733,7 +708,7 @@ mp_status md_folder_open(md_store *s, const char *name, int create,
     }
     if (info) {
         info->name = f->name;
-        info->special_use = md_special_use(f->name);
+        info->special_use = mp_special_use_by_name(f->name);
         info->no_select = 0;
         info->validity = 1;
         info->count = -1;

@@ -30,6 +30,7 @@
 #include "targz_manifest.h"
 
 #include "mdsubs.h"
+#include "special_use.h"
 #include "targz_names.h"
 
 #include <archive.h>
@@ -1135,6 +1136,9 @@ static void folder_info(const src_folder *f, mp_folder_info *info)
     info->name = f->name;
     info->validity = 1; /* keys are paths inside one immutable archive */
     info->count = (int64_t)f->n_msgs;
+    /* The archive holds a Maildir, which keeps no special-use metadata:
+     * by name, as the Maildir plugin does, so --automap works alike. */
+    info->special_use = mp_special_use_by_name(f->name);
 }
 
 /* Is folder NAME among the N subscribed NAMES? */
