@@ -6,7 +6,8 @@
 #   ./build.sh fuzz [SECS]     libFuzzer targets (clang), each run SECS seconds (default 60)
 #   ./build.sh install PREFIX  install binary, plugins and plugins.conf under PREFIX
 #   ./build.sh deps            only install missing packages
-#   ./build.sh soak [STEPS]    build, then the model test (tests/model) for STEPS steps per pair
+#   ./build.sh soak [STEPS]    build, then the model test (tests/model) for STEPS steps per pair,
+#                              then the IMAP server fault injection for MP_FAULT_ROUNDS rounds
 set -euo pipefail
 cd "$(dirname "$0")"
 top=$PWD
@@ -97,6 +98,14 @@ case "$cmd" in
     (cd "$top/build/tests/model" &&
       MAILPORT_BIN="$top/build/mailport" MAILPORT_PLUGINS_CONF="$top/build/plugins.conf" \
         CMOCKA_MESSAGE_OUTPUT=STDOUT MP_MODEL_STEPS=${2:-2000} ./test_model)
+    # The IMAP server killed, stopped and restarted at random points
+    # (tests/imap/test_imap_server_faults.c), for more rounds than the
+    # suite's one per direction; MP_FAULT_SEED=N replays a run.
+    log "IMAP server faults: ${MP_FAULT_ROUNDS:-6} rounds per direction"
+    (cd "$top/build/tests/imap" &&
+      MAILPORT_BIN="$top/build/mailport" MAILPORT_PLUGINS_CONF="$top/build/plugins.conf" \
+        CMOCKA_MESSAGE_OUTPUT=STDOUT MP_FAULT_ROUNDS=${MP_FAULT_ROUNDS:-6} \
+        MP_FAULT_DISRUPTIONS=${MP_FAULT_DISRUPTIONS:-3} ./test_imap_server_faults)
     ;;
   bench)
     install_missing "${packages[@]}" "${bench_packages[@]}"

@@ -219,3 +219,10 @@ long dvk_imap_bytes_written(int pid)
     }
     return sum;
 }
+
+void dvk_expect_exit(mp_run_result *r, int code)
+{
+    if (r->exit_code != code)
+        fail_msg("exit %d, expected %d\nstdout:\n%s\nstderr:\n%s", r->exit_code,
+                 code, r->out, r->err);
+}

@@ -5,6 +5,7 @@
 #define MP_TEST_DVKILL_H
 
 #include "dovecot.h"
+#include "testutil.h"
 
 /* A Maildir WORK/TAG (malloc'd path) of N distinct messages of about BODY
  * bytes, each with a Message-ID and "Subject: kill <i>", flags S, mtime
@@ -28,5 +29,8 @@ void dvk_kill_whole_server(mp_dovecot *d);
 /* Bytes the imap processes under Dovecot master PID have written so far
  * (/proc/PID/io wchar): how far a transfer out of the server has got. */
 long dvk_imap_bytes_written(int pid);
+
+/* R ended with CODE; else fail the test, showing its output. */
+void dvk_expect_exit(mp_run_result *r, int code);
 
 #endif

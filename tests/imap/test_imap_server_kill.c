@@ -59,13 +59,6 @@ static int teardown(void **state)
 
 #define run(...) mp_run(__VA_ARGS__, (char *)NULL)
 
-static void expect_exit(mp_run_result *r, int code)
-{
-    if (r->exit_code != code)
-        fail_msg("exit %d, expected %d\nstdout:\n%s\nstderr:\n%s", r->exit_code,
-                 code, r->out, r->err);
-}
-
 /* ---- Maildirs --------------------------------------------------------- */
 
 /* Messages in the Maildir folder DIR (in cur/ or new/). */
@@ -138,7 +131,7 @@ static void assert_clean_failure(mp_run_result *r, int port)
         fail_msg("mailport died of signal %d\nstderr:\n%s", r->exit_code - 128,
                  r->err);
     /* README: 3 = cannot reach or log in to an endpoint. */
-    expect_exit(r, 3);
+    dvk_expect_exit(r, 3);
     char *where = mp_strf("127.0.0.1:%d", port);
     assert_contains(r->err, where);
     free(where);
@@ -160,7 +153,7 @@ static void seed_account(const char *user, const char *tag, int n, int body)
     char *seed_url = mp_strf("maildir:%s", seed);
     char *imap = plain_url(user, mp_dovecot_port(dv));
     mp_run_result r = run("copy", seed_url, imap, "--no-state");
-    expect_exit(&r, 0);
+    dvk_expect_exit(&r, 0);
     mp_run_free(&r);
     free(imap);
     free(seed_url);
@@ -193,13 +186,13 @@ static void rerun_completes(const char *src_url, const char *dst_url,
 {
     mp_dovecot_restart(dv);
     mp_run_result r = run("copy", src_url, dst_url, "--state", st);
-    expect_exit(&r, 0);
+    dvk_expect_exit(&r, 0);
     mp_run_free(&r);
     dvk_assert_each_once(dst_dir, n);
     if (ours)
         assert_int_equal(dvk_count_files(dst_dir, 1), n);
     r = run("verify", src_url, dst_url);
-    expect_exit(&r, 0);
+    dvk_expect_exit(&r, 0);
     mp_run_free(&r);
 }
 
