@@ -9,6 +9,7 @@
 #include "progress.h"
 #include "report.h"
 #include "state.h"
+#include "state_cmd.h"
 #include "store.h"
 #include "sync.h"
 
@@ -377,6 +378,14 @@ static int claim_state(job *j, mp_state **claim)
         *claim = NULL;
         return -1;
     }
+    /* What this file is the state of, for `mailport state list`: shown
+     * without parameters or password (the state holds no secret). */
+    char *s = mp_state_endpoint_shown(j->source),
+         *d = mp_state_endpoint_shown(j->dest);
+    if (!s || !d || mp_state_record_run(*claim, s, d) != 0)
+        mp_debug("cannot record the endpoints in %s", j->state_path);
+    free(s);
+    free(d);
     if (rc == 1) {
         mp_info("the last run with this state was interrupted; waiting %d s "
                 "for the destination to settle",

@@ -19,6 +19,7 @@ static const char overview[] =
     "  list   SOURCE        folders, message counts and sizes\n"
     "  batch  JOBFILE       many accounts; one job per line\n"
     "  plugins              the plugins plugins.conf loaded\n"
+    "  state  list|forget   the sync state files kept; forget one or all\n"
     "\n"
     "Endpoints:\n"
     "  mbox:PATH                 an mbox file (folder INBOX) or a folder of "
@@ -179,6 +180,25 @@ static const char batch_help[] =
     "\n"
     "The exit code is the worst of the jobs'.\n";
 
+static const char state_help[] =
+    "Usage: mailport state list\n"
+    "       mailport state forget SOURCE DEST\n"
+    "       mailport state forget --all\n"
+    "\n"
+    "copy keeps one sync state file per SOURCE -> DEST pair in\n"
+    "$XDG_STATE_HOME/mailport (default ~/.local/state/mailport), mode 0600;\n"
+    "it holds message keys, flags and hashes, never a password.\n"
+    "\n"
+    "  list          every state file there: its two endpoints (without\n"
+    "                parameters), size and the start of its last run\n"
+    "  forget        remove the state of SOURCE -> DEST (the next copy then\n"
+    "                finds what DEST holds by content and copies nothing "
+    "twice)\n"
+    "  --all         forget every state file there\n"
+    "  --state PATH  forget the state file PATH (one given to copy --state)\n"
+    "\n"
+    "A state a running mailport uses is not forgotten (exit 2).\n";
+
 static const char plugins_help[] =
     "Usage: mailport plugins\n"
     "\n"
@@ -200,6 +220,8 @@ void mp_print_help(const char *command)
         text = list_help;
     else if (strcmp(command, "batch") == 0)
         text = batch_help;
+    else if (strcmp(command, "state") == 0)
+        text = state_help;
     else if (strcmp(command, "plugins") == 0)
         text = plugins_help;
     fputs(text, stdout);

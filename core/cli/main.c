@@ -3,6 +3,7 @@
 #include "log.h"
 #include "options.h"
 #include "registry.h"
+#include "state_cmd.h"
 
 #include <gmime/gmime.h>
 #include <signal.h>
@@ -57,6 +58,9 @@ int main(int argc, char **argv)
         return 0;
     }
     const char *name = argv[1];
+    /* Housekeeping of the state files: no plugins needed. */
+    if (strcmp(name, "state") == 0)
+        return mp_cmd_state(argc - 1, argv + 1);
     command_fn run = NULL;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(commands[i].name, name) == 0)

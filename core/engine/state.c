@@ -21,6 +21,11 @@ struct mp_state {
 static const char schema[] =
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=NORMAL;"
+    /* What `mailport state list` shows: the two endpoints (as
+     * mp_state_record_run got them, never a parameter or password) and
+     * when the last run started. */
+    "CREATE TABLE IF NOT EXISTS about(key TEXT PRIMARY KEY, value TEXT NOT "
+    "  NULL);"
     "CREATE TABLE IF NOT EXISTS folders("
     "  id INTEGER PRIMARY KEY,"
     "  src_name TEXT NOT NULL, dst_name TEXT NOT NULL,"
@@ -446,9 +451,67 @@ void mp_state_release(mp_state *s)
     sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 }
 
-/* A file name readable enough to recognise, plus a hash so that different
- * pairs never share a file. */
-char *mp_state_default_path(const char *source, const char *dest)
+static int put_about(mp_state *s, const char *key, const char *value)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO about VALUES(?,?)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int mp_state_record_run(mp_state *s, const char *source, const char *dest)
+{
+    char now[32];
+    snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+    if (mp_state_begin(s) != 0)
+        return -1;
+    if (put_about(s, "source", source) != 0 ||
+        put_about(s, "dest", dest) != 0 || put_about(s, "last_run", now) != 0 ||
+        mp_state_commit(s) != 0) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+int mp_state_about_read(mp_state *s, mp_state_about *a)
+{
+    memset(a, 0, sizeof *a);
+    sqlite3_stmt *st;
+    /* A file an earlier version wrote has no such table: nothing known. */
+    if (sqlite3_prepare_v2(s->db, "SELECT key, value FROM about", -1, &st,
+                           NULL) != SQLITE_OK)
+        return 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *k = (const char *)sqlite3_column_text(st, 0);
+        const char *v = (const char *)sqlite3_column_text(st, 1);
+        if (!k || !v)
+            continue;
+        if (strcmp(k, "source") == 0 && !a->source)
+            a->source = strdup(v);
+        else if (strcmp(k, "dest") == 0 && !a->dest)
+            a->dest = strdup(v);
+        else if (strcmp(k, "last_run") == 0)
+            a->last_run = strtoll(v, NULL, 10);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+void mp_state_about_free(mp_state_about *a)
+{
+    free(a->source);
+    free(a->dest);
+    memset(a, 0, sizeof *a);
+}
+
+char *mp_state_dir(void)
 {
     const char *base = getenv("XDG_STATE_HOME");
     const char *home = getenv("HOME");
@@ -460,6 +523,16 @@ char *mp_state_default_path(const char *source, const char *dest)
                         home ? home : "/tmp") < 0) {
         return NULL;
     }
+    return dir;
+}
+
+/* A file name readable enough to recognise, plus a hash so that different
+ * pairs never share a file. */
+char *mp_state_default_path(const char *source, const char *dest)
+{
+    char *dir = mp_state_dir();
+    if (!dir)
+        return NULL;
     char pair[8192];
     snprintf(pair, sizeof pair, "%s\n%s", source, dest);
     unsigned char md[32];

@@ -94,6 +94,26 @@ int mp_state_delete(mp_state *s, int64_t folder, const char *src_key);
 int mp_state_claim(mp_state *s, long *other_pid);
 void mp_state_release(mp_state *s);
 
+/* Note in the state what it is the state of, for `mailport state list`:
+ * the two endpoints as given (the caller leaves out parameters and
+ * passwords: the state never holds a secret) and now as the last run's
+ * start. Returns 0 or -1. */
+int mp_state_record_run(mp_state *s, const char *source, const char *dest);
+
+/* What mp_state_record_run noted; NULL strings and a last_run of 0 when it
+ * was never called (a file an earlier version wrote). Returns 0 or -1;
+ * free with mp_state_about_free. */
+typedef struct mp_state_about {
+    char *source, *dest;
+    int64_t last_run; /* seconds since the epoch */
+} mp_state_about;
+int mp_state_about_read(mp_state *s, mp_state_about *a);
+void mp_state_about_free(mp_state_about *a);
+
+/* The folder of the default state files (and destination locks):
+ * $XDG_STATE_HOME/mailport, else ~/.local/state/mailport. Free it. */
+char *mp_state_dir(void);
+
 /* The last SQLite error text. */
 const char *mp_state_error(mp_state *s);
 
