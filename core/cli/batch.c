@@ -404,7 +404,7 @@ static void worsen(batch_run *b, int code)
  * the next word, 2 when it is in this one ("--shard=0/2"), else 0. */
 static int batch_only_option(const char *arg)
 {
-    static const char *const names[] = {"--shard", "--backup-to",
+    static const char *const names[] = {"--shard", "--job", "--backup-to",
                                         "--upload-to"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         size_t n = strlen(names[i]);
@@ -420,7 +420,13 @@ static int batch_only_option(const char *arg)
 static int run_job(batch_run *b, char **words, int n, const char *what,
                    int where)
 {
-    if ((unsigned)b->index++ % b->shard_n != b->shard_k)
+    /* --job N: the one job a scheduler's task index names (a Kubernetes
+     * Indexed Job, a Slurm array task, a GNU parallel slot). */
+    int skip = b->global->job >= 0
+                   ? b->index != b->global->job
+                   : (unsigned)b->index % b->shard_n != b->shard_k;
+    b->index++;
+    if (skip)
         return 0;
     char **argv = calloc((size_t)(b->n_base + n) + 1, sizeof *argv);
     if (!argv) {
@@ -576,6 +582,12 @@ int mp_cmd_batch(const mp_registry *reg, int argc, char **argv)
         mp_options_free(&global);
         return MP_EXIT_USAGE;
     }
+    if (global.shard && global.job >= 0) {
+        fprintf(stderr, "mailport batch: --job and --shard exclude each "
+                        "other\n");
+        mp_options_free(&global);
+        return MP_EXIT_USAGE;
+    }
     if (global.n_args != 1) {
         fprintf(stderr, "mailport batch: expected one JOBFILE\n"
                         "Try 'mailport batch --help'.\n");
@@ -633,6 +645,11 @@ int mp_cmd_batch(const mp_registry *reg, int argc, char **argv)
         run_lines(&b, f);
     fclose(f);
     free(b.base);
+    if (global.job >= b.index && !mp_interrupted()) {
+        mp_error("%s holds %d job%s; there is no job %ld (they count from 0)",
+                 b.path, b.index, b.index == 1 ? "" : "s", global.job);
+        worsen(&b, MP_EXIT_USAGE);
+    }
     if (batch_log_close(&b.log, global.verbosity, b.worst) != 0 &&
         b.worst < MP_EXIT_FAILED)
         b.worst = MP_EXIT_FAILED;

@@ -158,6 +158,8 @@ static const char batch_help[] =
     "  --shard K/N   run only jobs whose index (from 0) modulo N is K, to "
     "spread\n"
     "                one job file over N machines or processes\n"
+    "  --job N       run only the job whose index (from 0) is N, as a\n"
+    "                scheduler's task index hands them out (docs/scale-out.md)\n"
     "  --force       accept a job file with passwords that others can read\n"
     "\n"
     "JOBFILE may be imap-backup's config.json (JSON: {\"accounts\": [...]});\n"

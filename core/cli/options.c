@@ -31,6 +31,7 @@ enum {
     OPT_FORCE,
     OPT_BACKUP_TO,
     OPT_UPLOAD_TO,
+    OPT_JOB,
 };
 
 static const struct option long_options[] = {
@@ -55,6 +56,7 @@ static const struct option long_options[] = {
     {"delete", no_argument, NULL, OPT_DELETE},
     {"shard", required_argument, NULL, OPT_SHARD},
     {"force", no_argument, NULL, OPT_FORCE},
+    {"job", required_argument, NULL, OPT_JOB},
     {"backup-to", required_argument, NULL, OPT_BACKUP_TO},
     {"upload-to", required_argument, NULL, OPT_UPLOAD_TO},
     {"quiet", no_argument, NULL, 'q'},
@@ -95,6 +97,7 @@ int mp_options_parse(mp_options *o, const char *command, int argc, char **argv)
     o->jobs = 1;
     o->progress = -1;
     o->verbosity = 1;
+    o->job = -1;
     optind = 1;
     opterr = 0;
     int c;
@@ -200,6 +203,17 @@ int mp_options_parse(mp_options *o, const char *command, int argc, char **argv)
         case OPT_FORCE:
             o->force = 1;
             break;
+        case OPT_JOB: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < 0)
+                return usage_error(command,
+                                   "--job wants a job index (0, 1, ...), not "
+                                   "\"%s\"",
+                                   optarg);
+            o->job = v;
+            break;
+        }
         case OPT_BACKUP_TO:
         case OPT_UPLOAD_TO:
             /* Templates for the accounts of imap-backup's config.json. */

@@ -30,6 +30,7 @@ typedef struct mp_options {
     int progress;  /* 1 on, 0 off, -1 automatic (a terminal) */
     int verbosity; /* 0 quiet, 1 normal, 2 -v, 3 -vv */
     char *shard;   /* batch: "K/N" */
+    long job;      /* batch: --job N, the one job to run; -1 for all */
     int force;     /* batch: accept a job file readable by others */
     /* batch on imap-backup's config.json: the destination template of each
      * account's server (backup_to) or of its backup (upload_to). */
