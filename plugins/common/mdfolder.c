@@ -180,8 +180,34 @@ static void unescape(char *s)
     *o = '\0';
 }
 
-char *md_pp_name_of_entry(const char *entry)
+/* S with every '/' replaced by SUB (malloc'd; S is freed). */
+static char *substitute_slashes(char *s, const char *sub)
 {
+    size_t n = 0, sub_len = strlen(sub);
+    for (const char *p = s; *p; p++)
+        n += *p == '/';
+    char *out = malloc(strlen(s) + n * sub_len + 1);
+    if (out) {
+        char *o = out;
+        for (const char *p = s; *p; p++) {
+            if (*p == '/') {
+                memcpy(o, sub, sub_len);
+                o += sub_len;
+            } else {
+                *o++ = *p;
+            }
+        }
+        *o = '\0';
+    }
+    free(s);
+    return out;
+}
+
+char *md_pp_name_of_entry(const char *entry, const char *substitute,
+                          int *substituted)
+{
+    if (substituted)
+        *substituted = 0;
     if (entry[0] != '.' || !entry[1])
         return NULL;
     size_t cap = strlen(entry) * 2 + 1;
@@ -213,6 +239,15 @@ char *md_pp_name_of_entry(const char *entry)
             return NULL;
         }
         unescape(dec);
+        if (substitute && strchr(dec, '/')) {
+            dec = substitute_slashes(dec, substitute);
+            if (!dec) {
+                free(name);
+                return NULL;
+            }
+            if (substituted)
+                *substituted = 1;
+        }
         size_t n = strlen(dec);
         if (used + n + 2 > cap) {
             cap = used + n + 2;

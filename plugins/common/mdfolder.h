@@ -43,8 +43,15 @@ char *md_folder_rel(md_layout layout, const char *name, char *err,
 /* The folder name for Maildir++ directory entry ENTRY (".A.B"), malloc'd;
  * NULL when ENTRY is no Maildir++ folder name or decodes to a name the
  * mapping would refuse. Components that are not valid modified UTF-7 but
- * are valid UTF-8 are taken as they are (some tools write raw UTF-8). */
-char *md_pp_name_of_entry(const char *entry);
+ * are valid UTF-8 are taken as they are (some tools write raw UTF-8). A
+ * component holding an escaped '/' (".GPR\2fGPA", Dovecot's listescape)
+ * cannot be one part of a '/'-separated name: with SUBSTITUTE (one UTF-8
+ * character, namesub.h) each such '/' becomes it ("GPR_GPA") and
+ * *SUBSTITUTED (when not NULL) is set; with SUBSTITUTE NULL the entry is
+ * refused. md_folder_rel does not invert the substitution: a store that
+ * lists such a name finds its directory through its listing. */
+char *md_pp_name_of_entry(const char *entry, const char *substitute,
+                          int *substituted);
 
 /* Is COMPONENT acceptable as one fs-layout name component read from disk?
  * (Valid UTF-8, no control characters, not ".", "..", cur, new, tmp.) */

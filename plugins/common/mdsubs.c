@@ -2,6 +2,7 @@
 #include "mdsubs.h"
 
 #include "mutf7.h"
+#include "namesub.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -115,7 +116,7 @@ static char *name_of_line(md_layout layout, char *line, char sep)
         entry[0] = '.';
         for (size_t i = 0; i <= len; i++)
             entry[i + 1] = line[i] == sep ? '.' : line[i];
-        name = md_pp_name_of_entry(entry);
+        name = md_pp_name_of_entry(entry, MP_DEFAULT_SUBSTITUTE, NULL);
         free(entry);
         return name;
     }

@@ -24,9 +24,11 @@
 #ifndef MP_IMAP_NAMES_H
 #define MP_IMAP_NAMES_H
 
+#include "namesub.h"
+
 #include <stddef.h>
 
-#define IMAP_DEFAULT_SUBSTITUTE "_"
+#define IMAP_DEFAULT_SUBSTITUTE MP_DEFAULT_SUBSTITUTE
 
 typedef struct imap_names {
     char delim;             /* hierarchy delimiter; 0 for a flat server */
@@ -35,9 +37,7 @@ typedef struct imap_names {
 } imap_names;
 
 /* Is SUB usable as the substitute on a server with delimiter DELIM (0:
- * not known yet)? One UTF-8 character, printable, and none of '/', the
- * delimiter, the LIST wildcards '*' and '%'. Returns 0, or -1 with the
- * reason in ERR. */
+ * not known yet)? mp_substitute_check (namesub.h). */
 int imap_substitute_check(const char *sub, char delim, char *err,
                           size_t err_size);
 

@@ -30,6 +30,9 @@ typedef struct md_store {
     char *root;
     int root_fd;
     md_layout layout;
+    /* Stands for a '/' escaped inside a Maildir++ directory name
+     * (delimiter_substitute, namesub.h). */
+    char *substitute;
     int writable;
     char hostname[256]; /* escaped for unique names */
     long pid;

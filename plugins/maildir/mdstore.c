@@ -3,6 +3,7 @@
 #include "marker.h"
 #include "mdsubs.h"
 #include "special_use.h"
+#include "namesub.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -151,6 +152,12 @@ mp_status md_store_open(mp_host *host, const mp_endpoint *ep, int writable,
                         "unknown layout \"%s\" (use maildir++ or fs)", layout);
         return MP_FATAL;
     }
+    const char *sub = host->param(host, "delimiter_substitute", 0);
+    char sub_err[256];
+    if (sub && mp_substitute_check(sub, 0, sub_err, sizeof sub_err) != 0) {
+        host->set_error(host, MP_ERR_USAGE, "%s: %s", ep->display, sub_err);
+        return MP_FATAL;
+    }
     if (!ep->path || !*ep->path) {
         host->set_error(host, MP_ERR_USAGE, "no Maildir path given");
         return MP_FATAL;
@@ -169,9 +176,12 @@ mp_status md_store_open(mp_host *host, const mp_endpoint *ep, int writable,
     }
     md_store *s = calloc(1, sizeof *s);
     if (!s || !(s->display = strdup(ep->display)) ||
-        !(s->root = strdup(ep->path))) {
-        if (s)
+        !(s->root = strdup(ep->path)) ||
+        !(s->substitute = strdup(sub ? sub : MP_DEFAULT_SUBSTITUTE))) {
+        if (s) {
             free(s->display);
+            free(s->root);
+        }
         free(s);
         close(fd);
         host->set_error(host, MP_ERR_INTERNAL, "out of memory");
@@ -225,6 +235,7 @@ void md_store_close(md_store *s)
         close(s->root_fd);
     free(s->display);
     free(s->root);
+    free(s->substitute);
     free(s);
 }
 
@@ -306,11 +317,56 @@ static int fent_order(const void *a, const void *b)
     return x->no_select - y->no_select;
 }
 
+static int flist_has(const flist *l, const char *name)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->v[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+static int fent_by_rel(const void *a, const void *b)
+{
+    return strcmp(((const fent *)a)->rel, ((const fent *)b)->rel);
+}
+
+/* Add the folders of RENAMED (names with an escaped '/' substituted) to L,
+ * in the order of their directory names: a name another folder already
+ * has ("GPR/GPA" beside a real "GPR_GPA") gets "~2", "~3", ... so that no
+ * folder hides another. Empties RENAMED. */
+static void add_renamed(md_store *s, flist *l, flist *renamed)
+{
+    if (renamed->n)
+        qsort(renamed->v, renamed->n, sizeof *renamed->v, fent_by_rel);
+    for (size_t i = 0; i < renamed->n && !l->oom; i++) {
+        const fent *e = &renamed->v[i];
+        char *name = strdup(e->name);
+        for (int k = 2; name && flist_has(l, name); k++) {
+            free(name);
+            if (asprintf(&name, "%s~%d", e->name, k) < 0)
+                name = NULL;
+        }
+        if (!name) {
+            l->oom = 1;
+            break;
+        }
+        if (strcmp(name, e->name) != 0)
+            s->host->log(s->host, MP_LOG_WARN,
+                         "%s: folder directory %s reads as \"%s\", which "
+                         "another folder has; it is listed as \"%s\"",
+                         s->display, e->rel, e->name, name);
+        flist_add(l, name, e->rel, 0);
+        free(name);
+    }
+    flist_free(renamed);
+}
+
 static void collect_pp(md_store *s, flist *l)
 {
     DIR *d = opendir_at(s->root_fd, "");
     if (!d)
         return;
+    flist renamed = {0};
     int hinted = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
@@ -332,7 +388,8 @@ static void collect_pp(md_store *s, flist *l)
         }
         if (!is_dir_at(s->root_fd, n) || !is_maildir_at(s->root_fd, n))
             continue;
-        char *name = md_pp_name_of_entry(n);
+        int substituted = 0;
+        char *name = md_pp_name_of_entry(n, s->substitute, &substituted);
         if (!name) {
             s->host->log(s->host, MP_LOG_WARN,
                          "%s: skipping folder directory %s: its name does "
@@ -340,10 +397,11 @@ static void collect_pp(md_store *s, flist *l)
                          s->display, n);
             continue;
         }
-        flist_add(l, name, n, 0);
+        flist_add(substituted ? &renamed : l, name, n, 0);
         free(name);
     }
     closedir(d);
+    add_renamed(s, l, &renamed);
 }
 
 /* Walk the fs layout below REL; returns whether any folder was added. */
@@ -528,25 +586,19 @@ mp_status md_subscribe(md_store *s, const char *name)
 /* ------------------------------------------------------------------------ */
 /* Folders.                                                                  */
 
-/* The Maildir++ directory whose name decodes to NAME although it is not
- * the canonical encoding (raw UTF-8 written by another tool), or NULL. */
+/* The Maildir++ directory the listing gives folder NAME although it is not
+ * the canonical encoding of NAME (raw UTF-8 written by another tool, an
+ * escaped '/' read through the substitute, a "~2" told apart), or NULL. */
 static char *find_pp_alias(md_store *s, const char *name)
 {
-    DIR *d = opendir_at(s->root_fd, "");
-    if (!d)
+    flist l;
+    if (collect(s, &l) != 0)
         return NULL;
     char *found = NULL;
-    struct dirent *e;
-    while (!found && (e = readdir(d))) {
-        if (e->d_name[0] != '.' || !strcmp(e->d_name, ".") ||
-            !strcmp(e->d_name, ".."))
-            continue;
-        char *n = md_pp_name_of_entry(e->d_name);
-        if (n && strcmp(n, name) == 0 && is_maildir_at(s->root_fd, e->d_name))
-            found = strdup(e->d_name);
-        free(n);
-    }
-    closedir(d);
+    for (size_t i = 0; i < l.n && !found; i++)
+        if (l.v[i].rel && !l.v[i].no_select && strcmp(l.v[i].name, name) == 0)
+            found = strdup(l.v[i].rel);
+    flist_free(&l);
     return found;
 }
 
@@ -662,16 +714,17 @@ mp_status md_folder_open(md_store *s, const char *name, int create,
     f->put.folder = f;
 
     mp_status st = MP_OK;
-    if (create) {
-        st = make_folder(f);
-    } else if (!is_maildir_at(s->root_fd, rel) &&
-               s->layout == MD_LAYOUT_MAILDIRPP && *rel) {
+    if (!is_maildir_at(s->root_fd, rel) && s->layout == MD_LAYOUT_MAILDIRPP &&
+        *rel) {
+        /* A folder listed under NAME is that folder for writing too. */
         char *alias = find_pp_alias(s, f->name);
         if (alias) {
             free(f->rel);
             f->rel = alias;
         }
     }
+    if (create)
+        st = make_folder(f);
     if (st == MP_OK && !is_maildir_at(s->root_fd, f->rel)) {
         st = folder_err(s, MP_ERR_NOTFOUND, f->name, "no such Maildir",
                         *f->rel ? f->rel : ".", ENOENT);

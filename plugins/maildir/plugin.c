@@ -88,8 +88,8 @@ static const mp_sink_ops sink_ops = {
 
 static const char *const schemes[] = {"maildir", NULL};
 
-/* The one parameter md_store_open reads. */
-static const char *const params[] = {"layout", NULL};
+/* The parameters md_store_open reads. */
+static const char *const params[] = {"layout", "delimiter_substitute", NULL};
 
 static const mp_plugin maildir_plugin = {
     .struct_size = sizeof(mp_plugin),

@@ -1,6 +1,7 @@
 #include "targz_names.h"
 
 #include "mdfolder.h"
+#include "namesub.h"
 
 #include <mailport/plugin.h>
 
@@ -25,7 +26,7 @@ char *targz_dir_to_folder(const char *dir)
         return strdup("INBOX");
     if (strchr(dir, '/'))
         return NULL;
-    return md_pp_name_of_entry(dir);
+    return md_pp_name_of_entry(dir, MP_DEFAULT_SUBSTITUTE, NULL);
 }
 
 static const struct {

@@ -27,7 +27,7 @@ static void check_refused(md_layout lay, const char *name, const char *why)
 
 static void check_entry(const char *entry, const char *want)
 {
-    char *name = md_pp_name_of_entry(entry);
+    char *name = md_pp_name_of_entry(entry, NULL, NULL);
     if (!want) {
         if (name)
             fail_msg("entry \"%s\" read as \"%s\"", entry, name);
@@ -80,6 +80,23 @@ static void maildirpp_entries_read_back(void **state)
     check_entry(".\\2e\\2e", NULL);       /* decodes to ".." */
     check_entry(".x.\\2e", NULL);         /* decodes to "x/." */
     check_entry(".a\\2fb", NULL);         /* '/' would read as hierarchy */
+    /* With a substitute, such a '/' is written as it: the folder is read,
+     * not skipped (issue 13.3). */
+    int substituted = 0;
+    char *name = md_pp_name_of_entry(".GPR\\2fGPA.Jim \\2f John", "_",
+                                     &substituted);
+    assert_non_null(name);
+    assert_string_equal(name, "GPR_GPA/Jim _ John");
+    assert_true(substituted);
+    free(name);
+    name = md_pp_name_of_entry(".a\\2fb", "\xe2\x88\x95", &substituted);
+    assert_non_null(name);
+    assert_string_equal(name, "a\xe2\x88\x95" "b");
+    free(name);
+    name = md_pp_name_of_entry(".plain", "_", &substituted);
+    assert_string_equal(name, "plain");
+    assert_false(substituted);
+    free(name);
     check_entry(".&AAk-", NULL);          /* a TAB */
     check_entry(".INBOX", NULL);          /* the root is INBOX */
     check_entry(".&AGE-", "&AGE-");       /* not minimal mUTF-7, as is */

@@ -679,6 +679,68 @@ static void a_refused_folder_counts_its_messages_failed(void **state)
     free(blocker);
 }
 
+/* 13.3: a Maildir++ folder whose name holds an escaped '/' (".GPR\2fGPA",
+ * as Dovecot's listescape writes "GPR/GPA") is copied under the documented
+ * substitute ("GPR_GPA"), told apart from a real "GPR_GPA" as "GPR_GPA~2",
+ * renamed by --map under that name, and verified: never skipped. */
+static void an_escaped_slash_in_a_maildir_name_is_copied(void **state)
+{
+    fixture *f = *state;
+    char *src = mp_strf("maildir:%s/escaped", f->dir);
+    /* A real "GPR_GPA" first: once ".GPR\\2fGPA" is there, writing to
+     * "GPR_GPA" would find that folder (the one the listing names so). */
+    mp_run_result r = mp_run("copy", "mbox:" SAMPLE, src, "--map",
+                             "INBOX=GPR_GPA", "--before", "2024-03-05",
+                             "--no-state", "-q", NULL);
+    assert_int_equal(r.exit_code, 0);
+    mp_run_free(&r);
+    r = mp_run("copy", "mbox:" SAMPLE, src, "--map", "INBOX=tmpname",
+               "--no-state", "-q", NULL);
+    assert_int_equal(r.exit_code, 0);
+    mp_run_free(&r);
+    char *from = mp_strf("%s/escaped/.tmpname", f->dir);
+    char *to = mp_strf("%s/escaped/.GPR\\2fGPA", f->dir);
+    assert_int_equal(rename(from, to), 0);
+
+    r = mp_run("copy", src, f->dst, "--state", f->state, "--report", f->report,
+               NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.err, "listed as \"GPR_GPA~2\"");
+    mp_run_free(&r);
+    char *rep = mp_read_file(f->report, NULL);
+    sync_assert_counts(rep, 7, 0, 0, 0);
+    assert_contains(rep, "{\"name\": \"GPR_GPA\", \"copied\": 2,");
+    assert_contains(rep, "{\"name\": \"GPR_GPA~2\", \"copied\": 5,");
+    free(rep);
+    char *d1 = mp_strf("%s/dst/.GPR_GPA", f->dir);
+    char *d2 = mp_strf("%s/dst/.GPR_GPA~2", f->dir);
+    assert_int_equal(sync_count_messages(d1), 2);
+    assert_int_equal(sync_count_messages(d2), 5);
+    r = mp_run("verify", src, f->dst, "--state", f->state, NULL);
+    assert_int_equal(r.exit_code, 0);
+    mp_run_free(&r);
+    free(sync_copy(src, f->dst, f->state, f->report, 0, NULL));
+    rep = mp_read_file(f->report, NULL);
+    sync_assert_counts(rep, 0, 7, 0, 0);
+    free(rep);
+
+    /* --map takes the listed name. */
+    char *other = mp_strf("maildir:%s/mapped", f->dir);
+    r = mp_run("copy", src, other, "--map", "GPR_GPA~2=Projects/GPR",
+               "--no-state", "-q", NULL);
+    assert_int_equal(r.exit_code, 0);
+    mp_run_free(&r);
+    char *d3 = mp_strf("%s/mapped/.Projects.GPR", f->dir);
+    assert_int_equal(sync_count_messages(d3), 5);
+    free(d3);
+    free(other);
+    free(d1);
+    free(d2);
+    free(from);
+    free(to);
+    free(src);
+}
+
 /* Issue 8.3 / 12: SIGINT, SIGTERM and SIGHUP stop a run cleanly between
  * messages: what was stored is recorded, nothing is left in tmp/, the
  * exit status is 128 + the signal, the run says how to resume, and the
@@ -776,6 +838,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             a_refused_folder_counts_its_messages_failed, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            an_escaped_slash_in_a_maildir_name_is_copied, setup, teardown),
         cmocka_unit_test_setup_teardown(
             interrupted_runs_stop_cleanly_and_resume, setup, teardown),
     };
