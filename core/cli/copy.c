@@ -539,18 +539,21 @@ static void print_summary(const mp_options *opt, const mp_report *r)
             n = n + (size_t)k_ < sizeof line ? n + (size_t)k_                  \
                                              : sizeof line - 1;                \
     } while (0)
-    if (opt->dry_run)
+    if (opt->dry_run) {
         ADD("mailport: dry run, nothing changed: would copy %llu (%llu "
             "bytes), update flags of %llu, remove %llu; already present %llu",
             total(r, MP_COUNT_COPIED), total(r, MP_COUNT_BYTES),
             total(r, MP_COUNT_FLAGS_UPDATED), total(r, MP_COUNT_REMOVED),
             total(r, MP_COUNT_SKIPPED));
-    else
+        if (total(r, MP_COUNT_FAILED)) /* folders the run would fail */
+            ADD(", would fail %llu", total(r, MP_COUNT_FAILED));
+    } else {
         ADD("mailport: copied %llu, already present %llu, flags updated "
             "%llu, failed %llu, %llu bytes",
             total(r, MP_COUNT_COPIED), total(r, MP_COUNT_SKIPPED),
             total(r, MP_COUNT_FLAGS_UPDATED), total(r, MP_COUNT_FAILED),
             total(r, MP_COUNT_BYTES));
+    }
     if (total(r, MP_COUNT_FILTERED))
         ADD(", left out by filters %llu", total(r, MP_COUNT_FILTERED));
     if (!opt->dry_run && total(r, MP_COUNT_REMOVED))

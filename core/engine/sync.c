@@ -116,9 +116,21 @@ static mp_status open_destination(folder_pass *p)
     if (st == MP_OK)
         return MP_OK;
     p->df = NULL;
-    if (p->dst_store->role == MP_ROLE_SOURCE) {
+    if (p->dst_store->role == MP_ROLE_SOURCE &&
+        (st == MP_TEMPORARY ||
+         p->dst_store->host.err_kind == MP_ERR_NOTFOUND)) {
         p->dst_store = NULL; /* dry run: the folder does not exist yet */
         return MP_OK;
+    }
+    if (p->dst_store->role == MP_ROLE_SOURCE) {
+        /* Dry run: not missing but unusable (a name the destination cannot
+         * hold, a file where its directory would be): the real run fails
+         * this folder, so the plan does. */
+        fprintf(env->out, "%s -> %s: would fail: %s\n", p->src_name,
+                p->dst_name, mp_store_error(p->dst_store));
+        mp_sync_report_folder_error(env, p->src_name, p->dst_store);
+        count_unreachable_folder(p);
+        return st == MP_FATAL ? MP_FOLDER_BAD : st;
     }
     if (st != MP_TEMPORARY) {
         mp_sync_report_folder_error(env, p->src_name, p->dst_store);

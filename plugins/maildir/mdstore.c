@@ -725,9 +725,18 @@ mp_status md_folder_open(md_store *s, const char *name, int create,
     }
     if (create)
         st = make_folder(f);
+    struct stat there;
     if (st == MP_OK && !is_maildir_at(s->root_fd, f->rel)) {
-        st = folder_err(s, MP_ERR_NOTFOUND, f->name, "no such Maildir",
-                        *f->rel ? f->rel : ".", ENOENT);
+        /* Something not a directory where the folder would be: no folder
+         * can be made there either (what a dry run must tell). */
+        if (*f->rel &&
+            fstatat(s->root_fd, f->rel, &there, AT_SYMLINK_NOFOLLOW) == 0 &&
+            !S_ISDIR(there.st_mode))
+            st = folder_err(s, MP_ERR_IO, f->name, "cannot use", f->rel,
+                            ENOTDIR);
+        else
+            st = folder_err(s, MP_ERR_NOTFOUND, f->name, "no such Maildir",
+                            *f->rel ? f->rel : ".", ENOENT);
     }
     if (st == MP_OK) {
         /* The sink never follows a symlink it did not make. */

@@ -661,6 +661,20 @@ static void a_refused_folder_counts_its_messages_failed(void **state)
     /* A plain file where the destination folder's directory would go. */
     char *blocker = mp_strf("%s/.Lists", path_of(f->dst));
     mp_write_file(blocker, "x", 1);
+    /* 13.6: the dry run plans that failure, in the real run's counts. */
+    char *planned = mp_strf("%s/planned.json", f->dir);
+    r = mp_run("copy", f->src, f->dst, "--state", f->state, "--dry-run",
+               "--report", planned, NULL);
+    assert_int_equal(r.exit_code, 1);
+    assert_contains(r.out, "Lists -> Lists: would fail: ");
+    assert_contains(r.out, "/.Lists: Not a directory");
+    assert_null(strstr(r.out, "Lists -> Lists: 5 to copy"));
+    assert_contains(r.err, "would fail 5");
+    mp_run_free(&r);
+    char *plan_text = mp_read_file(planned, NULL);
+    sync_assert_counts(plan_text, 0, 5, 0, 5);
+    free(plan_text);
+    free(planned);
     r = mp_run("copy", f->src, f->dst, "--state", f->state, "--report",
                f->report, NULL);
     assert_int_equal(r.exit_code, 1);
