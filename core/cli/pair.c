@@ -2,6 +2,7 @@
 
 #include "commands.h"
 #include "log.h"
+#include "special_use.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -206,6 +207,28 @@ static const char *recorded_name(const mp_state_pair *pairs, size_t n,
     return found;
 }
 
+/* The destination folder (of the DN listed DNAMES with their DSPECIAL
+ * uses) that --automap sends source folder NAME of special use SPECIAL to,
+ * or NULL. A store without SPECIAL-USE (Microsoft 365, Maildir) reports no
+ * use; the usual names of each use stand in for it on either side
+ * ("Junk E-mail", "Sent Items"), a folder the server marks taking
+ * precedence over one that only has the name. */
+static const char *automap_target(unsigned special, const char *name,
+                                  char **dnames, const unsigned *dspecial,
+                                  size_t dn)
+{
+    unsigned use = special ? special : mp_special_use_by_name(name);
+    if (!use)
+        return NULL;
+    for (size_t k = 0; k < dn; k++)
+        if (dspecial[k] & use)
+            return dnames[k];
+    for (size_t k = 0; k < dn; k++)
+        if (!dspecial[k] && (mp_special_use_by_name(dnames[k]) & use))
+            return dnames[k];
+    return NULL;
+}
+
 char **mp_pair_folder_names(const mp_options *opt, mp_store *dst, char **names,
                             const unsigned *special, size_t n,
                             mp_state *recorded)
@@ -233,13 +256,9 @@ char **mp_pair_folder_names(const mp_options *opt, mp_store *dst, char **names,
             out[i] = strdup(was);
             continue;
         }
-        const char *name = names[i];
-        for (size_t k = 0; k < dn && special[i]; k++)
-            if (dspecial[k] & special[i]) {
-                name = dnames[k];
-                break;
-            }
-        out[i] = mp_options_map_folder(opt, name);
+        const char *name = automap_target(special[i], names[i], dnames,
+                                          dspecial, dn);
+        out[i] = mp_options_map_folder(opt, name ? name : names[i]);
     }
     mp_state_pairs_free(pairs, n_pairs);
     mp_free_names(dnames, dn);

@@ -755,6 +755,48 @@ static void an_escaped_slash_in_a_maildir_name_is_copied(void **state)
     free(src);
 }
 
+/* 13 (a tester's case): --automap knows the names Outlook, Microsoft 365
+ * and Yahoo give special folders where no SPECIAL-USE says it: "Junk
+ * E-mail" lands in the destination's "Junk", "Bulk Mail" there too, and a
+ * "Sent Items" in its "Sent"; verify --automap then agrees. */
+static void automap_knows_the_usual_names(void **state)
+{
+    fixture *f = *state;
+    char *src = mp_strf("maildir:%s/outlook", f->dir);
+    const char *from[] = {"INBOX=Junk E-mail", "INBOX=Sent Items", NULL};
+    for (const char **m = from; *m; m++) {
+        mp_run_result r = mp_run("copy", "mbox:" SAMPLE, src, "--map", *m,
+                                 "--no-state", "-q", NULL);
+        assert_int_equal(r.exit_code, 0);
+        mp_run_free(&r);
+    }
+    const char *to[] = {"INBOX=Junk", "INBOX=Sent", NULL};
+    for (const char **m = to; *m; m++) {
+        mp_run_result r =
+            mp_run("copy", "mbox:" SAMPLE, f->dst, "--map", *m, "--before",
+                   "2024-03-05", "--no-state", "-q", NULL);
+        assert_int_equal(r.exit_code, 0);
+        mp_run_free(&r);
+    }
+    char *rep =
+        sync_copy(src, f->dst, f->state, f->report, 0, "--automap", NULL);
+    sync_assert_counts(rep, 6, 4, 0, 0); /* 3 of 5 new in each */
+    free(rep);
+    char *junk = mp_strf("%s/dst/.Junk", f->dir);
+    char *sent = mp_strf("%s/dst/.Sent", f->dir);
+    char *junk_e = mp_strf("%s/dst/.Junk E-mail", f->dir);
+    assert_int_equal(sync_count_messages(junk), 5);
+    assert_int_equal(sync_count_messages(sent), 5);
+    assert_false(mp_file_exists(junk_e));
+    mp_run_result r = mp_run("verify", src, f->dst, "--automap", NULL);
+    assert_int_equal(r.exit_code, 0);
+    mp_run_free(&r);
+    free(junk);
+    free(sent);
+    free(junk_e);
+    free(src);
+}
+
 /* Issue 8.3 / 12: SIGINT, SIGTERM and SIGHUP stop a run cleanly between
  * messages: what was stored is recorded, nothing is left in tmp/, the
  * exit status is 128 + the signal, the run says how to resume, and the
@@ -854,6 +896,8 @@ int main(void)
             a_refused_folder_counts_its_messages_failed, setup, teardown),
         cmocka_unit_test_setup_teardown(
             an_escaped_slash_in_a_maildir_name_is_copied, setup, teardown),
+        cmocka_unit_test_setup_teardown(automap_knows_the_usual_names, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(
             interrupted_runs_stop_cleanly_and_resume, setup, teardown),
     };
