@@ -4,7 +4,7 @@
 #   ./build.sh test            build, run the suite (ctest), again under ASan+UBSan, fuzz smoke
 #   ./build.sh bench           optimised build, then the benchmarks in bench/
 #   ./build.sh fuzz [SECS]     libFuzzer targets (clang), each run SECS seconds (default 60)
-#   ./build.sh install PREFIX  install binary, plugins and plugins.conf under PREFIX
+#   ./build.sh install PREFIX  install binary, plugins, plugins.conf, man pages and bash completion under PREFIX
 #   ./build.sh deps            only install missing packages
 #   ./build.sh soak [STEPS]    build, then the model test (tests/model) for STEPS steps per pair,
 #                              then the IMAP server fault injection for MP_FAULT_ROUNDS rounds
@@ -18,6 +18,7 @@ packages=(
   libgmime-3.0-dev libcurl4-openssl-dev libssl-dev libarchive-dev libsqlite3-dev libzstd-dev libdeflate-dev libjansson-dev
   libcmocka-dev
   dovecot-imapd openssl age tar gzip xz-utils zstd
+  scdoc
 )
 bench_packages=(isync mb2md time)
 fuzz_packages=(clang)
