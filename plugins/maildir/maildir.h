@@ -33,6 +33,9 @@ typedef struct md_store {
     /* Stands for a '/' escaped inside a Maildir++ directory name
      * (delimiter_substitute, namesub.h). */
     char *substitute;
+    /* The listing's warnings about folder names are given once a run,
+     * though every folder open lists again. */
+    int warned_renames, warned_fallback;
     int writable;
     char hostname[256]; /* escaped for unique names */
     long pid;

@@ -2,8 +2,9 @@
 #include "maildir.h"
 #include "marker.h"
 #include "mdsubs.h"
-#include "special_use.h"
+#include "mutf7.h"
 #include "namesub.h"
+#include "special_use.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -330,34 +331,119 @@ static int fent_by_rel(const void *a, const void *b)
     return strcmp(((const fent *)a)->rel, ((const fent *)b)->rel);
 }
 
-/* Add the folders of RENAMED (names with an escaped '/' substituted) to L,
- * in the order of their directory names: a name another folder already
- * has ("GPR/GPA" beside a real "GPR_GPA") gets "~2", "~3", ... so that no
- * folder hides another. Empties RENAMED. */
+/* A name for Maildir++ directory ENTRY, whose name decodes to no folder
+ * name (an empty level: ".a..b", "..."; a control character; bytes that
+ * are neither modified UTF-7 nor UTF-8): the directory name after its
+ * leading dot as one flat name, each '.' and control character replaced by
+ * the substitute and each byte of invalid UTF-8 by '?'. Malloc'd, or NULL
+ * when out of memory. The folder is then copied under that name rather than
+ * left out. */
+static char *fallback_name(md_store *s, const char *entry)
+{
+    const char *in = entry + 1;
+    size_t sub_len = strlen(s->substitute), cap = strlen(in) * sub_len + 8;
+    char *out = malloc(cap), *o = out;
+    if (!out)
+        return NULL;
+    for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+        if (*p == '.' || *p < 0x20 || *p == 0x7f) {
+            memcpy(o, s->substitute, sub_len);
+            o += sub_len;
+        } else {
+            *o++ = (char)*p;
+        }
+    }
+    *o = '\0';
+    char *probe = mp_mutf7_encode(out); /* NULL: not valid UTF-8 */
+    if (probe)
+        free(probe);
+    else
+        for (unsigned char *p = (unsigned char *)out; *p; p++)
+            if (*p >= 0x80)
+                *p = '?';
+    if (!*out || md_is_inbox(out)) {
+        char *named = NULL;
+        if (asprintf(&named, "%s~2", *out ? out : s->substitute) < 0)
+            named = NULL;
+        free(out);
+        out = named;
+    }
+    return out;
+}
+
+typedef struct renaming {
+    const char *rel, *from; /* the directory and the name it read as */
+    char *to;               /* the name it is listed as */
+} renaming;
+
+/* NAME with the name of its nearest renamed ancestor (a directory whose
+ * name begins REL's and the ancestor's rel and a '.') replaced by the
+ * ancestor's new name: children stay with their parent. Malloc'd. */
+static char *follow_parent(const renaming *done, size_t n, const char *rel,
+                           const char *name)
+{
+    const renaming *best = NULL;
+    for (size_t i = 0; i < n; i++) {
+        size_t rl = strlen(done[i].rel), nl = strlen(done[i].from);
+        if (strncmp(rel, done[i].rel, rl) == 0 && rel[rl] == '.' &&
+            strncmp(name, done[i].from, nl) == 0 && name[nl] == '/' &&
+            (!best || rl > strlen(best->rel)))
+            best = &done[i];
+    }
+    char *out = NULL;
+    if (!best)
+        return strdup(name);
+    if (asprintf(&out, "%s%s", best->to, name + strlen(best->from)) < 0)
+        out = NULL;
+    return out;
+}
+
+/* Add the folders of RENAMED (names with an escaped '/' substituted, or a
+ * fallback name) to L, in the order of their directory names: a name
+ * another folder already has ("GPR/GPA" beside a real "GPR_GPA") gets "~2",
+ * "~3", ... so that no folder hides another, and the children of a folder
+ * so renamed follow it. Warns once per store. Empties RENAMED. */
 static void add_renamed(md_store *s, flist *l, flist *renamed)
 {
     if (renamed->n)
         qsort(renamed->v, renamed->n, sizeof *renamed->v, fent_by_rel);
+    renaming *done = calloc(renamed->n ? renamed->n : 1, sizeof *done);
+    size_t n_done = 0;
+    if (!done)
+        l->oom = 1;
     for (size_t i = 0; i < renamed->n && !l->oom; i++) {
         const fent *e = &renamed->v[i];
-        char *name = strdup(e->name);
+        char *base = follow_parent(done, n_done, e->rel, e->name);
+        char *name = base ? strdup(base) : NULL;
         for (int k = 2; name && flist_has(l, name); k++) {
             free(name);
-            if (asprintf(&name, "%s~%d", e->name, k) < 0)
+            if (asprintf(&name, "%s~%d", base, k) < 0)
                 name = NULL;
         }
+        free(base);
         if (!name) {
             l->oom = 1;
             break;
         }
-        if (strcmp(name, e->name) != 0)
-            s->host->log(s->host, MP_LOG_WARN,
-                         "%s: folder directory %s reads as \"%s\", which "
-                         "another folder has; it is listed as \"%s\"",
-                         s->display, e->rel, e->name, name);
+        if (strcmp(name, e->name) != 0) {
+            if (!s->warned_renames)
+                s->host->log(s->host, MP_LOG_WARN,
+                             "%s: folder directory %s reads as \"%s\"; "
+                             "it is listed as \"%s\" (another folder has "
+                             "that name, or its parent's was changed)",
+                             s->display, e->rel, e->name, name);
+            done[n_done].rel = e->rel;
+            done[n_done].from = e->name;
+            done[n_done++].to = strdup(name);
+        }
         flist_add(l, name, e->rel, 0);
         free(name);
     }
+    if (n_done)
+        s->warned_renames = 1;
+    for (size_t i = 0; i < n_done; i++)
+        free(done[i].to);
+    free(done);
     flist_free(renamed);
 }
 
@@ -367,7 +453,7 @@ static void collect_pp(md_store *s, flist *l)
     if (!d)
         return;
     flist renamed = {0};
-    int hinted = 0;
+    int hinted = 0, fallbacks = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
         const char *n = e->d_name;
@@ -391,16 +477,22 @@ static void collect_pp(md_store *s, flist *l)
         int substituted = 0;
         char *name = md_pp_name_of_entry(n, s->substitute, &substituted);
         if (!name) {
-            s->host->log(s->host, MP_LOG_WARN,
-                         "%s: skipping folder directory %s: its name does "
-                         "not decode to a usable folder name",
-                         s->display, n);
-            continue;
+            name = fallback_name(s, n);
+            if (!name)
+                continue;
+            if (!s->warned_fallback)
+                s->host->log(s->host, MP_LOG_WARN,
+                             "%s: folder directory %s does not decode to a "
+                             "folder name; it is read as \"%s\"",
+                             s->display, n, name);
+            fallbacks = 1;
+            substituted = 1;
         }
         flist_add(substituted ? &renamed : l, name, n, 0);
         free(name);
     }
     closedir(d);
+    s->warned_fallback |= fallbacks;
     add_renamed(s, l, &renamed);
 }
 

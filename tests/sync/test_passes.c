@@ -715,16 +715,31 @@ static void an_escaped_slash_in_a_maildir_name_is_copied(void **state)
     char *from = mp_strf("%s/escaped/.tmpname", f->dir);
     char *to = mp_strf("%s/escaped/.GPR\\2fGPA", f->dir);
     assert_int_equal(rename(from, to), 0);
+    /* Its child, and a directory whose name decodes to no folder name (an
+     * empty level): copied too, the child with its parent. */
+    const char *more[] = {".GPR\\2fGPA.Sub", ".a..b"};
+    for (int i = 0; i < 2; i++) {
+        r = mp_run("copy", "mbox:" SAMPLE, src, "--map", "INBOX=tmpname",
+                   "--no-state", "-q", NULL);
+        assert_int_equal(r.exit_code, 0);
+        mp_run_free(&r);
+        char *there = mp_strf("%s/escaped/%s", f->dir, more[i]);
+        assert_int_equal(rename(from, there), 0);
+        free(there);
+    }
 
     r = mp_run("copy", src, f->dst, "--state", f->state, "--report", f->report,
                NULL);
     assert_int_equal(r.exit_code, 0);
     assert_contains(r.err, "listed as \"GPR_GPA~2\"");
+    assert_contains(r.err, "read as \"a__b\"");
     mp_run_free(&r);
     char *rep = mp_read_file(f->report, NULL);
-    sync_assert_counts(rep, 7, 0, 0, 0);
+    sync_assert_counts(rep, 17, 0, 0, 0);
     assert_contains(rep, "{\"name\": \"GPR_GPA\", \"copied\": 2,");
     assert_contains(rep, "{\"name\": \"GPR_GPA~2\", \"copied\": 5,");
+    assert_contains(rep, "{\"name\": \"GPR_GPA~2/Sub\", \"copied\": 5,");
+    assert_contains(rep, "{\"name\": \"a__b\", \"copied\": 5,");
     free(rep);
     char *d1 = mp_strf("%s/dst/.GPR_GPA", f->dir);
     char *d2 = mp_strf("%s/dst/.GPR_GPA~2", f->dir);
@@ -735,7 +750,7 @@ static void an_escaped_slash_in_a_maildir_name_is_copied(void **state)
     mp_run_free(&r);
     free(sync_copy(src, f->dst, f->state, f->report, 0, NULL));
     rep = mp_read_file(f->report, NULL);
-    sync_assert_counts(rep, 0, 7, 0, 0);
+    sync_assert_counts(rep, 0, 17, 0, 0);
     free(rep);
 
     /* --map takes the listed name. */
