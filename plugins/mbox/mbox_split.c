@@ -84,8 +84,24 @@ mbox_start mbox_find_start(const char *buf, size_t len, size_t *start)
  * after an empty line, and bodies quoting a whole From_ line. So the line
  * must be a From_ line (mbox_from_line_kind) and be followed by what starts
  * a message: a header field line; for a dated From_ line also the end of
- * the data or an empty line (a message with no header fields, which the
- * sink writes as it got it). */
+ * the data, an empty line (a message with no header fields, which the
+ * sink writes as it got it) or a quoted From_ line (quoted_from_line). */
+/* Is the line at Q a dated From_ line quoted with one or more '>' (">From
+ * MAILER-DAEMON Mon Mar  4 ...")? A writer puts one right after its own
+ * From_ line when the message itself begins with an envelope line (a saved
+ * mbox message, a bounce): that is a message start, not body text. */
+static int quoted_from_line(const char *buf, size_t len, size_t q)
+{
+    size_t p = q;
+    while (p < len && buf[p] == '>')
+        p++;
+    if (p == q || !starts_with(buf, len, p, "From "))
+        return 0;
+    const char *nl = memchr(buf + p, '\n', len - p);
+    size_t eol = nl ? (size_t)(nl - buf) : len;
+    return mbox_from_line_kind(buf + p + 5, eol - p - 5) == MBOX_FROM_DATED;
+}
+
 static int starts_message(const char *buf, size_t len, size_t p)
 {
     const char *nl = memchr(buf + p, '\n', len - p);
@@ -98,7 +114,7 @@ static int starts_message(const char *buf, size_t len, size_t p)
         return 1;
     if (kind != MBOX_FROM_DATED)
         return 0;
-    return q == len || buf[q] == '\n' ||
+    return q == len || buf[q] == '\n' || quoted_from_line(buf, len, q) ||
            (buf[q] == '\r' && q + 1 < len && buf[q + 1] == '\n');
 }
 

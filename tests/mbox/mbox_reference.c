@@ -65,6 +65,20 @@ static int matches(const char *re, const char *p, size_t n)
     return hit;
 }
 
+/* Is L[0..N) a dated From_ line behind one or more '>' (a message that
+ * begins with its own envelope line, as a writer quotes it)? */
+static int quoted_dated_line(const char *l, size_t n)
+{
+    size_t k = 0;
+    while (k < n && l[k] == '>')
+        k++;
+    size_t body_n = n;
+    while (body_n > k && (l[body_n - 1] == '\n' || l[body_n - 1] == '\r'))
+        body_n--;
+    return k > 0 && !memchr(l + k, '\r', body_n - k) &&
+           matches(dated_re, l + k, n - k);
+}
+
 /* Does the From line LINE[0..N), after an empty line, start a message,
  * given what follows it (REST[0..REST_LEN))? */
 static int starts_message(const char *line, size_t n, const char *rest,
@@ -80,7 +94,8 @@ static int starts_message(const char *line, size_t n, const char *rest,
     if (memchr(line, '\r', body_n))
         return 0;
     if (matches(dated_re, line, n))
-        return field || rest_len == 0 || blank_line(rest, next_n);
+        return field || rest_len == 0 || blank_line(rest, next_n) ||
+               quoted_dated_line(rest, next_n);
     return field && matches(sender_re, line, n);
 }
 

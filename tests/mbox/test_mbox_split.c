@@ -420,6 +420,13 @@ static void what_may_follow_a_from_line(void **state)
         {"From b Tue Jan  2 00:00:00 2001\n", 2},
         {"From b Tue Jan  2 00:00:00 2001", 2},
         {"From b Tue Jan  2 00:00:00 2001\n>From b\n", 1},
+        /* A message that begins with its own envelope line, quoted. */
+        {"From b Tue Jan  2 00:00:00 2001\n>From c Tue Jan  2 00:00:01 2001"
+         "\nSubject: 2\n",
+         2},
+        {"From b Tue Jan  2 00:00:00 2001\n>>From c Tue Jan  2 00:00:01 2001"
+         "\n",
+         2},
         {"From b Tue Jan  2 00:00:00 2001\n: no name\n", 1},
         {"From b Tue Jan  2 00:00:00 2001\n\xc3\xa9t\xc3\xa9: 8-bit\n", 1},
         {"From b\nSubject: 2\n", 2},

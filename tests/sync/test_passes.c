@@ -812,6 +812,43 @@ static void automap_knows_the_usual_names(void **state)
     free(src);
 }
 
+/* 13.4 (a tester's case): a message that itself begins with an envelope
+ * line ("From MAILER-DAEMON ..."; a bounce saved from an mbox) is written
+ * to an mbox as ">From ..." after mailport's From_ line; reading it back
+ * must find it as its own message, not as the end of the one before, or
+ * every pass stores it again. */
+static void a_message_starting_with_a_from_line_survives_an_mbox(void **state)
+{
+    fixture *f = *state;
+    char *eml = mp_strf("%s/eml/sisimai/not-bounce/rb-issue-368-bug.eml",
+                        mp_corpora());
+    size_t len = 0;
+    char *text = mp_read_file(eml, &len);
+    assert_non_null(text);
+    assert_true(strncmp(text, "From MAILER-DAEMON", 18) == 0);
+    char *path = mp_strf("%s/src/cur/1700000000.bounce.host:2,", f->dir);
+    mp_write_file(path, text, len);
+    char *mbox = mp_strf("mbox:%s/out.mbox", f->dir);
+    char *rep = sync_copy(f->src, mbox, f->state, f->report, 0, NULL);
+    sync_assert_counts(rep, 6, 0, 0, 0);
+    free(rep);
+    mp_run_result r = mp_run("list", mbox, NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.out, "(total)                                           6");
+    mp_run_free(&r);
+    rep = sync_copy(f->src, mbox, f->state, f->report, 0, NULL);
+    sync_assert_counts(rep, 0, 6, 0, 0);
+    free(rep);
+    r = mp_run("verify", f->src, mbox, "--state", f->state, NULL);
+    assert_contains(r.err, "0 missing, 0 different");
+    assert_contains(r.err, "0 duplicated, 0 extra");
+    mp_run_free(&r);
+    free(mbox);
+    free(path);
+    free(text);
+    free(eml);
+}
+
 /* Issue 8.3 / 12: SIGINT, SIGTERM and SIGHUP stop a run cleanly between
  * messages: what was stored is recorded, nothing is left in tmp/, the
  * exit status is 128 + the signal, the run says how to resume, and the
@@ -913,6 +950,9 @@ int main(void)
             an_escaped_slash_in_a_maildir_name_is_copied, setup, teardown),
         cmocka_unit_test_setup_teardown(automap_knows_the_usual_names, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            a_message_starting_with_a_from_line_survives_an_mbox, setup,
+            teardown),
         cmocka_unit_test_setup_teardown(
             interrupted_runs_stop_cleanly_and_resume, setup, teardown),
     };
