@@ -85,7 +85,8 @@ static int state_files(const char *dir, char ***paths, size_t *n)
             (*n)++;
     }
     closedir(d);
-    qsort(*paths, *n, sizeof **paths, by_name);
+    if (*n) /* qsort's array may not be NULL, even for no elements */
+        qsort(*paths, *n, sizeof **paths, by_name);
     return 0;
 }
 
