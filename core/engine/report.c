@@ -257,11 +257,15 @@ void mp_report_print(const mp_report *r, FILE *f)
         mp_json_string(f, fc->name);
         fprintf(f,
                 ", \"copied\": %llu, \"skipped\": %llu, \"failed\": %llu, "
-                "\"flags_updated\": %llu}",
+                "\"flags_updated\": %llu, \"filtered\": %llu, "
+                "\"removed\": %llu, \"bytes\": %llu}",
                 (unsigned long long)fc->n[MP_COUNT_COPIED],
                 (unsigned long long)fc->n[MP_COUNT_SKIPPED],
                 (unsigned long long)fc->n[MP_COUNT_FAILED],
-                (unsigned long long)fc->n[MP_COUNT_FLAGS_UPDATED]);
+                (unsigned long long)fc->n[MP_COUNT_FLAGS_UPDATED],
+                (unsigned long long)fc->n[MP_COUNT_FILTERED],
+                (unsigned long long)fc->n[MP_COUNT_REMOVED],
+                (unsigned long long)fc->n[MP_COUNT_BYTES]);
     }
     write_entries(f, "errors", r->errors, r->n_errors, "error");
     write_entries(f, "altered_messages", r->altered, r->n_altered,
