@@ -55,7 +55,9 @@ static char *canonical_local_path(const char *path)
         free(full);
         return NULL;
     }
-    for (char *seg = strtok(tail, "/"); seg; seg = strtok(NULL, "/")) {
+    char *save = NULL; /* strtok_r: batch jobs may name pairs at once */
+    for (char *seg = strtok_r(tail, "/", &save); seg;
+         seg = strtok_r(NULL, "/", &save)) {
         if (strcmp(seg, ".") == 0)
             continue;
         if (strcmp(seg, "..") == 0) {
@@ -256,8 +258,8 @@ char **mp_pair_folder_names(const mp_options *opt, mp_store *dst, char **names,
             out[i] = strdup(was);
             continue;
         }
-        const char *name = automap_target(special[i], names[i], dnames,
-                                          dspecial, dn);
+        const char *name =
+            automap_target(special[i], names[i], dnames, dspecial, dn);
         out[i] = mp_options_map_folder(opt, name ? name : names[i]);
     }
     mp_state_pairs_free(pairs, n_pairs);
