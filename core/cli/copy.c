@@ -12,6 +12,7 @@
 #include "state_cmd.h"
 #include "store.h"
 #include "sync.h"
+#include "throttle.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -211,6 +212,27 @@ static mp_store *open_worker_store(job *j, const char *url, mp_role role,
  * sent again. */
 #define DROP_SETTLE_SECONDS 3
 
+/* After an attempt ended in MP_TEMPORARY: did a server ask to slow down
+ * (mp_host.throttled)? 1 with T->next_ms the pause to make; -1 when it has
+ * gone on too long (FAILED's error then says so); 0 when not throttled. */
+static int throttle_pause(worker *w, mp_throttle *t, mp_store *failed)
+{
+    uint64_t a = 0, b = 0;
+    int src = mp_host_take_throttle(&w->src->host, &a);
+    int dst = w->dst && mp_host_take_throttle(&w->dst->host, &b);
+    if (!src && !dst)
+        return 0;
+    if (mp_throttle_next(t, a > b ? a : b, &t->next_ms) == 0)
+        return 1;
+    char was[sizeof failed->host.err];
+    snprintf(was, sizeof was, "%s", failed->host.err);
+    snprintf(failed->host.err, sizeof failed->host.err,
+             "%.1500s; still throttled after waiting %llu s in all, giving "
+             "up the folder",
+             was, (unsigned long long)(t->waited_ms / 1000));
+    return -1;
+}
+
 /* Each attempt at a folder is counted afresh: what an attempt that ended in
  * a dropped connection counted, except what it did for good (copies, flag
  * updates, removals), is taken back before the retry. */
@@ -219,6 +241,7 @@ static mp_status sync_with_retries(worker *w, mp_sync_env *env, size_t f)
     job *j = w->job;
     const char *folder = j->src_names[f];
     int wait = RETRY_FIRST_WAIT;
+    mp_throttle throttle = {0};
     mp_msglist_free(&env->copied_keys);
     mp_msglist_free(&env->uncertain_keys);
     for (int attempt = 1;; attempt++) {
@@ -237,7 +260,12 @@ static mp_status sync_with_retries(worker *w, mp_sync_env *env, size_t f)
                            : w->dst && !w->dst->handle ? w->dst
                            : dst_dropped               ? w->dst
                                                        : w->src;
-        if (attempt == RETRY_ATTEMPTS) {
+        /* A server that asked to slow down is waited out and the folder
+         * retried; that is not a dropped connection's attempt. */
+        int throttled = throttle_pause(w, &throttle, failed);
+        if (throttled > 0)
+            attempt--;
+        if (attempt == RETRY_ATTEMPTS || throttled < 0) {
             mp_sync_report_folder_error(env, folder, failed);
             /* The planned messages the last attempt neither copied nor
              * failed are failed now, so that each is counted once. */
@@ -261,11 +289,20 @@ static mp_status sync_with_retries(worker *w, mp_sync_env *env, size_t f)
             mp_store_close(env->dst_reader);
             env->dst_reader = NULL;
         }
-        mp_warn("%s; retrying folder %s in %d s (attempt %d of %d)",
-                mp_store_error(failed), j->src_names[f], wait, attempt + 1,
-                RETRY_ATTEMPTS);
-        sleep((unsigned)wait);
-        wait *= 2;
+        if (throttled) {
+            mp_warn("%s; waiting %.1f s as the server asked, then retrying "
+                    "folder %s",
+                    mp_store_error(failed),
+                    (double)throttle.next_ms / 1000.0, j->src_names[f]);
+            mp_report_count(env->report, MP_COUNT_THROTTLED_MS,
+                            mp_throttle_sleep(&throttle, throttle.next_ms));
+        } else {
+            mp_warn("%s; retrying folder %s in %d s (attempt %d of %d)",
+                    mp_store_error(failed), j->src_names[f], wait,
+                    attempt + 1, RETRY_ATTEMPTS);
+            sleep((unsigned)wait);
+            wait *= 2;
+        }
         if (mp_store_reopen(w->src) != 0 ||
             (w->dst && mp_store_reopen(w->dst) != 0))
             continue; /* counted as an attempt; the next sync fails fast */

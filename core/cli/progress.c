@@ -1,5 +1,6 @@
 #include "progress.h"
 
+#include "throttle.h"
 #include "transfer.h"
 
 #include <pthread.h>
@@ -90,6 +91,12 @@ static void draw(const mp_progress *p)
                         sizeof eta);
         n += snprintf(line + n, sizeof line - (size_t)n, ", %s left", eta);
     }
+    /* A server that asked to slow down: say so, or the line looks stuck. */
+    uint64_t pause = mp_throttle_remaining_ms();
+    if (pause && n > 0 && (size_t)n < sizeof line)
+        n += snprintf(line + n, sizeof line - (size_t)n,
+                      ", throttled by the server: retrying in %.0f s",
+                      (double)pause / 1000.0 + 0.5);
     int width = columns() - 1;
     if (width < (int)sizeof line)
         line[width] = '\0';

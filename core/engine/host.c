@@ -88,6 +88,23 @@ static int host_interrupted(mp_host *h)
     return mp_interrupted() != 0;
 }
 
+static void host_throttled(mp_host *h, uint64_t wait_ms)
+{
+    mp_core_host *c = core_of(h);
+    c->throttled = 1;
+    c->throttle_ms = wait_ms;
+}
+
+int mp_host_take_throttle(mp_core_host *h, uint64_t *suggested_ms)
+{
+    if (!h->throttled)
+        return 0;
+    *suggested_ms = h->throttle_ms;
+    h->throttled = 0;
+    h->throttle_ms = 0;
+    return 1;
+}
+
 void mp_host_init(mp_core_host *h, mp_url *url)
 {
     memset(h, 0, sizeof *h);
@@ -102,6 +119,7 @@ void mp_host_init(mp_core_host *h, mp_url *url)
         .identity_of_header = host_identity,
         .core = h,
         .interrupted = host_interrupted,
+        .throttled = host_throttled,
     };
 }
 

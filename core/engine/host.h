@@ -12,6 +12,10 @@ typedef struct mp_core_host {
     mp_url *url; /* borrowed: the endpoint whose params we serve */
     mp_error_kind err_kind;
     char err[2048];
+    /* The last failure was a throttling reply (mp_host.throttled), with
+     * the pause the server suggested (0: none); see mp_host_take_throttle. */
+    int throttled;
+    uint64_t throttle_ms;
 } mp_core_host;
 
 /* A host serving URL's parameters. URL must outlive the host. */
@@ -19,5 +23,9 @@ void mp_host_init(mp_core_host *h, mp_url *url);
 
 /* Clear the last error. */
 void mp_host_clear_error(mp_core_host *h);
+
+/* Did the store's last failure come from a server asking to slow down?
+ * Returns 1 with *SUGGESTED_MS (0: no pause named) and forgets it, else 0. */
+int mp_host_take_throttle(mp_core_host *h, uint64_t *suggested_ms);
 
 #endif

@@ -1,8 +1,10 @@
 #include "interrupt.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stddef.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t stop_signal;
@@ -45,4 +47,23 @@ int mp_interrupted(void)
 int mp_interrupt_exit_code(int signo)
 {
     return 128 + signo;
+}
+
+int64_t mp_monotonic_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+void mp_sleep_until_ns(int64_t until_ns)
+{
+    /* In steps of at most 0.2 s, looking at the stop flag between them. */
+    for (int64_t now = mp_monotonic_ns(); now < until_ns && !stop_signal;
+         now = mp_monotonic_ns()) {
+        int64_t left = until_ns - now, step = left < 200000000 ? left : 200000000;
+        struct timespec ts = {step / 1000000000, step % 1000000000};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !stop_signal)
+            ;
+    }
 }

@@ -7,11 +7,9 @@
 
 #include "interrupt.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct mp_rate {
     struct mp_rate *next;
@@ -26,13 +24,6 @@ struct mp_rate {
  * until exit, like the plugin registry). */
 static pthread_mutex_t limiters_lock = PTHREAD_MUTEX_INITIALIZER;
 static mp_rate *limiters;
-
-static int64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
 
 mp_rate *mp_rate_for(const char *account, double msgs_per_s,
                      uint64_t bytes_per_s)
@@ -71,20 +62,13 @@ uint64_t mp_rate_take(mp_rate *r, uint64_t bytes)
         slot_s = 1.0 / r->msgs_per_s;
     if (r->bytes_per_s && (double)bytes / (double)r->bytes_per_s > slot_s)
         slot_s = (double)bytes / (double)r->bytes_per_s;
-    int64_t start = now_ns(), begin = start;
+    int64_t start = mp_monotonic_ns(), begin = start;
     pthread_mutex_lock(&r->lock);
     if (r->next_ns > begin)
         begin = r->next_ns;
     r->next_ns = begin + (int64_t)(slot_s * 1e9);
     pthread_mutex_unlock(&r->lock);
-    /* Sleep in short steps, so a stop asked for is not kept waiting. */
-    for (int64_t now = now_ns(); now < begin && !mp_interrupted();
-         now = now_ns()) {
-        int64_t left = begin - now, step = left < 200000000 ? left : 200000000;
-        struct timespec ts = {step / 1000000000, step % 1000000000};
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !mp_interrupted())
-            ;
-    }
-    int64_t waited = now_ns() - start;
+    mp_sleep_until_ns(begin);
+    int64_t waited = mp_monotonic_ns() - start;
     return waited > 0 ? (uint64_t)(waited / 1000000) : 0;
 }

@@ -42,7 +42,9 @@ void mp_transfer_streamed(uint64_t *messages, uint64_t *bytes)
     *bytes = atomic_load(&streamed_bytes);
 }
 
-typedef enum { ROW_DONE, ROW_PENDING, ROW_FAILED } row_status;
+/* ROW_AGAIN: refused for now by a server that asked to slow down (not
+ * stored, not failed; the retry after the wait sends it again). */
+typedef enum { ROW_DONE, ROW_PENDING, ROW_FAILED, ROW_AGAIN } row_status;
 
 /* One batch's results, recorded after the sink made them durable. */
 typedef struct row_set {
@@ -125,8 +127,10 @@ static void mark_uncertain(mp_sync_env *env, const char *src_key)
 /* A sink status after a failed slot: one message or the whole batch. */
 static mp_status sink_failed(copy_run *r, mp_status st)
 {
-    if (st == MP_TEMPORARY && r->msg)
-        mark_uncertain(r->env, r->msg->key); /* its literal may be whole */
+    /* Its literal may be whole; not after a throttling reply, which the
+     * sink gets before it sends the message. */
+    if (st == MP_TEMPORARY && r->msg && !r->env->dst->host.throttled)
+        mark_uncertain(r->env, r->msg->key);
     if (r->begun && r->put)
         r->sink->put_abort(r->put);
     r->put = NULL;
@@ -366,6 +370,10 @@ static void on_key(void *ctx, size_t seq, mp_status status, const char *key)
         b->state[index] = ROW_DONE;
         return;
     }
+    if (status == MP_TEMPORARY) {
+        b->state[index] = ROW_AGAIN;
+        return;
+    }
     b->state[index] = ROW_FAILED;
     const char *text = mp_store_error(r->env->dst);
     mp_warn("cannot store message %s in folder %s: %s", r->pending_label[seq],
@@ -434,7 +442,7 @@ static void record_rows(copy_run *r, row_set *b, mp_status st,
     /* What the connection took with it unanswered may still be stored by
      * the server: the retry must look for it before sending it again. */
     for (size_t i = 0; st == MP_TEMPORARY && i < b->n; i++)
-        if (!keep || b->state[i] != ROW_DONE)
+        if (!keep || (b->state[i] != ROW_DONE && b->state[i] != ROW_AGAIN))
             mark_uncertain(env, b->rows[i].src_key);
     if (!keep && st != MP_TEMPORARY) {
         if (!r->dst_reported)

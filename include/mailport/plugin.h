@@ -13,8 +13,8 @@
  *
  * Versioning: every struct handed across the boundary starts with its own
  * size (struct_size) so tables can grow at the end without a major bump.
- * Fields and slots marked "since 1.1" (or "since 1.2") were appended in
- * that ABI version; the core reads them only from plugins whose
+ * Fields and slots marked "since 1.1" (or "since 1.2", "since 1.3") were
+ * appended in that ABI version; the core reads them only from plugins whose
  * struct_size covers them (MP_HAS_SLOT below), and zero-fills structs it hands
  * to plugins, so a plugin built for 1.0 leaves them 0 ("not known"). The loader
  * accepts a plugin whose abi_major equals MP_ABI_MAJOR and whose abi_minor is
@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define MP_ABI_MAJOR 1
-#define MP_ABI_MINOR 2
+#define MP_ABI_MINOR 3
 
 /* The one symbol a plugin exports (see MP_PLUGIN_DEFINE at the bottom). */
 #define MP_PLUGIN_ENTRY "mailport_plugin_v1"
@@ -252,6 +252,19 @@ struct mp_host {
      * before making anything final. Check with MP_HAS_SLOT(host, mp_host,
      * interrupted). */
     int (*interrupted)(mp_host *host);
+
+    /* Since 1.3. The server asked the client to slow down: IMAP
+     * [THROTTLED] or [UNAVAILABLE], Microsoft 365's "Request is throttled.
+     * Suggested Backoff Time: N milliseconds", a BYE saying so. Call it
+     * just before the slot returns MP_TEMPORARY for that reply, with the
+     * error set to the server's words; WAIT_MS is the pause the server
+     * suggested, 0 when it named none. The core then waits (the
+     * suggestion, else a bounded exponential back-off), reopens the store
+     * and retries the folder from what is committed, reports the wait, and
+     * gives the folder up after a bounded total wait; the failure does not
+     * count as a dropped connection. Call only when MP_HAS_SLOT(host,
+     * mp_host, throttled). */
+    void (*throttled)(mp_host *host, uint64_t wait_ms);
 };
 
 /* ------------------------------------------------------------------------ */
@@ -297,7 +310,11 @@ typedef enum mp_eol {
 /* Outcome of one message whose put_commit left its key to the flush (see
  * mp_sink_ops.flush_keys). SEQ counts such messages from 0 since the last
  * flush, in commit order. STATUS is MP_OK with KEY set, or MP_MSG_BAD with
- * the error set through the host (the message was not stored). */
+ * the error set through the host (the message was not stored). Since 1.3,
+ * and only to a host with the throttled slot: MP_TEMPORARY, the message was
+ * refused for now because the server asked to slow down (not stored, not
+ * failed: the core sends it again after the wait); flush_keys then returns
+ * MP_TEMPORARY after calling host->throttled. */
 typedef void (*mp_commit_cb)(void *ctx, size_t seq, mp_status status,
                              const char *key);
 

@@ -215,11 +215,48 @@ mp_status imap_conn_send(imap_conn *c, const void *buf, size_t len)
     return MP_OK;
 }
 
+int imap_throttle_reply(const char *code, const char *text, uint64_t *wait_ms)
+{
+    *wait_ms = 0;
+    int yes = strncasecmp(code, "THROTTLED", 9) == 0 ||
+              strncasecmp(code, "UNAVAILABLE", 11) == 0 ||
+              strcasestr(text, "throttl") != NULL;
+    if (!yes)
+        return 0;
+    /* "Suggested Backoff Time: N milliseconds" (Microsoft 365). */
+    const char *s = strcasestr(text, "backoff time:");
+    if (s) {
+        char *end;
+        unsigned long long v = strtoull(s + 13, &end, 10);
+        while (*end == ' ')
+            end++;
+        if (end != s + 13)
+            *wait_ms = strncasecmp(end, "ms", 2) == 0 ||
+                               strncasecmp(end, "milli", 5) == 0
+                           ? v
+                           : v * 1000; /* seconds */
+    }
+    return 1;
+}
+
+mp_status imap_conn_throttled(imap_conn *c, const char *what)
+{
+    c->broken = 1;
+    if (MP_HAS_SLOT(c->host, mp_host, throttled))
+        c->host->throttled(c->host, c->throttle_ms);
+    c->host->set_error(c->host, MP_ERR_CONNECT,
+                       "%s asked to slow down while %s (server said: %s)",
+                       c->where, what, c->throttle);
+    return MP_TEMPORARY;
+}
+
 mp_status imap_conn_fail(imap_conn *c, const char *what)
 {
     c->broken = 1;
     if (c->closing)
         return MP_TEMPORARY; /* keep the error the caller already has */
+    if (c->throttle[0] && c->p.error != IMAP_ERR_PROTO)
+        return imap_conn_throttled(c, what); /* e.g. a BYE saying so */
     if (c->p.error == IMAP_ERR_PROTO) {
         c->host->set_error(c->host, MP_ERR_PROTOCOL,
                            "IMAP protocol error from %s while %s: %s", c->where,
@@ -391,6 +428,15 @@ mp_status imap_wait_tagged(imap_conn *c, imap_untagged_fn fn, void *ctx,
             if (c->last_code[0])
                 absorb_code(c, c->last_code);
             c->last_result = r;
+            uint64_t ms;
+            c->last_throttled =
+                r != IMAP_OK &&
+                imap_throttle_reply(c->last_code, c->last_text, &ms);
+            if (c->last_throttled) {
+                snprintf(c->throttle, sizeof c->throttle, "%.200s",
+                         c->last_text);
+                c->throttle_ms = ms;
+            }
             *tag = n;
             *result = r;
             return MP_OK;
@@ -427,8 +473,13 @@ mp_status imap_wait_tagged(imap_conn *c, imap_untagged_fn fn, void *ctx,
             split_resp_text(p->tok, code, sizeof code, text, sizeof text);
             if (code[0])
                 absorb_code(c, code);
+            uint64_t ms;
             if (bye)
                 snprintf(c->bye, sizeof c->bye, "%.200s", text);
+            if (bye && imap_throttle_reply(code, text, &ms)) {
+                snprintf(c->throttle, sizeof c->throttle, "%.200s", text);
+                c->throttle_ms = ms;
+            }
             continue;
         } else if (imap_tok_is(p, "CAPABILITY")) {
             parse_capabilities(c, p);
@@ -480,7 +531,9 @@ mp_status imap_cmd(imap_conn *c, const char *cmd, imap_untagged_fn fn,
         if (st != MP_OK)
             return st;
         if (got == tag)
-            return MP_OK;
+            return *result != IMAP_OK && c->last_throttled
+                       ? imap_conn_throttled(c, "waiting for a response")
+                       : MP_OK;
         if (got == 0) { /* a continuation nobody asked for */
             c->p.error = IMAP_ERR_PROTO;
             snprintf(c->p.err, sizeof c->p.err,

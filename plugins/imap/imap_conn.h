@@ -75,6 +75,14 @@ struct imap_conn {
     char last_code[4096]; /* response code without brackets, or "" */
     char last_text[512];
     char bye[256]; /* text of a BYE, or "" */
+    /* The server asked to slow down (imap_throttle_reply): its words, or
+     * "" when it never did on this connection, and the pause it suggested
+     * (0: none). LAST_THROTTLED: the last tagged response was such a
+     * reply. Once set, the connection is given up with
+     * imap_conn_throttled. */
+    char throttle[256];
+    uint64_t throttle_ms;
+    int last_throttled;
 
     /* Buffers libcurl keeps pointers to beyond the call that set them
      * (CURLOPT_ERRORBUFFER is written by every later curl_easy_recv/send
@@ -120,6 +128,18 @@ mp_status imap_cmd(imap_conn *c, const char *cmd, imap_untagged_fn fn,
  * to return: MP_TEMPORARY/MP_ERR_CONNECT for a lost connection,
  * MP_FATAL/MP_ERR_PROTOCOL for garbage. WHAT says what was going on. */
 mp_status imap_conn_fail(imap_conn *c, const char *what);
+
+/* Is a refusal with response code CODE (without brackets) and TEXT the
+ * server asking the client to slow down? [THROTTLED], [UNAVAILABLE]
+ * (RFC 5530), or words such as Microsoft 365's "Request is throttled.
+ * Suggested Backoff Time: 12000 milliseconds". Returns 1 with *WAIT_MS the
+ * suggested pause (0: none named), else 0. */
+int imap_throttle_reply(const char *code, const char *text, uint64_t *wait_ms);
+
+/* Give up the connection after a throttling reply: the host is told
+ * (mp_host.throttled, so the core waits and retries) and the error names
+ * the server's words. Returns MP_TEMPORARY. */
+mp_status imap_conn_throttled(imap_conn *c, const char *what);
 
 /* Forget the selected mailbox's state (before SELECT/EXAMINE). */
 void imap_conn_reset_mailbox(imap_conn *c);

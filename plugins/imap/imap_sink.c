@@ -108,6 +108,7 @@ static mp_status read_answers(imap_folder *f, size_t left)
         }
         p->answered = 1;
         p->result = result;
+        p->throttled = c->last_throttled;
         if (result == IMAP_OK)
             appenduid_key(c->last_code, p->key, sizeof p->key);
         else
@@ -135,6 +136,8 @@ mp_status imap_sink_flush_keys(void *folder, mp_commit_cb cb, void *ctx)
             break; /* not reported: not stored, as far as anyone knows */
         if (p->result == IMAP_OK) {
             cb(ctx, i, MP_OK, p->key);
+        } else if (p->throttled && MP_HAS_SLOT(host, mp_host, throttled)) {
+            cb(ctx, i, MP_TEMPORARY, NULL); /* not stored: send it again */
         } else {
             host->set_error(host, MP_ERR_REFUSED,
                             "folder \"%s\" on %s: server refused the message: %s",
@@ -150,6 +153,8 @@ mp_status imap_sink_flush_keys(void *folder, mp_commit_cb cb, void *ctx)
             imap_conn_fail(f->st->conn, "appending");
         return s;
     }
+    if (f->st->conn->throttle[0])
+        return imap_conn_throttled(f->st->conn, "appending");
     if (f->st->conn->broken)
         return imap_conn_fail(f->st->conn, "flushing");
     return MP_OK;
@@ -353,6 +358,13 @@ mp_status imap_sink_put_commit(void *put, char *key_out, size_t key_size)
      * literal the server takes without a "+ go ahead". */
     int pipelined = nonsync && f->pipeline;
     mp_status s = read_answers(f, pipelined ? MAX_UNANSWERED - 1 : 0);
+    if (s == MP_OK && c->throttle[0]) {
+        /* The server asked to slow down: this message is not sent; the
+         * answers still due are read, so flush_keys can tell each one. */
+        s = read_answers(f, 0);
+        if (s == MP_OK)
+            s = imap_conn_throttled(c, "appending");
+    }
     if (s != MP_OK) {
         imap_spool_reset(&f->spool);
         return s;
@@ -401,6 +413,8 @@ mp_status imap_sink_put_commit(void *put, char *key_out, size_t key_size)
                 snprintf(c->p.err, sizeof c->p.err, "response to an unknown tag");
                 return imap_conn_fail(c, "appending");
             }
+            if (c->last_throttled)
+                return imap_conn_throttled(c, "appending");
             host->set_error(host, MP_ERR_REFUSED,
                             "folder \"%s\" on %s: server refused the message: %s",
                             f->name, c->where, c->last_text);
@@ -440,6 +454,8 @@ mp_status imap_sink_put_commit(void *put, char *key_out, size_t key_size)
     }
     if (s != MP_OK)
         return s;
+    if (result != IMAP_OK && c->last_throttled)
+        return imap_conn_throttled(c, "appending");
     if (result != IMAP_OK) {
         host->set_error(host, MP_ERR_REFUSED,
                         "folder \"%s\" on %s: server refused the message: %s",

@@ -279,9 +279,13 @@ mp_status imap_source_fetch(void *folder, const char *const *keys, size_t n,
             break;
         }
         in_flight--;
-        if (fc->stop != MP_OK)
+        /* A server asking to slow down gets nothing more; what it sent
+         * is delivered, the rest is fetched again after the wait. */
+        if (fc->stop != MP_OK || st->conn->throttle[0])
             next = good; /* send nothing more; drain what is in flight */
     }
+    if (s == MP_OK && fc->stop == MP_OK && st->conn->throttle[0])
+        s = imap_conn_throttled(st->conn, "fetching");
 
     /* Messages the server did not return vanished (expunged meanwhile). */
     for (size_t i = 0; s == MP_OK && fc->stop == MP_OK && i < good; i++) {

@@ -71,6 +71,7 @@ typedef struct imap_pending {
     int result;   /* IMAP_OK / IMAP_NO / IMAP_BAD */
     char key[16]; /* APPENDUID, or "" */
     char *text;   /* the server's words on a refusal */
+    int throttled; /* refused only for now: the server asked to slow down */
 } imap_pending;
 
 mp_status imap_store_open(mp_host *host, const mp_endpoint *ep,
