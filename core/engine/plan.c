@@ -199,38 +199,71 @@ static int hashed_equal(const char (*a)[65], size_t i, const char (*b)[65],
     return a && b && a[i][0] && b[j][0] && strcmp(a[i], b[j]) == 0;
 }
 
+/* The rounds of pairing by content identity, in order. A message that was
+ * hashed pairs only on an equal hash, first with a copy of its internal
+ * date, then with one of any date: equal bytes outweigh a date that moved
+ * (a Maildir copied with cp -r, an mbox rewritten by a mail reader), as
+ * they outweigh a size a server changed, while two equal messages of two
+ * dates still pair date with date. A message not hashed pairs on its
+ * identity, date and size alone (the last round). */
+typedef enum pair_round {
+    ROUND_STRICT_SAME_DATE,
+    ROUND_STRICT,
+    ROUND_LOOSE_SAME_DATE,
+    ROUND_LOOSE,
+    ROUND_IDENTITY,
+    ROUND_COUNT
+} pair_round;
+
+/* Does destination message D accept source message I in ROUND? */
+static int round_accepts(const mp_plan *p, const mp_msglist *src,
+                         const mp_msglist *dst, size_t i, size_t d,
+                         int size_comparable, const mp_plan_hashes *sh,
+                         const mp_plan_hashes *dh, pair_round round)
+{
+    const mp_msg *s = &src->v[i];
+    if (p->dst_claimed[d])
+        return 0;
+    switch (round) {
+    case ROUND_STRICT_SAME_DATE:
+    case ROUND_LOOSE_SAME_DATE:
+        if (!same_message(s, &dst->v[d], -1))
+            return 0;
+        break;
+    case ROUND_STRICT:
+    case ROUND_LOOSE:
+        break;
+    case ROUND_IDENTITY:
+    case ROUND_COUNT:
+        /* Another message's copy pairs by content only. */
+        return !p->dst_owned[d] &&
+               same_message(s, &dst->v[d], size_comparable);
+    }
+    if (round == ROUND_STRICT_SAME_DATE || round == ROUND_STRICT)
+        return hashed_equal(sh->strict, i, dh ? dh->strict : NULL, d);
+    return hashed_equal(sh->loose, i, dh ? dh->loose : NULL, d);
+}
+
 /* Pair undecided source messages with the first unclaimed destination
- * message of their identity that ACCEPTS. */
-static void pair_pass(mp_plan *p, const mp_msglist *src, const mp_msglist *dst,
-                      const id_ref *refs, size_t n, int size_comparable,
-                      const mp_plan_hashes *sh, const mp_plan_hashes *dh,
-                      int pass)
+ * message of their identity that ROUND accepts. */
+static void pair_round_run(mp_plan *p, const mp_msglist *src,
+                           const mp_msglist *dst, const id_ref *refs, size_t n,
+                           int size_comparable, const mp_plan_hashes *sh,
+                           const mp_plan_hashes *dh, pair_round round)
 {
     for (size_t i = 0; i < p->n; i++) {
         mp_plan_entry *e = &p->entries[i];
         const mp_msg *s = &src->v[i];
         if (e->action != MP_PLAN_UNDECIDED || !s->identity)
             continue;
-        /* A source message whose hash was taken is ambiguous: it pairs
-         * only by hash (pass 0 strict, pass 1 loose). One not hashed pairs
-         * by identity alone (pass 2). */
         int hashed = sh && sh->strict && sh->strict[i][0];
-        if ((pass < 2) != hashed)
+        if ((round != ROUND_IDENTITY) != hashed)
             continue;
         for (size_t k = lower_bound(refs, n, s->identity);
              k < n && strcmp(refs[k].identity, s->identity) == 0; k++) {
             size_t d = refs[k].index;
-            /* Equal hashes outweigh sizes, which a server may change. */
-            if (p->dst_claimed[d] ||
-                !same_message(s, &dst->v[d], pass < 2 ? -1 : size_comparable))
-                continue;
-            if (pass == 2 && p->dst_owned[d])
-                continue; /* another message's copy: by content only */
-            if (pass == 0 &&
-                !hashed_equal(sh->strict, i, dh ? dh->strict : NULL, d))
-                continue;
-            if (pass == 1 &&
-                !hashed_equal(sh->loose, i, dh ? dh->loose : NULL, d))
+            if (!round_accepts(p, src, dst, i, d, size_comparable, sh, dh,
+                               round))
                 continue;
             p->dst_claimed[d] = 1;
             e->dst = (long)d;
@@ -248,8 +281,9 @@ void mp_plan_by_identity(mp_plan *p, const mp_msglist *src,
 {
     size_t n;
     id_ref *refs = unclaimed_by_identity(p, dst, &n);
-    for (int pass = 0; pass < 3; pass++)
-        pair_pass(p, src, dst, refs, n, size_comparable, src_h, dst_h, pass);
+    for (int round = 0; round < ROUND_COUNT; round++)
+        pair_round_run(p, src, dst, refs, n, size_comparable, src_h, dst_h,
+                       (pair_round)round);
     free(refs);
 }
 

@@ -85,12 +85,14 @@ size_t mp_plan_ambiguous(const mp_plan *p, const mp_msglist *src,
  * messages of the same identity, internal date (when both known) and size
  * (vsize when both known; plain size when SIZE_COMPARABLE; no size at all
  * when SIZE_COMPARABLE < 0, as verify does, since a server may change a
- * message's size). Both lists must carry identities. Distinct messages
- * sharing a Message-ID but differing in date or size stay apart. Pairing is
- * one-to-one. Within an ambiguous
- * identity (SRC_H / DST_H given, NULL otherwise) equal strict hashes pair
- * first, then equal loose hashes (a copy the server altered); a message
- * matching nothing by hash there is not paired. */
+ * message's size). Both lists must carry identities. Messages sharing a
+ * Message-ID but differing in date or size stay apart unless their content
+ * is equal. Pairing is one-to-one. Within an ambiguous identity (SRC_H /
+ * DST_H given, NULL otherwise) equal strict hashes pair first, then equal
+ * loose hashes (a copy the server altered); in each, a copy with the same
+ * internal date is taken before one whose date moved (a Maildir copied
+ * with cp -r has new file times but the same bytes). A hashed message
+ * matching nothing by hash is not paired. */
 void mp_plan_by_identity(mp_plan *p, const mp_msglist *src,
                          const mp_msglist *dst, int size_comparable,
                          const mp_plan_hashes *src_h,
