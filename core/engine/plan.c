@@ -236,8 +236,7 @@ static int round_accepts(const mp_plan *p, const mp_msglist *src,
     case ROUND_IDENTITY:
     case ROUND_COUNT:
         /* Another message's copy pairs by content only. */
-        return !p->dst_owned[d] &&
-               same_message(s, &dst->v[d], size_comparable);
+        return !p->dst_owned[d] && same_message(s, &dst->v[d], size_comparable);
     }
     if (round == ROUND_STRICT_SAME_DATE || round == ROUND_STRICT)
         return hashed_equal(sh->strict, i, dh ? dh->strict : NULL, d);
