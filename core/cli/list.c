@@ -1,5 +1,6 @@
 /* mailport list SOURCE: folders, message counts and sizes. */
 #include "commands.h"
+#include "escape.h"
 #include "log.h"
 #include "msglist.h"
 #include "store.h"
@@ -46,13 +47,14 @@ int mp_cmd_list(const mp_registry *reg, const mp_options *opt)
         mp_host_clear_error(&src->host);
         if (so->open_folder(src->handle, names[i], &f, &info) != MP_OK ||
             so->scan(f, 0, mp_msglist_collect, &l) != MP_OK) {
-            mp_error("folder %s: %s", names[i], mp_store_error(src));
+            mp_error("folder %s: %s", mp_show_name(names[i]).s,
+                     mp_store_error(src));
             failed = 1;
         } else {
             uint64_t bytes = 0;
             for (size_t k = 0; k < l.n; k++)
                 bytes += l.v[k].size;
-            printf("%-40s %10zu %14llu\n", names[i], l.n,
+            printf("%-40s %10zu %14llu\n", mp_show_name(names[i]).s, l.n,
                    (unsigned long long)bytes);
             total_msgs += l.n;
             total_bytes += bytes;

@@ -1,5 +1,7 @@
 #include "log.h"
 
+#include "escape.h"
+
 #include <mailport/plugin.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -22,10 +24,15 @@ void mp_logv(int level, const char *fmt, va_list ap)
     static const char *const prefix[] = {"error: ", "warning: ", "", ""};
     if (level > log_level)
         return;
+    /* No control character of a name inside the text (a folder name in a
+     * plugin's error) reaches the terminal raw (escape.h). */
+    char text[4096], shown[8192];
+    vsnprintf(text, sizeof text, fmt, ap);
+    mp_escape(text, 0, shown, sizeof shown);
     pthread_mutex_lock(&log_lock);
     fputs("mailport: ", stderr);
     fputs(prefix[level < 0 ? 0 : level > 3 ? 3 : level], stderr);
-    vfprintf(stderr, fmt, ap);
+    fputs(shown, stderr);
     fputc('\n', stderr);
     pthread_mutex_unlock(&log_lock);
 }
