@@ -21,7 +21,10 @@ int64_t mp_header_date(const char *hdr, size_t len);
  * first empty line, so CR-only, CRLF and LF copies agree; the header hash
  * is taken with NUL, 8-bit bytes and 'X' folded into one byte (the loose
  * digest's form, hashes.h), so a copy a server altered keeps its
- * identity. OUT holds at least 80 bytes. */
+ * identity, and without the fields mail readers rewrite in place to keep
+ * flags (Status, X-Status, X-Mozilla-Status and -Status2, X-Mozilla-Keys,
+ * X-Keywords, X-UID, X-IMAP, X-IMAPbase, Content-Length, Lines), so a
+ * message marked read in an mbox keeps it. OUT holds at least 80 bytes. */
 void mp_identity_of_header(const char *hdr, size_t len, char *out,
                            size_t out_size);
 

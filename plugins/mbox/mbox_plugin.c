@@ -10,10 +10,12 @@
  *   a plain directory X exists, so a folder can hold messages and children.
  * - format= mboxrd (default), mboxo, mboxcl, mboxcl2 (mbox_split.h has the
  *   splitting rules). Only mboxrd undoes quoting on read.
- * - Keys are the byte offsets of From_ lines (in the decompressed bytes for
- *   .gz/.xz/.bz2/.zst files, recognised by their magic). Folder validity is
- *   the file's inode: a file replaced by another invalidates the keys; a
- *   file rewritten in place by a mail reader is not detected.
+ * - Keys name a message's content, not its place (mbox_key.h: a hash of
+ *   its bytes, in the decompressed bytes for .gz/.xz/.bz2/.zst files,
+ *   without the fields mail readers rewrite), so a file rewritten in place
+ *   by a mail reader keeps the keys of the messages it did not change.
+ *   Folder validity is the file's inode: a file replaced by another
+ *   starts over (its rows become orphans, paired again by content).
  * - Files that are not mboxes (no From_ line first, MMDF, CR-only line
  *   endings) fail their folder with MP_ERR_FORMAT; the others go on.
  * - The sink appends (mboxrd or mboxo quoting), one writer per file, no

@@ -92,6 +92,8 @@ void mbox_content_free(mbox_content *c)
     free(c->keywords);
     c->keywords = NULL;
     c->keywords_cap = 0;
+    free(c->by_key);
+    c->by_key = NULL;
 }
 
 /* The header block of M with quoting undone, as the core would see it
@@ -146,9 +148,9 @@ static const char *keywords_of(mbox_content *c, const mbox_msg *m)
 }
 
 static mp_status fill_info(mbox_content *c, const mbox_msg *m,
-                           mp_msg_info *info, char *key, size_t key_size)
+                           mp_msg_info *info, char key[MBOX_KEY_SIZE])
 {
-    snprintf(key, key_size, "%" PRIu64, m->from_off);
+    mbox_msg_key(m, key);
     *info = (mp_msg_info){
         .struct_size = sizeof *info,
         .key = key,
@@ -168,12 +170,12 @@ static mp_status fill_info(mbox_content *c, const mbox_msg *m,
 mp_status mbox_content_scan(mbox_content *c, unsigned flags, mp_msg_cb cb,
                             void *ctx)
 {
-    char key[24];
+    char key[MBOX_KEY_SIZE];
     char identity[128];
     for (size_t i = 0; i < c->index.n; i++) {
         const mbox_msg *m = &c->index.msgs[i];
         mp_msg_info info;
-        if (fill_info(c, m, &info, key, sizeof key) != MP_OK)
+        if (fill_info(c, m, &info, key) != MP_OK)
             return MP_FATAL;
         if (flags & MP_SCAN_IDENTITY) {
             size_t len;
@@ -196,18 +198,50 @@ mp_status mbox_content_scan(mbox_content *c, unsigned flags, mp_msg_cb cb,
     return MP_OK;
 }
 
-static int parse_key(const char *key, uint64_t *out)
+static int cmp_key_order(const void *a, const void *b, void *ctx)
 {
-    if (!key || !*key)
-        return -1;
-    uint64_t v = 0;
-    for (const char *p = key; *p; p++) {
-        if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10)
-            return -1;
-        v = v * 10 + (uint64_t)(*p - '0');
+    const mbox_msg *msgs = ctx;
+    const mbox_msg *x = &msgs[*(const size_t *)a],
+                   *y = &msgs[*(const size_t *)b];
+    if (x->tag != y->tag)
+        return x->tag < y->tag ? -1 : 1;
+    return (x->ordinal > y->ordinal) - (x->ordinal < y->ordinal);
+}
+
+/* The message KEY names, or NULL (*OOM set when out of memory). */
+static const mbox_msg *find_by_key(mbox_content *c, const char *key, int *oom)
+{
+    mbox_key k;
+    if (mbox_key_parse(key, &k) != 0)
+        return NULL;
+    if (k.legacy)
+        return mbox_index_find(&c->index, k.offset);
+    size_t n = c->index.n;
+    if (!c->by_key && n) {
+        c->by_key = malloc(n * sizeof *c->by_key);
+        if (!c->by_key) {
+            *oom = 1;
+            return NULL;
+        }
+        for (size_t i = 0; i < n; i++)
+            c->by_key[i] = i;
+        qsort_r(c->by_key, n, sizeof *c->by_key, cmp_key_order, c->index.msgs);
     }
-    *out = v;
-    return 0;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const mbox_msg *m = &c->index.msgs[c->by_key[mid]];
+        if (m->tag < k.tag || (m->tag == k.tag && m->ordinal < k.ordinal))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < n) {
+        const mbox_msg *m = &c->index.msgs[c->by_key[lo]];
+        if (m->tag == k.tag && m->ordinal == k.ordinal)
+            return m;
+    }
+    return NULL;
 }
 
 /* Hand BUF[FROM..TO) to the data callback in pieces of bounded size. */
@@ -245,12 +279,15 @@ static mp_status stream_message(mbox_content *c, const mbox_msg *m,
 mp_status mbox_content_fetch(mbox_content *c, const char *const *keys, size_t n,
                              const mp_fetch_cb *cb, void *ctx)
 {
-    char key[24];
+    char key[MBOX_KEY_SIZE];
     for (size_t i = 0; i < n; i++) {
-        uint64_t off;
-        const mbox_msg *m = NULL;
-        if (parse_key(keys[i], &off) == 0)
-            m = mbox_index_find(&c->index, off);
+        int oom = 0;
+        const mbox_msg *m = find_by_key(c, keys[i], &oom);
+        if (oom) {
+            c->host->set_error(c->host, MP_ERR_INTERNAL, "%s: out of memory",
+                               c->path);
+            return MP_FATAL;
+        }
         mp_msg_info info;
         mp_status st;
         if (!m) {
@@ -269,7 +306,7 @@ mp_status mbox_content_fetch(mbox_content *c, const char *const *keys, size_t n,
                 return st;
             continue;
         }
-        if (fill_info(c, m, &info, key, sizeof key) != MP_OK)
+        if (fill_info(c, m, &info, key) != MP_OK)
             return MP_FATAL;
         st = cb->begin(ctx, i, &info);
         if (st != MP_OK)

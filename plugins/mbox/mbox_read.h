@@ -19,6 +19,7 @@ typedef struct mbox_content {
     size_t scratch_cap;
     char *keywords; /* the message's keywords, for scan and fetch */
     size_t keywords_cap;
+    size_t *by_key; /* index.msgs positions in key order, made by fetch */
 } mbox_content;
 
 /* Map PATH and split it into C (which must be zeroed). On failure the error

@@ -45,11 +45,15 @@ typedef struct sink_folder {
     int put_open;
     /* The open put. */
     uint64_t put_start; /* where to truncate back to */
-    uint64_t from_off;  /* its key */
     uint64_t wpos;      /* file offset of buf[0] */
     uint64_t body_bytes;
     char last; /* last message byte written */
     mbox_quoter quoter;
+    mbox_tagger tagger; /* the open put's tag, over what is written */
+    /* The tags of the file's messages, for the ordinals in new keys
+     * (mbox_key.h); read from the file by the first scan or put. */
+    mbox_tag_counts tags;
+    int tags_known;
     size_t buf_len;
     char buf[64 * 1024];
 } sink_folder;
@@ -135,6 +139,9 @@ static void free_folder(sink_folder *f)
     if (f->fd >= 0)
         close(f->fd);
     mbox_commit_free(&f->commit);
+    mbox_tag_counts_free(&f->tags);
+    if (f->put_open)
+        mbox_tagger_discard(&f->tagger);
     free(f->name);
     free(f->path);
     free(f);
@@ -311,6 +318,40 @@ static int emit(void *ctx, const char *p, size_t n)
     return 0;
 }
 
+/* Output that is part of the message's bytes as a reader splits them
+ * (its From_ line, its quoted text, a final newline): tagged too. */
+static int emit_tagged(void *ctx, const char *p, size_t n)
+{
+    sink_folder *f = ctx;
+    mbox_tagger_feed(&f->tagger, p, n);
+    return emit(f, p, n);
+}
+
+/* Split the file as it is, to learn its messages' tags: a key names the
+ * N-th message with a tag. */
+static mp_status read_tags(sink_folder *f)
+{
+    mp_host *h = f->store->host;
+    f->tags_known = 1;
+    if (f->end == 0)
+        return MP_OK;
+    mbox_content c = {.host = h, .path = f->path, .format = f->store->format};
+    char err[1024];
+    if (mbox_map_fd(&c.map, f->fd, (size_t)f->end, f->path, err, sizeof err) !=
+        0) {
+        h->set_error(h, MP_ERR_IO, "%s", err);
+        return MP_FATAL;
+    }
+    mp_status st = mbox_content_split(&c);
+    if (st == MP_OK) {
+        mbox_tag_counts_free(&f->tags);
+        f->tags = c.index.tags;
+        memset(&c.index.tags, 0, sizeof c.index.tags);
+    }
+    mbox_content_free(&c);
+    return st;
+}
+
 static mp_status io_failed(sink_folder *f, int err)
 {
     mp_host *h = f->store->host;
@@ -321,6 +362,7 @@ static mp_status io_failed(sink_folder *f, int err)
     if (ftruncate(f->fd, (off_t)f->put_start) == 0)
         f->end = f->put_start;
     f->put_open = 0;
+    mbox_tagger_discard(&f->tagger);
     return MP_FATAL;
 }
 
@@ -343,18 +385,23 @@ static mp_status sink_put_begin(void *folder, const mp_msg_info *info,
                      f->path, strerror(errno));
         return MP_FATAL;
     }
+    if (!f->tags_known && read_tags(f) != MP_OK)
+        return MP_FATAL;
+    if (mbox_tagger_begin(&f->tagger) != 0) {
+        h->set_error(h, MP_ERR_INTERNAL, "out of memory");
+        return MP_FATAL;
+    }
     f->put_open = 1;
     f->put_start = f->wpos = f->end;
     f->buf_len = 0;
     f->body_bytes = 0;
     f->last = '\n';
     int rc = emit(f, "\n\n", (size_t)f->gap);
-    f->from_off = f->end + (uint64_t)f->gap;
     char line[MBOX_FROM_LINE_MAX];
     size_t n = mbox_from_line(info->internal_date, (int64_t)time(NULL), line,
                               sizeof line);
     if (!rc)
-        rc = emit(f, line, n);
+        rc = emit_tagged(f, line, n);
     if (rc)
         return io_failed(f, rc);
     mbox_quoter_init(&f->quoter, f->store->format == MBOX_FORMAT_MBOXRD);
@@ -367,7 +414,7 @@ static mp_status sink_put_write(void *put, const void *buf, size_t len)
     sink_folder *f = put;
     if (len == 0)
         return MP_OK;
-    int rc = mbox_quoter_feed(&f->quoter, buf, len, emit, f);
+    int rc = mbox_quoter_feed(&f->quoter, buf, len, emit_tagged, f);
     if (rc)
         return io_failed(f, rc);
     f->body_bytes += len;
@@ -378,22 +425,26 @@ static mp_status sink_put_write(void *put, const void *buf, size_t len)
 static mp_status sink_put_commit(void *put, char *key_out, size_t key_size)
 {
     sink_folder *f = put;
-    int rc = mbox_quoter_finish(&f->quoter, emit, f);
+    int rc = mbox_quoter_finish(&f->quoter, emit_tagged, f);
     /* A message that does not end its last line gets a newline: the
      * separator must be a line of its own. */
     if (!rc && f->body_bytes > 0 && f->last != '\n')
-        rc = emit(f, "\n", 1);
+        rc = emit_tagged(f, "\n", 1);
     if (!rc)
         rc = emit(f, "\n", 1);
     if (!rc)
         rc = drain(f);
     if (rc)
         return io_failed(f, rc);
+    uint64_t tag = mbox_tagger_end(&f->tagger);
+    uint32_t ordinal = mbox_tag_counts_add(&f->tags, tag);
     f->end = f->wpos;
     f->gap = 0;
     f->put_open = 0;
+    char key[MBOX_KEY_SIZE];
+    mbox_key_format(key, tag, ordinal ? ordinal : 1);
     if (key_out && key_size)
-        snprintf(key_out, key_size, "%" PRIu64, f->from_off);
+        snprintf(key_out, key_size, "%s", ordinal ? key : "");
     return MP_OK;
 }
 
@@ -401,6 +452,7 @@ static void sink_put_abort(void *put)
 {
     sink_folder *f = put;
     f->buf_len = 0;
+    mbox_tagger_discard(&f->tagger);
     /* Nothing of the message may stay; if even truncating fails the next
      * put starts after the debris (still a well-formed separator). */
     if (ftruncate(f->fd, (off_t)f->put_start) != 0) {
@@ -463,6 +515,13 @@ static mp_status sink_scan(void *folder, unsigned flags, mp_msg_cb cb,
         return MP_FOLDER_BAD;
     }
     mp_status st = mbox_content_split(&c);
+    if (st == MP_OK && !f->tags_known) {
+        /* The whole file was split: its tags serve the next put. */
+        mbox_tag_counts_free(&f->tags);
+        f->tags = c.index.tags;
+        memset(&c.index.tags, 0, sizeof c.index.tags);
+        f->tags_known = 1;
+    }
     if (st == MP_OK)
         st = mbox_content_scan(&c, flags, cb, ctx);
     mbox_content_free(&c);

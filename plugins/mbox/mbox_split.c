@@ -263,7 +263,9 @@ int mbox_split(const char *buf, size_t len, size_t start, mbox_format fmt,
             }
         }
         m.size = delivered_size(buf, m.start, m.end, fmt);
-        if (push(idx, &m) != 0)
+        if (mbox_tag_of(buf, (size_t)m.from_off, (size_t)m.end, &m.tag) != 0 ||
+            (m.ordinal = mbox_tag_counts_add(&idx->tags, m.tag)) == 0 ||
+            push(idx, &m) != 0)
             return -1;
         if (hooks->passed)
             hooks->passed(hooks->ctx, (size_t)m.end);
@@ -277,6 +279,12 @@ void mbox_index_free(mbox_index *idx)
     free(idx->msgs);
     idx->msgs = NULL;
     idx->n = idx->cap = 0;
+    mbox_tag_counts_free(&idx->tags);
+}
+
+void mbox_msg_key(const mbox_msg *m, char out[MBOX_KEY_SIZE])
+{
+    mbox_key_format(out, m->tag, m->ordinal);
 }
 
 const mbox_msg *mbox_index_find(const mbox_index *idx, uint64_t from_off)

@@ -24,6 +24,8 @@
 #ifndef MBOX_SPLIT_H
 #define MBOX_SPLIT_H
 
+#include "mbox_key.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,7 +55,7 @@ typedef enum mbox_start {
 mbox_start mbox_find_start(const char *buf, size_t len, size_t *start);
 
 typedef struct mbox_msg {
-    uint64_t from_off; /* offset of the From_ line: the message's key */
+    uint64_t from_off; /* offset of the From_ line */
     uint64_t start;    /* first byte after the From_ line */
     uint64_t end;      /* one past the last byte (separator excluded) */
     uint64_t size;     /* bytes as delivered (after unquoting) */
@@ -62,11 +64,16 @@ typedef struct mbox_msg {
     /* The X-Mozilla-Keys value at start + keys_off, keys_len bytes (0: no
      * such field): kept as a place, not a copy, to keep the index small. */
     uint32_t keys_off, keys_len;
+    /* Its key (mbox_key.h): the tag of [from_off, end) and its ordinal
+     * among the messages of the index with that tag. */
+    uint32_t ordinal;
+    uint64_t tag;
 } mbox_msg;
 
 typedef struct mbox_index {
     mbox_msg *msgs;
     size_t n, cap;
+    mbox_tag_counts tags; /* for the ordinals of later messages */
 } mbox_index;
 
 /* What the splitter tells its caller; any member may be NULL. */
@@ -80,13 +87,17 @@ typedef struct mbox_split_hooks {
 } mbox_split_hooks;
 
 /* Split BUF[START..LEN) (START from mbox_find_start) into IDX, appending.
- * Fills every field of each mbox_msg. Returns 0, or -1 when out of memory. */
+ * Fills every field of each mbox_msg (the tag reads the whole message).
+ * Returns 0, or -1 when out of memory. */
 int mbox_split(const char *buf, size_t len, size_t start, mbox_format fmt,
                mbox_index *idx, const mbox_split_hooks *hooks);
 void mbox_index_free(mbox_index *idx);
 
 /* The message whose From_ line is at FROM_OFF, or NULL. */
 const mbox_msg *mbox_index_find(const mbox_index *idx, uint64_t from_off);
+
+/* Write M's key (mbox_key.h) to OUT. */
+void mbox_msg_key(const mbox_msg *m, char out[MBOX_KEY_SIZE]);
 
 /* Offset of the next '>' to drop (the first '>' of a line matching
  * "^>+From ") in BUF[FROM..END), where line starts are judged with LO as

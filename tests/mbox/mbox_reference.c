@@ -4,11 +4,15 @@
 
 #include "testutil.h"
 
+#include <openssl/sha.h>
+
 #include <ftw.h>
+#include <inttypes.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Files in the corpus that are not mboxes, and why. */
 const mbox_ref_refusal mbox_ref_not_mbox[] = {
@@ -133,6 +137,88 @@ static void unquote(ref_msg *m)
     m->data[w] = '\0';
 }
 
+/* Is the header line L[0..N) a field mail readers rewrite in place? */
+static int rewritten_field_line(const char *l, size_t n)
+{
+    static const char *const names[] = {"status",
+                                        "x-status",
+                                        "x-mozilla-status",
+                                        "x-mozilla-status2",
+                                        "x-mozilla-keys",
+                                        "x-keywords",
+                                        "x-uid",
+                                        "x-imap",
+                                        "x-imapbase",
+                                        "content-length",
+                                        "lines"};
+    const char *colon = memchr(l, ':', n);
+    if (!colon)
+        return 0;
+    size_t k = (size_t)(colon - l);
+    while (k > 0 && (l[k - 1] == ' ' || l[k - 1] == '\t'))
+        k--;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (strlen(names[i]) == k && strncasecmp(names[i], l, k) == 0)
+            return 1;
+    return 0;
+}
+
+/* The tag of the message FROM_LINE + RAW, as mbox_key.h defines it. */
+static uint64_t reference_tag(const char *from_line, size_t from_len,
+                              const char *raw, size_t len)
+{
+    char *kept = malloc(from_len + len + 1);
+    size_t w = 0;
+    memcpy(kept, from_line, from_len);
+    w = from_len;
+    int in_header = 1, skipping = 0;
+    for (size_t i = 0; i < len;) {
+        const char *nl = memchr(raw + i, '\n', len - i);
+        size_t n = nl ? (size_t)(nl - raw) + 1 - i : len - i;
+        const char *l = raw + i;
+        if (in_header) {
+            if ((n == 1 && l[0] == '\n') ||
+                (n == 2 && l[0] == '\r' && l[1] == '\n'))
+                in_header = 0;
+            else if (l[0] != ' ' && l[0] != '\t')
+                skipping = rewritten_field_line(l, n);
+        }
+        if (!in_header || !skipping) {
+            memcpy(kept + w, l, n);
+            w += n;
+        }
+        i += n;
+    }
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)kept, w, d);
+    free(kept);
+    uint64_t tag = 0;
+    for (int i = 0; i < 8; i++)
+        tag = tag << 8 | d[i];
+    return tag;
+}
+
+static void name_messages(ref_split *r, const char *buf, size_t len)
+{
+    uint64_t *tags = calloc(r->n ? r->n : 1, sizeof *tags);
+    for (size_t i = 0; i < r->n; i++) {
+        ref_msg *m = &r->msgs[i];
+        const char *nl = memchr(buf + m->from_off, '\n', len - m->from_off);
+        size_t from_len =
+            nl ? (size_t)(nl - buf) + 1 - m->from_off : len - m->from_off;
+        tags[i] = reference_tag(buf + m->from_off, from_len, m->data, m->len);
+        unsigned ordinal = 1;
+        for (size_t k = 0; k < i; k++)
+            ordinal += tags[k] == tags[i];
+        if (ordinal > 1)
+            snprintf(m->key, sizeof m->key, "m%016" PRIx64 "-%u", tags[i],
+                     ordinal);
+        else
+            snprintf(m->key, sizeof m->key, "m%016" PRIx64, tags[i]);
+    }
+    free(tags);
+}
+
 ref_split mbox_ref_split(const char *buf, size_t len, int unquote_rd)
 {
     ref_split r = {0};
@@ -196,9 +282,10 @@ ref_split mbox_ref_split(const char *buf, size_t len, int unquote_rd)
         if (!r.msgs[i].data)
             r.msgs[i].data = calloc(1, 1);
         r.msgs[i].data[r.msgs[i].len] = '\0';
-        if (unquote_rd)
-            unquote(&r.msgs[i]);
     }
+    name_messages(&r, buf, len);
+    for (size_t i = 0; i < r.n && unquote_rd; i++)
+        unquote(&r.msgs[i]);
     return r;
 }
 

@@ -9,6 +9,11 @@ typedef struct ref_msg {
     size_t from_off;
     char *data;
     size_t len;
+    /* The key the plugin must give it (the rule in plugins/mbox/mbox_key.h,
+     * written here again line by line): "m", 16 hex digits of SHA-256 over
+     * its From_ line and bytes but the fields mail readers rewrite, and
+     * "-N" for the N-th message with equal such bytes. */
+    char key[32];
 } ref_msg;
 
 typedef struct ref_split {

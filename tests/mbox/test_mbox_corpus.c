@@ -42,8 +42,7 @@ static void check_format(const char *format, int unquote_rd, size_t *total)
             if (f.n != ref.n)
                 fail_msg("%s: %zu messages, reference %zu", rel, f.n, ref.n);
             for (size_t k = 0; k < ref.n; k++) {
-                char key[32];
-                snprintf(key, sizeof key, "%zu", ref.msgs[k].from_off);
+                const char *key = ref.msgs[k].key;
                 if (strcmp(f.msgs[k].key, key) != 0)
                     fail_msg("%s: message %zu key %s, reference %s", rel, k,
                              f.msgs[k].key, key);

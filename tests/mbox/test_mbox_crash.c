@@ -419,7 +419,7 @@ static void assert_mbox_is_source(const char *path, source_msg *msgs)
     free(buf);
     ref_msg want[N_MSGS];
     for (int i = 0; i < N_MSGS; i++)
-        want[i] = (ref_msg){0, msgs[i].data, msgs[i].len};
+        want[i] = (ref_msg){.data = msgs[i].data, .len = msgs[i].len};
     qsort(want, N_MSGS, sizeof want[0], by_content);
     qsort(r.msgs, r.n, sizeof r.msgs[0], by_content);
     size_t matched = 0, extra = 0;

@@ -3,6 +3,7 @@
 #include "mbox_date.h"
 #include "mbox_headers.h"
 #include "mbox_quote.h"
+#include "mbox_reference.h"
 #include "mbox_split.h"
 #include "mbox_testkit.h"
 #include "testutil.h"
@@ -27,9 +28,15 @@ static int teardown(void **state)
     return 0;
 }
 
+/* The bytes read_bytes last wrote, for the reference's keys. */
+static const char *last_text;
+static size_t last_len;
+
 /* Write TEXT (LEN bytes) to a file and read it back as folder INBOX. */
 static mbt_folder read_bytes(const char *text, size_t len, const char *query)
 {
+    last_text = text;
+    last_len = len;
     char *path = mp_strf("%s/in.mbox", dir);
     mp_write_file(path, text, len);
     char *url = mp_strf("mbox:%s%s", path, query ? query : "");
@@ -41,11 +48,18 @@ static mbt_folder read_bytes(const char *text, size_t len, const char *query)
 
 #define READ(lit) read_bytes(lit, sizeof(lit) - 1, NULL)
 
-static void assert_msg(const mbt_folder *f, size_t i, const char *key,
+/* Message I of F has BYTES and starts at the From_ line at offset FROM
+ * (decimal) of the file: the reference split of the file agrees, and the
+ * plugin's key is the reference's key for that message. */
+static void assert_msg(const mbt_folder *f, size_t i, const char *from,
                        const char *bytes)
 {
     assert_true(i < f->n);
-    assert_string_equal(f->msgs[i].key, key);
+    ref_split ref = mbox_ref_split(last_text, last_len, 0);
+    assert_true(i < ref.n);
+    assert_int_equal(ref.msgs[i].from_off, strtoull(from, NULL, 10));
+    assert_string_equal(f->msgs[i].key, ref.msgs[i].key);
+    mbox_ref_free(&ref);
     if (f->msgs[i].len != strlen(bytes) ||
         memcmp(f->msgs[i].data, bytes, f->msgs[i].len) != 0)
         fail_msg("message %zu: got [%s], want [%s]", i, f->msgs[i].data, bytes);
@@ -313,10 +327,18 @@ static void mimekit_unmunged_holds_two_messages(void **state)
      * "Year: 1963", which looks like a header field. */
     char *url = mp_strf("mbox:%s/mbox/mimekit/unmunged.mbox.txt", mp_corpora());
     mbt_folder f = mbt_read(url, "INBOX");
+    size_t len;
+    char *text = mbox_ref_file_bytes(url + 5, &len);
+    ref_split ref = mbox_ref_split(text, len, 0);
     free(url);
     assert_int_equal(f.status, MP_OK);
     assert_int_equal(f.n, 2);
-    assert_string_equal(f.msgs[0].key, "3");
+    assert_int_equal(ref.n, 2);
+    assert_int_equal(ref.msgs[0].from_off, 3); /* after a UTF-8 BOM */
+    assert_string_equal(f.msgs[0].key, ref.msgs[0].key);
+    assert_string_equal(f.msgs[1].key, ref.msgs[1].key);
+    mbox_ref_free(&ref);
+    free(text);
     assert_contains(f.msgs[0].data, "movie:\n\nFrom Russia with love\n\n"
                                     "What does Thunderbird do?\n");
     assert_contains(f.msgs[1].data, "movie:\n\nFrom Russia with love\n"

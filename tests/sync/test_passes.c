@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -899,6 +900,201 @@ static void a_maildir_with_new_file_times_is_still_in_sync(void **state)
     free(fresh);
 }
 
+/* The sample's messages, each with its From_ line, and no separator. */
+typedef struct sample_msgs {
+    char *v[16];
+    size_t n;
+} sample_msgs;
+
+static sample_msgs read_sample_messages(void)
+{
+    sample_msgs m = {.n = 0};
+    char *sample = mp_read_file(SAMPLE, NULL);
+    for (char *p = sample; *p && m.n < 16;) {
+        char *next = strstr(p, "\n\nFrom ");
+        size_t len = next ? (size_t)(next - p) + 1 : strlen(p);
+        m.v[m.n++] = mp_strf("%.*s", (int)len, p);
+        p += next ? len + 1 : len;
+    }
+    free(sample);
+    return m;
+}
+
+static void sample_msgs_free(sample_msgs *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        free(m->v[i]);
+}
+
+/* Rewrite the mbox PATH in place, as mutt does (same inode, the bytes of
+ * every message after a change move): the messages of M but the one whose
+ * index is DROP (-1: none), each separated by an empty line. */
+static void rewrite_mbox_in_place(const char *path, const sample_msgs *m,
+                                  long drop)
+{
+    struct stat before, after;
+    assert_int_equal(stat(path, &before), 0);
+    int fd = open(path, O_WRONLY);
+    assert_true(fd >= 0);
+    size_t total = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        if ((long)i == drop)
+            continue;
+        size_t n = strlen(m->v[i]);
+        assert_int_equal(pwrite(fd, m->v[i], n, (off_t)total), (ssize_t)n);
+        assert_int_equal(pwrite(fd, "\n", 1, (off_t)(total + n)), 1);
+        total += n + 1;
+    }
+    assert_int_equal(ftruncate(fd, (off_t)total), 0);
+    close(fd);
+    assert_int_equal(stat(path, &after), 0);
+    assert_int_equal(before.st_ino, after.st_ino);
+}
+
+/* Insert FIELDS (header lines) at the end of message I's header. */
+static void add_header_fields(sample_msgs *m, size_t i, const char *fields)
+{
+    char *end = strstr(m->v[i], "\n\n");
+    assert_non_null(end);
+    char *grown =
+        mp_strf("%.*s\n%s%s", (int)(end - m->v[i]), m->v[i], fields, end + 1);
+    free(m->v[i]);
+    m->v[i] = grown;
+}
+
+/* 13.1 (a tester's case): an mbox rewritten in place by a mail reader. A
+ * message deleted in mutt moves every message after it; marking messages
+ * read and flagged adds Status, X-Status, Content-Length and Lines fields.
+ * The next --delete pass must remove the copy of the deleted message (not
+ * of the one that moved into its place) and update the flags of the
+ * others, storing nothing again; verify then finds every message. */
+static void an_mbox_rewritten_in_place_keeps_its_pairs(void **state)
+{
+    fixture *f = *state;
+    char *file = mp_strf("%s/in.mbox", f->dir);
+    char *src = mp_strf("mbox:%s", file);
+    sample_msgs m = read_sample_messages();
+    assert_int_equal(m.n, 5);
+    mp_write_file(file, "", 0);
+    rewrite_mbox_in_place(file, &m, -1);
+    char *rep = sync_copy(src, f->dst, f->state, f->report, 0, NULL);
+    sync_assert_counts(rep, 5, 0, 0, 0);
+    free(rep);
+    walked_dir before = walk_maildir(path_of(f->dst));
+    assert_int_equal(before.n, 5);
+    int is_club2[5];
+    for (size_t i = 0; i < before.n; i++) {
+        char *text = mp_read_file(before.v[i].path, NULL);
+        is_club2[i] = strstr(text, "club-2@example.org") != NULL;
+        free(text);
+    }
+
+    assert_non_null(strstr(m.v[1], "club-2@example.org"));
+    add_header_fields(&m, 3,
+                      "Status: RO\nX-Status: F\nContent-Length: 1\n"
+                      "Lines: 1\n");
+    rewrite_mbox_in_place(file, &m, 1);
+    sleep(MARKER_SETTLE + 1);
+    rep = sync_copy(src, f->dst, f->state, f->report, 0, "--delete", NULL);
+    sync_assert_counts(rep, 0, 3, 1, 0);
+    assert_contains(rep, "\"removed\": 1");
+    free(rep);
+    walked_dir after = walk_maildir(path_of(f->dst));
+    assert_int_equal(after.n, 4);
+    size_t gone = 0;
+    for (size_t i = 0; i < before.n; i++) {
+        /* Each copy but the deleted message's is still there, unchanged. */
+        long at = walked_find_hash(&after, before.v[i].hash);
+        if (is_club2[i]) {
+            assert_true(at < 0);
+            gone++;
+        } else {
+            assert_true(at >= 0);
+        }
+    }
+    assert_int_equal(gone, 1);
+    walked_free(&after);
+    walked_free(&before);
+    mp_run_result r = mp_run("verify", src, f->dst, "--state", f->state, NULL);
+    /* The flagged message's source now holds fields its copy lacks. */
+    assert_contains(r.err, "verified 4 messages in 1 folders: 0 missing, 1 "
+                           "different, 0 with other flags, 0 unreadable, 0 "
+                           "duplicated, 0 extra");
+    mp_run_free(&r);
+    rep = sync_copy(src, f->dst, f->state, f->report, 0, "--delete", NULL);
+    sync_assert_counts(rep, 0, 4, 0, 0);
+    assert_contains(rep, "\"removed\": 0");
+    free(rep);
+    sample_msgs_free(&m);
+    free(src);
+    free(file);
+}
+
+/* Name every message row of the state at PATH by a byte offset, as sync
+ * states made before mbox keys named content did. */
+static void give_rows_offset_keys(const char *path)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TEMP TABLE k AS SELECT folder, "
+                                  "src_key FROM messages;"
+                                  "UPDATE messages SET src_key = (SELECT "
+                                  "CAST(1000 * t.rowid AS TEXT) FROM k t "
+                                  "WHERE t.folder = messages.folder AND "
+                                  "t.src_key = messages.src_key);",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT count(*) FROM messages WHERE "
+                                        "src_key GLOB '[0-9]*'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 5);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* 13.1: a sync state whose mbox rows name byte offsets (made by an
+ * earlier version) is taken over safely: the first pass, with --delete,
+ * pairs every message again by content and neither copies nor removes
+ * anything; a message deleted from the mbox after that is removed. */
+static void an_mbox_state_with_offset_keys_is_taken_over(void **state)
+{
+    fixture *f = *state;
+    char *file = mp_strf("%s/in.mbox", f->dir);
+    char *src = mp_strf("mbox:%s", file);
+    sample_msgs m = read_sample_messages();
+    mp_write_file(file, "", 0);
+    rewrite_mbox_in_place(file, &m, -1);
+    free(sync_copy(src, f->dst, f->state, f->report, 0, NULL));
+    give_rows_offset_keys(f->state);
+    rewrite_mbox_in_place(file, &m, -1); /* new file times: a rescan */
+    sleep(MARKER_SETTLE + 1);
+    char *rep =
+        sync_copy(src, f->dst, f->state, f->report, 0, "--delete", NULL);
+    sync_assert_counts(rep, 0, 5, 0, 0);
+    assert_contains(rep, "\"removed\": 0");
+    free(rep);
+    assert_int_equal(sync_count_messages(path_of(f->dst)), 5);
+    rewrite_mbox_in_place(file, &m, 0);
+    sleep(MARKER_SETTLE + 1);
+    rep = sync_copy(src, f->dst, f->state, f->report, 0, "--delete", NULL);
+    sync_assert_counts(rep, 0, 4, 0, 0);
+    assert_contains(rep, "\"removed\": 1");
+    free(rep);
+    mp_run_result r = mp_run("verify", src, f->dst, NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.err, "verified 4 messages");
+    assert_contains(r.err, "0 duplicated, 0 extra");
+    mp_run_free(&r);
+    sample_msgs_free(&m);
+    free(src);
+    free(file);
+}
+
 /* Issue 8.3 / 12: SIGINT, SIGTERM and SIGHUP stop a run cleanly between
  * messages: what was stored is recorded, nothing is left in tmp/, the
  * exit status is 128 + the signal, the run says how to resume, and the
@@ -1000,6 +1196,10 @@ int main(void)
             an_escaped_slash_in_a_maildir_name_is_copied, setup, teardown),
         cmocka_unit_test_setup_teardown(
             a_maildir_with_new_file_times_is_still_in_sync, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            an_mbox_rewritten_in_place_keeps_its_pairs, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            an_mbox_state_with_offset_keys_is_taken_over, setup, teardown),
         cmocka_unit_test_setup_teardown(automap_knows_the_usual_names, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
