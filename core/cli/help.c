@@ -130,18 +130,31 @@ static const char verify_help[] =
     "Without DEST: reads every message of SOURCE and checks it is intact (an\n"
     "archive checks each message against its manifest).\n"
     "\n"
-    "Options: --include, --exclude, --map, --automap, --since, --before,\n"
-    "--max-size select as for copy; --state PATH / --no-state as for copy;\n"
-    "--report PATH writes the differences as JSON; -q, -v.\n"
+    "Options:\n"
+    "  --include GLOB, --exclude GLOB, --map OLD=NEW, --automap\n"
+    "                      choose and pair folders as for copy\n"
+    "  --since YYYY-MM-DD, --before YYYY-MM-DD, --max-size BYTES\n"
+    "                      choose messages as for copy\n"
+    "  --state PATH        the sync state whose folder mapping to use\n"
+    "  --no-state          use no sync state (the mapping is then the same\n"
+    "                      names, or --map/--automap)\n"
+    "  --report PATH       write the differences as JSON\n"
+    "  -q, --quiet         print the differences and errors only, no "
+    "summary\n"
+    "  -v, --verbose       say more (twice: debug)\n"
     "\n"
     "Exit codes: 0 no difference but extra; 4 differences found; 1, 2, 3 as "
     "for\n"
     "copy.\n";
 
 static const char list_help[] =
-    "Usage: mailport list SOURCE [--include GLOB] [--exclude GLOB]\n"
+    "Usage: mailport list SOURCE [--include GLOB] [--exclude GLOB] [-q] "
+    "[-v]\n"
     "\n"
-    "Prints every folder of SOURCE with its number of messages and bytes.\n";
+    "Prints every folder of SOURCE with its number of messages and bytes.\n"
+    "--include/--exclude choose folders as for copy; -q prints errors only "
+    "on\n"
+    "stderr, -v says more there.\n";
 
 static const char batch_help[] =
     "Usage: mailport batch JOBFILE [options]\n"

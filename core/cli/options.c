@@ -65,6 +65,89 @@ static const struct option long_options[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* Which commands take which option: a command given another command's
+ * option says so at once instead of ignoring it (`list --jobs 3`). batch
+ * takes every option of copy, for its jobs. */
+enum {
+    CMD_COPY = 1 << 0,
+    CMD_VERIFY = 1 << 1,
+    CMD_LIST = 1 << 2,
+    CMD_BATCH = 1 << 3,
+    CMD_PLUGINS = 1 << 4,
+    CMD_ANY = 0xff,
+};
+
+static const struct {
+    int option;
+    unsigned commands;
+} option_commands[] = {
+    {OPT_INCLUDE, CMD_COPY | CMD_VERIFY | CMD_LIST | CMD_BATCH},
+    {OPT_EXCLUDE, CMD_COPY | CMD_VERIFY | CMD_LIST | CMD_BATCH},
+    {OPT_MAP, CMD_COPY | CMD_VERIFY | CMD_BATCH},
+    {OPT_AUTOMAP, CMD_COPY | CMD_VERIFY | CMD_BATCH},
+    {OPT_SINCE, CMD_COPY | CMD_VERIFY | CMD_BATCH},
+    {OPT_BEFORE, CMD_COPY | CMD_VERIFY | CMD_BATCH},
+    {OPT_MAX_SIZE, CMD_COPY | CMD_VERIFY | CMD_BATCH},
+    {OPT_STATE, CMD_COPY | CMD_VERIFY | CMD_BATCH},
+    {OPT_NO_STATE, CMD_COPY | CMD_VERIFY | CMD_BATCH},
+    {OPT_REPORT, CMD_COPY | CMD_VERIFY | CMD_BATCH},
+    {OPT_MAX_MSGS_PER_SECOND, CMD_COPY | CMD_BATCH},
+    {OPT_MAX_BYTES_PER_SECOND, CMD_COPY | CMD_BATCH},
+    {OPT_DRY_RUN, CMD_COPY | CMD_BATCH},
+    {OPT_DELETE, CMD_COPY | CMD_BATCH},
+    {OPT_JOBS, CMD_COPY | CMD_BATCH},
+    {OPT_PROGRESS, CMD_COPY | CMD_BATCH},
+    {OPT_NO_PROGRESS, CMD_COPY | CMD_BATCH},
+    {OPT_SHARD, CMD_BATCH},
+    {OPT_FORCE, CMD_BATCH},
+    {OPT_JOB, CMD_BATCH},
+    {OPT_BACKUP_TO, CMD_BATCH},
+    {OPT_UPLOAD_TO, CMD_BATCH},
+};
+
+static const char *const command_names[] = {"copy", "verify", "list", "batch",
+                                            "plugins"};
+
+static unsigned command_bit(const char *command)
+{
+    for (size_t i = 0; i < sizeof command_names / sizeof *command_names; i++)
+        if (strcmp(command, command_names[i]) == 0)
+            return 1u << i;
+    return CMD_ANY; /* a caller of its own: no check */
+}
+
+static unsigned commands_of(int option)
+{
+    for (size_t i = 0; i < sizeof option_commands / sizeof *option_commands;
+         i++)
+        if (option_commands[i].option == option)
+            return option_commands[i].commands;
+    return CMD_ANY; /* -q, -v, -h */
+}
+
+/* "--jobs is not an option of list (copy and batch take it)". */
+static int foreign_option(const char *command, const char *spelled,
+                          unsigned commands)
+{
+    char takers[64] = "";
+    size_t n = 0, k = 0;
+    for (size_t i = 0; i < sizeof command_names / sizeof *command_names; i++)
+        n += (commands >> i) & 1;
+    for (size_t i = 0; i < sizeof command_names / sizeof *command_names; i++) {
+        if (!((commands >> i) & 1))
+            continue;
+        k++;
+        size_t len = strlen(takers);
+        snprintf(takers + len, sizeof takers - len, "%s%s",
+                 k == 1 ? "" : k == n ? " and " : ", ", command_names[i]);
+    }
+    fprintf(stderr,
+            "mailport %s: %s is not an option of %s (%s take%s it)\n"
+            "Try 'mailport %s --help'.\n",
+            command, spelled, command, takers, n == 1 ? "s" : "", command);
+    return 2;
+}
+
 static void push(char ***v, size_t *n, const char *s)
 {
     *v = realloc(*v, (*n + 1) * sizeof **v);
@@ -101,7 +184,18 @@ int mp_options_parse(mp_options *o, const char *command, int argc, char **argv)
     optind = 1;
     opterr = 0;
     int c;
+    unsigned this_command = command_bit(command);
     while ((c = getopt_long(argc, argv, "qvh", long_options, NULL)) != -1) {
+        if (c != '?' && c != ':' && !(commands_of(c) & this_command)) {
+            /* The option as typed, without a "=VALUE" glued to it. */
+            const char *typed = argv[optind - 1];
+            if (optarg && typed == optarg && optind >= 2)
+                typed = argv[optind - 2];
+            char spelled[64];
+            snprintf(spelled, sizeof spelled, "%.*s",
+                     (int)strcspn(typed, "="), typed);
+            return foreign_option(command, spelled, commands_of(c));
+        }
         switch (c) {
         case OPT_INCLUDE:
             push(&o->include, &o->n_include, optarg);
@@ -217,10 +311,6 @@ int mp_options_parse(mp_options *o, const char *command, int argc, char **argv)
         case OPT_BACKUP_TO:
         case OPT_UPLOAD_TO:
             /* Templates for the accounts of imap-backup's config.json. */
-            if (strcmp(command, "batch") != 0)
-                return usage_error(command, "%s is an option of batch",
-                                   c == OPT_BACKUP_TO ? "--backup-to"
-                                                      : "--upload-to");
             free(c == OPT_BACKUP_TO ? o->backup_to : o->upload_to);
             *(c == OPT_BACKUP_TO ? &o->backup_to : &o->upload_to) =
                 strdup(optarg);

@@ -279,6 +279,58 @@ static void missing_source_exits_3(void **state)
     free(want);
 }
 
+/* An option of another command is refused before anything is opened,
+ * naming the commands that take it; the same options where they belong
+ * run. */
+static void another_commands_option_is_refused(void **state)
+{
+    fixture *f = *state;
+    char *dst = mp_strf("maildir:%s/opt-dst", f->dir);
+    const struct {
+        const char *argv[6];
+        const char *want;
+    } cases[] = {
+        {{"list", "--jobs", "3", f->src_url, NULL},
+         "mailport list: --jobs is not an option of list (copy and batch take "
+         "it)\nTry 'mailport list --help'."},
+        {{"list", "--jobs=3", f->src_url, NULL},
+         "--jobs is not an option of list"},
+        {{"verify", f->src_url, dst, "--delete", NULL},
+         "mailport verify: --delete is not an option of verify (copy and "
+         "batch take it)"},
+        {{"verify", "--dry-run", f->src_url, dst, NULL},
+         "--dry-run is not an option of verify"},
+        {{"copy", "--shard", "0/2", f->src_url, dst, NULL},
+         "mailport copy: --shard is not an option of copy (batch takes it)"},
+        {{"list", "--state", "x", f->src_url, NULL},
+         "--state is not an option of list (copy, verify and batch take it)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mp_run_result r = mp_runv(cases[i].argv);
+        if (r.exit_code != 2)
+            fail_msg("%s: exit %d, not 2:\n%s", cases[i].argv[0], r.exit_code,
+                     r.err);
+        assert_contains(r.err, cases[i].want);
+        mp_run_free(&r);
+    }
+    struct stat sb;
+    char *dpath = mp_strf("%s/opt-dst", f->dir);
+    assert_int_equal(stat(dpath, &sb), -1); /* nothing was opened */
+    mp_run_result r = mp_run("list", "-q", "--include", "Foo", f->src_url, NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.out, "Foo");
+    mp_run_free(&r);
+    r = mp_run("copy", "--jobs", "2", "-q", f->src_url, dst, "--no-state",
+               NULL);
+    assert_int_equal(r.exit_code, 0);
+    mp_run_free(&r);
+    r = mp_run("verify", "--no-state", "-q", f->src_url, dst, NULL);
+    assert_int_equal(r.exit_code, 0);
+    mp_run_free(&r);
+    free(dpath);
+    free(dst);
+}
+
 /* Row: a folder whose cur/ cannot be opened is named by its real path;
  * cur/ replaced by a plain file fails for root too. */
 static void unreadable_cur_names_real_path(void **state)
@@ -506,6 +558,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(missing_source_exits_3, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(another_commands_option_is_refused,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(unreadable_cur_names_real_path, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(unreadable_message_real_reason, setup,
