@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int hexval(int c)
 {
@@ -33,6 +34,69 @@ int mp_percent_decode(char *s)
     }
     *w = '\0';
     return 0;
+}
+
+/* The moment date conversions in paths stand for: taken once, so that
+ * every endpoint of a run (and of a batch) names the same day. */
+static time_t path_time(void)
+{
+    static time_t when;
+    if (!when)
+        when = time(NULL);
+    return when;
+}
+
+/* The strftime conversions a path may hold: none that writes a '/' (%D,
+ * %x, %c, %r) or a blank (%c, %e, %k, %l, %n, %t), which would make
+ * directories or awkward names. */
+static const char path_conversions[] = "aAbBCdFgGHIjmMpsSTuUVwWyYzZ";
+
+int mp_path_decode(const char *raw, time_t when, char **out)
+{
+    size_t cap = strlen(raw) + 64, w = 0;
+    char *o = malloc(cap);
+    *out = NULL;
+    if (!o)
+        return -2;
+    struct tm tm;
+    localtime_r(&when, &tm);
+    for (const char *r = raw; *r; r++) {
+        if (w + 64 >= cap) {
+            char *grown = realloc(o, cap *= 2);
+            if (!grown) {
+                free(o);
+                return -2;
+            }
+            o = grown;
+        }
+        if (*r != '%') {
+            o[w++] = *r;
+            continue;
+        }
+        int hi = hexval((unsigned char)r[1]);
+        int lo = hi < 0 ? -1 : hexval((unsigned char)r[2]);
+        if (lo >= 0) { /* a %-escape wins over a conversion: %d2 is 0xD2 */
+            if (hi * 16 + lo == 0)
+                goto malformed; /* NUL would silently truncate the path */
+            o[w++] = (char)(hi * 16 + lo);
+            r += 2;
+        } else if (r[1] == '%') {
+            o[w++] = '%';
+            r++;
+        } else if (r[1] && strchr(path_conversions, r[1])) {
+            char conv[3] = {'%', r[1], '\0'};
+            w += strftime(o + w, cap - w, conv, &tm);
+            r++;
+        } else {
+            goto malformed;
+        }
+    }
+    o[w] = '\0';
+    *out = o;
+    return 0;
+malformed:
+    free(o);
+    return -1;
 }
 
 static int add_param(mp_url *u, const char *pair, char *err, size_t err_size)
@@ -186,9 +250,21 @@ mp_url *mp_url_parse(const char *text, char *err, size_t err_size)
     } else {
         u->path = strdup(rest);
     }
-    if (u->path && mp_percent_decode(u->path)) {
-        snprintf(err, err_size, "malformed %%-escape in \"%s\"", text);
-        goto fail;
+    if (u->path) {
+        char *decoded;
+        int rc = mp_path_decode(u->path, path_time(), &decoded);
+        if (rc != 0) {
+            snprintf(err, err_size,
+                     rc == -2 ? "out of memory"
+                              : "malformed %%-escape in \"%s\" (a '%%' in a "
+                                "path starts a %%-escape such as %%20, a date "
+                                "such as %%Y, %%m, %%d or %%F, or is written "
+                                "%%%%)",
+                     text);
+            goto fail;
+        }
+        free(u->path);
+        u->path = decoded;
     }
     if (u->path && u->path[0] == '~' && (u->path[1] == '/' || !u->path[1])) {
         const char *home = getenv("HOME");

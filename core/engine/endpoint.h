@@ -5,6 +5,8 @@
 
 #include <mailport/plugin.h>
 
+#include <time.h>
+
 typedef struct mp_param {
     char *name;
     char *value;
@@ -44,5 +46,17 @@ int mp_url_check_params(const mp_url *url, const char *const *known, char *err,
 
 /* Percent-decode S in place; returns 0, or -1 on a malformed escape. */
 int mp_percent_decode(char *s);
+
+/* An endpoint path as typed, RAW, decoded into *OUT (malloc'd): "%XX" (two
+ * hex digits) is the byte XX as in any URL; "%%" is '%'; '%' before one of
+ * the strftime conversions a file name can hold (a A b B C d F g G H I j
+ * m M p s S T u U V w W y Y z Z) is that conversion of WHEN in local
+ * time, so that 'targz:backup/alice-%Y%m%d.tar.zst.age' names one archive
+ * a day. A conversion letter that is a hex digit, followed by a hex digit,
+ * reads as an escape ("%d2" is byte 0xD2): put a separator after it.
+ * Conversions writing '/' or blanks (%D, %x, %c, %r, %e, %k, %l, %n, %t)
+ * are not taken. Returns 0; -1 on a malformed '%' (or an escaped NUL); -2 when out
+ * of memory. mp_url_parse uses one WHEN for a whole run. */
+int mp_path_decode(const char *raw, time_t when, char **out);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static void parses_local_path_and_params(void **state)
@@ -51,6 +52,58 @@ static void rejects_garbage(void **state)
     assert_contains(err, "bad port");
     assert_null(mp_url_parse("maildir:/x%00y", err, sizeof err));
     assert_contains(err, "malformed");
+}
+
+/* Issue 14: dates in paths (strftime conversions), beside %-escapes. */
+static void paths_take_dates(void **state)
+{
+    (void)state;
+    setenv("TZ", "UTC", 1);
+    tzset();
+    const time_t when = 1796608800; /* 2026-12-07 02:00:00 UTC, a Monday */
+    const struct {
+        const char *raw, *want;
+    } ok[] = {
+        {"backup/alice-%Y%m%d.tar.zst.age", "backup/alice-20261207.tar.zst.age"},
+        {"a-%F_%H%M%S", "a-2026-12-07_020000"},
+        {"%a-%b-%j-%s", "Mon-Dec-341-1796608800"},
+        {"100%%-%Y", "100%-2026"},
+        {"a%20b-%m", "a b-12"},
+        {"x%d2y", "x\xd2y"},  /* an escape wins: put a separator after %d */
+        {"x%d-2y", "x07-2y"},
+        {"plain", "plain"},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        char *out = NULL;
+        assert_int_equal(mp_path_decode(ok[i].raw, when, &out), 0);
+        assert_string_equal(out, ok[i].want);
+        free(out);
+    }
+    /* Conversions that write '/' or blanks are not taken, nor unknown
+     * letters, a lone '%' or an escaped NUL. */
+    const char *bad[] = {"a%D", "a%x", "a%c", "a%e", "a%n",
+                         "a%q", "a%",  "a%00"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *out = (char *)"unset";
+        assert_int_equal(mp_path_decode(bad[i], when, &out), -1);
+        assert_null(out);
+    }
+    char err[512];
+    assert_null(mp_url_parse("targz:a%q.tar", err, sizeof err));
+    assert_contains(err, "a date such as %Y, %m, %d or %F, or is written %%");
+    /* Through the parser: today's date, once for the whole run. */
+    time_t before = time(NULL);
+    mp_url *u = mp_url_parse("targz:/b/alice-%Y%m%d.tar?x=%25", err, sizeof err);
+    time_t after = time(NULL);
+    assert_non_null(u);
+    char day0[64], day1[64];
+    struct tm tm;
+    strftime(day0, sizeof day0, "/b/alice-%Y%m%d.tar", gmtime_r(&before, &tm));
+    strftime(day1, sizeof day1, "/b/alice-%Y%m%d.tar", gmtime_r(&after, &tm));
+    if (strcmp(u->ep.path, day0) != 0)
+        assert_string_equal(u->ep.path, day1);
+    assert_string_equal(u->params[0].value, "%"); /* parameters: escapes only */
+    mp_url_free(u);
 }
 
 /* 13.4: one destination has one identity however it is spelled, so its
@@ -117,6 +170,7 @@ int main(void)
         cmocka_unit_test(parses_local_path_and_params),
         cmocka_unit_test(parses_authority_and_masks_password),
         cmocka_unit_test(rejects_garbage),
+        cmocka_unit_test(paths_take_dates),
         cmocka_unit_test(identity_ignores_spelling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
