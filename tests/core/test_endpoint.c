@@ -64,12 +64,13 @@ static void paths_take_dates(void **state)
     const struct {
         const char *raw, *want;
     } ok[] = {
-        {"backup/alice-%Y%m%d.tar.zst.age", "backup/alice-20261207.tar.zst.age"},
+        {"backup/alice-%Y%m%d.tar.zst.age",
+         "backup/alice-20261207.tar.zst.age"},
         {"a-%F_%H%M%S", "a-2026-12-07_020000"},
         {"%a-%b-%j-%s", "Mon-Dec-341-1796608800"},
         {"100%%-%Y", "100%-2026"},
         {"a%20b-%m", "a b-12"},
-        {"x%d2y", "x\xd2y"},  /* an escape wins: put a separator after %d */
+        {"x%d2y", "x\xd2y"}, /* an escape wins: put a separator after %d */
         {"x%d-2y", "x07-2y"},
         {"plain", "plain"},
     };
@@ -81,8 +82,8 @@ static void paths_take_dates(void **state)
     }
     /* Conversions that write '/' or blanks are not taken, nor unknown
      * letters, a lone '%' or an escaped NUL. */
-    const char *bad[] = {"a%D", "a%x", "a%c", "a%e", "a%n",
-                         "a%q", "a%",  "a%00"};
+    const char *bad[] = {"a%D", "a%x", "a%c", "a%e",
+                         "a%n", "a%q", "a%",  "a%00"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char *out = (char *)"unset";
         assert_int_equal(mp_path_decode(bad[i], when, &out), -1);
@@ -93,7 +94,8 @@ static void paths_take_dates(void **state)
     assert_contains(err, "a date such as %Y, %m, %d or %F, or is written %%");
     /* Through the parser: today's date, once for the whole run. */
     time_t before = time(NULL);
-    mp_url *u = mp_url_parse("targz:/b/alice-%Y%m%d.tar?x=%25", err, sizeof err);
+    mp_url *u =
+        mp_url_parse("targz:/b/alice-%Y%m%d.tar?x=%25", err, sizeof err);
     time_t after = time(NULL);
     assert_non_null(u);
     char day0[64], day1[64];
