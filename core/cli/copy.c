@@ -3,6 +3,7 @@
  * is synced by mp_sync_folder, retried with back-off when a connection
  * drops. */
 #include "commands.h"
+#include "escape.h"
 #include "interrupt.h"
 #include "log.h"
 #include "pair.h"
@@ -292,14 +293,14 @@ static mp_status sync_with_retries(worker *w, mp_sync_env *env, size_t f)
         if (throttled) {
             mp_warn("%s; waiting %.1f s as the server asked, then retrying "
                     "folder %s",
-                    mp_store_error(failed),
-                    (double)throttle.next_ms / 1000.0, j->src_names[f]);
+                    mp_store_error(failed), (double)throttle.next_ms / 1000.0,
+                    mp_show_name(j->src_names[f]).s);
             mp_report_count(env->report, MP_COUNT_THROTTLED_MS,
                             mp_throttle_sleep(&throttle, throttle.next_ms));
         } else {
             mp_warn("%s; retrying folder %s in %d s (attempt %d of %d)",
-                    mp_store_error(failed), j->src_names[f], wait,
-                    attempt + 1, RETRY_ATTEMPTS);
+                    mp_store_error(failed), mp_show_name(j->src_names[f]).s,
+                    wait, attempt + 1, RETRY_ATTEMPTS);
             sleep((unsigned)wait);
             wait *= 2;
         }
@@ -348,6 +349,8 @@ static void *run_worker(void *arg)
         .dst_url = j->dest,
         .size_comparable = j->size_comparable,
         .out = stdout,
+        .run_dst_names = j->dst_names,
+        .n_run_dst = j->n_folders,
     };
     do {
         mp_status st = sync_with_retries(w, &env, f);
@@ -379,6 +382,7 @@ static void *run_worker(void *arg)
         mp_sync_gone_folders(&env);
     mp_msglist_free(&env.copied_keys);
     mp_msglist_free(&env.uncertain_keys);
+    mp_msglist_free(&env.src_listed);
     mp_store_close(env.dst_reader);
     mp_state_close(state);
     return NULL;
@@ -525,7 +529,7 @@ static void subscribe_folders(job *j, mp_store *dst, const mp_plugin *dplug)
             MP_SUBSCRIBED)
             continue;
         if (j->opt->dry_run) {
-            printf("subscribe %s\n", want[k]);
+            printf("subscribe %s\n", mp_show_name(want[k]).s);
             mp_report_count(j->report, MP_COUNT_SUBSCRIBED, 1);
             continue;
         }
@@ -668,11 +672,22 @@ int mp_copy_job_keep(const mp_registry *reg, const mp_options *opt,
             goto done;
     }
     if (opt->dry_run) {
+        /* What the real run's open of the sink would refuse (an archive
+         * that exists, a directory that cannot be made) ends the dry run
+         * as it would end the real one; nothing is made. */
+        char err[2600];
+        mp_error_kind kind;
+        if (mp_store_probe_sink(reg, dest, NULL, err, sizeof err, &kind) !=
+            MP_OK) {
+            mp_error("%s", err);
+            mp_report_error(j.report, "", NULL, err);
+            code = mp_exit_code_for(kind);
+            job_fail(&j, code == MP_EXIT_FAILED ? MP_EXIT_UNREACHABLE : code);
+            goto done;
+        }
         /* Read the destination without changing it; a destination that does
          * not exist yet simply holds nothing. */
-        char err[2600];
-        first.dst =
-            mp_store_open(reg, dest, MP_ROLE_SOURCE, err, sizeof err, &code);
+        first.dst = mp_store_open_dst_reader(reg, dest, err, sizeof err, &code);
         if (!first.dst && code != MP_EXIT_FAILED) {
             mp_error("%s", err);
             job_fail(&j, code);

@@ -44,6 +44,13 @@ static mp_status open_handle(mp_store *s)
             snprintf(s->host.err, sizeof s->host.err, "cannot open");
         return st;
     }
+    if (s->dst_reader &&
+        MP_HAS_SLOT(s->plugin->source, mp_source_ops, probe_sink)) {
+        /* Marks the parameters the sink reads as asked; its verdict was
+         * taken before (mp_store_probe_sink). */
+        s->plugin->source->probe_sink(&s->host.pub, &s->url->ep, NULL);
+        mp_host_clear_error(&s->host);
+    }
     const mp_param *unknown = mp_url_unasked(s->url);
     if (unknown) {
         /* Close first so the plugin frees what open() made. */
@@ -69,8 +76,9 @@ mp_error_kind mp_store_open_error_kind(void)
     return last_open_kind;
 }
 
-mp_store *mp_store_open(const mp_registry *reg, const char *text, mp_role role,
-                        char *err, size_t err_size, int *exit_code)
+static mp_store *open_store(const mp_registry *reg, const char *text,
+                            mp_role role, int dst_reader, char *err,
+                            size_t err_size, int *exit_code)
 {
     last_open_kind = MP_ERR_NONE;
     char perr[512];
@@ -99,6 +107,7 @@ mp_store *mp_store_open(const mp_registry *reg, const char *text, mp_role role,
     s->url = url;
     s->plugin = p;
     s->role = role;
+    s->dst_reader = dst_reader;
     mp_host_init(&s->host, url);
     if (open_handle(s) != MP_OK) {
         snprintf(err, err_size, "%s", mp_store_error(s));
@@ -109,6 +118,18 @@ mp_store *mp_store_open(const mp_registry *reg, const char *text, mp_role role,
         return NULL;
     }
     return s;
+}
+
+mp_store *mp_store_open(const mp_registry *reg, const char *text, mp_role role,
+                        char *err, size_t err_size, int *exit_code)
+{
+    return open_store(reg, text, role, 0, err, err_size, exit_code);
+}
+
+mp_store *mp_store_open_dst_reader(const mp_registry *reg, const char *text,
+                                   char *err, size_t err_size, int *exit_code)
+{
+    return open_store(reg, text, MP_ROLE_SOURCE, 1, err, err_size, exit_code);
 }
 
 int mp_store_reopen(mp_store *s)
@@ -137,9 +158,51 @@ void mp_store_close(mp_store *s)
     free(s);
 }
 
+/* "DISPLAY: TEXT", the endpoint named once: a plugin that starts its text
+ * with the endpoint too is not repeated. */
+static void format_error(char *out, size_t size, const char *display,
+                         const char *text)
+{
+    size_t n = strlen(display);
+    if (!text[0])
+        text = "unknown error";
+    else if (strncmp(text, display, n) == 0 && text[n] == ':' &&
+             text[n + 1] == ' ')
+        text += n + 2;
+    snprintf(out, size, "%s: %s", display, text);
+}
+
 const char *mp_store_error(mp_store *s)
 {
-    snprintf(s->message, sizeof s->message, "%s: %s", s->url->display,
-             s->host.err[0] ? s->host.err : "unknown error");
+    format_error(s->message, sizeof s->message, s->url->display, s->host.err);
     return s->message;
+}
+
+mp_status mp_store_probe_sink(const mp_registry *reg, const char *text,
+                              const char *folder, char *err, size_t err_size,
+                              mp_error_kind *kind)
+{
+    char perr[512];
+    mp_url *url = mp_url_parse(text, perr, sizeof perr);
+    const mp_plugin *p =
+        url ? mp_registry_find(reg, url->scheme, perr, sizeof perr) : NULL;
+    mp_status st = MP_OK;
+    if (p && !p->sink) {
+        /* As mp_store_open refuses the real run's sink. */
+        snprintf(err, err_size, "%s: the %s plugin cannot write", url->display,
+                 p->name);
+        *kind = MP_ERR_USAGE;
+        st = MP_FATAL;
+    } else if (p && p->source &&
+               MP_HAS_SLOT(p->source, mp_source_ops, probe_sink)) {
+        mp_core_host host;
+        mp_host_init(&host, url);
+        st = p->source->probe_sink(&host.pub, &url->ep, folder);
+        if (st != MP_OK) {
+            format_error(err, err_size, url->display, host.err);
+            *kind = host.err_kind ? host.err_kind : MP_ERR_INTERNAL;
+        }
+    }
+    mp_url_free(url);
+    return st;
 }

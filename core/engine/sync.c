@@ -16,6 +16,8 @@
  */
 #include "sync.h"
 
+#include "adopt.h"
+#include "escape.h"
 #include "hashes.h"
 #include "log.h"
 #include "plan.h"
@@ -25,12 +27,17 @@
 #include <string.h>
 #include <unistd.h>
 
+static void report_folder_text(mp_sync_env *env, const char *folder,
+                               const char *text)
+{
+    mp_error("folder %s: %s", mp_show_name(folder).s, text);
+    mp_report_error(env->report, folder, NULL, text);
+}
+
 void mp_sync_report_folder_error(mp_sync_env *env, const char *folder,
                                  mp_store *store)
 {
-    const char *text = mp_store_error(store);
-    mp_error("folder %s: %s", folder, text);
-    mp_report_error(env->report, folder, NULL, text);
+    report_folder_text(env, folder, mp_store_error(store));
 }
 
 /* Everything one pass over a folder pair holds. */
@@ -69,7 +76,7 @@ static void count_unreachable_folder(folder_pass *p)
 {
     mp_sync_env *env = p->env;
     mp_msglist all = {0};
-    if (scan_store(env->src, p->sf, 0, &all) == MP_OK)
+    if (p->sf && scan_store(env->src, p->sf, 0, &all) == MP_OK)
         for (size_t i = 0; i < all.n; i++)
             mp_report_add(env->report, p->src_name,
                           mp_options_message_selected(env->opt, all.v[i].date,
@@ -97,12 +104,33 @@ static mp_status open_folders(folder_pass *p)
     return open_destination(p);
 }
 
+/* A dry run plans a folder the real run would fail as failed: says so
+ * with REASON, and counts its messages failed as the real run would. */
+static mp_status plan_folder_failed(folder_pass *p, const char *reason)
+{
+    mp_sync_env *env = p->env;
+    fprintf(env->out, "%s -> %s: would fail: %s\n", mp_show_name(p->src_name).s,
+            mp_show_name(p->dst_name).s, reason);
+    report_folder_text(env, p->src_name, reason);
+    count_unreachable_folder(p);
+    return MP_FOLDER_BAD;
+}
+
 /* The destination folder: opened as a sink, or for a dry run read-only
- * (then a folder that does not exist yet holds nothing: dst_store NULL). */
+ * (then a folder that does not exist yet holds nothing: dst_store NULL),
+ * once the sink's plugin said it would open or create it there
+ * (mp_source_ops.probe_sink). */
 static mp_status open_destination(folder_pass *p)
 {
     mp_sync_env *env = p->env;
     mp_status st;
+    if (env->opt->dry_run) {
+        char reason[2600];
+        mp_error_kind kind;
+        if (mp_store_probe_sink(env->reg, env->dst_url, p->dst_name, reason,
+                                sizeof reason, &kind) != MP_OK)
+            return plan_folder_failed(p, reason);
+    }
     p->dst_store = env->dst;
     if (!p->dst_store)
         return MP_OK;
@@ -126,10 +154,7 @@ static mp_status open_destination(folder_pass *p)
         /* Dry run: not missing but unusable (a name the destination cannot
          * hold, a file where its directory would be): the real run fails
          * this folder, so the plan does. */
-        fprintf(env->out, "%s -> %s: would fail: %s\n", p->src_name,
-                p->dst_name, mp_store_error(p->dst_store));
-        mp_sync_report_folder_error(env, p->src_name, p->dst_store);
-        count_unreachable_folder(p);
+        plan_folder_failed(p, mp_store_error(p->dst_store));
         return st == MP_FATAL ? MP_FOLDER_BAD : st;
     }
     if (st != MP_TEMPORARY) {
@@ -141,6 +166,63 @@ static mp_status open_destination(folder_pass *p)
 
 /* ------------------------------------------------------------------------ */
 /* 2-3. State and the change-marker shortcut.                               */
+
+static mp_status list_names(mp_store *store, int as_sink, mp_msglist *out);
+
+/* 2b. The rows of pairs whose source folder is gone but whose destination
+ * folder this pass fills (adopt.h): moved to this pair in the state, or
+ * for a dry run (or without a folder row) kept in *HELD for load_rows to
+ * add. Returns how many were adopted. */
+static long adopt_gone_pairs(folder_pass *p, mp_state_row **held,
+                             size_t *n_held)
+{
+    mp_sync_env *env = p->env;
+    if (!env->state || !p->can_scan_dst)
+        return 0;
+    if (!env->src_listed_read)
+        env->src_listed_read =
+            list_names(env->src, 0, &env->src_listed) == MP_OK ? 1 : -1;
+    if (env->src_listed_read < 0)
+        return 0; /* no folder can be called gone */
+    int64_t into = env->opt->dry_run ? -1 : p->state_folder;
+    long k = mp_adopt_gone_rows(env->state, into, p->src_name, p->dst_name,
+                                &env->src_listed, held, n_held);
+    if (k < 0) {
+        mp_warn("folder %s: cannot read the sync state of folders gone from "
+                "the source (%s); their copies in %s are left alone",
+                mp_show_name(p->src_name).s, mp_state_error(env->state),
+                mp_show_name(p->dst_name).s);
+        return 0;
+    }
+    if (k > 0)
+        mp_info("folder %s: %ld message%s copied into %s from folders gone "
+                "from the source are paired again by content",
+                mp_show_name(p->src_name).s, k, k == 1 ? "" : "s",
+                mp_show_name(p->dst_name).s);
+    if (into > 0) { /* in the state now: load_rows reads them */
+        mp_state_rows_free(*held, *n_held);
+        *held = NULL;
+        *n_held = 0;
+    }
+    return k;
+}
+
+/* Add the adopted rows a dry run keeps in memory to P's rows. */
+static void add_held_rows(folder_pass *p, mp_state_row *held, size_t n_held)
+{
+    if (!n_held)
+        return;
+    mp_state_row *grown =
+        realloc(p->rows, (p->n_rows + n_held) * sizeof *p->rows);
+    if (!grown) {
+        mp_state_rows_free(held, n_held);
+        return;
+    }
+    p->rows = grown;
+    memcpy(p->rows + p->n_rows, held, n_held * sizeof *held);
+    p->n_rows += n_held;
+    free(held); /* the strings now belong to p->rows */
+}
 
 static void bind_state(folder_pass *p)
 {
@@ -154,10 +236,10 @@ static void bind_state(folder_pass *p)
     if (p->state_folder < 0)
         mp_warn("sync state unusable for folder %s (%s); planning from "
                 "content identity",
-                p->src_name, mp_state_error(env->state));
+                mp_show_name(p->src_name).s, mp_state_error(env->state));
     else if (p->reset)
         mp_info("folder %s: %s validity changed, matching by content",
-                p->src_name,
+                mp_show_name(p->src_name).s,
                 p->reset == MP_STATE_SRC_RESET ? "source" : "destination");
 }
 
@@ -179,9 +261,9 @@ static void print_dry_run_line(folder_pass *p, uint64_t copy, uint64_t flags,
     fprintf(env->out,
             "%s -> %s: %llu to copy, %llu flag updates, %llu to remove, %llu "
             "present\n",
-            p->src_name, p->dst_name, (unsigned long long)copy,
-            (unsigned long long)flags, (unsigned long long)removals,
-            (unsigned long long)present);
+            mp_show_name(p->src_name).s, mp_show_name(p->dst_name).s,
+            (unsigned long long)copy, (unsigned long long)flags,
+            (unsigned long long)removals, (unsigned long long)present);
     if (!env->opt->delete_missing && pending)
         fprintf(env->out,
                 "  %llu destination message%s whose source is gone would be "
@@ -207,7 +289,7 @@ static int unchanged_since_last_sync(folder_pass *p)
         (env->opt->delete_missing && m.pending_removals))
         return 0;
     mp_debug("folder %s: unchanged on both sides since the last sync",
-             p->src_name);
+             mp_show_name(p->src_name).s);
     mp_report_add(env->report, p->src_name, MP_COUNT_SKIPPED, m.present);
     if (env->opt->dry_run)
         print_dry_run_line(p, 0, 0, 0, m.present, m.pending_removals);
@@ -243,7 +325,7 @@ static void load_rows(folder_pass *p)
     if (mp_state_load(env->state, p->state_folder, &p->rows, &p->n_rows) != 0) {
         mp_warn("sync state unusable for folder %s (%s); planning from "
                 "content identity",
-                p->src_name, mp_state_error(env->state));
+                mp_show_name(p->src_name).s, mp_state_error(env->state));
         p->state_folder = -1;
         return;
     }
@@ -305,8 +387,8 @@ static mp_status open_dst_reader(folder_pass *p, mp_store **store,
     if (!env->dst_reader) {
         char err[2600];
         int code = 0;
-        env->dst_reader = mp_store_open(env->reg, env->dst_url, MP_ROLE_SOURCE,
-                                        err, sizeof err, &code);
+        env->dst_reader = mp_store_open_dst_reader(env->reg, env->dst_url, err,
+                                                   sizeof err, &code);
         if (!env->dst_reader) {
             mp_warn("cannot read the destination to tell apart messages of "
                     "one identity: %s",
@@ -484,13 +566,15 @@ static mp_status await_uncertain_appends(folder_pass *p)
                     "dropped did not show in the destination within %d s; "
                     "sending again (verify reports a duplicate if the server "
                     "stored the first copy after all)",
-                    p->src_name, n, n == 1 ? "" : "s", UNCERTAIN_WAIT_SECONDS);
+                    mp_show_name(p->src_name).s, n, n == 1 ? "" : "s",
+                    UNCERTAIN_WAIT_SECONDS);
             break;
         }
         if (!waited)
             mp_info("folder %s: looking for %zu message%s the server may "
                     "still be storing (up to %d s)",
-                    p->src_name, n, n == 1 ? "" : "s", UNCERTAIN_WAIT_SECONDS);
+                    mp_show_name(p->src_name).s, n, n == 1 ? "" : "s",
+                    UNCERTAIN_WAIT_SECONDS);
         sleep(UNCERTAIN_POLL_SECONDS);
         mp_plan_free(&p->plan);
         mp_msglist_free(&p->dst);
@@ -563,10 +647,11 @@ static void report_dry_run(folder_pass *p)
         if (e->action == MP_PLAN_COPY || e->action == MP_PLAN_FLAGS)
             fprintf(env->out, "  %s %s\n",
                     e->action == MP_PLAN_COPY ? "copy  " : "flags ",
-                    p->src.v[i].key);
+                    mp_show_name(p->src.v[i].key).s);
     }
     for (size_t k = 0; k < removals; k++)
-        fprintf(env->out, "  remove %s\n", p->rows[plan->removals[k]].dst_key);
+        fprintf(env->out, "  remove %s\n",
+                mp_show_name(p->rows[plan->removals[k]].dst_key).s);
 }
 
 static void record_pairs(folder_pass *p, const mp_state_row *rows, size_t n)
@@ -585,8 +670,8 @@ static void record_pairs(folder_pass *p, const mp_state_row *rows, size_t n)
             bad = mp_state_delete(env->state, p->state_folder, orphan);
     }
     if (bad || mp_state_commit(env->state))
-        mp_warn("cannot record sync state for folder %s: %s", p->src_name,
-                mp_state_error(env->state));
+        mp_warn("cannot record sync state for folder %s: %s",
+                mp_show_name(p->src_name).s, mp_state_error(env->state));
 }
 
 /* Push changed flags, and record the pairs the state lacked. */
@@ -607,7 +692,8 @@ static mp_status apply_flags(folder_pass *p)
             if (!sk->set_flags) {
                 mp_warn("folder %s: the %s plugin cannot change flags; %s "
                         "keeps its old flags",
-                        p->src_name, env->dst->plugin->name, s->key);
+                        mp_show_name(p->src_name).s, env->dst->plugin->name,
+                        s->key);
                 mp_report_add(env->report, p->src_name, MP_COUNT_SKIPPED, 1);
                 continue;
             }
@@ -649,7 +735,8 @@ static mp_status apply_removals(folder_pass *p)
     if (!env->dst->plugin->sink->remove) {
         mp_warn("folder %s: the %s plugin cannot remove messages; %zu "
                 "message%s whose source is gone stay",
-                p->src_name, env->dst->plugin->name, n, n == 1 ? "" : "s");
+                mp_show_name(p->src_name).s, env->dst->plugin->name, n,
+                n == 1 ? "" : "s");
         return MP_OK;
     }
     const char **keys = malloc(n * sizeof *keys);
@@ -740,14 +827,14 @@ static void check_altered(folder_pass *p)
             const char *what = mp_content_difference(&sh[i], &dh[i]);
             mp_warn("folder %s: the destination stored message %s altered "
                     "(%s)",
-                    p->src_name, env->suspects[i].label, what);
+                    mp_show_name(p->src_name).s, env->suspects[i].label, what);
             mp_report_altered(env->report, p->src_name, env->suspects[i].label,
                               what);
         }
     } else {
         mp_debug("folder %s: cannot read back the messages a server may "
                  "alter",
-                 p->src_name);
+                 mp_show_name(p->src_name).s);
     }
     free(sh);
     free(dh);
@@ -805,10 +892,12 @@ static void close_pass(folder_pass *p, mp_status *st)
     mp_msglist_free(&p->dst);
 }
 
+/* Whether the pass sees what the destination holds: only what its sink
+ * can scan, also when a dry run reads it as a source (an archive that
+ * overwrite=1 replaces holds nothing for the real run's plan). */
 static int store_can_scan(const mp_store *store)
 {
-    return store &&
-           (store->role == MP_ROLE_SOURCE || store->plugin->sink->scan);
+    return store && store->plugin->sink && store->plugin->sink->scan;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -863,8 +952,8 @@ static mp_status remove_gone_copies(mp_sync_env *env, const mp_state_pair *pair)
     if (p.plan.n_removals)
         mp_info("folder %s is gone from the source: removing the %zu "
                 "message%s copied from it into %s",
-                p.src_name, p.plan.n_removals,
-                p.plan.n_removals == 1 ? "" : "s", p.dst_name);
+                mp_show_name(p.src_name).s, p.plan.n_removals,
+                p.plan.n_removals == 1 ? "" : "s", mp_show_name(p.dst_name).s);
     st = apply_removals(&p);
 out:
     close_pass(&p, &st);
@@ -891,6 +980,9 @@ mp_status mp_sync_gone_folders(mp_sync_env *env)
             mp_msglist_find(&dst_names, pairs[i].dst_name) < 0 ||
             !mp_options_folder_selected(env->opt, pairs[i].src_name))
             continue; /* still there, or left out by this run's filters */
+        if (mp_adopt_is_filled(pairs[i].dst_name, env->run_dst_names,
+                               env->n_run_dst))
+            continue; /* a folder of this run fills it: its pass adopts */
         mp_status one = remove_gone_copies(env, &pairs[i]);
         if (one != MP_OK && worst == MP_OK)
             worst = one;
@@ -917,11 +1009,18 @@ mp_status mp_sync_folder(mp_sync_env *env, const char *src_name,
         goto out;
     p.can_scan_dst = store_can_scan(p.dst_store);
     bind_state(&p);
-    if (unchanged_since_last_sync(&p))
+    mp_state_row *held = NULL;
+    size_t n_held = 0;
+    /* Adopted rows are work the markers know nothing of. */
+    if (!adopt_gone_pairs(&p, &held, &n_held) &&
+        unchanged_since_last_sync(&p))
         goto out;
-    if ((st = scan_both(&p)) != MP_OK)
+    if ((st = scan_both(&p)) != MP_OK) {
+        mp_state_rows_free(held, n_held);
         goto out;
+    }
     load_rows(&p);
+    add_held_rows(&p, held, n_held);
     if ((st = make_plan(&p)) != MP_OK)
         goto out;
 

@@ -54,6 +54,16 @@ typedef struct mp_sync_env {
     mp_suspect *suspects;
     size_t n_suspects;
     FILE *out; /* where a dry run prints its plan */
+    /* The destination folders of this run's source folders (borrowed):
+     * the pass of a gone pair into one of them is left to that folder's
+     * pass, which adopts its rows (adopt.h). */
+    char *const *run_dst_names;
+    size_t n_run_dst;
+    /* Every folder the source lists, read on first need to tell gone
+     * pairs (1: read; -1: could not be read; 0: not yet). Freed by whoever
+     * owns the env. */
+    mp_msglist src_listed;
+    int src_listed_read;
 } mp_sync_env;
 
 /* Sync SRC_NAME into DST_NAME. Every selected source message ends counted

@@ -13,7 +13,7 @@
  *
  * Versioning: every struct handed across the boundary starts with its own
  * size (struct_size) so tables can grow at the end without a major bump.
- * Fields and slots marked "since 1.1" (or "since 1.2", "since 1.3") were
+ * Fields and slots marked "since 1.1" (or "since 1.2" ... "since 1.4") were
  * appended in that ABI version; the core reads them only from plugins whose
  * struct_size covers them (MP_HAS_SLOT below), and zero-fills structs it hands
  * to plugins, so a plugin built for 1.0 leaves them 0 ("not known"). The loader
@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define MP_ABI_MAJOR 1
-#define MP_ABI_MINOR 3
+#define MP_ABI_MINOR 4
 
 /* The one symbol a plugin exports (see MP_PLUGIN_DEFINE at the bottom). */
 #define MP_PLUGIN_ENTRY "mailport_plugin_v1"
@@ -367,6 +367,27 @@ typedef struct mp_source_ops {
      * must not grow with message size beyond what the store format forces. */
     mp_status (*fetch)(void *folder, const char *const *keys, size_t n,
                        const mp_fetch_cb *cb, void *ctx);
+
+    /* Since 1.4. Optional, for a plugin that also writes (mp_plugin.sink).
+     * A dry run's question about its destination, which it reads through
+     * these source ops: would the SINK's open() of EP succeed, and then,
+     * when FOLDER is not NULL, its open_folder() of FOLDER? Answered
+     * without changing anything (no directory, file, lock or temporary
+     * made, nothing asked for on a terminal), by the same checks those
+     * slots make, in their order, with stat(2) and access(2) (effective
+     * ids) standing for what they would create. HOST serves EP's
+     * parameters (asking one marks it known, as in open: the core also
+     * calls this with FOLDER NULL on the host of the destination it opened
+     * read-only, so that parameters only the sink reads are accepted) and
+     * is borrowed for the call; no handle is kept. Returns MP_OK when they
+     * would succeed, or when that cannot be told without changing
+     * something (an IMAP CREATE the server may refuse). Otherwise returns
+     * what the sink's slot would return (MP_FATAL from open, MP_FOLDER_BAD
+     * from open_folder) with the error set as that slot would set it. The
+     * source ops hold it, not mp_sink_ops, because a dry run holds only
+     * these for its destination. */
+    mp_status (*probe_sink)(mp_host *host, const mp_endpoint *ep,
+                            const char *folder);
 } mp_source_ops;
 
 /* ------------------------------------------------------------------------ */

@@ -78,10 +78,20 @@ typedef struct md_folder {
     int created;    /* directories made since the last sync */
 } md_folder;
 
+/* md_store.writable, besides 0 (read) and 1 (write): a probe of the sink
+ * (mp_source_ops.probe_sink): every check the sink's open and open_folder
+ * make, nothing made. */
+#define MD_PROBE 2
+
 /* mdstore.c */
+/* WRITABLE: 0, 1 or MD_PROBE (then *OUT is NULL when the root would be
+ * made: nothing in it can be in the way). */
 mp_status md_store_open(mp_host *host, const mp_endpoint *ep, int writable,
                         md_store **out);
 void md_store_close(md_store *s);
+/* The probe_sink slot (plugin.h). */
+mp_status md_probe_sink(mp_host *host, const mp_endpoint *ep,
+                        const char *folder);
 mp_status md_list_folders(md_store *s, mp_folder_cb cb, void *ctx);
 /* Add NAME to the root's "subscriptions" file (mdsubs.h). */
 mp_status md_subscribe(md_store *s, const char *name);

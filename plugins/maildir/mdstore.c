@@ -4,6 +4,7 @@
 #include "mdsubs.h"
 #include "mutf7.h"
 #include "namesub.h"
+#include "probe.h"
 #include "special_use.h"
 
 #include <dirent.h>
@@ -77,9 +78,12 @@ static int64_t count_messages(int at, const char *rel)
     return n;
 }
 
-/* mkdir that accepts an existing directory. */
-static int mkdir_ok(int at, const char *path)
+/* mkdir that accepts an existing directory: 1 made, 0 there already, -1
+ * with errno. PROBE: only tell what it would do (mp_probe_create). */
+static int mkdir_ok(int at, const char *path, int probe)
 {
+    if (probe)
+        return mp_probe_create(at, path, 1);
     if (mkdirat(at, path, 0700) == 0)
         return 1;
     if (errno == EEXIST && is_dir_at(at, path))
@@ -92,8 +96,9 @@ static int mkdir_ok(int at, const char *path)
 /* ------------------------------------------------------------------------ */
 /* Store.                                                                    */
 
-/* mkdir -p for the root, every new level 0700. */
-static int make_root(const char *root)
+/* mkdir -p for the root, every new level 0700 (PROBE: only check it
+ * could be). */
+static int make_root(const char *root, int probe)
 {
     char *p = strdup(root);
     if (!p)
@@ -102,13 +107,16 @@ static int make_root(const char *root)
         if (*s != '/')
             continue;
         *s = '\0';
-        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+        if (probe ? mp_probe_create(AT_FDCWD, p, 0) < 0
+                  : mkdir(p, 0700) != 0 && errno != EEXIST) {
             free(p);
             return -1;
         }
         *s = '/';
     }
-    int rc = mkdir(p, 0700) == 0 || errno == EEXIST ? 0 : -1;
+    int rc = probe ? (mp_probe_create(AT_FDCWD, p, 0) < 0 ? -1 : 0)
+             : mkdir(p, 0700) == 0 || errno == EEXIST ? 0
+                                                      : -1;
     free(p);
     return rc;
 }
@@ -163,10 +171,16 @@ mp_status md_store_open(mp_host *host, const mp_endpoint *ep, int writable,
         host->set_error(host, MP_ERR_USAGE, "no Maildir path given");
         return MP_FATAL;
     }
-    if (writable && make_root(ep->path) != 0) {
+    if (writable && make_root(ep->path, writable == MD_PROBE) != 0) {
         host->set_error(host, MP_ERR_IO, "cannot create %s: %s", ep->path,
                         strerror(errno));
         return MP_FATAL;
+    }
+    struct stat root_st;
+    if (writable == MD_PROBE && stat(ep->path, &root_st) != 0 &&
+        errno == ENOENT) {
+        *out = NULL; /* the root would be made, and all in it */
+        return MP_OK;
     }
     int fd = open_dir(AT_FDCWD, ep->path, 0);
     if (fd < 0) {
@@ -196,7 +210,7 @@ mp_status md_store_open(mp_host *host, const mp_endpoint *ep, int writable,
 
     if (writable) {
         for (size_t i = 0; i < 3; i++) {
-            if (mkdir_ok(fd, subdirs[i]) < 0) {
+            if (mkdir_ok(fd, subdirs[i], writable == MD_PROBE) < 0) {
                 host->set_error(host, MP_ERR_IO, "cannot create %s/%s: %s",
                                 ep->path, subdirs[i], strerror(errno));
                 md_store_close(s);
@@ -707,6 +721,7 @@ static mp_status folder_err(md_store *s, mp_error_kind kind, const char *name,
 static mp_status make_folder(md_folder *f)
 {
     md_store *s = f->store;
+    int probe = s->writable == MD_PROBE;
     char path[PATH_MAX];
     if (*f->rel) {
         size_t len = strlen(f->rel);
@@ -715,22 +730,23 @@ static mp_status make_folder(md_folder *f)
                 continue;
             memcpy(path, f->rel, i);
             path[i] = '\0';
-            int r = mkdir_ok(s->root_fd, path);
+            int r = mkdir_ok(s->root_fd, path, probe);
             if (r < 0)
                 return folder_err(s, MP_ERR_IO, f->name, "cannot create", path,
                                   errno);
             f->created |= r;
             struct stat st;
-            if (fstatat(s->root_fd, path, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-                !S_ISDIR(st.st_mode))
-                return folder_err(s, MP_ERR_REFUSED, f->name,
-                                  "refusing a symlink at", path, ELOOP);
+            if (!(probe && r)) /* not only to be made */
+                if (fstatat(s->root_fd, path, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+                    !S_ISDIR(st.st_mode))
+                    return folder_err(s, MP_ERR_REFUSED, f->name,
+                                      "refusing a symlink at", path, ELOOP);
         }
     }
     for (size_t i = 0; i < 3; i++) {
         snprintf(path, sizeof path, "%s%s%s", f->rel, *f->rel ? "/" : "",
                  subdirs[i]);
-        int r = mkdir_ok(s->root_fd, path);
+        int r = mkdir_ok(s->root_fd, path, probe);
         if (r < 0)
             return folder_err(s, MP_ERR_IO, f->name, "cannot create", path,
                               errno);
@@ -738,12 +754,15 @@ static mp_status make_folder(md_folder *f)
     }
     if (s->layout == MD_LAYOUT_MAILDIRPP && *f->rel) {
         snprintf(path, sizeof path, "%s/maildirfolder", f->rel);
-        int fd = openat(s->root_fd, path,
-                        O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        int fd =
+            probe ? mp_probe_open(s->root_fd, path, W_OK, 1)
+                  : openat(s->root_fd, path,
+                           O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
             return folder_err(s, MP_ERR_IO, f->name, "cannot create", path,
                               errno);
-        close(fd);
+        if (!probe)
+            close(fd);
     }
     return MP_OK;
 }
@@ -817,6 +836,10 @@ mp_status md_folder_open(md_store *s, const char *name, int create,
     }
     if (create)
         st = make_folder(f);
+    if (s->writable == MD_PROBE) {
+        md_folder_free(f); /* a probe stops where the sink made it */
+        return st;
+    }
     struct stat there;
     if (st == MP_OK && !is_maildir_at(s->root_fd, f->rel)) {
         /* Something not a directory where the folder would be: no folder
@@ -884,4 +907,31 @@ mp_status md_folder_index(md_folder *f, int force)
         return MP_FOLDER_BAD;
     }
     return MP_OK;
+}
+
+mp_status md_probe_sink(mp_host *host, const mp_endpoint *ep,
+                        const char *folder)
+{
+    md_store *s = NULL;
+    mp_status st = md_store_open(host, ep, MD_PROBE, &s);
+    if (st == MP_OK && folder && s) {
+        md_folder *f = NULL;
+        st = md_folder_open(s, folder, 1, &f, NULL);
+    } else if (st == MP_OK && folder) {
+        /* A root still to be made holds nothing in the way: only the
+         * name can be refused. */
+        char err[512];
+        md_layout lay = MD_LAYOUT_MAILDIRPP;
+        const char *layout = host->param(host, "layout", 0);
+        if (layout && strcmp(layout, "fs") == 0)
+            lay = MD_LAYOUT_FS;
+        char *rel = md_folder_rel(lay, folder, err, sizeof err);
+        if (!rel) {
+            host->set_error(host, MP_ERR_USAGE, "%s", err);
+            st = MP_FOLDER_BAD;
+        }
+        free(rel);
+    }
+    md_store_close(s);
+    return st;
 }

@@ -62,6 +62,7 @@ static const mp_source_ops source_ops = {
     .close_folder = src_close_folder,
     .scan = md_scan,
     .fetch = md_fetch,
+    .probe_sink = md_probe_sink,
 };
 
 static const mp_sink_ops sink_ops = {

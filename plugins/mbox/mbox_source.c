@@ -1,13 +1,17 @@
 /* mbox source: a file (folder INBOX) or a directory of mbox files. */
 #include "marker.h"
+#include "mbox_map.h"
 #include "mbox_ops.h"
 #include "mbox_read.h"
 #include "mbox_store.h"
+#include "probe.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct source_folder {
     mbox_store *store;
@@ -126,6 +130,93 @@ static mp_status source_fetch(void *folder, const char *const *keys, size_t n,
     return mbox_content_fetch(&f->content, keys, n, cb, ctx);
 }
 
+/* The probe_sink slot (plugin.h): the checks of mbox_sink.c's sink_open
+ * and sink_open_folder, in their order, with their error texts, making
+ * nothing. Not foreseen: a lock another process holds on the file, a
+ * commit record that cannot be cut back, a file that is not an mbox (the
+ * dry run's own read of it fails the folder then). */
+static mp_status probe_folder(mbox_store *s, const char *name)
+{
+    mp_status st;
+    char *path = mbox_folder_path(s, name, &st);
+    if (!path)
+        return st;
+    st = MP_FOLDER_BAD;
+    struct stat sb;
+    if (s->is_dir && mp_probe_mkdirs(AT_FDCWD, path, 0) < 0) {
+        s->host->set_error(s->host, MP_ERR_IO,
+                           "cannot create the directories of folder \"%s\" "
+                           "(%s): %s",
+                           name, path, strerror(errno));
+    } else if (mp_probe_open(AT_FDCWD, path, R_OK | W_OK, 0) != 0) {
+        s->host->set_error(s->host, MP_ERR_IO,
+                           "cannot open mbox folder \"%s\" (%s): %s", name,
+                           path, strerror(errno));
+    } else if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        s->host->set_error(s->host, MP_ERR_REFUSED,
+                           "mbox folder \"%s\" (%s) is not a regular file",
+                           name, path);
+    } else {
+        unsigned char head[16];
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        ssize_t got = fd >= 0 ? pread(fd, head, sizeof head, 0) : 0;
+        if (fd >= 0)
+            close(fd);
+        if (got > 0 && mbox_is_compressed(head, (size_t)got))
+            s->host->set_error(s->host, MP_ERR_REFUSED,
+                               "refusing to append to %s: it is compressed",
+                               path);
+        else
+            st = MP_OK;
+    }
+    free(path);
+    return st;
+}
+
+static mp_status probe_sink(mp_host *host, const mp_endpoint *ep,
+                            const char *folder)
+{
+    mbox_format fmt;
+    mp_status st = mbox_read_params(host, ep, 1, &fmt);
+    if (st != MP_OK)
+        return st;
+    if (!ep->path || !*ep->path) {
+        host->set_error(host, MP_ERR_USAGE, "no mbox path given");
+        return MP_FATAL;
+    }
+    struct stat sb;
+    int is_dir;
+    if (stat(ep->path, &sb) == 0) {
+        if (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode)) {
+            host->set_error(host, MP_ERR_USAGE,
+                            "%s is neither an mbox file nor a directory",
+                            ep->path);
+            return MP_FATAL;
+        }
+        is_dir = S_ISDIR(sb.st_mode);
+    } else if (errno == ENOENT) {
+        is_dir = ep->path[strlen(ep->path) - 1] == '/';
+        if (mp_probe_mkdirs(AT_FDCWD, ep->path, is_dir) < 0 ||
+            (!is_dir && mp_probe_open(AT_FDCWD, ep->path, W_OK, 0) != 0)) {
+            host->set_error(host, MP_ERR_IO, "cannot create mbox %s: %s",
+                            ep->path, strerror(errno));
+            return MP_FATAL;
+        }
+    } else {
+        host->set_error(host, MP_ERR_IO, "cannot open mbox %s: %s", ep->path,
+                        strerror(errno));
+        return MP_FATAL;
+    }
+    if (!folder)
+        return MP_OK;
+    void *store = NULL;
+    if ((st = mbox_store_open(host, ep, fmt, is_dir, &store)) != MP_OK)
+        return st;
+    st = probe_folder(store, folder);
+    mbox_store_close(store);
+    return st;
+}
+
 const mp_source_ops mbox_source_ops = {
     .struct_size = sizeof(mp_source_ops),
     .eol = MP_EOL_NATIVE,
@@ -136,4 +227,5 @@ const mp_source_ops mbox_source_ops = {
     .close_folder = source_close_folder,
     .scan = source_scan,
     .fetch = source_fetch,
+    .probe_sink = probe_sink,
 };

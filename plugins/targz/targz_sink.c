@@ -478,44 +478,65 @@ static mp_status make_temp_file(targz_sink *s)
     return MP_FATAL;
 }
 
-static mp_status setup_encryption(targz_sink *s)
+/* The encryption parameters of a new .age archive: the recipients into
+ * *KR (the caller frees it), whether a passphrase is to be asked for, and
+ * scrypt's log N. Checked without asking for the passphrase. */
+static mp_status encryption_params(mp_host *host, const char *display,
+                                   age_keyring *kr, int *want_pass, int *log_n)
 {
-    age_keyring kr = {0};
-    mp_status st = targz_load_recipients(s->host, s->display, &kr);
-    int want_pass = targz_passphrase_given(s->host);
-    const char *log_n_text = s->host->param(s->host, "scrypt_log_n", 0);
-    int log_n = AGE_SCRYPT_LOG_N_DEFAULT;
-    char *pass = NULL;
+    mp_status st = targz_load_recipients(host, display, kr);
+    const char *log_n_text = host->param(host, "scrypt_log_n", 0);
+    *want_pass = targz_passphrase_given(host);
+    *log_n = AGE_SCRYPT_LOG_N_DEFAULT;
     if (st != MP_OK)
-        goto out;
+        return st;
     if (log_n_text) {
         char *end;
         long v = strtol(log_n_text, &end, 10);
         if (*end || v < 1 || v > AGE_SCRYPT_LOG_N_MAX) {
-            s->host->set_error(s->host, MP_ERR_USAGE,
-                               "%s: scrypt_log_n=%s must be 1..%d", s->display,
-                               log_n_text, AGE_SCRYPT_LOG_N_MAX);
-            st = MP_FATAL;
-            goto out;
+            host->set_error(host, MP_ERR_USAGE,
+                            "%s: scrypt_log_n=%s must be 1..%d", display,
+                            log_n_text, AGE_SCRYPT_LOG_N_MAX);
+            return MP_FATAL;
         }
-        log_n = (int)v;
+        *log_n = (int)v;
     }
-    if (kr.n > 0 && want_pass) {
-        s->host->set_error(s->host, MP_ERR_USAGE,
-                           "%s: age allows a passphrase only on its own; give "
-                           "either recipients or a passphrase",
-                           s->display);
-        st = MP_FATAL;
+    if (kr->n > 0 && *want_pass) {
+        host->set_error(host, MP_ERR_USAGE,
+                        "%s: age allows a passphrase only on its own; give "
+                        "either recipients or a passphrase",
+                        display);
+        return MP_FATAL;
+    }
+    if (kr->n == 0 && !*want_pass) {
+        host->set_error(host, MP_ERR_USAGE,
+                        "%s: an .age archive needs recipient=, "
+                        "recipients_file= or passphrase_file=",
+                        display);
+        return MP_FATAL;
+    }
+    return MP_OK;
+}
+
+static mp_status folder_name_refused(mp_host *host, const char *display,
+                                     const char *name)
+{
+    host->set_error(host, MP_ERR_USAGE,
+                    "%s: folder \"%s\" cannot be stored in a Maildir++ tree "
+                    "(empty part, '.' or control character)",
+                    display, name);
+    return MP_FOLDER_BAD;
+}
+
+static mp_status setup_encryption(targz_sink *s)
+{
+    age_keyring kr = {0};
+    int want_pass, log_n;
+    char *pass = NULL;
+    mp_status st =
+        encryption_params(s->host, s->display, &kr, &want_pass, &log_n);
+    if (st != MP_OK)
         goto out;
-    }
-    if (kr.n == 0 && !want_pass) {
-        s->host->set_error(s->host, MP_ERR_USAGE,
-                           "%s: an .age archive needs recipient=, "
-                           "recipients_file= or passphrase_file=",
-                           s->display);
-        st = MP_FATAL;
-        goto out;
-    }
     if (want_pass) {
         st = s->host->secret(s->host, "passphrase",
                              "Passphrase for the new archive: ", &pass);
@@ -543,6 +564,104 @@ out:
 
 static void sink_close(void *store);
 
+/* The sink's first checks of EP: overwrite= and the archive's name. */
+static mp_status check_name(mp_host *host, const mp_endpoint *ep,
+                            int *overwrite, targz_compression *comp,
+                            int *encrypted)
+{
+    const char *ow = host->param(host, "overwrite", 0);
+    *overwrite = ow && strcmp(ow, "1") == 0;
+    if (ow && strcmp(ow, "1") != 0 && strcmp(ow, "0") != 0) {
+        host->set_error(host, MP_ERR_USAGE, "%s: overwrite=%s must be 0 or 1",
+                        ep->display, ow);
+        return MP_FATAL;
+    }
+    if (!ep->path || !*ep->path ||
+        targz_name_kind(ep->path, comp, encrypted) != 0) {
+        host->set_error(host, MP_ERR_USAGE,
+                        "%s: the archive name must end in .tar.gz, .tgz, "
+                        ".tar.zst, .tzst or .tar, optionally followed by .age",
+                        ep->display);
+        return MP_FATAL;
+    }
+    return MP_OK;
+}
+
+/* The sink's next checks: the archive is new (or to be overwritten), its
+ * directory is there, and encryption parameters come with an .age name. */
+static mp_status check_place(mp_host *host, const mp_endpoint *ep,
+                             const char *final_path, const char *dir_path,
+                             int overwrite, int encrypted)
+{
+    struct stat sb;
+    if (stat(final_path, &sb) == 0 && !overwrite) {
+        host->set_error(host, MP_ERR_USAGE,
+                        "%s: %s already exists; mailport writes each archive "
+                        "once (choose a new name, or add overwrite=1)",
+                        ep->display, final_path);
+        return MP_FATAL;
+    }
+    if (stat(dir_path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        host->set_error(host, MP_ERR_NOTFOUND, "%s: no directory %s",
+                        ep->display, dir_path);
+        return MP_FATAL;
+    }
+    if (!encrypted) {
+        age_keyring none = {0};
+        int asked = targz_passphrase_given(host) ||
+                    host->param(host, "scrypt_log_n", 0) ||
+                    targz_load_recipients(host, ep->display, &none) != MP_OK ||
+                    none.n > 0;
+        age_keyring_free(&none);
+        if (asked) {
+            host->set_error(host, MP_ERR_USAGE,
+                            "%s: encryption parameters need an archive name "
+                            "ending in .age",
+                            ep->display);
+            return MP_FATAL;
+        }
+    }
+    return MP_OK;
+}
+
+mp_status targz_probe_sink(mp_host *host, const mp_endpoint *ep,
+                           const char *folder)
+{
+    targz_compression comp;
+    int overwrite, encrypted;
+    mp_status st = check_name(host, ep, &overwrite, &comp, &encrypted);
+    if (st != MP_OK)
+        return st;
+    char *dir_path = targz_dirname(ep->path);
+    if (!dir_path) {
+        host->set_error(host, MP_ERR_INTERNAL, "out of memory");
+        return MP_FATAL;
+    }
+    st = check_place(host, ep, ep->path, dir_path, overwrite, encrypted);
+    if (st == MP_OK &&
+        faccessat(AT_FDCWD, dir_path, W_OK | X_OK, AT_EACCESS) != 0) {
+        /* make_temp_file's open in that directory would fail so. */
+        host->set_error(host, MP_ERR_IO,
+                        "%s: cannot create a temporary file in %s: %s",
+                        ep->display, dir_path, strerror(errno));
+        st = MP_FATAL;
+    }
+    free(dir_path);
+    if (st == MP_OK && encrypted) {
+        age_keyring kr = {0};
+        int want_pass, log_n;
+        st = encryption_params(host, ep->display, &kr, &want_pass, &log_n);
+        age_keyring_free(&kr);
+    }
+    if (st == MP_OK && folder) {
+        char *dir = targz_folder_to_dir(folder);
+        if (!dir)
+            st = folder_name_refused(host, ep->display, folder);
+        free(dir);
+    }
+    return st;
+}
+
 static mp_status sink_open(mp_host *host, const mp_endpoint *ep, void **store)
 {
     targz_sink *s = calloc(1, sizeof *s);
@@ -561,55 +680,18 @@ static mp_status sink_open(mp_host *host, const mp_endpoint *ep, void **store)
     s->run_time = (int64_t)time(NULL);
     targz_compression comp;
     int encrypted;
-    const char *ow = host->param(host, "overwrite", 0);
-    s->overwrite = ow && strcmp(ow, "1") == 0;
     mp_status st = MP_FATAL;
-    if (ow && strcmp(ow, "1") != 0 && strcmp(ow, "0") != 0) {
-        host->set_error(host, MP_ERR_USAGE, "%s: overwrite=%s must be 0 or 1",
-                        ep->display, ow);
+    if (check_name(host, ep, &s->overwrite, &comp, &encrypted) != MP_OK)
         goto fail;
-    }
-    if (!ep->path || !*ep->path ||
-        targz_name_kind(ep->path, &comp, &encrypted) != 0) {
-        host->set_error(host, MP_ERR_USAGE,
-                        "%s: the archive name must end in .tar.gz, .tgz, "
-                        ".tar.zst, .tzst or .tar, optionally followed by .age",
-                        ep->display);
-        goto fail;
-    }
     s->final_path = strdup(ep->path);
     s->dir_path = targz_dirname(ep->path);
     /* What killed runs at this target left, whatever this run does. */
     if (s->final_path && s->dir_path)
         remove_stale_temps(s);
-    struct stat sb;
-    if (stat(s->final_path, &sb) == 0 && !s->overwrite) {
-        host->set_error(host, MP_ERR_USAGE,
-                        "%s: %s already exists; mailport writes each archive "
-                        "once (choose a new name, or add overwrite=1)",
-                        ep->display, s->final_path);
+    if (!s->final_path || !s->dir_path ||
+        check_place(host, ep, s->final_path, s->dir_path, s->overwrite,
+                    encrypted) != MP_OK)
         goto fail;
-    }
-    if (stat(s->dir_path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        host->set_error(host, MP_ERR_NOTFOUND, "%s: no directory %s",
-                        ep->display, s->dir_path);
-        goto fail;
-    }
-    if (!encrypted) {
-        age_keyring none = {0};
-        int asked = targz_passphrase_given(host) ||
-                    host->param(host, "scrypt_log_n", 0) ||
-                    targz_load_recipients(host, ep->display, &none) != MP_OK ||
-                    none.n > 0;
-        age_keyring_free(&none);
-        if (asked) {
-            host->set_error(host, MP_ERR_USAGE,
-                            "%s: encryption parameters need an archive name "
-                            "ending in .age",
-                            ep->display);
-            goto fail;
-        }
-    }
     if ((st = make_temp_file(s)) != MP_OK)
         goto fail;
     st = MP_FATAL;
@@ -898,13 +980,8 @@ static mp_status sink_open_folder(void *store, const char *name, void **folder,
     if (check_writer(s) != MP_OK)
         return MP_FATAL;
     char *dir = targz_folder_to_dir(name);
-    if (!dir) {
-        s->host->set_error(s->host, MP_ERR_USAGE,
-                           "%s: folder \"%s\" cannot be stored in a Maildir++ "
-                           "tree (empty part, '.' or control character)",
-                           s->display, name);
-        return MP_FOLDER_BAD;
-    }
+    if (!dir)
+        return folder_name_refused(s->host, s->display, name);
     sink_folder *f = NULL;
     for (size_t i = 0; i < s->n_folders && !f; i++)
         if (strcmp(s->folders[i]->dir, dir) == 0)

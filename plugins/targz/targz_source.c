@@ -20,6 +20,7 @@
  * new/, flags come from the file names.
  */
 #include "targz_source.h"
+#include "targz_sink.h"
 
 #include "age.h"
 #include "age_crypto.h"
@@ -1516,4 +1517,5 @@ const mp_source_ops targz_source_ops = {
     .close_folder = src_close_folder,
     .scan = src_scan,
     .fetch = src_fetch,
+    .probe_sink = targz_probe_sink,
 };

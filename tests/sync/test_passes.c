@@ -237,6 +237,70 @@ static void delete_empties_folders_gone_from_the_source(void **state)
     free(root);
 }
 
+/* 13.1 (found while fixing 13.4): a folder renamed on the source and
+ * mapped back to its old destination folder (--map NEW=OLD). The pair of
+ * the old name is gone from the source, but its copies are the new
+ * folder's messages: a --delete pass removes only the copy of the message
+ * deleted meanwhile, not the copies of the renamed folder (it removed all
+ * of them, counting them "already present" at the same time). A dry run
+ * plans the same. */
+static void a_renamed_folder_mapped_back_keeps_its_copies(void **state)
+{
+    fixture *f = *state;
+    char *root = mp_strf("%s/ren", f->dir);
+    char *src = mp_strf("maildir:%s", root);
+    char *dpath = mp_strf("%s/ren-dst", f->dir);
+    char *dst = mp_strf("maildir:%s", dpath);
+    mp_sh("mkdir -p '%1$s/cur' '%1$s/new' '%1$s/tmp' '%1$s/.A/cur' "
+          "'%1$s/.A/new' '%1$s/.A/tmp'",
+          root);
+    for (int i = 0; i < 4; i++) {
+        char *p = mp_strf("%s/.A/cur/170954280%d.m.host:2,S", root, i);
+        char *m = mp_strf("Message-ID: <ren.%d@example.org>\nSubject: %d\n\n"
+                          "body %d\n",
+                          i, i, i);
+        mp_write_file(p, m, strlen(m));
+        free(m);
+        free(p);
+    }
+    char *rep = sync_copy(src, dst, f->state, f->report, 0, NULL);
+    sync_assert_counts(rep, 4, 0, 0, 0);
+    free(rep);
+    mp_sh("mv '%1$s/.A' '%1$s/.B' && rm '%1$s/.B/cur/1709542800.m.host:2,S'",
+          root);
+    char *a = mp_strf("%s/.A", dpath);
+    mp_run_result r = mp_run("copy", src, dst, "--state", f->state, "--delete",
+                             "--map", "B=A", "--dry-run", (char *)NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.out, "B -> A: 0 to copy, 0 flag updates, 1 to remove, "
+                           "3 present");
+    assert_contains(r.err, "would copy 0 (0 bytes), update flags of 0, "
+                           "remove 1; already present 3");
+    mp_run_free(&r);
+    assert_int_equal(sync_count_messages(a), 4);
+    rep = sync_copy(src, dst, f->state, f->report, 0, "--delete", "--map",
+                    "B=A", NULL);
+    sync_assert_counts(rep, 0, 3, 0, 0);
+    assert_contains(rep, "\"removed\": 1");
+    free(rep);
+    assert_int_equal(sync_count_messages(a), 3);
+    r = mp_run("verify", src, dst, "--map", "B=A", "--state", f->state, NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.err, "verified 3 messages");
+    mp_run_free(&r);
+    rep = sync_copy(src, dst, f->state, f->report, 0, "--delete", "--map",
+                    "B=A", NULL);
+    sync_assert_counts(rep, 0, 3, 0, 0);
+    assert_contains(rep, "\"removed\": 0");
+    free(rep);
+    assert_int_equal(sync_count_messages(a), 3);
+    free(a);
+    free(dst);
+    free(dpath);
+    free(src);
+    free(root);
+}
+
 /* A source message file with FLAGS (Maildir info letters) renamed in. */
 static void set_first_flags(fixture *f, const char *flags)
 {
@@ -1184,6 +1248,8 @@ int main(void)
             teardown),
         cmocka_unit_test_setup_teardown(
             delete_empties_folders_gone_from_the_source, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_renamed_folder_mapped_back_keeps_its_copies, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_reports_duplicates, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(verify_uses_the_mapping_copy_used,
