@@ -58,79 +58,15 @@ typedef struct sink_folder {
     char buf[64 * 1024];
 } sink_folder;
 
-/* mkdir -p for the directories of PATH (all of it when WHOLE, else all but
- * the last component), mode 0700. Returns 0 or -1 with errno set. */
-static int make_dirs(const char *path, int whole)
-{
-    char *p = strdup(path);
-    if (!p)
-        return -1;
-    size_t n = strlen(p);
-    if (!whole) {
-        char *slash = strrchr(p, '/');
-        if (!slash) {
-            free(p);
-            return 0;
-        }
-        *slash = '\0';
-        n = strlen(p);
-    }
-    for (size_t i = 1; i <= n; i++) {
-        if (p[i] != '/' && p[i] != '\0')
-            continue;
-        char saved = p[i];
-        p[i] = '\0';
-        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-            int e = errno;
-            free(p);
-            errno = e;
-            return -1;
-        }
-        p[i] = saved;
-    }
-    free(p);
-    return 0;
-}
-
 static mp_status sink_open(mp_host *host, const mp_endpoint *ep, void **out)
 {
     mbox_format fmt;
     mp_status st = mbox_read_params(host, ep, 1, &fmt);
+    int is_dir;
+    if (st == MP_OK)
+        st = mbox_store_prepare(host, ep, 0, &is_dir);
     if (st != MP_OK)
         return st;
-    if (!ep->path || !*ep->path) {
-        host->set_error(host, MP_ERR_USAGE, "no mbox path given");
-        return MP_FATAL;
-    }
-    struct stat sb;
-    int is_dir;
-    if (stat(ep->path, &sb) == 0) {
-        if (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode)) {
-            host->set_error(host, MP_ERR_USAGE,
-                            "%s is neither an mbox file nor a directory",
-                            ep->path);
-            return MP_FATAL;
-        }
-        is_dir = S_ISDIR(sb.st_mode);
-    } else if (errno == ENOENT) {
-        /* A new store: a trailing '/' asks for a directory of mbox files,
-         * anything else is one file. */
-        is_dir = ep->path[strlen(ep->path) - 1] == '/';
-        int fd = -1;
-        if (make_dirs(ep->path, is_dir) != 0 ||
-            (!is_dir &&
-             (fd = open(ep->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0)) {
-            host->set_error(host, MP_ERR_IO, "cannot create mbox %s: %s",
-                            ep->path, strerror(errno));
-            return MP_FATAL;
-        }
-        if (fd >= 0)
-            close(fd);
-    } else {
-        host->set_error(host, MP_ERR_IO, "cannot open mbox %s: %s", ep->path,
-                        strerror(errno));
-        return MP_FATAL;
-    }
     return mbox_store_open(host, ep, fmt, is_dir, out);
 }
 
@@ -201,7 +137,7 @@ static mp_status sink_open_folder(void *store, const char *name, void **out,
     char *path = mbox_folder_path(s, name, &st);
     if (!path)
         return st;
-    if (s->is_dir && make_dirs(path, 0) != 0) {
+    if (s->is_dir && mbox_make_dirs(path, 0) != 0) {
         s->host->set_error(s->host, MP_ERR_IO,
                            "cannot create the directories of folder \"%s\" "
                            "(%s): %s",

@@ -180,33 +180,9 @@ static mp_status probe_sink(mp_host *host, const mp_endpoint *ep,
     mp_status st = mbox_read_params(host, ep, 1, &fmt);
     if (st != MP_OK)
         return st;
-    if (!ep->path || !*ep->path) {
-        host->set_error(host, MP_ERR_USAGE, "no mbox path given");
-        return MP_FATAL;
-    }
-    struct stat sb;
     int is_dir;
-    if (stat(ep->path, &sb) == 0) {
-        if (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode)) {
-            host->set_error(host, MP_ERR_USAGE,
-                            "%s is neither an mbox file nor a directory",
-                            ep->path);
-            return MP_FATAL;
-        }
-        is_dir = S_ISDIR(sb.st_mode);
-    } else if (errno == ENOENT) {
-        is_dir = ep->path[strlen(ep->path) - 1] == '/';
-        if (mp_probe_mkdirs(AT_FDCWD, ep->path, is_dir) < 0 ||
-            (!is_dir && mp_probe_open(AT_FDCWD, ep->path, W_OK, 0) != 0)) {
-            host->set_error(host, MP_ERR_IO, "cannot create mbox %s: %s",
-                            ep->path, strerror(errno));
-            return MP_FATAL;
-        }
-    } else {
-        host->set_error(host, MP_ERR_IO, "cannot open mbox %s: %s", ep->path,
-                        strerror(errno));
-        return MP_FATAL;
-    }
+    if ((st = mbox_store_prepare(host, ep, 1, &is_dir)) != MP_OK)
+        return st;
     if (!folder)
         return MP_OK;
     void *store = NULL;

@@ -1,12 +1,16 @@
 #include "mbox_store.h"
 
+#include "probe.h"
+
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 mp_status mbox_read_params(mp_host *host, const mp_endpoint *ep, int writing,
                            mbox_format *fmt)
@@ -46,6 +50,84 @@ static void store_free(mbox_store *s)
     free(s->root);
     free(s->display);
     free(s);
+}
+
+int mbox_make_dirs(const char *path, int whole)
+{
+    char *p = strdup(path);
+    if (!p)
+        return -1;
+    size_t n = strlen(p);
+    if (!whole) {
+        char *slash = strrchr(p, '/');
+        if (!slash) {
+            free(p);
+            return 0;
+        }
+        *slash = '\0';
+        n = strlen(p);
+    }
+    for (size_t i = 1; i <= n; i++) {
+        if (p[i] != '/' && p[i] != '\0')
+            continue;
+        char saved = p[i];
+        p[i] = '\0';
+        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+            int e = errno;
+            free(p);
+            errno = e;
+            return -1;
+        }
+        p[i] = saved;
+    }
+    free(p);
+    return 0;
+}
+
+mp_status mbox_store_prepare(mp_host *host, const mp_endpoint *ep, int probe,
+                             int *is_dir_out)
+{
+    if (!ep->path || !*ep->path) {
+        host->set_error(host, MP_ERR_USAGE, "no mbox path given");
+        return MP_FATAL;
+    }
+    struct stat sb;
+    int is_dir;
+    if (stat(ep->path, &sb) == 0) {
+        if (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode)) {
+            host->set_error(host, MP_ERR_USAGE,
+                            "%s is neither an mbox file nor a directory",
+                            ep->path);
+            return MP_FATAL;
+        }
+        is_dir = S_ISDIR(sb.st_mode);
+    } else if (errno == ENOENT) {
+        /* A new store: a trailing '/' asks for a directory of mbox files,
+         * anything else is one file. */
+        is_dir = ep->path[strlen(ep->path) - 1] == '/';
+        int fd = -1, failed;
+        if (probe)
+            failed = mp_probe_mkdirs(AT_FDCWD, ep->path, is_dir) < 0 ||
+                     (!is_dir && mp_probe_open(AT_FDCWD, ep->path, W_OK, 0));
+        else
+            failed = mbox_make_dirs(ep->path, is_dir) != 0 ||
+                     (!is_dir && (fd = open(ep->path,
+                                            O_WRONLY | O_CREAT | O_CLOEXEC,
+                                            0600)) < 0);
+        if (failed) {
+            host->set_error(host, MP_ERR_IO, "cannot create mbox %s: %s",
+                            ep->path, strerror(errno));
+            return MP_FATAL;
+        }
+        if (fd >= 0)
+            close(fd);
+    } else {
+        host->set_error(host, MP_ERR_IO, "cannot open mbox %s: %s", ep->path,
+                        strerror(errno));
+        return MP_FATAL;
+    }
+    *is_dir_out = is_dir;
+    return MP_OK;
 }
 
 mp_status mbox_store_open(mp_host *host, const mp_endpoint *ep, mbox_format fmt,

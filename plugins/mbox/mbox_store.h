@@ -21,6 +21,19 @@ typedef struct mbox_store {
 mp_status mbox_read_params(mp_host *host, const mp_endpoint *ep, int writing,
                            mbox_format *fmt);
 
+/* mkdir -p for the directories of PATH (all of it when WHOLE, else all but
+ * the last component), mode 0700. Returns 0 or -1 with errno set. */
+int mbox_make_dirs(const char *path, int whole);
+
+/* What the sink's open does with EP's path before it makes the store: an
+ * existing path must be a regular file or a directory (*IS_DIR tells); a
+ * missing one is made, a directory when it ends in '/', else an empty file
+ * (with its parent directories). PROBE (the probe_sink slot): check that
+ * this would work, making nothing. On failure sets the error on HOST and
+ * returns MP_FATAL. */
+mp_status mbox_store_prepare(mp_host *host, const mp_endpoint *ep, int probe,
+                             int *is_dir);
+
 /* Make the store handle both ops tables hand out (*out), after the source
  * or sink checked the path. MP_FATAL with the error set when out of
  * memory. */
