@@ -202,7 +202,11 @@ mp_status imap_conn_send(imap_conn *c, const void *buf, size_t len)
             continue;
         }
         if (rc != CURLE_AGAIN) {
+            /* The server closed the connection: what it sent before it
+             * (answers to pipelined commands, a BYE saying why) can still
+             * be read; imap_wait_tagged reads it until the end. */
             c->broken = 1;
+            c->send_failed = 1;
             return imap_conn_fail(c, "sending");
         }
         struct pollfd pfd = {.fd = (int)c->sock, .events = POLLOUT};
@@ -239,6 +243,18 @@ int imap_throttle_reply(const char *code, const char *text, uint64_t *wait_ms)
     return 1;
 }
 
+/* A throttling reply saying TEXT, suggesting a pause of MS (0: none). Of
+ * several on one connection (pipelined answers, then a BYE), the longest
+ * pause suggested is the one kept, with its words: a later reply naming
+ * none must not shorten the wait a server asked for. */
+static void note_throttle(imap_conn *c, const char *text, uint64_t ms)
+{
+    if (c->throttle[0] && ms <= c->throttle_ms)
+        return;
+    snprintf(c->throttle, sizeof c->throttle, "%.200s", text);
+    c->throttle_ms = ms;
+}
+
 mp_status imap_conn_throttled(imap_conn *c, const char *what)
 {
     c->broken = 1;
@@ -253,6 +269,8 @@ mp_status imap_conn_throttled(imap_conn *c, const char *what)
 mp_status imap_conn_fail(imap_conn *c, const char *what)
 {
     c->broken = 1;
+    if (c->p.error == IMAP_ERR_PROTO)
+        c->send_failed = 0; /* nothing more is read from it */
     if (c->closing)
         return MP_TEMPORARY; /* keep the error the caller already has */
     if (c->throttle[0] && c->p.error != IMAP_ERR_PROTO)
@@ -389,11 +407,13 @@ mp_status imap_wait_tagged(imap_conn *c, imap_untagged_fn fn, void *ctx,
     imap_parser *p = &c->p;
     char code[4096], text[512];
     for (;;) {
-        if (c->broken)
+        if (c->broken && !c->send_failed)
             return imap_conn_fail(c, "reading a response");
         int t = imap_next(p);
-        if (t < 0)
+        if (t < 0) {
+            c->send_failed = 0; /* all read */
             return imap_conn_fail(c, "reading a response");
+        }
         if (t != IMAP_T_ATOM) {
             p->error = IMAP_ERR_PROTO;
             snprintf(p->err, sizeof p->err, "response starts with a %s",
@@ -432,11 +452,8 @@ mp_status imap_wait_tagged(imap_conn *c, imap_untagged_fn fn, void *ctx,
             c->last_throttled =
                 r != IMAP_OK &&
                 imap_throttle_reply(c->last_code, c->last_text, &ms);
-            if (c->last_throttled) {
-                snprintf(c->throttle, sizeof c->throttle, "%.200s",
-                         c->last_text);
-                c->throttle_ms = ms;
-            }
+            if (c->last_throttled)
+                note_throttle(c, c->last_text, ms);
             *tag = n;
             *result = r;
             return MP_OK;
@@ -476,10 +493,8 @@ mp_status imap_wait_tagged(imap_conn *c, imap_untagged_fn fn, void *ctx,
             uint64_t ms;
             if (bye)
                 snprintf(c->bye, sizeof c->bye, "%.200s", text);
-            if (bye && imap_throttle_reply(code, text, &ms)) {
-                snprintf(c->throttle, sizeof c->throttle, "%.200s", text);
-                c->throttle_ms = ms;
-            }
+            if (bye && imap_throttle_reply(code, text, &ms))
+                note_throttle(c, text, ms);
             continue;
         } else if (imap_tok_is(p, "CAPABILITY")) {
             parse_capabilities(c, p);

@@ -83,6 +83,11 @@ struct imap_conn {
     char throttle[256];
     uint64_t throttle_ms;
     int last_throttled;
+    /* Sending failed because the server closed the connection (BROKEN is
+     * set too): imap_wait_tagged still reads what it had sent, up to the
+     * end of the connection, so that the answers to pipelined commands
+     * and a BYE (a throttling one) are not lost. */
+    int send_failed;
 
     /* Buffers libcurl keeps pointers to beyond the call that set them
      * (CURLOPT_ERRORBUFFER is written by every later curl_easy_recv/send

@@ -117,25 +117,6 @@ static void test_appendlimit(void **state)
     free(report);
 }
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-/* The report's "NAME": number. */
-static double json_number(const char *json, const char *name)
-{
-    char *key = mp_strf("\"%s\": ", name);
-    const char *p = strstr(json, key);
-    if (!p)
-        fail_msg("no %s in:\n%s", key, json);
-    double v = strtod(p + strlen(key), NULL);
-    free(key);
-    return v;
-}
-
 /* Two folders of 10 messages, two workers, at most 10 messages a second
  * for the one destination account: the rate is shared, so the 20 messages
  * take at least 1.9 s (each worker alone would be done in 0.9 s), every
@@ -161,12 +142,12 @@ static void test_messages_per_second(void **state)
     char *src = mp_strf("maildir:%s", root);
     char *dst = mp_dovecot_url(d, "imap", "rate");
     char *report = mp_strf("%s/rate.json", work);
-    double t0 = now_s();
+    double t0 = mp_now_s();
     mp_run_result r =
         mp_run("copy", src, dst, "--no-state", "--jobs", "2",
                "--max-messages-per-second", "10", "--report", report,
                (char *)NULL);
-    double elapsed = now_s() - t0;
+    double elapsed = mp_now_s() - t0;
     if (r.exit_code != 0)
         fail_msg("exit %d, stderr:\n%s", r.exit_code, r.err);
     assert_contains(r.err, "s for the rate limits");
@@ -175,12 +156,12 @@ static void test_messages_per_second(void **state)
     if (elapsed < 1.9)
         fail_msg("21 messages at 10/s took only %.2f s", elapsed);
     char *json = mp_read_file(report, NULL);
-    assert_int_equal((int)json_number(json, "copied"), 21);
-    assert_int_equal((int)json_number(json, "failed"), 0);
-    double waited = json_number(json, "rate_limit_seconds");
+    assert_int_equal((int)mp_json_number(json, "copied"), 21);
+    assert_int_equal((int)mp_json_number(json, "failed"), 0);
+    double waited = mp_json_number(json, "rate_limit_seconds");
     if (waited < 1.0)
         fail_msg("reported rate wait %.3f s, expected more than 1 s", waited);
-    assert_true(json_number(json, "throttled_seconds") == 0);
+    assert_true(mp_json_number(json, "throttled_seconds") == 0);
     free(json);
     assert_int_equal(mp_dovecot_count_commands(d, "rate", "APPEND"), 21);
     mp_dovecot_stop(d);
@@ -211,19 +192,19 @@ static void test_bytes_per_second(void **state)
     char *src = mp_strf("maildir:%s", dir);
     char *dst = mp_dovecot_url(d, "imap", "bytes");
     char *report = mp_strf("%s/bytes.json", work);
-    double t0 = now_s();
+    double t0 = mp_now_s();
     mp_run_result r = mp_run("copy", src, dst, "--no-state",
                              "--max-bytes-per-second", "20000", "--report",
                              report, (char *)NULL);
-    double elapsed = now_s() - t0;
+    double elapsed = mp_now_s() - t0;
     if (r.exit_code != 0)
         fail_msg("exit %d, stderr:\n%s", r.exit_code, r.err);
     mp_run_free(&r);
     if (elapsed < 1.5)
         fail_msg("40 KB at 20000 B/s took only %.2f s", elapsed);
     char *json = mp_read_file(report, NULL);
-    assert_int_equal((int)json_number(json, "copied"), 4);
-    if (json_number(json, "rate_limit_seconds") < 1.4)
+    assert_int_equal((int)mp_json_number(json, "copied"), 4);
+    if (mp_json_number(json, "rate_limit_seconds") < 1.4)
         fail_msg("reported rate wait too short:\n%s", json);
     free(json);
     mp_dovecot_stop(d);

@@ -666,9 +666,22 @@ long mp_dovecot_body_fetches(const mp_dovecot *d)
 }
 
 /* ------------------------------------------------------------------------ */
-/* The cutting relay.                                                        */
+/* The cutting relay, and the relay that injects replies (rules).            */
 
 #define PROXY_MAX_PAIRS 32
+#define PROXY_MAX_RULES 8
+#define PROXY_MAX_MARKS 64
+
+/* One direction of a relayed IMAP session, framed (only when rules are
+ * set): the line being read up to its LF, and the literal still passing. */
+typedef struct px_dir {
+    char *line;
+    size_t len, cap;
+    uint64_t literal; /* bytes of a literal still to relay (or swallow) */
+    int swallow_lit;  /* that literal is not relayed */
+    int cont;         /* the next line continues a command after a literal */
+    int swallow;      /* the client command under way is not relayed */
+} px_dir;
 
 struct mp_tcp_proxy {
     int listen_fd, port, target_port;
@@ -679,10 +692,20 @@ struct mp_tcp_proxy {
     pthread_t thread;
     pthread_mutex_t lock;
     int cuts, cut_assigned;
+    mp_proxy_rule rules[PROXY_MAX_RULES];
+    int n_rules;
+    int seen[PROXY_MAX_RULES], fired[PROXY_MAX_RULES];
     struct {
         int c, s;
         size_t down;
         int cut_me;
+        px_dir up, dn;
+        int discard_up; /* after a BYE rule fired: the client is not heard */
+        struct {
+            char tag[32];
+            int rule;
+        } marks[PROXY_MAX_MARKS]; /* commands whose answer is replaced */
+        int n_marks;
     } pairs[PROXY_MAX_PAIRS];
     int n_pairs;
 };
@@ -719,7 +742,191 @@ static void drop_pair(mp_tcp_proxy *p, int i)
 {
     close(p->pairs[i].c);
     close(p->pairs[i].s);
+    free(p->pairs[i].up.line);
+    free(p->pairs[i].dn.line);
     p->pairs[i] = p->pairs[--p->n_pairs];
+}
+
+/* The literal a line (CRLF included) announces at its end, "{N}" or
+ * "{N+}": 1 with *N and *NONSYNC set, else 0. */
+static int line_literal(const char *l, size_t len, uint64_t *n, int *nonsync)
+{
+    while (len > 0 && (l[len - 1] == '\n' || l[len - 1] == '\r'))
+        len--;
+    if (len < 3 || l[len - 1] != '}')
+        return 0;
+    size_t e = len - 1;
+    *nonsync = l[e - 1] == '+';
+    if (*nonsync)
+        e--;
+    size_t b = e;
+    while (b > 0 && l[b - 1] >= '0' && l[b - 1] <= '9')
+        b--;
+    if (b == e || b == 0 || l[b - 1] != '{')
+        return 0;
+    *n = strtoull(l + b, NULL, 10);
+    return 1;
+}
+
+/* With $MP_PROXY_TRACE set to a file name, the framed relay appends each
+ * line it sees there (its first 150 bytes; "C" from the client, "S" from
+ * the server, "!" what it injected), for debugging a test. */
+static void px_trace(int pair, const char *dir, const char *line, size_t len)
+{
+    const char *path = getenv("MP_PROXY_TRACE");
+    if (!path)
+        return;
+    FILE *f = fopen(path, "a");
+    if (!f)
+        return;
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        len--;
+    fprintf(f, "%d %s %.*s\n", pair, dir, (int)(len > 150 ? 150 : len), line);
+    fclose(f);
+}
+
+/* A whole line the client sent on pair I: relayed, or swallowed with a
+ * NOOP sent in its place when a rule fires. -1: the pair is dead. */
+static int px_client_line(mp_tcp_proxy *p, int i)
+{
+    px_dir *d = &p->pairs[i].up;
+    int s = p->pairs[i].s;
+    px_trace(p->pairs[i].s, p->pairs[i].discard_up ? "C(dropped)" : "C",
+             d->line, d->len);
+    if (p->pairs[i].discard_up)
+        return 0;
+    if (!d->cont) {
+        d->swallow = 0;
+        const char *sp = memchr(d->line, ' ', d->len);
+        size_t tag_len = sp ? (size_t)(sp - d->line) : 0;
+        /* Every rule counts each command it matches; the first that fires
+         * answers it. */
+        int fire = -1;
+        for (int r = 0; sp && tag_len < 32 && r < p->n_rules; r++) {
+            const mp_proxy_rule *u = &p->rules[r];
+            char *line = strndup(d->line, d->len);
+            int match =
+                strncasecmp(sp + 1, u->command, strlen(u->command)) == 0 &&
+                (!u->contains || strcasestr(line, u->contains));
+            free(line);
+            if (!match)
+                continue;
+            pthread_mutex_lock(&p->lock);
+            int n = ++p->seen[r];
+            if (fire < 0 && (n == u->nth || (u->every && n > u->nth)) &&
+                p->pairs[i].n_marks < PROXY_MAX_MARKS) {
+                p->fired[r]++;
+                fire = r;
+            }
+            pthread_mutex_unlock(&p->lock);
+        }
+        if (fire >= 0) {
+            int m = p->pairs[i].n_marks++;
+            memcpy(p->pairs[i].marks[m].tag, d->line, tag_len);
+            p->pairs[i].marks[m].tag[tag_len] = '\0';
+            p->pairs[i].marks[m].rule = fire;
+            char noop[64];
+            int k = snprintf(noop, sizeof noop, "%.*s NOOP\r\n", (int)tag_len,
+                             d->line);
+            if (send_all(s, noop, (size_t)k) < 0)
+                return -1;
+            d->swallow = 1;
+            if (p->rules[fire].bye)
+                p->pairs[i].discard_up = 1;
+        }
+    }
+    if (!d->swallow && send_all(s, d->line, d->len) < 0)
+        return -1;
+    uint64_t n;
+    int nonsync;
+    if (line_literal(d->line, d->len, &n, &nonsync) &&
+        (nonsync || !d->swallow)) {
+        /* A synchronising literal of a swallowed command never comes: the
+         * client gets the tagged answer instead of "+". */
+        d->literal = n;
+        d->swallow_lit = d->swallow;
+        d->cont = 1;
+    } else {
+        d->cont = 0;
+    }
+    return 0;
+}
+
+/* A whole line the server sent on pair I: relayed, or, when it answers a
+ * swallowed command, replaced by the rule's reply. -1: the pair is dead
+ * (also after a BYE was sent). */
+static int px_server_line(mp_tcp_proxy *p, int i)
+{
+    px_dir *d = &p->pairs[i].dn;
+    int c = p->pairs[i].c;
+    px_trace(p->pairs[i].s, "S", d->line, d->len);
+    if (!d->cont) {
+        for (int m = 0; m < p->pairs[i].n_marks; m++) {
+            char tag[32];
+            memcpy(tag, p->pairs[i].marks[m].tag, sizeof tag);
+            size_t tl = strlen(tag);
+            if (d->len <= tl || memcmp(d->line, tag, tl) != 0 ||
+                d->line[tl] != ' ')
+                continue;
+            const mp_proxy_rule *u = &p->rules[p->pairs[i].marks[m].rule];
+            p->pairs[i].marks[m] = p->pairs[i].marks[--p->pairs[i].n_marks];
+            char *out = u->bye ? mp_strf("* %s\r\n", u->reply)
+                               : mp_strf("%s %s\r\n", tag, u->reply);
+            px_trace(p->pairs[i].s, "!", out, strlen(out));
+            int bad = send_all(c, out, strlen(out)) < 0;
+            free(out);
+            return bad || u->bye ? -1 : 0;
+        }
+    }
+    if (send_all(c, d->line, d->len) < 0)
+        return -1;
+    uint64_t n;
+    int nonsync;
+    d->cont = line_literal(d->line, d->len, &n, &nonsync);
+    if (d->cont) {
+        d->literal = n;
+        d->swallow_lit = 0;
+    }
+    return 0;
+}
+
+/* LEN bytes from one side of pair I (UP: from the client), framed into
+ * lines and literals. -1: the pair is dead. */
+static int px_feed(mp_tcp_proxy *p, int i, int up, const char *buf, size_t len)
+{
+    px_dir *d = up ? &p->pairs[i].up : &p->pairs[i].dn;
+    int to = up ? p->pairs[i].s : p->pairs[i].c;
+    while (len > 0) {
+        if (d->literal > 0) {
+            size_t k = len < d->literal ? len : (size_t)d->literal;
+            if (!d->swallow_lit && !(up && p->pairs[i].discard_up) &&
+                send_all(to, buf, k) < 0)
+                return -1;
+            d->literal -= k;
+            buf += k;
+            len -= k;
+            continue;
+        }
+        const char *lf = memchr(buf, '\n', len);
+        size_t k = lf ? (size_t)(lf - buf) + 1 : len;
+        if (d->len + k > d->cap) {
+            d->cap = (d->len + k) * 2;
+            d->line = realloc(d->line, d->cap);
+            assert_non_null(d->line);
+        }
+        memcpy(d->line + d->len, buf, k);
+        d->len += k;
+        buf += k;
+        len -= k;
+        if (!lf)
+            break;
+        int r = up ? px_client_line(p, i) : px_server_line(p, i);
+        /* px_*_line may not have dropped the pair: its buffers are ours */
+        d->len = 0;
+        if (r < 0)
+            return -1;
+    }
+    return 0;
 }
 
 static void *proxy_main(void *arg)
@@ -747,6 +954,7 @@ static void *proxy_main(void *arg)
                     close(c);
                 } else {
                     int i = p->n_pairs++;
+                    memset(&p->pairs[i], 0, sizeof p->pairs[i]);
                     p->pairs[i].c = c;
                     p->pairs[i].s = s;
                     p->pairs[i].down = 0;
@@ -760,6 +968,19 @@ static void *proxy_main(void *arg)
         for (int i = pairs - 1; i >= 0; i--) {
             struct pollfd *cf = &fds[2 + 2 * i], *sf = &fds[3 + 2 * i];
             int dead = 0;
+            if (p->n_rules) {
+                if (cf->revents & (POLLIN | POLLHUP | POLLERR)) {
+                    ssize_t got = recv(p->pairs[i].c, buf, sizeof buf, 0);
+                    dead = got <= 0 || px_feed(p, i, 1, buf, (size_t)got) < 0;
+                }
+                if (!dead && (sf->revents & (POLLIN | POLLHUP | POLLERR))) {
+                    ssize_t got = recv(p->pairs[i].s, buf, sizeof buf, 0);
+                    dead = got <= 0 || px_feed(p, i, 0, buf, (size_t)got) < 0;
+                }
+                if (dead)
+                    drop_pair(p, i);
+                continue;
+            }
             if (cf->revents & (POLLIN | POLLHUP | POLLERR)) {
                 ssize_t got = recv(p->pairs[i].c, buf, sizeof buf, 0);
                 dead =
@@ -799,14 +1020,23 @@ static void *proxy_main(void *arg)
     return NULL;
 }
 
-mp_tcp_proxy *mp_proxy_start(int target_port, size_t cut_after,
-                             void (*on_cut)(void *ctx), void *ctx)
+static mp_tcp_proxy *proxy_new(int target_port, size_t cut_after,
+                               void (*on_cut)(void *ctx), void *ctx,
+                               const mp_proxy_rule *rules, size_t n_rules)
 {
+    if (n_rules > PROXY_MAX_RULES)
+        fail_msg("proxy: at most %d rules", PROXY_MAX_RULES);
     mp_tcp_proxy *p = calloc(1, sizeof *p);
     p->target_port = target_port;
     p->cut_after = cut_after;
     p->on_cut = on_cut;
     p->ctx = ctx;
+    for (size_t r = 0; r < n_rules; r++) {
+        if (!rules[r].command || !rules[r].reply || rules[r].nth < 1)
+            fail_msg("proxy: rule %zu needs a command, a reply and nth >= 1", r);
+        p->rules[r] = rules[r];
+    }
+    p->n_rules = (int)n_rules;
     pthread_mutex_init(&p->lock, NULL);
     p->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
@@ -824,6 +1054,34 @@ mp_tcp_proxy *mp_proxy_start(int target_port, size_t cut_after,
     if (pthread_create(&p->thread, NULL, proxy_main, p) != 0)
         fail_msg("proxy: cannot start its thread");
     return p;
+}
+
+mp_tcp_proxy *mp_proxy_start(int target_port, size_t cut_after,
+                             void (*on_cut)(void *ctx), void *ctx)
+{
+    return proxy_new(target_port, cut_after, on_cut, ctx, NULL, 0);
+}
+
+mp_tcp_proxy *mp_proxy_start_rules(int target_port, const mp_proxy_rule *rules,
+                                   size_t n_rules)
+{
+    return proxy_new(target_port, 0, NULL, NULL, rules, n_rules);
+}
+
+int mp_proxy_fired(mp_tcp_proxy *p, size_t rule)
+{
+    pthread_mutex_lock(&p->lock);
+    int n = rule < PROXY_MAX_RULES ? p->fired[rule] : 0;
+    pthread_mutex_unlock(&p->lock);
+    return n;
+}
+
+int mp_proxy_seen(mp_tcp_proxy *p, size_t rule)
+{
+    pthread_mutex_lock(&p->lock);
+    int n = rule < PROXY_MAX_RULES ? p->seen[rule] : 0;
+    pthread_mutex_unlock(&p->lock);
+    return n;
 }
 
 int mp_proxy_port(const mp_tcp_proxy *p)

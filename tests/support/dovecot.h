@@ -111,6 +111,43 @@ long mp_dovecot_body_fetches(const mp_dovecot *d);
 typedef struct mp_tcp_proxy mp_tcp_proxy;
 mp_tcp_proxy *mp_proxy_start(int target_port, size_t cut_after,
                              void (*on_cut)(void *ctx), void *ctx);
+
+/* The same relay, answering some commands itself as a real server cannot
+ * be made to (throttling replies, issue 9.4). It follows the IMAP framing
+ * both ways (lines and literals). A rule matches each client command whose
+ * text after the tag starts with COMMAND ("APPEND", "UID FETCH"; case
+ * insensitive) and, when CONTAINS is set, whose first line holds CONTAINS;
+ * matches are counted over every connection, in the order they arrive. The
+ * rule fires at the NTH match (from 1), and at each later one too when
+ * EVERY is set. A command a rule fired at never reaches the server: the
+ * relay sends "TAG NOOP" in its place and swallows the command's literals
+ * (an APPEND is not stored), so the server's answers stay in order; the
+ * server's tagged answer to that NOOP is then replaced by "TAG REPLY" (e.g.
+ * REPLY "NO [THROTTLED] slow down"), or, with BYE set, by the untagged
+ * "* REPLY" (e.g. "BYE [UNAVAILABLE] throttled"), after which the
+ * connection is closed both ways; nothing the client sent after such a
+ * command reaches the server (nor is counted), as from a server that hung
+ * up. Every rule counts each command it matches, the first that fires
+ * answers it. The strings must outlive the relay.
+ * Limit: a synchronising literal ("{N}") of a relayed command is assumed
+ * to be sent (the server answered "+"); mailport sends "{N+}" to Dovecot.
+ * MP_PROXY_TRACE=FILE in the environment: every line relayed or injected
+ * is appended to FILE, for debugging a test. */
+typedef struct mp_proxy_rule {
+    const char *command;
+    const char *contains; /* NULL: any */
+    int nth;
+    int every;
+    int bye;
+    const char *reply;
+} mp_proxy_rule;
+mp_tcp_proxy *mp_proxy_start_rules(int target_port, const mp_proxy_rule *rules,
+                                   size_t n_rules);
+/* How often rule RULE (an index into the rules given) fired, and how many
+ * commands it matched in all (fired or not). */
+int mp_proxy_fired(mp_tcp_proxy *p, size_t rule);
+int mp_proxy_seen(mp_tcp_proxy *p, size_t rule);
+
 int mp_proxy_port(const mp_tcp_proxy *p);
 int mp_proxy_cuts(mp_tcp_proxy *p);
 void mp_proxy_stop(mp_tcp_proxy *p);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -265,4 +266,22 @@ char *mp_lf_form(const char *bytes, size_t len, size_t *out_len)
     out[w] = '\0';
     *out_len = w;
     return out;
+}
+
+double mp_json_number(const char *json, const char *name)
+{
+    char *key = mp_strf("\"%s\": ", name);
+    const char *p = strstr(json, key);
+    if (!p)
+        fail_msg("no %s in:\n%s", key, json);
+    double v = strtod(p + strlen(key), NULL);
+    free(key);
+    return v;
+}
+
+double mp_now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }

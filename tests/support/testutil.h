@@ -51,6 +51,12 @@ const char *mp_corpora(void);
  * Malloc'd and NUL-terminated; *OUT_LEN gets its length. */
 char *mp_lf_form(const char *bytes, size_t len, size_t *out_len);
 
+/* The first "NAME": number in JSON (a report's top-level count comes
+ * before its folders'); fails the test, showing JSON, when there is none. */
+double mp_json_number(const char *json, const char *name);
+/* CLOCK_MONOTONIC in seconds, for timing a run. */
+double mp_now_s(void);
+
 /* asprintf that fails the test on error. */
 char *mp_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
