@@ -5,7 +5,9 @@
  *
  * Property (abort() when it breaks): a line that parses, written again by
  * targz_manifest_format (what the sink writes), parses to the same fields
- * (an absent folder, flags, keywords or source key reads as ""). */
+ * (an absent folder, flags, keywords or source key reads as ""), byte for
+ * byte: strings that are not UTF-8 (from an old line's raw bytes, read by
+ * the legacy fallback, or from "<key>_hex") come back through "<key>_hex". */
 #include "targz_manifest.h"
 
 #include "fuzz_util.h"
