@@ -108,26 +108,9 @@ static void drop_unselected(const mp_options *opt, mp_msglist *l)
     l->slots = NULL;
 }
 
-/* Strict and loose hashes as plan.c takes them. */
-typedef struct plan_hash_arrays {
-    char (*strict)[65];
-    char (*loose)[65];
-} plan_hash_arrays;
-
-static void take_plan_hashes(const mp_content_hashes *h, const char *want,
-                             size_t n, plan_hash_arrays *out)
-{
-    out->strict = calloc(n + 1, sizeof *out->strict);
-    out->loose = calloc(n + 1, sizeof *out->loose);
-    for (size_t i = 0; i < n; i++)
-        if (want[i] && h[i].strict[0]) {
-            memcpy(out->strict[i], h[i].strict, 65);
-            memcpy(out->loose[i], h[i].loose, 65);
-        }
-}
-
 /* Destination messages no source message claimed that are a second copy of
- * one that was: same identity and the same content. */
+ * one that was: same identity and the same content (as verify compares it:
+ * fields that hold flags aside). */
 static void find_duplicates(verify_run *v, const char *dst_name,
                             const mp_msglist *dl, const mp_plan *plan,
                             const mp_content_hashes *dh, char *dup)
@@ -138,7 +121,7 @@ static void find_duplicates(verify_run *v, const char *dst_name,
         for (size_t k = 0; k < dl->n; k++)
             if (k != d && plan->dst_claimed[k] && dl->v[k].identity &&
                 strcmp(dl->v[k].identity, dl->v[d].identity) == 0 &&
-                strcmp(dh[k].strict, dh[d].strict) == 0) {
+                !mp_content_difference(&dh[k], &dh[d])) {
                 dup[d] = 1;
                 add_diff(v, DIFF_DUPLICATE, dst_name, &dl->v[d],
                          "a second copy of a message the source has once");
@@ -158,7 +141,7 @@ static int verify_folder(verify_run *v, mp_store *src, mp_store *dst,
     mp_plan plan = {0};
     mp_content_hashes *sh = NULL, *dh = NULL;
     char *want_src = NULL, *want_dst = NULL, *dup = NULL;
-    plan_hash_arrays ps = {0}, pd = {0};
+    mp_plan_hashes ps = {0}, pd = {0};
     int rc = 0;
 
     if (so->open_folder(src->handle, src_name, &sf, &si) != MP_OK ||
@@ -202,12 +185,11 @@ static int verify_folder(verify_run *v, mp_store *src, mp_store *dst,
         if (mp_hash_messages(src, sf, &sl, want_src, sh) != MP_OK ||
             mp_hash_messages(dst, df, &dl, want_dst, dh) != MP_OK)
             goto unreadable_store;
-        take_plan_hashes(sh, want_src, sl.n, &ps);
-        take_plan_hashes(dh, want_dst, dl.n, &pd);
+        mp_plan_hashes_take(&ps, sh, want_src, sl.n);
+        mp_plan_hashes_take(&pd, dh, want_dst, dl.n);
     }
-    mp_plan_hashes hs = {ps.strict, ps.loose}, hd = {pd.strict, pd.loose};
-    mp_plan_by_identity(&plan, &sl, &dl, -1, ps.strict ? &hs : NULL,
-                        pd.strict ? &hd : NULL);
+    mp_plan_by_identity(&plan, &sl, &dl, -1, ps.strict ? &ps : NULL,
+                        pd.strict ? &pd : NULL);
     mp_plan_pair_leftovers(&plan, &sl, &dl);
 
     /* Read in full what is still unread: every paired message, and each
@@ -292,10 +274,8 @@ out:
     free(want_src);
     free(want_dst);
     free(dup);
-    free(ps.strict);
-    free(ps.loose);
-    free(pd.strict);
-    free(pd.loose);
+    mp_plan_hashes_free(&ps);
+    mp_plan_hashes_free(&pd);
     return rc;
 }
 

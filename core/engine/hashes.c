@@ -1,6 +1,7 @@
 #include "hashes.h"
 
 #include "digest.h"
+#include "storefields.h"
 
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -24,13 +25,18 @@ void mp_loose_init(mp_loose_digest *d)
     d->last = -1;
 }
 
-typedef enum { KEEP_BREAKS_FOLD, DROP_BREAKS } filter_kind;
+typedef enum { KEEP_BREAKS_FOLD, DROP_BREAKS, DROP_STORE_FIELDS } filter_kind;
 
 /* Feed normalised (LF) text to SHA: with the bytes servers replace folded
- * into 'X' (the loose digest), or without its line breaks. */
+ * into 'X' (the loose digest), without its line breaks, or (SHA then being
+ * an mp_field_filter that hashes) without the store fields. */
 static void feed_filtered(void *sha, const char *buf, size_t len,
                           filter_kind kind)
 {
+    if (kind == DROP_STORE_FIELDS) {
+        mp_field_filter_feed(sha, buf, len);
+        return;
+    }
     unsigned char out[4096];
     size_t w = 0;
     for (size_t i = 0; i < len; i++) {
@@ -105,6 +111,8 @@ const char *mp_content_difference(const mp_content_hashes *a,
 {
     if (strcmp(a->strict, b->strict) == 0)
         return NULL;
+    if (a->nostore[0] && strcmp(a->nostore, b->nostore) == 0)
+        return NULL; /* only the fields that hold flags: compared as flags */
     if (a->nobreak[0] && strcmp(a->nobreak, b->nobreak) == 0)
         return "line endings only";
     if (a->loose[0] && strcmp(a->loose, b->loose) == 0)
@@ -123,8 +131,17 @@ typedef struct hash_run {
     mp_eol_conv nobreak_lf;
     int nobreak_last;
     mp_loose_digest loose;
+    void *nostore; /* EVP_MD_CTX, fed by nostore_filter */
+    mp_field_filter nostore_filter;
+    mp_eol_conv nostore_lf;
+    int nostore_last;
     int open;
 } hash_run;
+
+static void hash_kept(void *sha, const char *p, size_t n)
+{
+    EVP_DigestUpdate(sha, p, n);
+}
 
 static mp_status hash_begin(void *ctx, size_t index, const mp_msg_info *info)
 {
@@ -137,6 +154,11 @@ static mp_status hash_begin(void *ctx, size_t index, const mp_msg_info *info)
     mp_eol_init(&h->nobreak_lf, MP_EOLCONV_TO_LF);
     h->nobreak_last = -1;
     mp_loose_init(&h->loose);
+    h->nostore = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(h->nostore, EVP_sha256(), NULL);
+    mp_field_filter_init(&h->nostore_filter, hash_kept, h->nostore);
+    mp_eol_init(&h->nostore_lf, MP_EOLCONV_TO_LF);
+    h->nostore_last = -1;
     h->open = 1;
     return MP_OK;
 }
@@ -148,6 +170,8 @@ static mp_status hash_data(void *ctx, const void *buf, size_t len)
     feed_normalised(&h->nobreak_lf, h->nobreak, &h->nobreak_last, buf, len,
                     DROP_BREAKS);
     mp_loose_update(&h->loose, buf, len);
+    feed_normalised(&h->nostore_lf, &h->nostore_filter, &h->nostore_last, buf,
+                    len, DROP_STORE_FIELDS);
     return MP_OK;
 }
 
@@ -160,6 +184,10 @@ static void hash_close(hash_run *h, mp_content_hashes *into)
                     DROP_BREAKS);
     final_hex(h->nobreak, got.nobreak);
     mp_loose_final(&h->loose, got.loose);
+    feed_normalised(&h->nostore_lf, &h->nostore_filter, &h->nostore_last, NULL,
+                    0, DROP_STORE_FIELDS);
+    mp_field_filter_finish(&h->nostore_filter);
+    final_hex(h->nostore, got.nostore);
     h->open = 0;
     if (into)
         *into = got;
@@ -211,4 +239,28 @@ mp_status mp_hash_messages(mp_store *store, void *folder, mp_msglist *list,
     free(keys);
     free(positions);
     return st;
+}
+
+void mp_plan_hashes_take(mp_plan_hashes *out, const mp_content_hashes *h,
+                         const char *want, size_t n)
+{
+    out->strict = calloc(n + 1, sizeof *out->strict);
+    out->loose = calloc(n + 1, sizeof *out->loose);
+    out->nostore = calloc(n + 1, sizeof *out->nostore);
+    for (size_t i = 0; i < n; i++)
+        if (want[i] && h[i].strict[0]) {
+            memcpy(out->strict[i], h[i].strict, 65);
+            memcpy(out->loose[i], h[i].loose, 65);
+            memcpy(out->nostore[i], h[i].nostore, 65);
+        }
+}
+
+void mp_plan_hashes_free(mp_plan_hashes *h)
+{
+    free(h->strict);
+    free(h->loose);
+    free(h->nostore);
+    h->strict = NULL;
+    h->loose = NULL;
+    h->nostore = NULL;
 }

@@ -5,6 +5,7 @@
 
 #include "eol.h"
 #include "msglist.h"
+#include "plan.h"
 #include "store.h"
 
 #include <stddef.h>
@@ -31,11 +32,18 @@ void mp_loose_final(mp_loose_digest *d, char hex[65]); /* also frees */
  * "line endings only" (the text is the same once every line break is
  * dropped: line breaks were added, lost or moved, e.g. a lone CR that a
  * store dropped, or a final line break added), "bytes a server replaces
- * (NUL, 8-bit, X)" (equal loose digests), else "content". */
+ * (NUL, 8-bit, X)" (equal loose digests), else "content". NULL (no
+ * difference) also when they differ only in the fields mail readers keep
+ * flags in (Status, X-Mozilla-Status, ...: storefields.h). */
 typedef struct mp_content_hashes {
     char strict[65];  /* mp_digest; "" when unreadable */
     char nobreak[65]; /* the normalised text without its line breaks */
     char loose[65];
+    /* The normalised form without the header fields mail readers keep
+     * flags in (plugins/common/storefields.h): equal, the two differ only
+     * in how a store wrote their flags, which verify compares as flags,
+     * so they are the same content. */
+    char nostore[65];
 } mp_content_hashes;
 
 const char *mp_content_difference(const mp_content_hashes *a,
@@ -53,5 +61,12 @@ void mp_content_hashes_buffer(const void *buf, size_t len,
  * failure with the store's error set. */
 mp_status mp_hash_messages(mp_store *store, void *folder, mp_msglist *list,
                            const char *wanted, mp_content_hashes *out);
+
+/* The hashes of H (N messages) that WANT marks and that were read, as the
+ * planner takes them (mp_plan_hashes, arrays of N + 1, "" where not
+ * hashed). Free with mp_plan_hashes_free. */
+void mp_plan_hashes_take(mp_plan_hashes *out, const mp_content_hashes *h,
+                         const char *want, size_t n);
+void mp_plan_hashes_free(mp_plan_hashes *h);
 
 #endif

@@ -1,6 +1,7 @@
 #include "header.h"
 
 #include "eol.h"
+#include "storefields.h"
 
 #include <gmime/gmime.h>
 #include <openssl/evp.h>
@@ -73,37 +74,6 @@ static char *normalised_header(const char *hdr, size_t len, size_t *out_len)
     return norm;
 }
 
-/* Is the header line L[0..N) one of the fields mail readers keep their
- * own flags and indexes in, and rewrite in place (mutt's Status and
- * X-Status, Thunderbird's X-Mozilla-*, UW IMAP's X-UID, X-Keywords,
- * X-IMAP, X-IMAPbase, and the Content-Length and Lines mutt adds when it
- * rewrites an mbox)? The same list as plugins/mbox/mbox_key.h. */
-static int store_field_line(const char *l, size_t n)
-{
-    static const char *const names[] = {"Status",
-                                        "X-Status",
-                                        "X-Mozilla-Status",
-                                        "X-Mozilla-Status2",
-                                        "X-Mozilla-Keys",
-                                        "X-Keywords",
-                                        "X-UID",
-                                        "X-IMAP",
-                                        "X-IMAPbase",
-                                        "Content-Length",
-                                        "Lines",
-                                        NULL};
-    const char *colon = memchr(l, ':', n);
-    if (!colon)
-        return 0;
-    size_t k = (size_t)(colon - l);
-    while (k > 0 && (l[k - 1] == ' ' || l[k - 1] == '\t'))
-        k--;
-    for (const char *const *f = names; *f; f++)
-        if (strlen(*f) == k && strncasecmp(*f, l, k) == 0)
-            return 1;
-    return 0;
-}
-
 /* Drop the store fields (and their continuation lines) from the LF
  * header block H[0..*LEN), in place. */
 static void drop_store_fields(char *h, size_t *len)
@@ -114,7 +84,7 @@ static void drop_store_fields(char *h, size_t *len)
         const char *nl = memchr(h + i, '\n', *len - i);
         size_t n = nl ? (size_t)(nl - (h + i)) + 1 : *len - i;
         if (h[i] != ' ' && h[i] != '\t')
-            dropping = store_field_line(h + i, n);
+            dropping = mp_store_field_line(h + i, n);
         if (!dropping) {
             memmove(h + w, h + i, n);
             w += n;

@@ -204,13 +204,17 @@ static int hashed_equal(const char (*a)[65], size_t i, const char (*b)[65],
  * date, then with one of any date: equal bytes outweigh a date that moved
  * (a Maildir copied with cp -r, an mbox rewritten by a mail reader), as
  * they outweigh a size a server changed, while two equal messages of two
- * dates still pair date with date. A message not hashed pairs on its
+ * dates still pair date with date. Last of the hashes, equal content but
+ * for the fields mail readers keep flags in (a message marked read in an
+ * mbox since). A message not hashed pairs on its
  * identity, date and size alone (the last round). */
 typedef enum pair_round {
     ROUND_STRICT_SAME_DATE,
     ROUND_STRICT,
     ROUND_LOOSE_SAME_DATE,
     ROUND_LOOSE,
+    ROUND_NOSTORE_SAME_DATE,
+    ROUND_NOSTORE,
     ROUND_IDENTITY,
     ROUND_COUNT
 } pair_round;
@@ -227,11 +231,13 @@ static int round_accepts(const mp_plan *p, const mp_msglist *src,
     switch (round) {
     case ROUND_STRICT_SAME_DATE:
     case ROUND_LOOSE_SAME_DATE:
+    case ROUND_NOSTORE_SAME_DATE:
         if (!same_message(s, &dst->v[d], -1))
             return 0;
         break;
     case ROUND_STRICT:
     case ROUND_LOOSE:
+    case ROUND_NOSTORE:
         break;
     case ROUND_IDENTITY:
     case ROUND_COUNT:
@@ -240,7 +246,9 @@ static int round_accepts(const mp_plan *p, const mp_msglist *src,
     }
     if (round == ROUND_STRICT_SAME_DATE || round == ROUND_STRICT)
         return hashed_equal(sh->strict, i, dh ? dh->strict : NULL, d);
-    return hashed_equal(sh->loose, i, dh ? dh->loose : NULL, d);
+    if (round == ROUND_LOOSE_SAME_DATE || round == ROUND_LOOSE)
+        return hashed_equal(sh->loose, i, dh ? dh->loose : NULL, d);
+    return hashed_equal(sh->nostore, i, dh ? dh->nostore : NULL, d);
 }
 
 /* Pair undecided source messages with the first unclaimed destination

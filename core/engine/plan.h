@@ -65,6 +65,10 @@ void mp_plan_filter_out(mp_plan *p, size_t i);
 typedef struct mp_plan_hashes {
     char (*strict)[65];
     char (*loose)[65];
+    /* Without the fields mail readers keep flags in (storefields.h): a
+     * message marked read in mutt or Thunderbird since its copy was made
+     * is still that message. NULL: not known. */
+    char (*nostore)[65];
 } mp_plan_hashes;
 
 /* Phase 2a: which messages need their content hash before identity
@@ -89,7 +93,8 @@ size_t mp_plan_ambiguous(const mp_plan *p, const mp_msglist *src,
  * Message-ID but differing in date or size stay apart unless their content
  * is equal. Pairing is one-to-one. Within an ambiguous identity (SRC_H /
  * DST_H given, NULL otherwise) equal strict hashes pair first, then equal
- * loose hashes (a copy the server altered); in each, a copy with the same
+ * loose hashes (a copy the server altered), then equal hashes without the
+ * fields mail readers keep flags in; in each, a copy with the same
  * internal date is taken before one whose date moved (a Maildir copied
  * with cp -r has new file times but the same bytes). A hashed message
  * matching nothing by hash is not paired. */

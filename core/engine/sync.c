@@ -405,8 +405,7 @@ static mp_status open_dst_reader(folder_pass *p, mp_store **store,
 
 typedef struct pass_hashes {
     mp_content_hashes *src, *dst;
-    char (*strict[2])[65];
-    char (*loose[2])[65];
+    mp_plan_hashes plan[2]; /* source, destination */
 } pass_hashes;
 
 /* Content hashes of the messages whose identity is shared, so that pairing
@@ -450,15 +449,8 @@ static mp_status hash_ambiguous(folder_pass *p, pass_hashes *h, int *have)
     mp_content_hashes *side[2] = {h->src, h->dst};
     size_t n[2] = {p->src.n, p->dst.n};
     char *want[2] = {want_src, want_dst};
-    for (int s = 0; s < 2; s++) {
-        h->strict[s] = calloc(n[s] + 1, sizeof *h->strict[s]);
-        h->loose[s] = calloc(n[s] + 1, sizeof *h->loose[s]);
-        for (size_t i = 0; i < n[s]; i++)
-            if (want[s][i] && side[s][i].strict[0]) {
-                memcpy(h->strict[s][i], side[s][i].strict, 65);
-                memcpy(h->loose[s][i], side[s][i].loose, 65);
-            }
-    }
+    for (int s = 0; s < 2; s++)
+        mp_plan_hashes_take(&h->plan[s], side[s], want[s], n[s]);
     *have = 1;
 out:
     free(want_src);
@@ -470,10 +462,8 @@ static void free_hashes(pass_hashes *h)
 {
     free(h->src);
     free(h->dst);
-    for (int s = 0; s < 2; s++) {
-        free(h->strict[s]);
-        free(h->loose[s]);
-    }
+    for (int s = 0; s < 2; s++)
+        mp_plan_hashes_free(&h->plan[s]);
 }
 
 static void filter_plan(folder_pass *p)
@@ -521,10 +511,8 @@ static mp_status make_plan(folder_pass *p)
             free_hashes(&h);
             return st;
         }
-        mp_plan_hashes sh = {h.strict[0], h.loose[0]};
-        mp_plan_hashes dh = {h.strict[1], h.loose[1]};
         mp_plan_by_identity(&p->plan, &p->src, &p->dst, env->size_comparable,
-                            have ? &sh : NULL, have ? &dh : NULL);
+                            have ? &h.plan[0] : NULL, have ? &h.plan[1] : NULL);
         free_hashes(&h);
     }
     filter_plan(p);

@@ -6,34 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-enum { PH_FROM_LINE, PH_LINE_START, PH_LINE, PH_BODY };
-
-/* The header fields mail readers rewrite in place (see mbox_key.h). */
-static const char *const rewritten_fields[] = {
-    "Status",
-    "X-Status",
-    "X-Mozilla-Status",
-    "X-Mozilla-Status2",
-    "X-Mozilla-Keys",
-    "X-Keywords",
-    "X-UID",
-    "X-IMAP",
-    "X-IMAPbase",
-    "Content-Length",
-    "Lines",
-    NULL,
-};
-
-static int rewritten_field(const char *name, size_t n)
+static void hash_out(void *ctx, const char *p, size_t n)
 {
-    while (n > 0 && (name[n - 1] == ' ' || name[n - 1] == '\t'))
-        n--; /* "Status :" (RFC 5322 obs-optional) */
-    for (const char *const *f = rewritten_fields; *f; f++)
-        if (strlen(*f) == n && strncasecmp(*f, name, n) == 0)
-            return 1;
-    return 0;
+    EVP_DigestUpdate(ctx, p, n);
 }
 
 int mbox_tagger_begin(mbox_tagger *t)
@@ -45,81 +21,28 @@ int mbox_tagger_begin(mbox_tagger *t)
         return -1;
     }
     t->md = md;
-    t->phase = PH_FROM_LINE;
+    t->in_from_line = 1;
+    mp_field_filter_init(&t->rest, hash_out, md);
     return 0;
-}
-
-static void hash(mbox_tagger *t, const char *p, size_t n)
-{
-    if (n)
-        EVP_DigestUpdate(t->md, p, n);
-}
-
-/* Decide what the line begun in T->line_start is: called with the
- * field's colon, a full buffer, or the line's end as its last byte. */
-static void decide_line(mbox_tagger *t, int colon)
-{
-    t->skipping = colon && rewritten_field(t->line_start, t->held - 1);
-    if (!t->skipping)
-        hash(t, t->line_start, t->held);
-    t->held = 0;
 }
 
 void mbox_tagger_feed(mbox_tagger *t, const char *p, size_t n)
 {
-    size_t i = 0;
-    while (i < n) {
-        const char *nl;
-        size_t upto;
-        switch (t->phase) {
-        case PH_BODY:
-            hash(t, p + i, n - i);
-            return;
-        case PH_FROM_LINE:
-        case PH_LINE:
-            nl = memchr(p + i, '\n', n - i);
-            upto = nl ? (size_t)(nl - p) + 1 : n;
-            if (t->phase == PH_FROM_LINE || !t->skipping)
-                hash(t, p + i, upto - i);
-            i = upto;
-            if (nl)
-                t->phase = PH_LINE_START;
-            break;
-        case PH_LINE_START: {
-            char b = p[i];
-            if (t->held == 0 && (b == ' ' || b == '\t')) {
-                t->phase = PH_LINE; /* a continuation: as its field */
-                break;
-            }
-            if (b == '\n' &&
-                (t->held == 0 || (t->held == 1 && t->line_start[0] == '\r'))) {
-                hash(t, t->line_start, t->held); /* the empty line */
-                hash(t, "\n", 1);
-                t->held = 0;
-                t->phase = PH_BODY;
-                i++;
-                break;
-            }
-            t->line_start[t->held++] = b;
-            i++;
-            if (b == ':') {
-                decide_line(t, 1);
-                t->phase = PH_LINE;
-            } else if (b == '\n') {
-                decide_line(t, 0); /* a line without a colon: kept */
-            } else if (t->held == sizeof t->line_start) {
-                decide_line(t, 0); /* longer than any field left out */
-                t->phase = PH_LINE;
-            }
-            break;
-        }
-        }
+    if (t->in_from_line && n) {
+        const char *nl = memchr(p, '\n', n);
+        size_t upto = nl ? (size_t)(nl - p) + 1 : n;
+        EVP_DigestUpdate(t->md, p, upto);
+        t->in_from_line = !nl;
+        p += upto;
+        n -= upto;
     }
+    if (n)
+        mp_field_filter_feed(&t->rest, p, n);
 }
 
 uint64_t mbox_tagger_end(mbox_tagger *t)
 {
-    hash(t, t->line_start, t->held);
+    mp_field_filter_finish(&t->rest);
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     EVP_DigestFinal_ex(t->md, d, &len);

@@ -12,10 +12,11 @@
  * TAG is 16 lower-case hex digits, the first 64 bits of the SHA-256 of the
  * message's bytes as they lie in the file: its From_ line included, the
  * separator line after it excluded, and without the header fields that
- * mail readers rewrite in place to keep flags and indexes (Status,
- * X-Status, X-Mozilla-Status, X-Mozilla-Status2, X-Mozilla-Keys,
- * X-Keywords, X-UID, X-IMAP, X-IMAPbase, Content-Length, Lines; names
- * case-insensitive, continuation lines with their field). "-N" (N >= 2)
+ * mail readers rewrite in place to keep flags and indexes (the list in
+ * plugins/common/storefields.h: Status, X-Status, X-Mozilla-Status,
+ * X-Mozilla-Status2, X-Mozilla-Keys, X-Keywords, X-UID, X-IMAP,
+ * X-IMAPbase, Content-Length, Lines; names case-insensitive, continuation
+ * lines with their field). "-N" (N >= 2)
  * marks the N-th message of the file, in file order, with an equal tag:
  * equal bytes, so which copy gets which key does not matter.
  *
@@ -26,6 +27,8 @@
 #ifndef MBOX_KEY_H
 #define MBOX_KEY_H
 
+#include "storefields.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,11 +38,9 @@
 /* A running tag over a message's bytes, fed in any pieces (the sink feeds
  * what it writes, the reader a whole message at once). */
 typedef struct mbox_tagger {
-    void *md;            /* EVP_MD_CTX */
-    int phase;           /* From_ line, header, body */
-    int skipping;        /* the current header field is one left out */
-    size_t held;         /* bytes of the current line's start kept back */
-    char line_start[24]; /* ... until the field name is known */
+    void *md;              /* EVP_MD_CTX */
+    int in_from_line;      /* still in the From_ line, hashed whole */
+    mp_field_filter rest;  /* the message after it (storefields.h) */
 } mbox_tagger;
 
 /* Returns 0, or -1 when out of memory. */

@@ -126,7 +126,7 @@ static void shared_identity_pairs_by_content(void **state)
     assert_true(ws[0] && ws[1] && wd[0]);
     char sh[2][65] = {"aaaa", "bbbb"}, sl[2][65] = {"AAAA", "BBBB"};
     char dh[1][65] = {"bbbb"}, dl[1][65] = {"BBBB"};
-    mp_plan_hashes hs = {sh, sl}, hd = {dh, dl};
+    mp_plan_hashes hs = {sh, sl, NULL}, hd = {dh, dl, NULL};
     mp_plan_by_identity(&p, &src, &dst, 1, &hs, &hd);
     mp_plan_finish(&p);
     assert_int_equal(p.entries[0].action, MP_PLAN_COPY);
@@ -159,7 +159,7 @@ static void header_identity_is_confirmed_by_content(void **state)
     assert_true(ws[0] && wd[0] && !ws[1] && !wd[1]);
     char sh[2][65] = {"new", ""}, sl[2][65] = {"NEW", ""};
     char dh[2][65] = {"old", ""}, dl[2][65] = {"OLD", ""};
-    mp_plan_hashes hs = {sh, sl}, hd = {dh, dl};
+    mp_plan_hashes hs = {sh, sl, NULL}, hd = {dh, dl, NULL};
     mp_plan_by_identity(&p, &src, &dst, 1, &hs, &hd);
     mp_plan_finish(&p);
     assert_int_equal(p.entries[0].action, MP_PLAN_COPY);
@@ -188,7 +188,7 @@ static void altered_copy_pairs_by_loose_hash(void **state)
     assert_int_equal(mp_plan_ambiguous(&p, &src, &dst, 1, ws, wd), 4);
     char sh[2][65] = {"s1", "s2"}, sl[2][65] = {"L1", "L2"};
     char dh[2][65] = {"x1", "x2"}, dl[2][65] = {"L1", "L9"};
-    mp_plan_hashes hs = {sh, sl}, hd = {dh, dl};
+    mp_plan_hashes hs = {sh, sl, NULL}, hd = {dh, dl, NULL};
     mp_plan_by_identity(&p, &src, &dst, 1, &hs, &hd);
     mp_plan_finish(&p);
     assert_int_equal(p.entries[0].action, MP_PLAN_SKIP);
