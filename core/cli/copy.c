@@ -136,6 +136,7 @@ typedef struct job {
     int exit_code; /* worst store-level failure, under lock */
     int stopped;   /* a store failed for good: take no more folders */
     int gone_taken; /* a worker has taken the folders gone from the source */
+    int settled;    /* waited for a killed run's appends to land */
 } job;
 
 typedef struct worker {
@@ -427,11 +428,12 @@ static int claim_state(job *j, mp_state **claim)
         mp_debug("cannot record the endpoints in %s", j->state_path);
     free(s);
     free(d);
-    if (rc == 1) {
+    if (rc == 1 && !j->settled) {
         mp_info("the last run with this state was interrupted; waiting %d s "
                 "for the destination to settle",
                 CRASH_SETTLE_SECONDS);
         sleep(CRASH_SETTLE_SECONDS);
+        j->settled = 1;
     }
     return 0;
 }
@@ -469,6 +471,21 @@ static int claim_destination(job *j, int *fd_out)
         free(path);
         return -1;
     }
+    /* A run that ends empties the file (release_destination); a pid still
+     * in it is a run that was killed. Its last appends may still be on
+     * their way into the server, where a scan would miss them and this run
+     * store them again: the wait the state's crash record gives, here for
+     * runs without that state (a state file deleted, --no-state). */
+    char old[32] = "";
+    ssize_t got = pread(fd, old, sizeof old - 1, 0);
+    if (got > 0 && !j->settled) {
+        old[strcspn(old, "\n")] = '\0';
+        mp_info("the last run into %s (pid %s) was interrupted; waiting %d s "
+                "for the destination to settle",
+                j->dest, old, CRASH_SETTLE_SECONDS);
+        sleep(CRASH_SETTLE_SECONDS);
+        j->settled = 1;
+    }
     char pid[32];
     int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
     if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len)
@@ -476,6 +493,17 @@ static int claim_destination(job *j, int *fd_out)
     free(path);
     *fd_out = fd;
     return 0;
+}
+
+/* The run is over (done, failed or stopped cleanly): nothing of it is on
+ * its way any more. */
+static void release_destination(int fd)
+{
+    if (fd < 0)
+        return;
+    if (ftruncate(fd, 0) != 0)
+        mp_debug("cannot empty the destination lock: %s", strerror(errno));
+    close(fd);
 }
 
 /* Subscribe, on the destination, INBOX and every folder this run synced
@@ -784,8 +812,7 @@ done:
         mp_state_release(claim);
         mp_state_close(claim);
     }
-    if (dest_lock >= 0)
-        close(dest_lock);
+    release_destination(dest_lock);
     mp_store_close(first.src);
     mp_store_close(first.dst);
     int signo = mp_interrupted();
