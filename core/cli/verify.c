@@ -12,6 +12,7 @@
 #include "plan.h"
 #include "store.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -322,30 +323,41 @@ static int write_report(const verify_run *v, const char *path)
             close(fd);
         return -1;
     }
-    fprintf(f, "{\"checked\": %llu", (unsigned long long)v->checked);
-    for (int k = 0; k < DIFF__N; k++) {
-        fprintf(f, ",\n \"%s\": [", diff_names[k]);
-        int first = 1;
-        for (size_t i = 0; i < v->n_diffs; i++) {
+    json_t *o = json_object(), *w = json_array();
+    int bad = !o || !w ||
+              json_object_set_new(o, "checked",
+                                  json_integer((json_int_t)v->checked)) != 0;
+    for (int k = 0; !bad && k < DIFF__N; k++) {
+        json_t *a = json_array();
+        bad = !a || json_object_set_new(o, diff_names[k], a) != 0;
+        for (size_t i = 0; !bad && i < v->n_diffs; i++) {
             if (v->diffs[i].kind != (diff_kind)k)
                 continue;
-            fputs(first ? "{\"folder\": " : ", {\"folder\": ", f);
-            first = 0;
-            mp_json_string(f, v->diffs[i].folder);
-            fputs(", \"message\": ", f);
-            mp_json_string(f, v->diffs[i].message);
-            if (v->diffs[i].detail) {
-                fputs(", \"detail\": ", f);
-                mp_json_string(f, v->diffs[i].detail);
-            }
-            fputc('}', f);
+            json_t *d = json_object();
+            bad = !d || json_array_append_new(a, d) != 0 ||
+                  json_object_set_new(d, "folder",
+                                      mp_json_text(v->diffs[i].folder)) != 0 ||
+                  json_object_set_new(d, "message",
+                                      mp_json_text(v->diffs[i].message)) != 0 ||
+                  (v->diffs[i].detail &&
+                   json_object_set_new(d, "detail",
+                                       mp_json_text(v->diffs[i].detail)) != 0);
         }
-        fputc(']', f);
     }
-    fputs(",\n \"warnings\": [", f);
-    if (v->unmatched)
-        mp_json_string(f, v->unmatched);
-    fputs("]}\n", f);
+    bad = bad || (v->unmatched &&
+                  json_array_append_new(w, mp_json_text(v->unmatched)) != 0) ||
+          json_object_set(o, "warnings", w) != 0;
+    if (!bad) {
+        mp_json_write_report(f, o, 0);
+        fputc('\n', f);
+    }
+    json_decref(w);
+    json_decref(o);
+    if (bad) {
+        fclose(f);
+        errno = ENOMEM;
+        return -1;
+    }
     return fclose(f) == 0 ? 0 : -1;
 }
 

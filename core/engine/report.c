@@ -2,6 +2,7 @@
 
 #include "json.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -197,83 +198,126 @@ size_t mp_report_n_errors(const mp_report *r)
     return r->n_errors;
 }
 
-/* ],\n "NAME": [{"folder": ..., "message": ... or null, "TEXT": ...}, ...] */
-static void write_entries(FILE *f, const char *name, const report_error *v,
-                          size_t n, const char *text)
+static int set_count(json_t *o, const char *key, uint64_t n)
 {
-    fprintf(f, "],\n \"%s\": [", name);
-    for (size_t i = 0; i < n; i++) {
-        fputs(i ? ",\n  {\"folder\": " : "\n  {\"folder\": ", f);
-        mp_json_string(f, v[i].folder);
-        fputs(", \"message\": ", f);
-        if (v[i].message)
-            mp_json_string(f, v[i].message);
-        else
-            fputs("null", f);
-        fprintf(f, ", \"%s\": ", text);
-        mp_json_string(f, v[i].error);
-        fputc('}', f);
+    return json_object_set_new(o, key, json_integer((json_int_t)n));
+}
+
+static int set_text(json_t *o, const char *key, const char *s)
+{
+    return json_object_set_new(o, key, s ? mp_json_text(s) : json_null());
+}
+
+/* [{"folder": ..., "message": ... or null, "TEXT": ...}, ...] */
+static json_t *entries(const report_error *v, size_t n, const char *text)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++) {
+        json_t *e = json_object();
+        if (!e || set_text(e, "folder", v[i].folder) != 0 ||
+            set_text(e, "message", v[i].message) != 0 ||
+            set_text(e, text, v[i].error ? v[i].error : "") != 0 ||
+            json_array_append_new(a, e) != 0) {
+            json_decref(a);
+            return NULL;
+        }
     }
+    return a;
+}
+
+/* The report as a jansson object, keys in the order of CLI.md. */
+static json_t *report_json(const mp_report *r)
+{
+    static const struct {
+        const char *key;
+        mp_counter c;
+    } totals[] = {
+        {"copied", MP_COUNT_COPIED},
+        {"skipped", MP_COUNT_SKIPPED},
+        {"flags_updated", MP_COUNT_FLAGS_UPDATED},
+        {"failed", MP_COUNT_FAILED},
+        {"bytes", MP_COUNT_BYTES},
+        {"filtered", MP_COUNT_FILTERED},
+        {"removed", MP_COUNT_REMOVED},
+        {"altered", MP_COUNT_ALTERED},
+        {"subscribed", MP_COUNT_SUBSCRIBED},
+        {"connections", MP_COUNT_CONNECTIONS},
+    }, per_folder[] = {
+        {"copied", MP_COUNT_COPIED},
+        {"skipped", MP_COUNT_SKIPPED},
+        {"failed", MP_COUNT_FAILED},
+        {"flags_updated", MP_COUNT_FLAGS_UPDATED},
+        {"filtered", MP_COUNT_FILTERED},
+        {"removed", MP_COUNT_REMOVED},
+        {"bytes", MP_COUNT_BYTES},
+    };
+    json_t *o = json_object(), *folders = json_array(), *warnings = json_array();
+    int bad = !o || !folders || !warnings;
+    for (size_t i = 0; !bad && i < sizeof totals / sizeof *totals; i++)
+        bad = set_count(o, totals[i].key, r->total[totals[i].c]) != 0;
+    bad = bad ||
+          json_object_set_new(o, "rate_limit_seconds",
+                              json_real((double)r->total[MP_COUNT_RATE_WAIT_MS] /
+                                        1000.0)) != 0 ||
+          json_object_set_new(o, "throttled_seconds",
+                              json_real((double)r->total[MP_COUNT_THROTTLED_MS] /
+                                        1000.0)) != 0;
+    for (size_t i = 0; !bad && i < r->n_folders; i++) {
+        const folder_counts *fc = &r->folders[i];
+        json_t *fo = json_object();
+        bad = !fo || set_text(fo, "name", fc->name) != 0;
+        for (size_t k = 0; !bad && k < sizeof per_folder / sizeof *per_folder; k++)
+            bad = set_count(fo, per_folder[k].key, fc->n[per_folder[k].c]) != 0;
+        if (bad || json_array_append_new(folders, fo) != 0) {
+            json_decref(fo);
+            bad = 1;
+        }
+    }
+    for (size_t i = 0; !bad && i < r->n_warnings; i++)
+        bad = json_array_append_new(warnings,
+                                    mp_json_text(r->warnings[i] ? r->warnings[i] : "")) != 0;
+    bad = bad || json_object_set(o, "folders", folders) != 0 ||
+          json_object_set_new(o, "errors",
+                              entries(r->errors, r->n_errors, "error")) != 0 ||
+          json_object_set_new(o, "altered_messages",
+                              entries(r->altered, r->n_altered, "difference")) != 0 ||
+          json_object_set(o, "warnings", warnings) != 0;
+    json_decref(folders);
+    json_decref(warnings);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 int mp_report_write(const mp_report *r, const char *path)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -1;
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
+    json_t *o = report_json(r);
+    if (!o) {
+        errno = ENOMEM;
         return -1;
     }
-    mp_report_print(r, f);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
+        json_decref(o);
+        return -1;
+    }
+    mp_json_write_report(f, o, 1);
+    json_decref(o);
     fputc('\n', f);
     return fclose(f) == 0 ? 0 : -1;
 }
 
 void mp_report_print(const mp_report *r, FILE *f)
 {
-    fprintf(f,
-            "{\"copied\": %llu, \"skipped\": %llu, \"flags_updated\": %llu, "
-            "\"failed\": %llu, \"bytes\": %llu, \"filtered\": %llu, "
-            "\"removed\": %llu, \"altered\": %llu, \"subscribed\": %llu, "
-            "\"connections\": %llu, \"rate_limit_seconds\": %.3f, "
-            "\"throttled_seconds\": %.3f,\n \"folders\": [",
-            (unsigned long long)r->total[MP_COUNT_COPIED],
-            (unsigned long long)r->total[MP_COUNT_SKIPPED],
-            (unsigned long long)r->total[MP_COUNT_FLAGS_UPDATED],
-            (unsigned long long)r->total[MP_COUNT_FAILED],
-            (unsigned long long)r->total[MP_COUNT_BYTES],
-            (unsigned long long)r->total[MP_COUNT_FILTERED],
-            (unsigned long long)r->total[MP_COUNT_REMOVED],
-            (unsigned long long)r->total[MP_COUNT_ALTERED],
-            (unsigned long long)r->total[MP_COUNT_SUBSCRIBED],
-            (unsigned long long)r->total[MP_COUNT_CONNECTIONS],
-            (double)r->total[MP_COUNT_RATE_WAIT_MS] / 1000.0,
-            (double)r->total[MP_COUNT_THROTTLED_MS] / 1000.0);
-    for (size_t i = 0; i < r->n_folders; i++) {
-        const folder_counts *fc = &r->folders[i];
-        fputs(i ? ",\n  {\"name\": " : "\n  {\"name\": ", f);
-        mp_json_string(f, fc->name);
-        fprintf(f,
-                ", \"copied\": %llu, \"skipped\": %llu, \"failed\": %llu, "
-                "\"flags_updated\": %llu, \"filtered\": %llu, "
-                "\"removed\": %llu, \"bytes\": %llu}",
-                (unsigned long long)fc->n[MP_COUNT_COPIED],
-                (unsigned long long)fc->n[MP_COUNT_SKIPPED],
-                (unsigned long long)fc->n[MP_COUNT_FAILED],
-                (unsigned long long)fc->n[MP_COUNT_FLAGS_UPDATED],
-                (unsigned long long)fc->n[MP_COUNT_FILTERED],
-                (unsigned long long)fc->n[MP_COUNT_REMOVED],
-                (unsigned long long)fc->n[MP_COUNT_BYTES]);
-    }
-    write_entries(f, "errors", r->errors, r->n_errors, "error");
-    write_entries(f, "altered_messages", r->altered, r->n_altered,
-                  "difference");
-    fputs("],\n \"warnings\": [", f);
-    for (size_t i = 0; i < r->n_warnings; i++) {
-        fputs(i ? ", " : "", f);
-        mp_json_string(f, r->warnings[i] ? r->warnings[i] : "");
-    }
-    fputs("]}", f);
+    json_t *o = report_json(r);
+    if (o)
+        mp_json_write_report(f, o, 1);
+    else
+        fputs("null", f);
+    json_decref(o);
 }

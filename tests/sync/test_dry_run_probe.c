@@ -337,7 +337,7 @@ static void control_characters_in_names_are_escaped(void **state)
     assert_null(strchr(r.err, '\x07'));
     mp_run_free(&r);
     char *rep = mp_read_file(planned, NULL);
-    assert_contains(rep, "{\"name\": \"Ev\\u001b]0;pwned\\u0007il\", ");
+    assert_contains(rep, "{\"name\": \"Ev\\u001B]0;pwned\\u0007il\", ");
     assert_contains(rep, "{\"name\": \"a\\\\x1b\", ");
     free(rep);
     free(planned);
