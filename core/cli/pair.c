@@ -6,10 +6,12 @@
 
 #include <ctype.h>
 #include <limits.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* PATH made absolute and canonical although its tail may not exist yet (a
@@ -88,7 +90,54 @@ static int default_port(const char *scheme)
     return 0;
 }
 
+/* HOST as the lock names it: two names of one server must meet there
+ * ("localhost" and "127.0.0.1"). The smallest of its addresses in numeric
+ * form, every loopback address as "loopback"; the name itself, lower-case,
+ * when it does not resolve. Malloc'd. */
+static char *lock_host(const char *host)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s", host);
+    size_t len = strlen(name);
+    if (len > 1 && name[0] == '[' && name[len - 1] == ']') {
+        memmove(name, name + 1, len - 2); /* an IPv6 literal */
+        name[len - 2] = '\0';
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    char best[NI_MAXHOST] = "";
+    if (getaddrinfo(name, NULL, &hints, &res) == 0) {
+        for (struct addrinfo *a = res; a; a = a->ai_next) {
+            char num[NI_MAXHOST];
+            if (getnameinfo(a->ai_addr, a->ai_addrlen, num, sizeof num, NULL,
+                            0, NI_NUMERICHOST) != 0)
+                continue;
+            if (strncmp(num, "127.", 4) == 0 || strcmp(num, "::1") == 0)
+                snprintf(num, sizeof num, "loopback");
+            if (!best[0] || strcmp(num, best) < 0)
+                snprintf(best, sizeof best, "%s", num);
+        }
+        freeaddrinfo(res);
+    }
+    char *out = strdup(best[0] ? best : name);
+    for (char *p = out; p && *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return out;
+}
+
+/* The identity of TEXT; FOR_LOCK: as the destination lock names it, where
+ * a spelling too many (the user name's case, the host's names) only makes
+ * two runs wait for each other, and one too few lets them store a message
+ * twice. */
+static char *identity_of(const char *text, int for_lock);
+
 char *mp_pair_endpoint_identity(const char *text)
+{
+    return identity_of(text, 0);
+}
+
+static char *identity_of(const char *text, int for_lock)
 {
     char err[256];
     mp_url *u = mp_url_parse(text, err, sizeof err);
@@ -105,8 +154,11 @@ char *mp_pair_endpoint_identity(const char *text)
         /* A server account: imap:// with STARTTLS and imaps:// reach the same
          * mailboxes; the default port of either is left out, host names
          * compare without case. */
-        char *host = strdup(u->host);
+        char *host = for_lock ? lock_host(u->host) : strdup(u->host);
         for (char *p = host; p && *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        char *user = strdup(u->user ? u->user : "");
+        for (char *p = user; for_lock && p && *p; p++)
             *p = (char)tolower((unsigned char)*p);
         int imap = default_port(u->scheme) != 0;
         int port =
@@ -116,11 +168,12 @@ char *mp_pair_endpoint_identity(const char *text)
         int path_len = (int)strlen(path);
         while (path_len > 0 && path[path_len - 1] == '/')
             path_len--; /* "imaps://host/" is "imaps://host" */
-        if (host &&
-            asprintf(&out, "%s://%s@%s:%d%.*s", scheme, u->user ? u->user : "",
-                     host, port, path_len, path) < 0)
+        if (host && user &&
+            asprintf(&out, "%s://%s@%s:%d%.*s", scheme, user, host, port,
+                     path_len, path) < 0)
             out = NULL;
         free(host);
+        free(user);
     }
     mp_url_free(u);
     return out;
@@ -188,7 +241,7 @@ char *mp_pair_state_path(const mp_options *opt, const char *source,
 
 char *mp_pair_destination_lock_path(const char *dest)
 {
-    char *b = mp_pair_endpoint_identity(dest);
+    char *b = identity_of(dest, 1);
     char *path = b ? mp_state_default_path("destination", b) : NULL;
     free(b);
     size_t len = path ? strlen(path) : 0;

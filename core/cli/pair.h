@@ -27,7 +27,11 @@ char *mp_pair_state_path(const mp_options *opt, const char *source,
                          const char *dest);
 
 /* The lock file of a destination (beside the default state files, named
- * after the identity of DEST), or NULL. Free it. */
+ * after the identity of DEST), or NULL. Free it. For an IMAP account the
+ * name takes the user without case and the host by its address (the
+ * smallest, every loopback address as one), so that "IVAN@localhost" and
+ * "ivan@127.0.0.1" meet; a server reached on two ports other than 143 and
+ * 993 (its STARTTLS and its TLS port) still has two locks. */
 char *mp_pair_destination_lock_path(const char *dest);
 
 /* The destination name of each of the N source folders NAMES (with their

@@ -108,6 +108,46 @@ static void paths_take_dates(void **state)
     mp_url_free(u);
 }
 
+/* The tester's case 6 (issue 13): one IMAP account spelled with another
+ * case of its user name, or another name of its host, is one destination
+ * lock (the state files may stay apart: the lock is what keeps two runs
+ * from storing a message twice). */
+static void one_account_has_one_lock(void **state)
+{
+    (void)state;
+    char *a = mp_pair_destination_lock_path("imap://ivan@127.0.0.1:24143");
+    const char *same[] = {
+        "imap://IVAN@127.0.0.1:24143?tls=none",
+        "imap://ivan@localhost:24143",
+        "imap://Ivan@[::1]:24143/",
+    };
+    for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
+        char *b = mp_pair_destination_lock_path(same[i]);
+        assert_non_null(b);
+        if (strcmp(a, b) != 0)
+            fail_msg("%s: lock %s, not %s", same[i], b, a);
+        free(b);
+    }
+    const char *other[] = {
+        "imap://bob@127.0.0.1:24143",
+        "imap://ivan@127.0.0.1:24144",
+        "imap://ivan@192.0.2.1:24143",
+    };
+    for (size_t i = 0; i < sizeof other / sizeof *other; i++) {
+        char *b = mp_pair_destination_lock_path(other[i]);
+        assert_non_null(b);
+        assert_string_not_equal(a, b);
+        free(b);
+    }
+    /* Standard ports: imap:// and imaps:// of one server are one lock. */
+    char *c = mp_pair_destination_lock_path("imap://ivan@localhost");
+    char *d = mp_pair_destination_lock_path("imaps://ivan@127.0.0.1:993");
+    assert_string_equal(c, d);
+    free(c);
+    free(d);
+    free(a);
+}
+
 /* 13.4: one destination has one identity however it is spelled, so its
  * lock and the pair's state are found from every spelling. */
 static void identity_ignores_spelling(void **state)
@@ -174,6 +214,7 @@ int main(void)
         cmocka_unit_test(rejects_garbage),
         cmocka_unit_test(paths_take_dates),
         cmocka_unit_test(identity_ignores_spelling),
+        cmocka_unit_test(one_account_has_one_lock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
