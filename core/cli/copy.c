@@ -631,9 +631,10 @@ static void print_summary(const mp_options *opt, const mp_report *r)
         ADD(", stored altered by the destination %llu",
             total(r, MP_COUNT_ALTERED));
     if (total(r, MP_COUNT_SUBSCRIBED))
-        ADD(opt->dry_run ? ", would subscribe %llu folders"
-                         : ", subscribed %llu folders",
-            total(r, MP_COUNT_SUBSCRIBED));
+        ADD(opt->dry_run ? ", would subscribe %llu folder%s"
+                         : ", subscribed %llu folder%s",
+            total(r, MP_COUNT_SUBSCRIBED),
+            total(r, MP_COUNT_SUBSCRIBED) == 1 ? "" : "s");
     if (total(r, MP_COUNT_THROTTLED_MS))
         ADD(", waited %.1f s for the server (throttled)",
             (double)total(r, MP_COUNT_THROTTLED_MS) / 1000.0);
@@ -740,6 +741,11 @@ int mp_copy_job_keep(const mp_registry *reg, const mp_options *opt,
                                 : sink && sink->scan;
     if (!opt->no_state && stateful)
         j.state_path = mp_pair_state_path(opt, source, dest);
+    if (opt->delete_missing && !j.state_path)
+        mp_warn("--delete removes only messages that an earlier run recorded "
+                "in the sync state%s; this run removes nothing",
+                opt->no_state ? ", and --no-state keeps none"
+                              : " (this destination cannot be scanned)");
     /* Folders pair as an earlier run paired them (its --map/--automap, as
      * recorded in the state), unless this run maps them itself: a plain
      * pass after `copy --automap` must not create "Sent Items" beside the
@@ -824,7 +830,10 @@ done:
         mp_report_error(j.report, "", NULL, why);
         job_fail(&j, mp_interrupt_exit_code(signo));
     }
-    print_summary(opt, j.report);
+    /* A run refused before it began (a usage error, a destination another
+     * run holds) copied nothing: a line of zeros would read as a run. */
+    if (j.exit_code != MP_EXIT_USAGE)
+        print_summary(opt, j.report);
     if (signo && archive_written)
         mp_error("interrupted (%s) after the archive was written: it is "
                  "complete",

@@ -929,11 +929,19 @@ static mp_status remove_gone_copies(mp_sync_env *env, const mp_state_pair *pair)
     mp_plan_init(&p.plan, &p.src, &p.dst);
     mp_plan_removals(&p.plan, &p.src, &p.dst, p.rows, p.n_rows);
     if (env->opt->dry_run) {
-        if (p.plan.n_removals) {
+        if (p.plan.n_removals && env->opt->delete_missing) {
             print_dry_run_line(&p, 0, 0, p.plan.n_removals, 0,
                                p.plan.n_removals);
             mp_report_add(env->report, p.src_name, MP_COUNT_REMOVED,
                           p.plan.n_removals);
+        } else if (p.plan.n_removals) {
+            /* What this run does not ask for, but --delete would do. */
+            fprintf(env->out,
+                    "%s -> %s: gone from the source: %zu destination "
+                    "message%s copied from it would be removed with "
+                    "--delete\n",
+                    mp_show_name(p.src_name).s, mp_show_name(p.dst_name).s,
+                    p.plan.n_removals, p.plan.n_removals == 1 ? "" : "s");
         }
         goto out;
     }
@@ -950,7 +958,9 @@ out:
 
 mp_status mp_sync_gone_folders(mp_sync_env *env)
 {
-    if (!env->state || !env->opt->delete_missing || !env->dst)
+    /* A dry run without --delete still counts what --delete would do. */
+    if (!env->state || !env->dst ||
+        (!env->opt->delete_missing && !env->opt->dry_run))
         return MP_OK;
     mp_msglist src_names = {0}, dst_names = {0};
     mp_state_pair *pairs = NULL;

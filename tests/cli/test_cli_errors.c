@@ -331,6 +331,28 @@ static void another_commands_option_is_refused(void **state)
     free(dst);
 }
 
+/* The fresh tester's notes (issue 13): a run refused before it began
+ * prints no line of zero counts, --delete without a sync state says it
+ * removes nothing, and one folder is "1 folder". */
+static void refused_runs_print_no_summary(void **state)
+{
+    fixture *f = *state;
+    char *dst = mp_strf("maildir:%s/sum-dst", f->dir);
+    mp_run_result r = mp_run("copy", "", dst, NULL);
+    assert_int_equal(r.exit_code, 2);
+    assert_contains(r.err, "is not an endpoint URL");
+    assert_null(strstr(r.err, "copied 0"));
+    mp_run_free(&r);
+    r = mp_run("copy", f->src_url, dst, "--no-state", "--delete", NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.err, "--delete removes only messages that an earlier "
+                           "run recorded in the sync state, and --no-state "
+                           "keeps none; this run removes nothing");
+    assert_contains(r.err, "copied 2,");
+    mp_run_free(&r);
+    free(dst);
+}
+
 /* Row: a folder whose cur/ cannot be opened is named by its real path;
  * cur/ replaced by a plain file fails for root too. */
 static void unreadable_cur_names_real_path(void **state)
@@ -560,6 +582,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(another_commands_option_is_refused,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(refused_runs_print_no_summary, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(unreadable_cur_names_real_path, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(unreadable_message_real_reason, setup,
