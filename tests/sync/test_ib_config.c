@@ -112,6 +112,32 @@ static void test_backup_to_backs_up_each_account(void **state)
     assert_false(mp_file_exists(c_work)); /* "folders": INBOX only */
     assert_false(mp_file_exists(e_root));
 
+    /* dave: "ssl": false (imap-backup's plain connection) on the plain
+     * port becomes imap:// with STARTTLS, never a login in plain text: the
+     * job is announced so, and the harness's certificate, which this
+     * account names no CA for, is refused before any password is sent. */
+    char *plain = mp_strf(
+        "{\"version\": \"2.2\", \"accounts\": [\n"
+        "  {\"username\": \"dave\", \"password\": \"d pw\", \"server\": "
+        "\"127.0.0.1\",\n"
+        "   \"connection_options\": {\"port\": %d, \"ssl\": false}}]}\n",
+        mp_dovecot_port(dc));
+    char *plain_path = mp_strf("%s/plain.json", dir);
+    mp_write_file(plain_path, plain, strlen(plain));
+    chmod(plain_path, 0600);
+    r = mp_run("batch", plain_path, "--backup-to", tmpl, NULL);
+    assert_int_equal(r.exit_code, 3);
+    char *dave = mp_strf("mailport: job 0 (account 1): imap://dave:***@"
+                         "127.0.0.1:%d -> maildir:",
+                         mp_dovecot_port(dc));
+    assert_contains(r.err, dave);
+    assert_contains(r.err, "not trusted");
+    assert_null(strstr(r.err, "d pw"));
+    mp_run_free(&r);
+    free(dave);
+    free(plain_path);
+    free(plain);
+
     /* Readable by others: refused before any account is reached. */
     mp_rm_rf(a_inbox);
     chmod(path, 0644);
