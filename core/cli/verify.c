@@ -4,6 +4,7 @@
  * alone reads every message of one store and fails on any it cannot read
  * intact (an archive checks each message against its manifest). */
 #include "commands.h"
+#include "escape.h"
 #include "hashes.h"
 #include "json.h"
 #include "log.h"
@@ -65,8 +66,11 @@ static void add_diff(verify_run *v, diff_kind kind, const char *folder,
     v->diffs[v->n_diffs++] = (diff){kind, strdup(folder), strdup(label),
                                     detail ? strdup(detail) : NULL};
     v->counts[kind]++;
-    printf("%-12s %s  %s%s%s\n", diff_names[kind], folder, label,
-           detail ? "  " : "", detail ? detail : "");
+    /* Names, Message-IDs and keywords come from the stores: shown
+     * escaped (escape.h), kept as they are in the report. */
+    printf("%-12s %s  %s%s%s\n", diff_names[kind], mp_show_name(folder).s,
+           mp_show_name(label).s, detail ? "  " : "",
+           detail ? mp_show_name(detail).s : "");
 }
 
 /* "\Seen \Flagged $Label1": flags by their IMAP names, then keywords. */
@@ -389,7 +393,8 @@ static size_t subscription_differences(mp_store *src, mp_store *dst,
                 what = "subscribed in the destination, not in the source";
             if (!what)
                 continue;
-            printf("%-12s %s  %s\n", "subscription", dnames[i], what);
+            printf("%-12s %s  %s\n", "subscription",
+                   mp_show_name(dnames[i]).s, what);
             found++;
         }
     }

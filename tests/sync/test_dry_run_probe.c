@@ -340,6 +340,19 @@ static void control_characters_in_names_are_escaped(void **state)
     assert_contains(rep, "{\"name\": \"Ev\\u001B]0;pwned\\u0007il\", ");
     assert_contains(rep, "{\"name\": \"a\\\\x1b\", ");
     free(rep);
+    /* verify's difference lines name the folders escaped too. */
+    char *vdst = mp_strf("%s/vdst", f->dir);
+    mp_sh("mkdir -p '%1$s/cur' '%1$s/new' '%1$s/tmp'", vdst);
+    char *vurl = mp_strf("maildir:%s", vdst);
+    r = mp_run("verify", src, vurl, "--no-state", NULL);
+    assert_int_equal(r.exit_code, 4);
+    assert_contains(r.out, "no_folder    Ev\\x1b]0;pwned\\x07il  ");
+    assert_contains(r.out, "no_folder    Bad\\xff  ");
+    assert_null(strchr(r.out, '\x1b'));
+    assert_null(strchr(r.out, '\x07'));
+    mp_run_free(&r);
+    free(vurl);
+    free(vdst);
     free(planned);
     free(src);
     free(dir);
