@@ -264,6 +264,16 @@ mp_status imap_source_fetch(void *folder, const char *const *keys, size_t n,
             next = to;
             in_flight++;
         }
+        if (s != MP_OK && st->conn->send_failed) {
+            /* The server closed the connection: read what it sent before
+             * (the answers in flight, a BYE saying it throttles) instead of
+             * taking it for a dropped line; imap_wait_tagged then ends in
+             * the right failure. */
+            s = MP_OK;
+            next = good;
+            if (in_flight == 0)
+                in_flight = 1; /* read until the end, for the BYE */
+        }
         if (s != MP_OK || in_flight == 0)
             break;
         unsigned tag;
