@@ -3,6 +3,7 @@
  * is synced by mp_sync_folder, retried with back-off when a connection
  * drops. */
 #include "commands.h"
+#include "destlock.h"
 #include "escape.h"
 #include "interrupt.h"
 #include "log.h"
@@ -391,11 +392,6 @@ static void *run_worker(void *arg)
 
 /* ------------------------------------------------------------------------ */
 
-/* Seconds to give the destination, after a run that died, to finish the
- * commands it had already received from it (pipelined IMAP APPENDs land
- * after the client is gone) before this run looks at what is there. */
-#define CRASH_SETTLE_SECONDS 2
-
 /* Register this run in the state: refuse to run beside another process
  * using the same state, and let a crashed run's last writes land. */
 static int claim_state(job *j, mp_state **claim)
@@ -431,79 +427,11 @@ static int claim_state(job *j, mp_state **claim)
     if (rc == 1 && !j->settled) {
         mp_info("the last run with this state was interrupted; waiting %d s "
                 "for the destination to settle",
-                CRASH_SETTLE_SECONDS);
-        sleep(CRASH_SETTLE_SECONDS);
+                MP_CRASH_SETTLE_SECONDS);
+        sleep(MP_CRASH_SETTLE_SECONDS);
         j->settled = 1;
     }
     return 0;
-}
-
-/* One run at a time into one destination, whatever state file each uses:
- * two runs would each find a message missing and both store it. The lock
- * is an flock on a file named after the destination (without its
- * parameters) beside the default state files; it goes with the process. */
-static int claim_destination(job *j, int *fd_out)
-{
-    char *path = mp_pair_destination_lock_path(j->dest);
-    if (!path)
-        return 0;
-    int fd = mp_state_make_parents(path) == 0
-                 ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)
-                 : -1;
-    if (fd < 0) {
-        mp_warn("cannot create the destination lock %s: %s; not guarded "
-                "against a second run into the same destination",
-                path, strerror(errno));
-        free(path);
-        return 0;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        char pid[32] = "";
-        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
-        pid[n > 0 ? n : 0] = '\0';
-        pid[strcspn(pid, "\n")] = '\0';
-        mp_error("another mailport%s%s%s is copying into %s; wait for it to "
-                 "finish (two runs into one destination could store a "
-                 "message twice)",
-                 pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "", j->dest);
-        job_fail(j, MP_EXIT_USAGE);
-        close(fd);
-        free(path);
-        return -1;
-    }
-    /* A run that ends empties the file (release_destination); a pid still
-     * in it is a run that was killed. Its last appends may still be on
-     * their way into the server, where a scan would miss them and this run
-     * store them again: the wait the state's crash record gives, here for
-     * runs without that state (a state file deleted, --no-state). */
-    char old[32] = "";
-    ssize_t got = pread(fd, old, sizeof old - 1, 0);
-    if (got > 0 && !j->settled) {
-        old[strcspn(old, "\n")] = '\0';
-        mp_info("the last run into %s (pid %s) was interrupted; waiting %d s "
-                "for the destination to settle",
-                j->dest, old, CRASH_SETTLE_SECONDS);
-        sleep(CRASH_SETTLE_SECONDS);
-        j->settled = 1;
-    }
-    char pid[32];
-    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len)
-        mp_debug("cannot write the pid into %s", path);
-    free(path);
-    *fd_out = fd;
-    return 0;
-}
-
-/* The run is over (done, failed or stopped cleanly): nothing of it is on
- * its way any more. */
-static void release_destination(int fd)
-{
-    if (fd < 0)
-        return;
-    if (ftruncate(fd, 0) != 0)
-        mp_debug("cannot empty the destination lock: %s", strerror(errno));
-    close(fd);
 }
 
 /* Subscribe, on the destination, INBOX and every folder this run synced
@@ -660,7 +588,7 @@ int mp_copy_job_keep(const mp_registry *reg, const mp_options *opt,
     worker first = {.job = &j};
     unsigned *special = NULL;
     mp_state *claim = NULL;  /* this run's registration in the state */
-    int dest_lock = -1;      /* this run's lock on the destination */
+    mp_dest_lock dest_lock = MP_DEST_LOCK_INIT; /* destlock.h */
     int archive_written = 0; /* a sink with finish() completed it */
     /* The destination's sink ops once it is open; NULL on the early
      * failures that jump to done. */
@@ -762,8 +690,13 @@ int mp_copy_job_keep(const mp_registry *reg, const mp_options *opt,
     }
     j.synced = calloc(j.n_folders + 1, 1);
 
-    if (!opt->dry_run && claim_destination(&j, &dest_lock) != 0)
-        goto done;
+    if (!opt->dry_run) {
+        int held = mp_dest_lock_claim(&dest_lock, dest, first.dst, &j.settled);
+        if (held == -1)
+            job_fail(&j, MP_EXIT_USAGE);
+        if (held != 0)
+            goto done;
+    }
     if (j.state_path && !opt->dry_run && claim_state(&j, &claim) != 0)
         goto done;
 
@@ -818,7 +751,7 @@ done:
         mp_state_release(claim);
         mp_state_close(claim);
     }
-    release_destination(dest_lock);
+    mp_dest_lock_release(&dest_lock);
     mp_store_close(first.src);
     mp_store_close(first.dst);
     int signo = mp_interrupted();

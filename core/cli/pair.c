@@ -239,6 +239,11 @@ char *mp_pair_state_path(const mp_options *opt, const char *source,
     return path;
 }
 
+char *mp_pair_destination_identity(const char *dest)
+{
+    return identity_of(dest, 1);
+}
+
 char *mp_pair_destination_lock_path(const char *dest)
 {
     char *b = identity_of(dest, 1);

@@ -26,12 +26,17 @@ char *mp_pair_endpoint_identity(const char *text);
 char *mp_pair_state_path(const mp_options *opt, const char *source,
                          const char *dest);
 
-/* The lock file of a destination (beside the default state files, named
- * after the identity of DEST), or NULL. Free it. For an IMAP account the
- * name takes the user without case and the host by its address (the
- * smallest, every loopback address as one), so that "IVAN@localhost" and
- * "ivan@127.0.0.1" meet; a server reached on two ports other than 143 and
- * 993 (its STARTTLS and its TLS port) still has two locks. */
+/* DEST as the destination's endpoint lock names it (destlock.h): as
+ * mp_pair_endpoint_identity, but for an IMAP account the user without case
+ * and the host by its address (the smallest, every loopback address as
+ * one), so that "IVAN@localhost" and "ivan@127.0.0.1" meet. Two ports of
+ * one server other than 143 and 993 still differ here; the store lock
+ * (mp_sink_ops.store_identity) is what makes them meet. Free it. */
+char *mp_pair_destination_identity(const char *dest);
+
+/* The endpoint lock file of a destination: beside the default state files,
+ * named after mp_pair_destination_identity(DEST); NULL when out of memory.
+ * Free it. */
 char *mp_pair_destination_lock_path(const char *dest);
 
 /* The destination name of each of the N source folders NAMES (with their

@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define MP_ABI_MAJOR 1
-#define MP_ABI_MINOR 4
+#define MP_ABI_MINOR 5
 
 /* The one symbol a plugin exports (see MP_PLUGIN_DEFINE at the bottom). */
 #define MP_PLUGIN_ENTRY "mailport_plugin_v1"
@@ -511,6 +511,21 @@ typedef struct mp_sink_ops {
      * error set) is reported as a warning, not as failed mail: the
      * messages are stored either way. */
     mp_status (*subscribe)(void *store, const char *name);
+
+    /* Since 1.5. Optional. Write into OUT (SIZE bytes, NUL-terminated) a
+     * text that names the mail store this open store reached, the same
+     * whichever way the server was reached (host name or address, port,
+     * STARTTLS or TLS, a proxy) and, as far as the store can tell,
+     * different for every other store. The core lets one run at a time
+     * copy into stores of one name (docs/sync-model.md, "One run per
+     * destination"): a second waits. So a name that two stores share only
+     * makes their runs wait for each other, and one store with two names
+     * may get a message stored twice. It is kept in a lock file's name
+     * (hashed), never secret: no password or token. A store that knows no
+     * better name than its location leaves the slot out, and the core
+     * uses the endpoint's canonical form. On failure (the error set) the
+     * core does the same. */
+    mp_status (*store_identity)(void *store, char *out, size_t size);
 } mp_sink_ops;
 
 /* ------------------------------------------------------------------------ */

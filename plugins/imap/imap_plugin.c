@@ -46,6 +46,7 @@ static const mp_sink_ops sink_ops = {
     .remove = imap_sink_remove,
     .flush_keys = imap_sink_flush_keys,
     .subscribe = imap_store_subscribe,
+    .store_identity = imap_store_identity,
 };
 
 static const char *const schemes[] = {"imap", "imaps", NULL};

@@ -2,6 +2,7 @@
 
 #include "imap_names.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -712,6 +713,59 @@ mp_status imap_store_subscribe(void *store, const char *name)
     }
     free(server);
     return s;
+}
+
+/* "* STATUS INBOX (UIDVALIDITY n)" (RFC 3501 7.2.4): n. */
+static mp_status on_status_uidvalidity(void *ctx, imap_conn *c, int64_t num)
+{
+    uint64_t *uidvalidity = ctx;
+    imap_parser *p = &c->p;
+    (void)num;
+    if (!imap_tok_is(p, "STATUS"))
+        return MP_OK;
+    int t = imap_next_value(p, 65536); /* the mailbox name */
+    if ((t != IMAP_T_STRING && t != IMAP_T_ATOM) ||
+        imap_next(p) != IMAP_T_LPAREN)
+        return MP_OK;
+    while (imap_next(p) == IMAP_T_ATOM) {
+        int is_uidvalidity = imap_tok_is(p, "UIDVALIDITY");
+        uint64_t v;
+        if (imap_next(p) == IMAP_T_ATOM && is_uidvalidity &&
+            imap_tok_u64(p, &v) == 0)
+            *uidvalidity = v;
+    }
+    return MP_OK;
+}
+
+/* The account's user name (without case: servers that tell names apart by
+ * case are rare, and the cost of treating two as one is only a wait) and
+ * its INBOX's UIDVALIDITY. The server picks UIDVALIDITY when it creates
+ * the mailbox, from the clock or a counter, so another account, or the
+ * same user name on another server, almost never has the same one; every
+ * port, address and TLS mode of one server reports the same. */
+mp_status imap_store_identity(void *store, char *out, size_t size)
+{
+    imap_store *st = store;
+    uint64_t uidvalidity = 0;
+    int result = IMAP_NO;
+    mp_status s = imap_cmd(st->conn, "STATUS INBOX (UIDVALIDITY)",
+                           on_status_uidvalidity, &uidvalidity, &result);
+    if (s != MP_OK)
+        return s;
+    if (result != IMAP_OK || uidvalidity == 0) {
+        imap_set_refused(st, MP_ERR_PROTOCOL,
+                         "%s does not tell its INBOX's UIDVALIDITY: %s",
+                         st->conn->where, st->conn->last_text);
+        return MP_FOLDER_BAD;
+    }
+    char user[sizeof st->conn->user];
+    size_t i = 0;
+    for (; st->conn->user[i] && i + 1 < sizeof user; i++)
+        user[i] = (char)tolower((unsigned char)st->conn->user[i]);
+    user[i] = '\0';
+    snprintf(out, size, "imap user %s inbox-uidvalidity %llu", user,
+             (unsigned long long)uidvalidity);
+    return MP_OK;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -80,6 +80,9 @@ void imap_store_close(void *store);
 mp_status imap_store_list(void *store, mp_folder_cb cb, void *ctx);
 /* The sink's subscribe slot (plugin.h): SUBSCRIBE the folder's server name. */
 mp_status imap_store_subscribe(void *store, const char *name);
+/* The sink's store_identity slot (plugin.h): the user name, lower-case,
+ * and the INBOX's UIDVALIDITY. */
+mp_status imap_store_identity(void *store, char *out, size_t size);
 
 /* SELECT (or EXAMINE when READ_ONLY) mailport folder NAME. On MP_OK
  * *out is the folder and *info filled. A missing folder is MP_FOLDER_BAD

@@ -7,10 +7,15 @@
 #include "sync_check.h"
 #include "testutil.h"
 
+#include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #define SAMPLE MP_TEST_SOURCE_DIR "/examples/sample.mbox"
 
@@ -452,6 +457,84 @@ static void an_altered_header_is_found_without_state(void **state)
     free(root);
 }
 
+/* 13.4: one account reached two ways at once (the server's STARTTLS port
+ * and its TLS port, another host name, another --state, even another
+ * $HOME and $XDG_STATE_HOME): the second run waits for the first instead
+ * of storing every message a second time (the tester's 3,691 duplicates),
+ * and then finds them all present. Another account of the same server is
+ * not held up. */
+static void one_account_through_two_ports_is_copied_once(void **state)
+{
+    fixture *f = *state;
+    char *src = mp_strf("mbox:%s/mbox/spamassassin-ham.mbox", mp_corpora());
+    char *inbox = mp_dovecot_maildir(f->dc, "alice");
+    char *starttls = mp_dovecot_url(f->dc, "starttls", "alice");
+    char *tls = mp_dovecot_url(f->dc, "imaps", "alice");
+    char *other_home = mp_strf("%s/other-home", f->dir);
+    const char *bin = getenv("MAILPORT_BIN");
+    assert_non_null(bin);
+    /* At most 1,000 a second: still copying while the others start. */
+    char *argv[] = {(char *)bin,
+                    "copy",
+                    src,
+                    starttls,
+                    "--state",
+                    f->state,
+                    "--max-messages-per-second",
+                    "1000",
+                    "-q",
+                    NULL};
+    pid_t pid;
+    assert_int_equal(posix_spawn(&pid, bin, NULL, NULL, argv, environ), 0);
+    while (sync_count_messages(inbox) < 20)
+        usleep(2000);
+
+    char *saved_home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
+    setenv("HOME", other_home, 1);
+    setenv("XDG_STATE_HOME", other_home, 1);
+    char *other_state = mp_strf("%s/other.sqlite", f->dir);
+    char *bob = mp_dovecot_url(f->dc, "imaps", "bob");
+    mp_run_result rb =
+        mp_run("copy", "mbox:" SAMPLE, bob, "--state", other_state, NULL);
+    assert_int_equal(rb.exit_code, 0);
+    assert_null(strstr(rb.err, "waiting"));
+    mp_run_free(&rb);
+    unlink(other_state);
+    assert_int_equal(waitpid(pid, NULL, WNOHANG), 0); /* still copying */
+
+    mp_run_result r = mp_run("copy", src, tls, "--state", other_state,
+                             "--report", f->report, NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.err, "is copying into the same account as");
+    assert_contains(r.err, "waiting for it to finish");
+    assert_null(strstr(r.err, "secret"));
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    char *rep = mp_read_file(f->report, NULL);
+    assert_non_null(rep);
+    sync_assert_counts(rep, 0, 3900, 0, 0);
+    free(rep);
+    mp_run_free(&r);
+    if (saved_home)
+        setenv("HOME", saved_home, 1);
+    setenv("XDG_STATE_HOME", f->dir, 1);
+    free(saved_home);
+
+    assert_int_equal(sync_count_messages(inbox), 3900);
+    r = mp_run("verify", src, tls, NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.err, "0 duplicated");
+    mp_run_free(&r);
+    free(bob);
+    free(other_state);
+    free(other_home);
+    free(tls);
+    free(starttls);
+    free(inbox);
+    free(src);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -472,6 +555,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_message_the_server_alters_is_reported,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            one_account_through_two_ports_is_copied_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
