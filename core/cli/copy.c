@@ -41,6 +41,8 @@ typedef struct folder_list {
 static mp_status collect_folder(void *ctx, const mp_folder_info *info)
 {
     folder_list *l = ctx;
+    if (MP_HAS_SLOT(info, mp_folder_info, nonexistent) && info->nonexistent)
+        return MP_OK; /* a subscription, not a folder */
     l->names = realloc(l->names, (l->n + 1) * sizeof *l->names);
     l->special = realloc(l->special, (l->n + 1) * sizeof *l->special);
     l->subscribed = realloc(l->subscribed, (l->n + 1) * sizeof *l->subscribed);

@@ -894,6 +894,8 @@ static int store_can_scan(const mp_store *store)
 /* list_folders into a list whose keys are the folder names. */
 static mp_status collect_name(void *ctx, const mp_folder_info *info)
 {
+    if (MP_HAS_SLOT(info, mp_folder_info, nonexistent) && info->nonexistent)
+        return MP_OK; /* a subscription, not a folder */
     mp_msg_info m = {.struct_size = sizeof m, .key = info->name};
     return mp_msglist_collect(ctx, &m);
 }

@@ -173,6 +173,15 @@ typedef struct mp_folder_info {
      * by list_folders; open_folder may leave it 0. Read it with
      * MP_HAS_SLOT(info, mp_folder_info, subscribed). */
     int subscribed;
+    /* Since 1.5. Set by list_folders for a name the store keeps a
+     * subscription of but holds no folder of (RFC 5258 \NonExistent, a
+     * line of a "subscriptions" file naming no folder), listed after the
+     * folders only so that the subscription is known: with subscribed
+     * MP_SUBSCRIBED and no_select set, it is not a folder. A dry run
+     * needs it: the real run creates the folder, which then shows the
+     * subscription the store already had. Read it with
+     * MP_HAS_SLOT(info, mp_folder_info, nonexistent). */
+    int nonexistent;
 } mp_folder_info;
 
 /* Values of mp_folder_info.subscribed. */

@@ -153,6 +153,7 @@ void imap_store_close(void *store)
         return;
     imap_conn_close(st->conn);
     free_listing(st->listed, st->n_listed);
+    free_listing(st->stale_subs, st->n_stale_subs);
     free(st->prefix);
     free(st->substitute);
     free(st->display);
@@ -185,6 +186,52 @@ static unsigned special_of(const char *attr)
         if (strcasecmp(attr, uses[i].name) == 0)
             return uses[i].bit;
     return 0;
+}
+
+/* Add folder SERVER (its server name) to the listing L, unless it lies
+ * in another namespace. */
+static mp_status add_listed(list_ctx *l, const char *server_tok,
+                            unsigned special, int no_select, int subscribed)
+{
+    imap_store *st = l->st;
+    size_t plen = strlen(st->prefix);
+    if (strcasecmp(server_tok, "INBOX") != 0 && plen &&
+        strncmp(server_tok, st->prefix, plen) != 0)
+        return MP_OK; /* another namespace (shared, public) */
+    if (plen && strcmp(server_tok, st->prefix) == 0)
+        return MP_OK; /* the namespace root itself */
+    imap_names nm;
+    names_of(st, &nm);
+    int substituted = 0;
+    char *name = imap_name_from_server(server_tok, &nm, &substituted);
+    if (!name) {
+        st->host->log(st->host, MP_LOG_WARN,
+                      "%s: skipping folder \"%s\": its name is not valid "
+                      "modified UTF-7 or has an empty part",
+                      st->display, server_tok);
+        return MP_OK;
+    }
+    char *server = strdup(server_tok);
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 32;
+        imap_listed *v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            free(name);
+            free(server);
+            l->oom = 1;
+            return MP_OK;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    if (!server) {
+        free(name);
+        l->oom = 1;
+        return MP_OK;
+    }
+    l->v[l->n++] = (imap_listed){name,      server,      special,
+                                 no_select, substituted, subscribed};
+    return MP_OK;
 }
 
 static mp_status on_list(void *vctx, imap_conn *c, int64_t num)
@@ -221,50 +268,9 @@ static mp_status on_list(void *vctx, imap_conn *c, int64_t num)
         proto_error(p, "malformed LIST mailbox name");
         return MP_OK;
     }
-    imap_store *st = l->st;
-    size_t plen = strlen(st->prefix);
-    if (strcasecmp(p->tok, "INBOX") != 0 && plen &&
-        strncmp(p->tok, st->prefix, plen) != 0)
-        return MP_OK; /* another namespace (shared, public) */
-    if (plen && strcmp(p->tok, st->prefix) == 0)
-        return MP_OK; /* the namespace root itself */
-    imap_names nm;
-    names_of(st, &nm);
-    int substituted = 0;
-    char *name = imap_name_from_server(p->tok, &nm, &substituted);
-    if (!name) {
-        st->host->log(st->host, MP_LOG_WARN,
-                      "%s: skipping folder \"%s\": its name is not valid "
-                      "modified UTF-7 or has an empty part",
-                      st->display, p->tok);
-        return MP_OK;
-    }
-    char *server = strdup(p->tok);
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 32;
-        imap_listed *v = realloc(l->v, cap * sizeof *v);
-        if (!v) {
-            free(name);
-            free(server);
-            l->oom = 1;
-            return MP_OK;
-        }
-        l->v = v;
-        l->cap = cap;
-    }
-    if (!server) {
-        free(name);
-        l->oom = 1;
-        return MP_OK;
-    }
-    l->v[l->n++] = (imap_listed){
-        name,
-        server,
-        special,
-        no_select,
-        substituted,
-        l->subs_asked ? (subscribed ? MP_SUBSCRIBED : MP_UNSUBSCRIBED) : 0};
-    return MP_OK;
+    return add_listed(
+        l, p->tok, special, no_select,
+        l->subs_asked ? (subscribed ? MP_SUBSCRIBED : MP_UNSUBSCRIBED) : 0);
 }
 
 /* "* LSUB (attributes) delimiter name" (RFC 3501 6.3.9): mark the listed
@@ -293,12 +299,52 @@ static mp_status on_lsub(void *vctx, imap_conn *c, int64_t num)
         proto_error(p, "malformed LSUB mailbox name");
         return MP_OK;
     }
+    return add_listed(l, p->tok, 0, 1, MP_SUBSCRIBED);
+}
+
+/* The entry of L for server name SERVER (INBOX in any case), or NULL. */
+static imap_listed *listed_server(list_ctx *l, const char *server)
+{
     for (size_t i = 0; i < l->n; i++)
-        if (strcmp(l->v[i].server, p->tok) == 0 ||
-            (strcasecmp(p->tok, "INBOX") == 0 &&
+        if (strcmp(l->v[i].server, server) == 0 ||
+            (strcasecmp(server, "INBOX") == 0 &&
              strcasecmp(l->v[i].server, "INBOX") == 0))
-            l->v[i].subscribed = MP_SUBSCRIBED;
-    return MP_OK;
+            return &l->v[i];
+    return NULL;
+}
+
+/* SUBL lists every subscribed name: mark those of L's folders subscribed,
+ * and keep the others, of no folder, as ST's stale_subs (moved out of
+ * SUBL). Returns 0, or -1 out of memory. */
+static int keep_stale_subscriptions(imap_store *st, list_ctx *l, list_ctx *subl)
+{
+    free_listing(st->stale_subs, st->n_stale_subs);
+    st->stale_subs = NULL;
+    st->n_stale_subs = 0;
+    size_t n_stale = 0;
+    for (size_t i = 0; i < subl->n; i++) {
+        imap_listed *folder = listed_server(l, subl->v[i].server);
+        if (folder) {
+            folder->subscribed = MP_SUBSCRIBED;
+            continue;
+        }
+        imap_listed e = subl->v[i];
+        e.no_select = 1;
+        e.subscribed = MP_SUBSCRIBED;
+        subl->v[i] = subl->v[n_stale]; /* the kept ones go to the front */
+        subl->v[n_stale++] = e;
+    }
+    if (!n_stale)
+        return 0;
+    imap_listed *kept = malloc(n_stale * sizeof *kept);
+    if (!kept)
+        return -1;
+    memcpy(kept, subl->v, n_stale * sizeof *kept);
+    memmove(subl->v, subl->v + n_stale, (subl->n - n_stale) * sizeof *kept);
+    subl->n -= n_stale;
+    st->stale_subs = kept;
+    st->n_stale_subs = n_stale;
+    return 0;
 }
 
 /* Parents before children: '/' sorts before every other byte. */
@@ -412,9 +458,15 @@ static mp_status load_listing(imap_store *st, int loud, int subs)
                          st->display, st->conn->last_text);
         s = MP_FATAL;
     }
-    if (s == MP_OK && subs && !ext && !l.oom) {
-        s = imap_cmd(st->conn, "LSUB \"\" \"*\"", on_lsub, &l, &result);
-        if (s == MP_OK && result != IMAP_OK) {
+    /* Every subscribed name, also of no folder (RFC 5258 \NonExistent;
+     * LSUB lists them too): the listed folders' subscriptions where LIST
+     * could not say, and the rest as subscriptions of no folder. */
+    list_ctx subl = {.st = st, .subs_asked = 1};
+    if (s == MP_OK && subs && !l.oom) {
+        s = imap_cmd(st->conn,
+                     ext ? "LIST (SUBSCRIBED) \"\" \"*\"" : "LSUB \"\" \"*\"",
+                     ext ? on_list : on_lsub, &subl, &result);
+        if (s == MP_OK && result != IMAP_OK && !ext) {
             /* Not worth failing the listing for: subscriptions are then
              * not known, and the destination subscribes every folder. */
             st->host->log(st->host, MP_LOG_WARN,
@@ -422,8 +474,12 @@ static mp_status load_listing(imap_store *st, int loud, int subs)
                           st->display, st->conn->last_text);
             for (size_t i = 0; i < l.n; i++)
                 l.v[i].subscribed = 0;
+        } else if (s == MP_OK && result == IMAP_OK && !subl.oom) {
+            l.oom |= keep_stale_subscriptions(st, &l, &subl) != 0;
         }
+        l.oom |= subl.oom;
     }
+    free_listing(subl.v, subl.n);
     if (s == MP_OK && !l.oom) {
         qsort(l.v, l.n, sizeof *l.v, listed_cmp);
         if (disambiguate(st, l.v, &l.n, loud) != 0)
@@ -464,6 +520,17 @@ mp_status imap_store_list(void *store, mp_folder_cb cb, void *ctx)
             .validity = 0,
             .count = -1,
             .subscribed = st->listed[i].subscribed,
+        };
+        s = cb(ctx, &info);
+    }
+    for (size_t i = 0; s == MP_OK && i < st->n_stale_subs; i++) {
+        mp_folder_info info = {
+            .struct_size = sizeof info,
+            .name = st->stale_subs[i].name,
+            .no_select = 1,
+            .count = -1,
+            .subscribed = MP_SUBSCRIBED,
+            .nonexistent = 1,
         };
         s = cb(ctx, &info);
     }

@@ -35,6 +35,10 @@ typedef struct imap_store {
     imap_listed *listed;
     size_t n_listed;
     int have_listing;
+    /* Subscribed names the listing holds no folder of (mp_folder_info's
+     * nonexistent), from the same listing. */
+    imap_listed *stale_subs;
+    size_t n_stale_subs;
 } imap_store;
 
 typedef struct imap_folder {

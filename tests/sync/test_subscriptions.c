@@ -22,7 +22,7 @@ static int setup(void **state)
     f->dc = mp_dovecot_start();
     mp_dovecot_add_users(f->dc, "alice", "a-pw", "bob", "b-pw", "carol", "c-pw",
                          "dave", "d-pw", "erin", "e-pw", "frank", "f-pw",
-                         "ivan", "i-pw", NULL);
+                         "ivan", "i-pw", "judy", "j-pw", "kim", "k-pw", NULL);
     f->dir = mp_tmpdir("subs");
     setenv("XDG_STATE_HOME", f->dir, 1);
     *state = f;
@@ -373,6 +373,59 @@ static void lsub_where_list_extended_is_missing(void **state)
     mp_dovecot_stop(old);
 }
 
+/* 13.6: a destination that keeps a subscription of a folder it does not
+ * have (Dovecot keeps it after the folder is deleted): the real run
+ * creates the folder, which is then subscribed already, so the dry run
+ * must not foresee subscribing it. The same through LIST (SUBSCRIBED)
+ * and, on a server without LIST-EXTENDED, through LSUB. */
+static void stale_subscription_is_foreseen(fixture *f, mp_dovecot *dc,
+                                           const char *from, const char *to)
+{
+    mp_dovecot *keep = f->dc;
+    f->dc = dc;
+    make_source(f, from);
+    /* Subscribed, then deleted: the subscription stays. */
+    imap(f, to, "CREATE \"Archive\"");
+    imap(f, to, "SUBSCRIBE \"Archive\"");
+    imap(f, to, "DELETE \"Archive\"");
+    char *had = lsub(f, to);
+    assert_string_equal(had, "Archive\n");
+    free(had);
+    char *src = mp_dovecot_url(dc, "imap", from);
+    char *dst = mp_dovecot_url(dc, "imap", to);
+    mp_run_result r = mp_run("copy", src, dst, "--dry-run", NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_non_null(strstr(r.out, "subscribe INBOX\n"));
+    assert_non_null(strstr(r.out, "subscribe Work/Projects\n"));
+    assert_null(strstr(r.out, "subscribe Archive\n"));
+    assert_non_null(strstr(r.err, "would subscribe 3 folders"));
+    mp_run_free(&r);
+    char *rep = copy(f, src, dst, NULL);
+    assert_subscribed_count(rep, 3);
+    free(rep);
+    char *got = lsub(f, to);
+    assert_string_equal(got, "Archive\nEntw&APw-rfe\nINBOX\nWork/Projects\n");
+    free(got);
+    free(src);
+    free(dst);
+    f->dc = keep;
+}
+
+static void a_dry_run_knows_subscriptions_of_no_folder(void **state)
+{
+    fixture *f = *state;
+    stale_subscription_is_foreseen(f, f->dc, "judy", "kim");
+    mp_dovecot_opts o = {
+        .capability = "IMAP4rev1 LITERAL+ ID ENABLE IDLE NAMESPACE UIDPLUS "
+                      "MULTIAPPEND CONDSTORE"};
+    mp_dovecot *old = mp_dovecot_start_opts(&o);
+    mp_dovecot_add_users(old, "gina", "g-pw", "hank", "h-pw", NULL);
+    stale_subscription_is_foreseen(f, old, "gina", "hank");
+    assert_int_equal(mp_dovecot_count_lines(old, "hank", "RETURN (SUBSCRIBED"),
+                     0);
+    mp_dovecot_stop(old);
+}
+
 /* Into and out of a host whose personal namespace is the inbox
  * ("INBOX." with '.', as Courier and cPanel): SUBSCRIBE and LSUB use the
  * server's names, the folders keep their places. */
@@ -430,6 +483,7 @@ int main(void)
         cmocka_unit_test(an_archive_round_trip_keeps_the_file),
         cmocka_unit_test(lsub_where_list_extended_is_missing),
         cmocka_unit_test(courier_style_namespace_both_ways),
+        cmocka_unit_test(a_dry_run_knows_subscriptions_of_no_folder),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
