@@ -299,8 +299,7 @@ char **mp_pair_folder_names(const mp_options *opt, mp_store *dst, char **names,
     size_t dn = 0;
     mp_state_pair *pairs = NULL;
     size_t n_pairs = 0;
-    if (recorded && !opt->automap && !opt->n_map &&
-        mp_state_pairs(recorded, &pairs, &n_pairs) != 0)
+    if (recorded && mp_state_pairs(recorded, &pairs, &n_pairs) != 0)
         n_pairs = 0;
     if (opt->automap && dst) {
         mp_options all = *opt;
@@ -311,14 +310,16 @@ char **mp_pair_folder_names(const mp_options *opt, mp_store *dst, char **names,
                     mp_store_error(dst));
     }
     for (size_t i = 0; i < n; i++) {
-        const char *was = recorded_name(pairs, n_pairs, names[i]);
-        if (was) {
-            out[i] = strdup(was);
-            continue;
-        }
+        /* What this run's --automap and --map make of the name; a folder
+         * they leave as it is keeps the name the state recorded. */
         const char *name =
             automap_target(special[i], names[i], dnames, dspecial, dn);
         out[i] = mp_options_map_folder(opt, name ? name : names[i]);
+        const char *was = recorded_name(pairs, n_pairs, names[i]);
+        if (was && out[i] && strcmp(out[i], names[i]) == 0) {
+            free(out[i]);
+            out[i] = strdup(was);
+        }
     }
     mp_state_pairs_free(pairs, n_pairs);
     mp_free_names(dnames, dn);

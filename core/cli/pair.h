@@ -42,10 +42,10 @@ char *mp_pair_destination_lock_path(const char *dest);
 /* The destination name of each of the N source folders NAMES (with their
  * special uses SPECIAL): --automap first (a special folder lands in the
  * destination folder of the same special use; DST is listed for that),
- * then --map. When RECORDED is given and neither --map nor --automap is,
- * a folder the state has synced keeps the destination name it was synced
- * to (so verify finds what an earlier `copy --automap` did). Free with
- * mp_free_names. */
+ * then --map. When RECORDED is given, a folder the state has synced and
+ * that neither option renames keeps the destination name it was synced to
+ * (so verify finds what an earlier `copy --automap` did, also when given
+ * a --map for other folders). Free with mp_free_names. */
 char **mp_pair_folder_names(const mp_options *opt, mp_store *dst, char **names,
                             const unsigned *special, size_t n,
                             mp_state *recorded);

@@ -711,6 +711,22 @@ static void verify_uses_the_mapping_copy_used(void **state)
     walked_dir inbox = walk_maildir(path_of(f->dst));
     assert_int_equal(inbox.n, 0);
     walked_free(&inbox);
+    /* A --map for another folder leaves INBOX where the state has it
+     * (it used to drop the whole recorded mapping: 5 missing). */
+    r = mp_run("verify", f->src, f->dst, "--state", f->state, "--map",
+               "Drafts=Entwuerfe", NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.err, "verified 5 messages in 1 folders: 0 missing");
+    mp_run_free(&r);
+    rep = copy_with(f, 0, "--map", "Drafts=Entwuerfe");
+    sync_assert_counts(rep, 0, 5, 0, 0);
+    free(rep);
+    /* A --map for the folder itself still wins over the state. */
+    r = mp_run("verify", f->src, f->dst, "--state", f->state, "--map",
+               "INBOX=Elsewhere", NULL);
+    assert_int_equal(r.exit_code, 4);
+    assert_contains(r.out, "no_folder    INBOX");
+    mp_run_free(&r);
 }
 
 /* verify --include chooses folders; each is still compared whole, so a
