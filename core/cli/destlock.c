@@ -25,7 +25,8 @@ char *mp_dest_lock_dir(void)
     struct passwd pw, *found = NULL;
     char *dir = NULL;
     if (getpwuid_r(getuid(), &pw, buf, sizeof buf, &found) == 0 && found &&
-        found->pw_dir && found->pw_dir[0] == '/') {
+        found->pw_dir && found->pw_dir[0] == '/' &&
+        access(found->pw_dir, W_OK) == 0) {
         if (asprintf(&dir, "%s/.local/state/mailport/locks", found->pw_dir) < 0)
             dir = NULL;
         return dir;

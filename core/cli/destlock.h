@@ -58,7 +58,7 @@ void mp_dest_lock_release(mp_dest_lock *l);
 
 /* The directory of store locks: ~/.local/state/mailport/locks of the
  * account's home directory from passwd, or under mp_state_dir() when the
- * account has none. Free it. */
+ * account has none we may write in (a system account). Free it. */
 char *mp_dest_lock_dir(void);
 
 #endif
