@@ -775,6 +775,7 @@ static void free_suspects(mp_sync_env *env)
         free(env->suspects[i].src_key);
         free(env->suspects[i].dst_key);
         free(env->suspects[i].label);
+        free(env->suspects[i].found);
     }
     free(env->suspects);
     env->suspects = NULL;
@@ -812,7 +813,12 @@ static void check_altered(folder_pass *p)
             if (!sh[i].strict[0] || !dh[i].strict[0] ||
                 strcmp(sh[i].strict, dh[i].strict) == 0)
                 continue;
-            const char *what = mp_content_difference(&sh[i], &dh[i]);
+            /* What differs, and what in the message servers alter. */
+            char what[1400];
+            snprintf(what, sizeof what, "%s%s%s",
+                     mp_content_difference(&sh[i], &dh[i]),
+                     env->suspects[i].found ? "; the message has " : "",
+                     env->suspects[i].found ? env->suspects[i].found : "");
             mp_warn("folder %s: the destination stored message %s altered "
                     "(%s)",
                     mp_show_name(p->src_name).s, env->suspects[i].label, what);

@@ -18,6 +18,7 @@
 typedef struct mp_suspect {
     char *src_key, *dst_key;
     char *label; /* "<Message-ID>" or "key K", as the report names it */
+    char *found; /* what validation found that servers alter (validate.h) */
 } mp_suspect;
 
 typedef struct mp_sync_env {
@@ -48,9 +49,9 @@ typedef struct mp_sync_env {
      * (transfer adds to it; the caller empties it per folder). */
     mp_msglist uncertain_keys;
     /* Messages the current pass copied that hold bytes servers are known
-     * to rewrite (NUL, 8-bit header bytes, a lone CR): compared with what
-     * the destination stored once the folder's transfer is done
-     * (transfer adds to it; mp_sync_folder checks and empties it). */
+     * to rewrite (NUL, 8-bit header bytes: MP_FINDINGS_ALTERED): compared with
+     * what the destination stored once the folder's transfer is done (transfer
+     * adds to it; mp_sync_folder checks and empties it). */
     mp_suspect *suspects;
     size_t n_suspects;
     FILE *out; /* where a dry run prints its plan */

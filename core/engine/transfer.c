@@ -12,6 +12,7 @@
 #include "interrupt.h"
 #include "log.h"
 #include "rate.h"
+#include "validate.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -51,8 +52,9 @@ typedef struct row_set {
     mp_state_row *rows;
     row_status *state;
     uint64_t *size; /* bytes of each message as the source sent them */
-    char *suspect;  /* holds bytes a server may rewrite (see has_risky) */
+    char *suspect;  /* holds bytes a server may rewrite (validate.h) */
     char **label;   /* of the suspects, for the report */
+    char **found;   /* of the suspects: those findings, described */
     size_t n;
 } row_set;
 
@@ -70,9 +72,9 @@ typedef struct copy_run {
     mp_msg_info info;
     void *put;
     int begun, failed;
-    int risky; /* a NUL or a lone CR seen so far */
     mp_eol_conv eol;
     mp_digest digest;
+    mp_validator val; /* what a destination may refuse or alter in it */
     char *held; /* bytes held until the header is complete */
     size_t held_len, held_cap;
     char convert[MP_EOL_OUT_MAX(CONVERT_PIECE)];
@@ -86,6 +88,7 @@ typedef struct copy_run {
     row_set *cur, *started;
     size_t *pending;      /* row index of each pending message, by seq */
     char **pending_label; /* what the report calls it, by seq */
+    char **pending_found; /* its findings described (validate.h), or NULL */
     size_t n_pending;
     mp_status stop;   /* a status that ended the whole batch */
     int dst_reported; /* the destination's failure is in the report */
@@ -107,11 +110,43 @@ static void message_label(copy_run *r, char *out, size_t size)
     snprintf(out, size, "key %s", r->msg->key);
 }
 
+/* The findings of the message being streamed whose bit is in MASK,
+ * described (malloc'd), or NULL when there is none. */
+static char *findings_text(const copy_run *r, unsigned mask)
+{
+    char text[1200];
+    return mp_validate_describe(&r->val, mask, text, sizeof text) ? strdup(text)
+                                                                  : NULL;
+}
+
+/* The destination's error TEXT for a message it refused, with what was
+ * found in the message (FOUND, or NULL), into OUT: what the warning and
+ * the report say. */
+static void refusal_text(const char *text, const char *found, char *out,
+                         size_t size)
+{
+    if (!found) {
+        snprintf(out, size, "%s", text);
+        return;
+    }
+    int keep = (int)strlen(text); /* without a final full stop */
+    while (keep > 0 && (text[keep - 1] == '.' || text[keep - 1] == ' '))
+        keep--;
+    snprintf(out, size,
+             "%.*s; the message has %s, which servers may refuse: correct the "
+             "message at the source and run copy again, which sends only what "
+             "is missing",
+             keep, text, found);
+}
+
 static void fail_message(copy_run *r, mp_store *store, const char *what)
 {
     char label[200];
     message_label(r, label, sizeof label);
-    const char *text = mp_store_error(store);
+    char *found = store == r->env->dst ? findings_text(r, ~0u) : NULL;
+    char text[4096];
+    refusal_text(mp_store_error(store), found, text, sizeof text);
+    free(found);
     mp_warn("%s %s in folder %s: %s", what, label, r->folder, text);
     mp_report_error(r->env->report, r->folder, label, text);
     mp_report_add(r->env->report, r->folder, MP_COUNT_FAILED, 1);
@@ -215,44 +250,22 @@ static mp_status on_begin(void *ctx, size_t index, const mp_msg_info *info)
     if (r->info.internal_date == MP_DATE_UNKNOWN && info)
         r->info.internal_date = info->internal_date;
     r->put = NULL;
-    r->begun = r->failed = r->risky = 0;
+    r->begun = r->failed = 0;
     r->held_len = 0;
     mp_eol_init(&r->eol, r->eol_mode);
     mp_digest_init(&r->digest);
+    mp_validate_init(&r->val);
     mp_host_clear_error(&r->env->src->host);
     if (r->info.internal_date != MP_DATE_UNKNOWN)
         return start_put(r);
     return MP_OK;
 }
 
-/* Bytes servers are seen rewriting on APPEND: NUL (Dovecot stores 0x80),
- * a CR not followed by LF (kept, or turned into line breaks). A lone CR at
- * the end of a chunk is not looked at across the boundary. */
-static int has_risky(const char *p, size_t len)
-{
-    if (memchr(p, '\0', len))
-        return 1;
-    for (const char *cr = p; (cr = memchr(cr, '\r', len - (size_t)(cr - p)));
-         cr++)
-        if (cr + 1 < p + len && cr[1] != '\n')
-            return 1;
-    return 0;
-}
-
-static int header_has_8bit(const mp_digest *d)
-{
-    for (size_t i = 0; i < d->header_len; i++)
-        if ((unsigned char)d->header[i] >= 0x80)
-            return 1;
-    return 0;
-}
-
 static mp_status on_data(void *ctx, const void *buf, size_t len)
 {
     copy_run *r = ctx;
     mp_digest_update(&r->digest, buf, len);
-    if (!r->risky)
-        r->risky = has_risky(buf, len);
+    mp_validate_update(&r->val, buf, len);
     if (r->failed)
         return MP_OK; /* drain the rest of a message we gave up on */
     if (r->begun)
@@ -301,6 +314,7 @@ static mp_status on_end(void *ctx, mp_status status)
     }
     if (r->failed)
         goto done;
+    mp_validate_finish(&r->val);
     if (!r->begun && start_put(r) != MP_OK) {
         result = r->stop;
         goto done;
@@ -336,11 +350,13 @@ static mp_status on_end(void *ctx, mp_status status)
         message_label(r, label, sizeof label);
         b->state[index] = ROW_PENDING;
         r->pending_label[r->n_pending] = strdup(label);
+        r->pending_found[r->n_pending] = findings_text(r, ~0u);
         r->pending[r->n_pending++] = index;
     }
     row->flags = r->msg->flags;
     row->keywords = r->msg->keywords;
-    b->suspect[index] = r->risky || header_has_8bit(&r->digest);
+    b->found[index] = findings_text(r, MP_FINDINGS_ALTERED);
+    b->suspect[index] = b->found[index] != NULL;
     b->label[index] = NULL;
     if (b->suspect[index]) {
         char label[200];
@@ -375,7 +391,9 @@ static void on_key(void *ctx, size_t seq, mp_status status, const char *key)
         return;
     }
     b->state[index] = ROW_FAILED;
-    const char *text = mp_store_error(r->env->dst);
+    char text[4096];
+    refusal_text(mp_store_error(r->env->dst), r->pending_found[seq], text,
+                 sizeof text);
     mp_warn("cannot store message %s in folder %s: %s", r->pending_label[seq],
             r->folder, text);
     mp_report_error(r->env->report, r->folder, r->pending_label[seq], text);
@@ -383,16 +401,16 @@ static void on_key(void *ctx, size_t seq, mp_status status, const char *key)
 }
 
 static void add_suspect(mp_sync_env *env, const mp_state_row *row,
-                        const char *label)
+                        const char *label, const char *found)
 {
     mp_suspect *grown =
         realloc(env->suspects, (env->n_suspects + 1) * sizeof *grown);
     if (!grown)
         return; /* only a check is lost */
     env->suspects = grown;
-    env->suspects[env->n_suspects++] =
-        (mp_suspect){strdup(row->src_key), strdup(row->dst_key),
-                     strdup(label ? label : row->src_key)};
+    env->suspects[env->n_suspects++] = (mp_suspect){
+        strdup(row->src_key), strdup(row->dst_key),
+        strdup(label ? label : row->src_key), found ? strdup(found) : NULL};
 }
 
 /* After the sink failed as a whole (a full disk, say), which of B's
@@ -423,6 +441,18 @@ static size_t keep_visible(copy_run *r, row_set *b)
         }
     mp_msglist_free(&have);
     return lost;
+}
+
+/* Forget batch B's rows (recorded, or given up on). */
+static void empty_rows(row_set *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->rows[i].dst_key);
+        free(b->label[i]);
+        free(b->found[i]);
+        b->label[i] = b->found[i] = NULL;
+    }
+    b->n = 0;
 }
 
 /* Record batch B's rows, given ST: the status of the sink's flush
@@ -471,7 +501,7 @@ static void record_rows(copy_run *r, row_set *b, mp_status st,
                                     .key = b->rows[i].src_key};
                 mp_msglist_collect(&env->copied_keys, &info);
                 if (b->suspect[i] && b->rows[i].dst_key[0])
-                    add_suspect(env, &b->rows[i], b->label[i]);
+                    add_suspect(env, &b->rows[i], b->label[i], b->found[i]);
             }
         if (env->state && state_folder >= 0 && stored) {
             int bad = mp_state_begin(env->state);
@@ -483,12 +513,7 @@ static void record_rows(copy_run *r, row_set *b, mp_status st,
                         mp_state_error(env->state));
         }
     }
-    for (size_t i = 0; i < b->n; i++) {
-        free(b->rows[i].dst_key);
-        free(b->label[i]);
-        b->label[i] = NULL;
-    }
-    b->n = 0;
+    empty_rows(b);
 }
 
 /* Make the batch just fetched durable and record it (sinks that do not
@@ -504,8 +529,11 @@ static mp_status finish_batch(copy_run *r, int64_t state_folder)
             st = r->sink->flush(r->dst_folder);
     }
     record_rows(r, r->cur, st, state_folder);
-    for (size_t i = 0; i < r->n_pending; i++)
+    for (size_t i = 0; i < r->n_pending; i++) {
         free(r->pending_label[i]);
+        free(r->pending_found[i]);
+        r->pending_found[i] = NULL;
+    }
     r->n_pending = 0;
     return st;
 }
@@ -552,12 +580,7 @@ static mp_status overlap_batch(copy_run *r, int64_t state_folder)
             record_rows(r, b, MP_OK, state_folder);
             return st;
         }
-        for (size_t i = 0; i < b->n; i++) {
-            free(b->rows[i].dst_key);
-            free(b->label[i]);
-            b->label[i] = NULL;
-        }
-        b->n = 0;
+        empty_rows(b);
         return st;
     }
     if (!b->n)
@@ -598,11 +621,13 @@ mp_status mp_transfer_messages(mp_sync_env *env, const char *folder,
         r->sets[k].size = calloc(BATCH_MESSAGES, sizeof *r->sets[k].size);
         r->sets[k].suspect = calloc(BATCH_MESSAGES, 1);
         r->sets[k].label = calloc(BATCH_MESSAGES, sizeof *r->sets[k].label);
+        r->sets[k].found = calloc(BATCH_MESSAGES, sizeof *r->sets[k].found);
     }
     r->cur = &r->sets[0];
     const int overlap = sink_overlaps(r->sink);
     r->pending = calloc(BATCH_MESSAGES, sizeof *r->pending);
     r->pending_label = calloc(BATCH_MESSAGES, sizeof *r->pending_label);
+    r->pending_found = calloc(BATCH_MESSAGES, sizeof *r->pending_found);
     const mp_fetch_cb cb = {sizeof cb, on_begin, on_data, on_end};
 
     mp_status result = MP_OK;
@@ -651,9 +676,11 @@ mp_status mp_transfer_messages(mp_sync_env *env, const char *folder,
         free(r->sets[k].size);
         free(r->sets[k].suspect);
         free(r->sets[k].label);
+        free(r->sets[k].found);
     }
     free(r->pending);
     free(r->pending_label);
+    free(r->pending_found);
     free(r->held);
     free(r);
     free(batch);
