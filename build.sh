@@ -20,7 +20,16 @@ packages=(
   dovecot-imapd openssl age tar gzip xz-utils zstd
   scdoc
 )
-bench_packages=(isync mb2md time)
+# imapsync itself is not packaged (bench/migration.sh takes its script from
+# $IMAPSYNC); these are the Perl modules its INSTALL.Debian.txt names.
+bench_packages=(isync mb2md time libmail-imapclient-perl libio-socket-ssl-perl
+  libio-socket-inet6-perl libterm-readkey-perl libdigest-hmac-perl
+  libfile-copy-recursive-perl libio-tee-perl libunicode-string-perl
+  libreadonly-perl libsys-meminfo-perl libregexp-common-perl
+  libencode-imaputf7-perl libdata-uniqid-perl libfile-tail-perl
+  libjson-webtoken-perl libcrypt-openssl-rsa-perl libmodule-scandeps-perl
+  libauthen-ntlm-perl libcgi-pm-perl libhtml-parser-perl
+  libparse-recdescent-perl libproc-processtable-perl liburi-perl libwww-perl)
 fuzz_packages=(clang)
 
 log() { printf 'build.sh: %s\n' "$*" >&2; }
