@@ -452,10 +452,14 @@ static int run_job(batch_run *b, char **words, int n, const char *what,
             free(job.report_path);
             job.report_path = NULL;
         }
-        if (job.verbosity > 0) {
+        {
             char *s = shown(job.args[0]), *d = shown(job.args[1]);
-            fprintf(stderr, "mailport: job %d (%s %d): %s -> %s\n",
-                    b->index - 1, what, where, s, d);
+            if (job.verbosity > 0)
+                fprintf(stderr, "mailport: job %d (%s %d): %s -> %s\n",
+                        b->index - 1, what, where, s, d);
+            if (asprintf(&job.progress_label, "job %d: %s", b->index - 1,
+                         d ? d : "") < 0)
+                job.progress_label = NULL;
             free(s);
             free(d);
         }

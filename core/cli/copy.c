@@ -357,7 +357,9 @@ static void *run_worker(void *arg)
         .n_run_dst = j->n_folders,
     };
     do {
+        mp_report_set_current(env.report, j->src_names[f]);
         mp_status st = sync_with_retries(w, &env, f);
+        mp_report_set_current(env.report, NULL);
         /* Its destination folder exists (or a dry run could plan it). */
         j->synced[f] = st == MP_OK || st == MP_MSG_BAD;
         if (mp_interrupted()) {
@@ -710,7 +712,8 @@ int mp_copy_job_keep(const mp_registry *reg, const mp_options *opt,
         jobs = j.n_folders ? (int)j.n_folders : 1;
     mp_progress *progress = NULL;
     if (opt->progress != 0 && opt->verbosity > 0 && !opt->dry_run)
-        progress = mp_progress_start(j.report, opt->progress == 1);
+        progress = mp_progress_start(j.report, opt->progress == 1,
+                                     opt->progress_label);
     worker *workers = calloc((size_t)jobs, sizeof *workers);
     pthread_t *threads = calloc((size_t)jobs, sizeof *threads);
     workers[0] = first;

@@ -347,6 +347,7 @@ void mp_options_free(mp_options *o)
     }
     for (size_t i = 0; i < o->n_args; i++)
         free(o->args[i]);
+    free(o->progress_label);
     free(o->include);
     free(o->exclude);
     free(o->map);

@@ -28,6 +28,9 @@ typedef struct mp_options {
     char *state_path;
     char *report_path;
     int progress;  /* 1 on, 0 off, -1 automatic (a terminal) */
+    /* batch: what the progress line names the job by ("job 3: alice@..."),
+     * or NULL. Not an option; set for each job. */
+    char *progress_label;
     int verbosity; /* 0 quiet, 1 normal, 2 -v, 3 -vv */
     char *shard;   /* batch: "K/N" */
     long job;      /* batch: --job N, the one job to run; -1 for all */

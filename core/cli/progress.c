@@ -1,5 +1,6 @@
 #include "progress.h"
 
+#include "escape.h"
 #include "throttle.h"
 #include "transfer.h"
 
@@ -13,7 +14,8 @@
 #include <unistd.h>
 
 struct mp_progress {
-    const mp_report *report;
+    mp_report *report;
+    char *label; /* NULL for none */
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -50,13 +52,52 @@ static void format_duration(double secs, char *out, size_t size)
         snprintf(out, size, "%lu:%02lu", s / 60, s % 60);
 }
 
-/* The line: messages handed to the destination so far against those
- * planned (it moves with every message; "copied" counts only what the
- * destination made durable, batch by batch), the rate, and an estimate of
- * the time left once there is a rate to go by. */
+/* One part of the line: its text and how much it is needed (0 most). */
+typedef struct part {
+    char text[160];
+    int need;
+} part;
+
+/* The line for a terminal COLS wide: parts in their order, each kept or
+ * left out whole, the most needed first while they fit, so a narrow
+ * terminal gets a shorter line, not a cut one. */
+static void fit_parts(const part *parts, size_t n, int cols, char *out,
+                      size_t size)
+{
+    static const char lead[] = "mailport: ";
+    int keep[16] = {0};
+    int width = (int)strlen(lead);
+    for (int need = 0; need < 8; need++)
+        for (size_t i = 0; i < n && i < 16; i++) {
+            int len = (int)strlen(parts[i].text);
+            if (parts[i].need != need || !len)
+                continue;
+            int sep = width > (int)strlen(lead) ? 2 : 0; /* ", " */
+            if (width + sep + len <= cols || need == 0) {
+                keep[i] = 1;
+                width += sep + len;
+            }
+        }
+    size_t w = (size_t)snprintf(out, size, "%s", lead);
+    int first = 1;
+    for (size_t i = 0; i < n && i < 16 && w < size; i++) {
+        if (!keep[i])
+            continue;
+        w += (size_t)snprintf(out + w, size - w, "%s%s", first ? "" : ", ",
+                              parts[i].text);
+        first = 0;
+    }
+    if ((int)strlen(out) > cols) /* not even the counts fit: cut */
+        out[cols > 0 ? cols : 0] = '\0';
+}
+
+/* Messages handed to the destination so far against those planned (it
+ * moves with every message; "copied" counts only what the destination
+ * made durable, batch by batch), the rate, and an estimate of the time
+ * left once there is a rate to go by. */
 static void draw(const mp_progress *p)
 {
-    const mp_report *r = p->report;
+    mp_report *r = p->report;
     unsigned long long copied = mp_report_total(r, MP_COUNT_COPIED),
                        failed = mp_report_total(r, MP_COUNT_FAILED),
                        planned = mp_report_total(r, MP_COUNT_PLANNED),
@@ -73,33 +114,62 @@ static void draw(const mp_progress *p)
         planned = sent + failed;
     double secs = seconds_since(&p->start);
     double rate = secs > 1 ? (double)sent / secs : 0;
-    char line[512];
-    int n = snprintf(line, sizeof line, "mailport: %llu/%llu sent (%.1f MB",
-                     (unsigned long long)sent, planned, (double)bytes / 1e6);
-    if (rate > 0 && n > 0 && (size_t)n < sizeof line)
-        n += snprintf(line + n, sizeof line - (size_t)n,
-                      ", %.0f msg/s, %.1f MB/s", rate,
-                      (double)bytes / 1e6 / secs);
-    if (n > 0 && (size_t)n < sizeof line)
-        n += snprintf(line + n, sizeof line - (size_t)n,
-                      "), %llu copied, %llu present, %llu failed", copied,
-                      present, failed);
-    if (rate > 0 && planned > sent + failed && n > 0 &&
-        (size_t)n < sizeof line) {
+    char folder[128];
+    int at_work = mp_report_current(r, folder, sizeof folder);
+
+    part parts[10];
+    size_t n = 0;
+    if (p->label) {
+        snprintf(parts[n].text, sizeof parts[n].text, "%.120s",
+                 mp_show_name(p->label).s);
+        parts[n++].need = 4;
+    }
+    snprintf(parts[n].text, sizeof parts[n].text, "%llu/%llu sent",
+             (unsigned long long)sent, planned);
+    parts[n++].need = 0;
+    /* A server that asked to slow down: say so, or the line looks stuck. */
+    uint64_t pause = mp_throttle_remaining_ms();
+    parts[n].text[0] = '\0';
+    if (pause)
+        snprintf(parts[n].text, sizeof parts[n].text,
+                 "throttled by the server: retrying in %.0f s",
+                 (double)pause / 1000.0 + 0.5);
+    parts[n++].need = 1;
+    parts[n].text[0] = '\0';
+    if (at_work > 1)
+        snprintf(parts[n].text, sizeof parts[n].text, "%.120s and %d more",
+                 mp_show_name(folder).s, at_work - 1);
+    else if (at_work == 1)
+        snprintf(parts[n].text, sizeof parts[n].text, "%.120s",
+                 mp_show_name(folder).s);
+    parts[n++].need = 3;
+    snprintf(parts[n].text, sizeof parts[n].text, "%.1f MB",
+             (double)bytes / 1e6);
+    parts[n++].need = 5;
+    parts[n].text[0] = '\0';
+    if (rate > 0)
+        snprintf(parts[n].text, sizeof parts[n].text, "%.0f msg/s", rate);
+    parts[n++].need = 2;
+    parts[n].text[0] = '\0';
+    if (rate > 0)
+        snprintf(parts[n].text, sizeof parts[n].text, "%.1f MB/s",
+                 (double)bytes / 1e6 / secs);
+    parts[n++].need = 6;
+    parts[n].text[0] = '\0';
+    if (rate > 0 && planned > sent + failed) {
         char eta[32];
         format_duration((double)(planned - sent - failed) / rate, eta,
                         sizeof eta);
-        n += snprintf(line + n, sizeof line - (size_t)n, ", %s left", eta);
+        snprintf(parts[n].text, sizeof parts[n].text, "%s left", eta);
     }
-    /* A server that asked to slow down: say so, or the line looks stuck. */
-    uint64_t pause = mp_throttle_remaining_ms();
-    if (pause && n > 0 && (size_t)n < sizeof line)
-        n += snprintf(line + n, sizeof line - (size_t)n,
-                      ", throttled by the server: retrying in %.0f s",
-                      (double)pause / 1000.0 + 0.5);
-    int width = columns() - 1;
-    if (width < (int)sizeof line)
-        line[width] = '\0';
+    parts[n++].need = 2;
+    snprintf(parts[n].text, sizeof parts[n].text, "%llu copied, %llu present",
+             copied, present);
+    parts[n++].need = 7;
+    snprintf(parts[n].text, sizeof parts[n].text, "%llu failed", failed);
+    parts[n++].need = failed ? 1 : 7;
+    char line[1024];
+    fit_parts(parts, n, columns() - 1, line, sizeof line);
     fprintf(stderr, "\r\033[K%s", line);
     fflush(stderr);
 }
@@ -124,17 +194,19 @@ static void *run(void *arg)
     return NULL;
 }
 
-mp_progress *mp_progress_start(const mp_report *report, int force)
+mp_progress *mp_progress_start(mp_report *report, int force, const char *label)
 {
     if (!force && !isatty(STDERR_FILENO))
         return NULL;
     mp_progress *p = calloc(1, sizeof *p);
     p->report = report;
+    p->label = label ? strdup(label) : NULL;
     clock_gettime(CLOCK_MONOTONIC, &p->start);
     mp_transfer_streamed(&p->base_messages, &p->base_bytes);
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->wake, NULL);
     if (pthread_create(&p->thread, NULL, run, p) != 0) {
+        free(p->label);
         free(p);
         return NULL;
     }
@@ -154,6 +226,7 @@ void mp_progress_stop(mp_progress *p)
     fflush(stderr);
     pthread_cond_destroy(&p->wake);
     pthread_mutex_destroy(&p->lock);
+    free(p->label);
     free(p);
 }
 

@@ -30,6 +30,8 @@ struct mp_report {
     size_t n_altered;
     char **warnings;
     size_t n_warnings;
+    char current[256]; /* the folder a worker started last, for progress */
+    int n_current;     /* folders being worked on now */
 };
 
 mp_report *mp_report_new(void)
@@ -320,4 +322,25 @@ void mp_report_print(const mp_report *r, FILE *f)
     else
         fputs("null", f);
     json_decref(o);
+}
+
+void mp_report_set_current(mp_report *r, const char *folder)
+{
+    pthread_mutex_lock(&r->lock);
+    if (folder) {
+        snprintf(r->current, sizeof r->current, "%s", folder);
+        r->n_current++;
+    } else if (r->n_current > 0 && --r->n_current == 0) {
+        r->current[0] = '\0';
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+int mp_report_current(mp_report *r, char *out, size_t size)
+{
+    pthread_mutex_lock(&r->lock);
+    snprintf(out, size, "%s", r->current);
+    int n = r->n_current;
+    pthread_mutex_unlock(&r->lock);
+    return n;
 }

@@ -79,6 +79,13 @@ void mp_report_copies_lost(mp_report *r);
  * report. */
 void mp_report_warning(mp_report *r, const char *text);
 
+/* For the progress line: a worker starts work on FOLDER (its source
+ * name), or ends it (NULL). */
+void mp_report_set_current(mp_report *r, const char *folder);
+/* The folder a worker started last while any is at work ("" when none)
+ * into OUT (SIZE bytes, cut); returns how many folders are at work. */
+int mp_report_current(mp_report *r, char *out, size_t size);
+
 /* Errors recorded so far. */
 size_t mp_report_n_errors(const mp_report *r);
 
