@@ -10,6 +10,7 @@
  * EXPECTED's internaldate_epoch is the server's INTERNALDATE, which
  * imap-backup does not keep: the date checked is the Date: header's (else
  * the From_ line's), as the plugin documents. */
+#include "dovecot.h"
 #include "ibt.h"
 #include "testutil.h"
 
@@ -51,10 +52,35 @@ static int teardown(void **state)
     return 0;
 }
 
-static char *folder_dir(const char *root, const char *name)
+/* FOLDER's directory in a Maildir with layout=fs. */
+static char *layout_fs_dir(const char *root, json_t *folder)
 {
+    const char *name = json_string_value(json_object_get(folder, "name"));
     return strcmp(name, "INBOX") == 0 ? strdup(root)
                                       : mp_strf("%s/%s", root, name);
+}
+
+/* FOLDER's directory in Dovecot's Maildir++ with listescape: ".NAME" of
+ * its server (modified UTF-7) name, '/' as '.', a '.' inside as "\\2e". */
+static char *dovecot_dir(const char *root, json_t *folder)
+{
+    const char *name = json_string_value(json_object_get(folder, "imap_name"));
+    if (strcmp(name, "INBOX") == 0)
+        return strdup(root);
+    char *out = mp_strf("%s/.%*s", root, (int)(3 * strlen(name)), "");
+    char *w = out + strlen(root) + 2;
+    for (const char *c = name; *c; c++) {
+        if (*c == '/') {
+            *w++ = '.';
+        } else if (*c == '.') {
+            memcpy(w, "\\2e", 3);
+            w += 3;
+        } else {
+            *w++ = *c;
+        }
+    }
+    *w = '\0';
+    return out;
 }
 
 /* EXPECTED's flags, sorted and space-separated as ibt.c writes them. */
@@ -142,28 +168,22 @@ static time_t expected_date(const ibt_mail *m, json_t *msg)
     return from_line_date(str(obs, "from_line"));
 }
 
-static void copy_corpus_into_maildir(void **state)
+/* Every message of EXPECTED that imap-backup stored, found in the Maildir
+ * at ROOT (folder directories from DIR_OF), read by ibt.c's own reader:
+ * in its folder, with the server's flags and keywords, its bytes, and the
+ * date of its Date: header (else its From_ line; else written between T0
+ * and T1); nothing more. */
+static void check_against_expected(const char *root,
+                                   char *(*dir_of)(const char *, json_t *),
+                                   time_t t0, time_t t1)
 {
-    (void)state;
-    char *src = corpus("backup/alice");
-    char *url = mp_strf("imap-backup:%s", src);
-    char *dst = mp_strf("maildir:%s/md?layout=fs", tmp);
-    char *root = mp_strf("%s/md", tmp);
-    time_t t0 = time(NULL);
-    mp_run_result r = mp_run("copy", url, dst, "--no-state", NULL);
-    time_t t1 = time(NULL);
-    if (r.exit_code != 0)
-        fail_msg("copy exit %d:\n%s", r.exit_code, r.err);
-    assert_contains(r.err, "copied 62,");
-    mp_run_free(&r);
-
     size_t i, total = 0, exact = 0, lost_blank = 0, gained_newline = 0;
     size_t dated_by_header = 0, undated = 0;
     json_t *folder;
     json_array_foreach(json_object_get(expected, "folders"), i, folder)
     {
         const char *name = str(folder, "name");
-        char *dir = folder_dir(root, name);
+        char *dir = dir_of(root, folder);
         ibt_folder got = ibt_read_folder(dir);
         if (!json_is_true(json_object_get(folder, "selectable"))) {
             /* A \Noselect parent: a directory, but no mail folder. */
@@ -255,6 +275,24 @@ static void copy_corpus_into_maildir(void **state)
      * From_ line. */
     assert_int_equal(undated, 7);
     assert_int_equal(dated_by_header, 55);
+}
+
+static void copy_corpus_into_maildir(void **state)
+{
+    (void)state;
+    char *src = corpus("backup/alice");
+    char *url = mp_strf("imap-backup:%s", src);
+    char *dst = mp_strf("maildir:%s/md?layout=fs", tmp);
+    char *root = mp_strf("%s/md", tmp);
+    time_t t0 = time(NULL);
+    mp_run_result r = mp_run("copy", url, dst, "--no-state", NULL);
+    time_t t1 = time(NULL);
+    if (r.exit_code != 0)
+        fail_msg("copy exit %d:\n%s", r.exit_code, r.err);
+    assert_contains(r.err, "copied 62,");
+    mp_run_free(&r);
+
+    check_against_expected(root, layout_fs_dir, t0, t1);
 
     r = mp_run("list", url, NULL);
     assert_int_equal(r.exit_code, 0);
@@ -344,11 +382,53 @@ static void incremental_runs(void **state)
     free(run1);
 }
 
+/* The upload workflow (issue 14): the backup into a Dovecot account,
+ * Lists.dev included (listescape lets Maildir++ hold a '.' in a name),
+ * then read off Dovecot's own Maildir by ibt.c: every message as the
+ * Maildir copy above has it, flags and keywords as the server had them;
+ * a second run copies nothing. */
+static void upload_corpus_into_dovecot(void **state)
+{
+    (void)state;
+    mp_dovecot_opts o = {.listescape = 1};
+    mp_dovecot *dc = mp_dovecot_start_opts(&o);
+    mp_dovecot_add_user(dc, "uma", "u-pw");
+    char *src = corpus("backup/alice");
+    char *url = mp_strf("imap-backup:%s", src);
+    char *dst = mp_dovecot_url(dc, "imaps", "uma");
+    char *st = mp_strf("%s/upload.sqlite", tmp);
+    time_t t0 = time(NULL);
+    mp_run_result r = mp_run("copy", url, dst, "--state", st, NULL);
+    time_t t1 = time(NULL);
+    if (r.exit_code != 0)
+        fail_msg("copy exit %d:\n%s", r.exit_code, r.err);
+    assert_contains(r.err, "copied 62,");
+    mp_run_free(&r);
+    char *root = mp_dovecot_maildir(dc, "uma");
+    check_against_expected(root, dovecot_dir, t0, t1);
+    r = mp_run("copy", url, dst, "--state", st, NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_contains(r.err, "copied 0,");
+    mp_run_free(&r);
+    r = mp_run("verify", url, dst, "--state", st, NULL);
+    if (r.exit_code != 0)
+        fail_msg("verify exit %d:\n%s%s", r.exit_code, r.out, r.err);
+    assert_contains(r.err, "verified 62 messages in 5 folders");
+    mp_run_free(&r);
+    free(root);
+    free(st);
+    free(dst);
+    free(url);
+    free(src);
+    mp_dovecot_stop(dc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(copy_corpus_into_maildir),
         cmocka_unit_test(incremental_runs),
+        cmocka_unit_test(upload_corpus_into_dovecot),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
