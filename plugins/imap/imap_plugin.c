@@ -61,6 +61,7 @@ static const char *const params[] = {
     "auth",
     "timeout",
     "delimiter_substitute",
+    "multiappend",
     "password_file",
     "password_env",
     "password_cmd",

@@ -70,28 +70,58 @@ int imap_spool_write(imap_spool *s, const void *buf, size_t len)
     return 0;
 }
 
-int imap_spool_each(imap_spool *s,
-                    int (*fn)(void *ctx, const char *buf, size_t len),
-                    void *ctx)
+int imap_spool_range(imap_spool *s, uint64_t off, uint64_t len,
+                     int (*fn)(void *ctx, const char *buf, size_t len),
+                     void *ctx)
 {
+    if (off > s->size || len > s->size - off) {
+        errno = EINVAL;
+        return -1;
+    }
     if (s->fd < 0)
-        return s->mem_len ? fn(ctx, s->mem, s->mem_len) : 0;
+        return len ? fn(ctx, s->mem + off, (size_t)len) : 0;
     char buf[65536];
-    off_t off = 0;
-    for (;;) {
-        ssize_t n = pread(s->fd, buf, sizeof buf, off);
+    while (len > 0) {
+        size_t want = len < sizeof buf ? (size_t)len : sizeof buf;
+        ssize_t n = pread(s->fd, buf, want, (off_t)off);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             return -1;
         }
-        if (n == 0)
-            return 0;
-        off += n;
+        if (n == 0) {
+            errno = EIO; /* the file is shorter than what was written */
+            return -1;
+        }
+        off += (uint64_t)n;
+        len -= (uint64_t)n;
         int r = fn(ctx, buf, (size_t)n);
         if (r)
             return r;
     }
+    return 0;
+}
+
+int imap_spool_each(imap_spool *s,
+                    int (*fn)(void *ctx, const char *buf, size_t len),
+                    void *ctx)
+{
+    return imap_spool_range(s, 0, s->size, fn, ctx);
+}
+
+int imap_spool_truncate(imap_spool *s, uint64_t size)
+{
+    if (size > s->size) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (s->fd >= 0 && (ftruncate(s->fd, (off_t)size) < 0 ||
+                       lseek(s->fd, (off_t)size, SEEK_SET) < 0))
+        return -1;
+    if (s->fd < 0)
+        s->mem_len = (size_t)size;
+    s->size = size;
+    return 0;
 }
 
 void imap_spool_reset(imap_spool *s)

@@ -26,6 +26,14 @@ int imap_spool_write(imap_spool *s, const void *buf, size_t len);
 int imap_spool_each(imap_spool *s, int (*fn)(void *ctx, const char *buf,
                                              size_t len),
                     void *ctx);
+/* Hand bytes [OFF, OFF+LEN) to FN chunk by chunk, as imap_spool_each does
+ * for all of them. The range must lie within what was written. */
+int imap_spool_range(imap_spool *s, uint64_t off, uint64_t len,
+                     int (*fn)(void *ctx, const char *buf, size_t len),
+                     void *ctx);
+/* Drop everything from byte SIZE on (SIZE <= what was written); later
+ * writes go after it. 0, or -1 with errno set. */
+int imap_spool_truncate(imap_spool *s, uint64_t size);
 /* Forget the content, keep the spool usable. */
 void imap_spool_reset(imap_spool *s);
 void imap_spool_free(imap_spool *s);

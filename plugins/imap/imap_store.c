@@ -105,6 +105,15 @@ mp_status imap_store_open(mp_host *host, const mp_endpoint *ep,
         host->set_error(host, MP_ERR_USAGE, "%s: %s", ep->display, err);
         return MP_FATAL;
     }
+    /* Off unless asked for: see plugins/imap/README.md, "MULTIAPPEND". */
+    const char *multi = host->param(host, "multiappend", 0);
+    if (multi && strcmp(multi, "0") != 0 && strcmp(multi, "1") != 0) {
+        host->set_error(host, MP_ERR_USAGE,
+                        "%s: multiappend=%s: use multiappend=1 or "
+                        "multiappend=0",
+                        ep->display, multi);
+        return MP_FATAL;
+    }
     imap_store *st = calloc(1, sizeof *st);
     if (!st ||
         !(st->substitute = strdup(sub ? sub : IMAP_DEFAULT_SUBSTITUTE))) {
@@ -113,6 +122,7 @@ mp_status imap_store_open(mp_host *host, const mp_endpoint *ep,
         return MP_FATAL;
     }
     st->host = host;
+    st->multiappend = multi && strcmp(multi, "1") == 0;
     st->display = strdup(ep->display ? ep->display : "");
     mp_status s = imap_conn_open(host, ep, &st->conn);
     if (s != MP_OK) {

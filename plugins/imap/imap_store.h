@@ -30,6 +30,9 @@ typedef struct imap_store {
     char *substitute; /* stands for a delimiter inside a part (imap_names.h) */
     char *display;
     int open_folders; /* at most one */
+    /* Sink: send MULTIAPPEND batches where the server offers them
+     * (multiappend=1; imap_sink.c). */
+    int multiappend;
     /* The last listing, sorted by mailport name: how a mailport name made
      * by substitution (or disambiguated) finds its server name again. */
     imap_listed *listed;

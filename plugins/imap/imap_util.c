@@ -225,6 +225,45 @@ void imap_uid_set(imap_str *b, const uint32_t *uids, size_t n)
     }
 }
 
+/* A decimal number 1..UINT32_MAX at *P; advances *P. -1 when there is none. */
+static int uid_at(const char **p, uint32_t *out)
+{
+    uint64_t v = 0;
+    const char *s = *p;
+    if (*s < '1' || *s > '9')
+        return -1;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        v = v * 10 + (uint64_t)(*s - '0');
+        if (v > UINT32_MAX)
+            return -1;
+    }
+    *out = (uint32_t)v;
+    *p = s;
+    return 0;
+}
+
+int imap_parse_uid_set(const char *s, uint32_t *uids, size_t n)
+{
+    size_t k = 0;
+    for (;;) {
+        uint32_t a, b;
+        if (uid_at(&s, &a) < 0)
+            return -1;
+        b = a;
+        if (*s == ':' && (s++, uid_at(&s, &b) < 0))
+            return -1;
+        uint64_t count = (a <= b ? b - a : a - b) + 1ull;
+        if (count > n - k)
+            return -1;
+        for (uint64_t i = 0; i < count; i++)
+            uids[k++] = a <= b ? a + (uint32_t)i : a - (uint32_t)i;
+        if (*s != ',')
+            break;
+        s++;
+    }
+    return (*s == '\0' || *s == ' ') && k == n ? (int)k : -1;
+}
+
 int imap_parse_uid(const char *key, uint32_t *out)
 {
     uint64_t v = 0;

@@ -44,6 +44,14 @@ int imap_is_keyword_atom(const char *s);
 /* Compress sorted UIDS[0..n) into a UID set ("1:5,7,9:12"). */
 void imap_uid_set(imap_str *b, const uint32_t *uids, size_t n);
 
+/* Expand the uid-set S ("3955:3962", "3955,3957:3960"; RFC 4315's form
+ * for APPENDUID and COPYUID, in the order the messages were given; a
+ * range runs from its first number to its second) into UIDS, which holds
+ * N. Parsing stops at the end of S or at a space. Returns how many UIDs S
+ * names when that is exactly N, else -1 (malformed, zero, or another
+ * count). */
+int imap_parse_uid_set(const char *s, uint32_t *uids, size_t n);
+
 /* Parse a decimal UID key ("1".."4294967295"): 0 or -1. */
 int imap_parse_uid(const char *key, uint32_t *out);
 
