@@ -1,0 +1,72 @@
+/* --repair (issue 10): a message a destination refuses or would store
+ * altered, made acceptable on its way into the destination. The source is
+ * never changed; only the bytes sent are.
+ *
+ * The repair is a pure function of the message's bytes and its internal
+ * date: the same input always gives the same output, so verify can
+ * recompute it from the source and recognise the copy. It works on the
+ * message normalised to LF line breaks (eol.h; the sink's conversion
+ * follows) and makes, in this order:
+ *   1. NUL bytes removed, everywhere;
+ *   2. in the message's own header (everything before the first empty
+ *      line): a line that is not a field (validate.h, MP_FINDING_NO_COLON)
+ *      folded into the field before it (a space put in front: it becomes a
+ *      continuation line), or dropped when no field comes before it (a
+ *      stray mbox "From " line at the top); a continuation line with no
+ *      field before it dropped;
+ *   3. raw 8-bit bytes in a field body encoded as RFC 2047 words by GMime
+ *      (g_mime_utils_header_encode_text): each run of words holding 8-bit
+ *      bytes (words end at blanks and at the specials ()<>[]:;@\," of RFC
+ *      5322) becomes encoded words. The bytes are read in the charset the
+ *      message's Content-Type declares if iconv knows it and they decode in
+ *      it, else UTF-8 if they are valid UTF-8, else Windows-1252, else
+ *      ISO-8859-1 (which decodes anything); the words are labelled with
+ *      that charset;
+ *   4. a header line still longer than 998 octets folded before its last
+ *      blank within the limit (where it has none, a line break and a space
+ *      are put at octet 997);
+ *   5. a body line longer than 998 octets: when the message is not a
+ *      multipart and not message/... (no Content-Type, or text/...) and
+ *      its Content-Transfer-Encoding is absent, 7bit, 8bit or binary, the
+ *      body is re-encoded as quoted-printable (RFC 2045 6.7, lines of at
+ *      most 76 octets), Content-Transfer-Encoding set to quoted-printable
+ *      and MIME-Version: 1.0 added if missing. Long lines inside a
+ *      multipart, or in a base64 or quoted-printable body, are left;
+ *   6. a Date field added at the end of the header when there is none (or
+ *      an empty one, which is dropped): the internal date, in RFC 5322
+ *      form, UTC ("Mon, 07 Dec 2026 12:30:56 +0000"), by
+ *      g_mime_utils_header_format_date. Not added when the internal date
+ *      is unknown;
+ *   7. a Message-ID added when GMime reads none from the header:
+ *      <mailport.HASH16@repaired.invalid>, HASH16 the first 16 hex digits
+ *      of the original message's content hash (digest.h). An empty
+ *      Message-ID field is dropped; a non-empty one GMime cannot read is
+ *      kept, renamed X-Original-Message-ID.
+ * A multipart left open (MP_FINDING_MIME_TRUNCATED) is not repaired. */
+#ifndef MP_REPAIR_H
+#define MP_REPAIR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The largest message repaired (held in memory whole): a bigger one is
+ * sent as it is, with a warning. */
+#define MP_REPAIR_MAX (64u * 1024 * 1024)
+
+typedef struct mp_repair {
+    char *data; /* the repaired message, LF line breaks (malloc'd) */
+    size_t len;
+    /* What was changed, e.g. "NUL removed (2), Date added". */
+    char changes[600];
+} mp_repair;
+
+/* Repair MSG (LEN bytes, as the source holds it), whose internal date is
+ * INTERNAL_DATE (seconds since the epoch, or MP_DATE_UNKNOWN). Returns 1
+ * and fills OUT when something was changed, 0 when there was nothing to
+ * repair (OUT empty), -1 when it cannot be done (no memory; LEN over
+ * MP_REPAIR_MAX). Free OUT with mp_repair_free. */
+int mp_repair_message(const char *msg, size_t len, int64_t internal_date,
+                      mp_repair *out);
+void mp_repair_free(mp_repair *r);
+
+#endif

@@ -1,0 +1,264 @@
+/* --repair (core/engine/repair.c): crafted messages with each finding
+ * repaired to the exact bytes repair.h's rules give, the repaired form
+ * left with no finding the validator names (but an open multipart), the
+ * same input giving the same output in any line-ending style, and a
+ * message with nothing to repair left alone. */
+#include "digest.h"
+#include "repair.h"
+#include "testutil.h"
+#include "validate.h"
+
+#include <gmime/gmime.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HEAD                                                                   \
+    "Date: Mon, 4 Mar 2024 09:00:00 +0000\n"                                   \
+    "Message-ID: <a@example.org>\n"
+
+/* 2024-03-04 09:00:00 UTC */
+#define WHEN 1709542800
+
+static mp_repair repaired(const char *in, size_t len, int64_t date)
+{
+    mp_repair r;
+    assert_int_equal(mp_repair_message(in, len, date, &r), 1);
+    assert_non_null(r.data);
+    /* Determinism: again, and from CRLF and CR-only forms of the input. */
+    mp_repair again;
+    assert_int_equal(mp_repair_message(in, len, date, &again), 1);
+    assert_int_equal(again.len, r.len);
+    assert_memory_equal(again.data, r.data, r.len);
+    assert_string_equal(again.changes, r.changes);
+    mp_repair_free(&again);
+    char *crlf = malloc(2 * len + 1);
+    size_t w = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (in[i] == '\n')
+            crlf[w++] = '\r';
+        crlf[w++] = in[i];
+    }
+    assert_int_equal(mp_repair_message(crlf, w, date, &again), 1);
+    assert_int_equal(again.len, r.len);
+    assert_memory_equal(again.data, r.data, r.len);
+    mp_repair_free(&again);
+    free(crlf);
+    /* What the validator finds in the repaired form: nothing it repairs. */
+    mp_validator v;
+    mp_validate_init(&v);
+    mp_validate_update(&v, r.data, r.len);
+    mp_validate_finish(&v);
+    unsigned left = mp_validate_kinds(&v) & ~(1u << MP_FINDING_MIME_TRUNCATED);
+    if (left) {
+        char text[1200];
+        mp_validate_describe(&v, left, text, sizeof text);
+        fail_msg("repaired message still has %s:\n%s", text, r.data);
+    }
+    return r;
+}
+
+static void expect(const char *in, size_t len, int64_t date, const char *want,
+                   const char *changes)
+{
+    mp_repair r = repaired(in, len, date);
+    if (r.len != strlen(want) || memcmp(r.data, want, r.len) != 0)
+        fail_msg("repaired:\n[%.*s]\nwanted:\n[%s]", (int)r.len, r.data, want);
+    assert_string_equal(r.changes, changes);
+    mp_repair_free(&r);
+}
+
+static void nothing_to_repair_is_left_alone(void **state)
+{
+    (void)state;
+    static const char *const good[] = {
+        HEAD "Subject: fine\n folded\n\nbody with 8-bit: \xc3\xa9\n",
+        HEAD "\n",
+        HEAD "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        mp_repair r;
+        assert_int_equal(mp_repair_message(good[i], strlen(good[i]), WHEN, &r),
+                         0);
+        assert_null(r.data);
+    }
+}
+
+static void nul_bytes_are_removed(void **state)
+{
+    (void)state;
+    static const char in[] = HEAD "Subject: a\0b\n\nbo\0dy\0\n";
+    expect(in, sizeof in - 1, WHEN, HEAD "Subject: ab\n\nbody\n",
+           "NUL removed (3)");
+}
+
+static void utf8_header_text_becomes_encoded_words(void **state)
+{
+    (void)state;
+    const char *in = HEAD "From: J\xc3\xb6rg M\xc3\xbcller <j@example.org>\n"
+                          "Subject: caf\xc3\xa9 au lait\n\nbody\n";
+    expect(in, strlen(in), WHEN,
+           HEAD "From: =?UTF-8?b?SsO2cmcgTcO8bGxlcg==?= <j@example.org>\n"
+                "Subject: =?UTF-8?b?Y2Fmw6k=?= au lait\n\nbody\n",
+           "8-bit header text encoded as RFC 2047 words (2 fields, UTF-8)");
+}
+
+static void latin1_header_text_is_read_as_windows_1252(void **state)
+{
+    (void)state;
+    /* 0xE9 is not UTF-8: read as Windows-1252 (0x80 is its euro sign). */
+    const char *in = HEAD "Subject: caf\xe9 \x80"
+                          "5\n\nbody\n";
+    expect(in, strlen(in), WHEN,
+           HEAD "Subject: =?windows-1252?b?Y2Fm6SCANQ==?=\n\nbody\n",
+           "8-bit header text encoded as RFC 2047 words (1 field, "
+           "windows-1252)");
+    /* The declared charset first, when the bytes decode in it: the same
+     * UTF-8 bytes read as ISO-8859-2. */
+    in = HEAD "Content-Type: text/plain; charset=iso-8859-2\n"
+              "Subject: \xb1\xe6\n\nbody\n";
+    expect(in, strlen(in), WHEN,
+           HEAD "Content-Type: text/plain; charset=iso-8859-2\n"
+                "Subject: =?iso-8859-2?b?seY=?=\n\nbody\n",
+           "8-bit header text encoded as RFC 2047 words (1 field, "
+           "iso-8859-2)");
+}
+
+static void lines_that_are_no_fields_are_folded_or_dropped(void **state)
+{
+    (void)state;
+    const char *in = "From alice@example.org Mon Mar  4 09:00:00 2024\n" HEAD
+                     "Subject: a subject cut\nin two\n\nbody\n";
+    expect(in, strlen(in), WHEN,
+           HEAD "Subject: a subject cut\n in two\n\nbody\n",
+           "header line without a colon folded into the field before (1), "
+           "header line without a colon dropped (1)");
+}
+
+static void a_missing_date_and_message_id_are_added(void **state)
+{
+    (void)state;
+    const char *in = "Subject: bare\n\nbody\n";
+    char hex[65], want[300];
+    mp_digest_buffer(in, strlen(in), hex);
+    snprintf(want, sizeof want,
+             "Subject: bare\nDate: Mon, 04 Mar 2024 09:00:00 +0000\n"
+             "Message-ID: <mailport.%.16s@repaired.invalid>\n\nbody\n",
+             hex);
+    expect(in, strlen(in), WHEN, want, "Date added, Message-ID added");
+    /* The hash is the original's: the same whatever its line endings. */
+    expect("Subject: bare\r\n\r\nbody\r\n", 23, WHEN, want,
+           "Date added, Message-ID added");
+    /* No internal date: no Date is made up. */
+    snprintf(want, sizeof want,
+             "Subject: bare\nMessage-ID: <mailport.%.16s@repaired.invalid>"
+             "\n\nbody\n",
+             hex);
+    mp_repair r;
+    assert_int_equal(mp_repair_message(in, strlen(in), INT64_MIN, &r), 1);
+    assert_string_equal(r.data, want);
+    mp_repair_free(&r);
+    /* An empty Date is dropped and replaced. */
+    in = "Date: \nMessage-ID: <b@x>\n\nbody\n";
+    expect(in, strlen(in), WHEN,
+           "Message-ID: <b@x>\nDate: Mon, 04 Mar 2024 09:00:00 +0000\n\n"
+           "body\n",
+           "Date added");
+}
+
+static void long_lines_are_re_encoded_or_folded(void **state)
+{
+    (void)state;
+    char *line = malloc(1201);
+    for (int i = 0; i < 1200; i++)
+        line[i] = "abc="[i % 4];
+    line[1200] = '\0';
+    size_t cap = 4000;
+    char *in = malloc(cap), *want = malloc(cap * 2);
+    snprintf(in, cap, HEAD "Subject: x\n\n%s\nshort\n", line);
+    mp_repair r = repaired(in, strlen(in), WHEN);
+    assert_string_equal(r.changes, "body re-encoded as quoted-printable (lines "
+                                   "over 998 octets)");
+    const char *body = strstr(r.data, "\n\n");
+    assert_non_null(body);
+    assert_memory_equal(r.data,
+                        HEAD "Subject: x\nMIME-Version: 1.0\n"
+                             "Content-Transfer-Encoding: quoted-printable\n\n",
+                        (size_t)(body + 2 - r.data));
+    /* Decoded, the body is the original. */
+    GMimeStream *s = g_mime_stream_mem_new_with_buffer(r.data, r.len);
+    GMimeParser *p = g_mime_parser_new_with_stream(s);
+    GMimeMessage *m = g_mime_parser_construct_message(p, NULL);
+    assert_non_null(m);
+    GMimeDataWrapper *dw =
+        g_mime_part_get_content(GMIME_PART(g_mime_message_get_mime_part(m)));
+    GMimeStream *dec = g_mime_stream_mem_new();
+    g_mime_data_wrapper_write_to_stream(dw, dec);
+    GByteArray *bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(dec));
+    snprintf(want, cap * 2, "%s\nshort\n", line);
+    assert_int_equal(bytes->len, strlen(want));
+    assert_memory_equal(bytes->data, want, bytes->len);
+    g_object_unref(dec);
+    g_object_unref(m);
+    g_object_unref(p);
+    g_object_unref(s);
+    mp_repair_free(&r);
+    /* An existing 8bit encoding is replaced. */
+    snprintf(in, cap,
+             HEAD "MIME-Version: 1.0\nContent-Transfer-Encoding: 8bit"
+                  "\n\n%s\n",
+             line);
+    r = repaired(in, strlen(in), WHEN);
+    assert_non_null(strstr(r.data, "\nContent-Transfer-Encoding: "
+                                   "quoted-printable\n\n"));
+    assert_null(strstr(r.data, "8bit"));
+    mp_repair_free(&r);
+    /* A long header line is folded at its last blank within 998 octets. */
+    snprintf(in, cap, HEAD "Subject: %.500s %.500s\n\nbody\n", line, line);
+    snprintf(want, cap * 2, HEAD "Subject: %.500s\n %.500s\n\nbody\n", line,
+             line);
+    expect(in, strlen(in), WHEN, want,
+           "header line over 998 octets folded (1)");
+    free(line);
+    free(in);
+    free(want);
+}
+
+static void everything_at_once(void **state)
+{
+    (void)state;
+    static const char in[] = "From x Mon Mar  4 09:00:00 2024\n"
+                             "Subject: na\xc3\xafve\0\nbroken line\n\nb\0\n";
+    mp_repair r = repaired(in, sizeof in - 1, WHEN);
+    char hex[65], want[400];
+    mp_digest_buffer(in, sizeof in - 1, hex);
+    snprintf(want, sizeof want,
+             "Subject: =?UTF-8?b?bmHDr3Zl?=\n broken line\n"
+             "Date: Mon, 04 Mar 2024 09:00:00 +0000\n"
+             "Message-ID: <mailport.%.16s@repaired.invalid>\n\nb\n",
+             hex);
+    assert_string_equal(r.data, want);
+    assert_string_equal(
+        r.changes,
+        "NUL removed (2), header line without a colon folded into the field "
+        "before (1), header line without a colon dropped (1), 8-bit header "
+        "text encoded as RFC 2047 words (1 field, UTF-8), Date added, "
+        "Message-ID added");
+    mp_repair_free(&r);
+}
+
+int main(void)
+{
+    g_mime_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(nothing_to_repair_is_left_alone),
+        cmocka_unit_test(nul_bytes_are_removed),
+        cmocka_unit_test(utf8_header_text_becomes_encoded_words),
+        cmocka_unit_test(latin1_header_text_is_read_as_windows_1252),
+        cmocka_unit_test(lines_that_are_no_fields_are_folded_or_dropped),
+        cmocka_unit_test(a_missing_date_and_message_id_are_added),
+        cmocka_unit_test(long_lines_are_re_encoded_or_folded),
+        cmocka_unit_test(everything_at_once),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
