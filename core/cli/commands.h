@@ -54,6 +54,13 @@ mp_store *mp_open_endpoint(const mp_registry *reg, const char *url,
  * matched no folder (see mp_options_unmatched_includes), or NULL. */
 int mp_list_source_folders(mp_store *src, const mp_options *opt, char ***names,
                            unsigned **special, size_t *n, char **unmatched);
+/* The same, with each kept folder's subscription (mp_folder_info's
+ * subscribed) in *SUBSCRIBED and its store name (store_name, strdup'd or
+ * NULL; free with mp_free_names) in *STORE_NAMES, each when not NULL. */
+int mp_list_source_folders_full(mp_store *src, const mp_options *opt,
+                                char ***names, unsigned **special,
+                                int **subscribed, char ***store_names,
+                                size_t *n, char **unmatched);
 void mp_free_names(char **names, size_t n);
 
 #endif

@@ -34,7 +34,8 @@
 typedef struct folder_list {
     char **names;
     unsigned *special;
-    int *subscribed; /* mp_folder_info.subscribed */
+    int *subscribed;    /* mp_folder_info.subscribed */
+    char **store_names; /* mp_folder_info.store_name; NULL entries */
     size_t n;
 } folder_list;
 
@@ -46,9 +47,14 @@ static mp_status collect_folder(void *ctx, const mp_folder_info *info)
     l->names = realloc(l->names, (l->n + 1) * sizeof *l->names);
     l->special = realloc(l->special, (l->n + 1) * sizeof *l->special);
     l->subscribed = realloc(l->subscribed, (l->n + 1) * sizeof *l->subscribed);
+    l->store_names =
+        realloc(l->store_names, (l->n + 1) * sizeof *l->store_names);
     l->subscribed[l->n] = MP_HAS_SLOT(info, mp_folder_info, subscribed)
                               ? info->subscribed
                               : MP_SUBSCRIPTION_UNKNOWN;
+    l->store_names[l->n] = MP_HAS_SLOT(info, mp_folder_info, store_name)
+                               ? strdup(info->store_name)
+                               : NULL;
     l->names[l->n] = strdup(info->name);
     l->special[l->n++] = info->no_select ? ~0u : info->special_use;
     return MP_OK;
@@ -66,24 +72,17 @@ void mp_free_names(char **names, size_t n)
     free(names);
 }
 
-/* mp_list_source_folders, with each kept folder's subscription in
- * *SUBSCRIBED when that is not NULL. */
-static int list_folders_subscribed(mp_store *src, const mp_options *opt,
-                                   char ***names, unsigned **special,
-                                   int **subscribed, size_t *n,
-                                   char **unmatched);
-
 int mp_list_source_folders(mp_store *src, const mp_options *opt, char ***names,
                            unsigned **special, size_t *n, char **unmatched)
 {
-    return list_folders_subscribed(src, opt, names, special, NULL, n,
-                                   unmatched);
+    return mp_list_source_folders_full(src, opt, names, special, NULL, NULL,
+                                       n, unmatched);
 }
 
-static int list_folders_subscribed(mp_store *src, const mp_options *opt,
-                                   char ***names, unsigned **special,
-                                   int **subscribed, size_t *n,
-                                   char **unmatched)
+int mp_list_source_folders_full(mp_store *src, const mp_options *opt,
+                                char ***names, unsigned **special,
+                                int **subscribed, char ***store_names,
+                                size_t *n, char **unmatched)
 {
     folder_list all = {0};
     mp_host_clear_error(&src->host);
@@ -94,6 +93,7 @@ static int list_folders_subscribed(mp_store *src, const mp_options *opt,
                                                          collect_folder, &all);
     if (st != MP_OK) {
         mp_free_names(all.names, all.n);
+        mp_free_names(all.store_names, all.n);
         free(all.special);
         free(all.subscribed);
         return -1;
@@ -105,9 +105,11 @@ static int list_folders_subscribed(mp_store *src, const mp_options *opt,
         if (all.special[i] == ~0u ||
             !mp_options_folder_selected(opt, all.names[i])) {
             free(all.names[i]);
+            free(all.store_names[i]);
             continue;
         }
         all.names[kept] = all.names[i];
+        all.store_names[kept] = all.store_names[i];
         all.subscribed[kept] = all.subscribed[i];
         all.special[kept++] = all.special[i];
     }
@@ -117,6 +119,10 @@ static int list_folders_subscribed(mp_store *src, const mp_options *opt,
         *subscribed = all.subscribed;
     else
         free(all.subscribed);
+    if (store_names)
+        *store_names = all.store_names;
+    else
+        mp_free_names(all.store_names, kept);
     *n = kept;
     return 0;
 }
@@ -129,6 +135,7 @@ typedef struct job {
     const char *source, *dest;
     char **src_names, **dst_names;
     int *src_subscribed; /* each source folder's mp_folder_info.subscribed */
+    char **src_store_names; /* each one's mp_folder_info.store_name, or NULL */
     char *synced;        /* each folder synced in this run (or dry run) */
     size_t n_folders;
     size_t next; /* next folder to take, under lock */
@@ -613,9 +620,9 @@ int mp_copy_job_keep(const mp_registry *reg, const mp_options *opt,
     /* The source's folders first: when --include selects none of them,
      * the destination is not even opened (a sink creates its store). */
     char *unmatched = NULL;
-    if (list_folders_subscribed(first.src, opt, &j.src_names, &special,
-                                &j.src_subscribed, &j.n_folders,
-                                &unmatched) != 0) {
+    if (mp_list_source_folders_full(first.src, opt, &j.src_names, &special,
+                                    &j.src_subscribed, &j.src_store_names,
+                                    &j.n_folders, &unmatched) != 0) {
         mp_error("%s", mp_store_error(first.src));
         mp_report_error(j.report, "", NULL, mp_store_error(first.src));
         job_fail(&j, mp_exit_code_for(first.src->host.err_kind) == 1
@@ -689,6 +696,7 @@ int mp_copy_job_keep(const mp_registry *reg, const mp_options *opt,
                 ? mp_state_open_readonly(j.state_path, err, sizeof err)
                 : NULL;
         j.dst_names = mp_pair_folder_names(opt, first.dst, j.src_names,
+                                           j.src_store_names,
                                            special, j.n_folders, recorded);
         mp_state_close(recorded);
     }
@@ -799,6 +807,7 @@ done:
     mp_free_names(j.src_names, j.n_folders);
     mp_free_names(j.dst_names, j.n_folders);
     free(j.src_subscribed);
+    mp_free_names(j.src_store_names, j.n_folders);
     free(j.synced);
     free(special);
     free(j.state_path);

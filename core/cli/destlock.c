@@ -124,11 +124,8 @@ static char *store_lock_path(const char *identity)
     char *dir = mp_dest_lock_dir();
     if (!dir)
         return NULL;
-    mp_digest d;
     char hex[65];
-    mp_digest_init(&d);
-    mp_digest_update(&d, identity, strlen(identity));
-    mp_digest_final(&d, hex);
+    mp_digest_buffer(identity, strlen(identity), hex);
     char *path = NULL;
     if (asprintf(&path, "%s/store-%.24s.lock", dir, hex) < 0)
         path = NULL;

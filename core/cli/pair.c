@@ -255,16 +255,23 @@ char *mp_pair_destination_lock_path(const char *dest)
     return path;
 }
 
-/* The destination name the state recorded for SRC_NAME (the pair synced
- * last), or NULL. */
+/* The destination name the state recorded for source folder SRC_NAME
+ * whose store name is STORE (NULL: not known), of the pair synced last:
+ * the pair recorded with that store name, else one recorded under that
+ * name without a store name or with the same one; NULL for none. */
 static const char *recorded_name(const mp_state_pair *pairs, size_t n,
-                                 const char *src_name)
+                                 const char *src_name, const char *store)
 {
-    const char *found = NULL;
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(pairs[i].src_name, src_name) == 0)
-            found = pairs[i].dst_name;
-    return found;
+    const char *by_store = NULL, *by_name = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const char *was = pairs[i].src_store;
+        if (store && was[0] && strcmp(was, store) == 0)
+            by_store = pairs[i].dst_name;
+        else if (strcmp(pairs[i].src_name, src_name) == 0 &&
+                 (!store || !was[0]))
+            by_name = pairs[i].dst_name;
+    }
+    return by_store ? by_store : by_name;
 }
 
 /* The destination folder (of the DN listed DNAMES with their DSPECIAL
@@ -290,8 +297,8 @@ static const char *automap_target(unsigned special, const char *name,
 }
 
 char **mp_pair_folder_names(const mp_options *opt, mp_store *dst, char **names,
-                            const unsigned *special, size_t n,
-                            mp_state *recorded)
+                            char **store_names, const unsigned *special,
+                            size_t n, mp_state *recorded)
 {
     char **out = calloc(n ? n : 1, sizeof *out);
     char **dnames = NULL;
@@ -315,7 +322,8 @@ char **mp_pair_folder_names(const mp_options *opt, mp_store *dst, char **names,
         const char *name =
             automap_target(special[i], names[i], dnames, dspecial, dn);
         out[i] = mp_options_map_folder(opt, name ? name : names[i]);
-        const char *was = recorded_name(pairs, n_pairs, names[i]);
+        const char *was = recorded_name(pairs, n_pairs, names[i],
+                                        store_names ? store_names[i] : NULL);
         if (was && out[i] && strcmp(out[i], names[i]) == 0) {
             free(out[i]);
             out[i] = strdup(was);

@@ -45,10 +45,14 @@ char *mp_pair_destination_lock_path(const char *dest);
  * then --map. When RECORDED is given, a folder the state has synced and
  * that neither option renames keeps the destination name it was synced to
  * (so verify finds what an earlier `copy --automap` did, also when given
- * a --map for other folders). Free with mp_free_names. */
+ * a --map for other folders). STORE_NAMES (NULL, or N entries that may be
+ * NULL: mp_folder_info.store_name) tell the recorded pair of a folder whose
+ * listed name changed ("A~2" became "A"): a pair recorded with the same
+ * store name is that folder's, one recorded under the same name with
+ * another store name belongs to another folder. Free with mp_free_names. */
 char **mp_pair_folder_names(const mp_options *opt, mp_store *dst, char **names,
-                            const unsigned *special, size_t n,
-                            mp_state *recorded);
+                            char **store_names, const unsigned *special,
+                            size_t n, mp_state *recorded);
 
 /* Every folder of store S (either role) with its subscription
  * (mp_folder_info.subscribed, read only where the plugin's struct has it),

@@ -432,12 +432,12 @@ int mp_cmd_verify(const mp_registry *reg, const mp_options *opt)
         mp_store_close(src);
         return code;
     }
-    char **names = NULL;
+    char **names = NULL, **store_names = NULL;
     unsigned *special = NULL;
     size_t n = 0;
     int failed = 0;
-    if (mp_list_source_folders(src, opt, &names, &special, &n, &v.unmatched) !=
-        0) {
+    if (mp_list_source_folders_full(src, opt, &names, &special, NULL,
+                                    &store_names, &n, &v.unmatched) != 0) {
         mp_error("%s", mp_store_error(src));
         failed = 1;
     }
@@ -453,7 +453,8 @@ int mp_cmd_verify(const mp_registry *reg, const mp_options *opt)
                          : mp_pair_state_path(opt, opt->args[0], opt->args[1]);
         if (path)
             recorded = mp_state_open_readonly(path, err, sizeof err);
-        dnames = mp_pair_folder_names(opt, dst, names, special, n, recorded);
+        dnames = mp_pair_folder_names(opt, dst, names, store_names, special, n,
+                                      recorded);
         mp_state_close(recorded);
         free(path);
     }
@@ -509,6 +510,7 @@ int mp_cmd_verify(const mp_registry *reg, const mp_options *opt)
     free(v.diffs);
     free(v.unmatched);
     mp_free_names(names, n);
+    mp_free_names(store_names, n);
     free(special);
     mp_store_close(src);
     mp_store_close(dst);

@@ -70,7 +70,7 @@ long mp_adopt_gone_rows(mp_state *state, int64_t into, const char *src_name,
     for (size_t i = 0; i < n_pairs && total >= 0; i++) {
         if (strcmp(pairs[i].dst_name, dst_name) != 0 ||
             strcmp(pairs[i].src_name, src_name) == 0 ||
-            mp_msglist_find(src_listed, pairs[i].src_name) >= 0)
+            mp_adopt_src_listed(src_listed, &pairs[i]))
             continue;
         if (into > 0 && !began) {
             if (mp_state_begin(state) != 0) {
@@ -96,4 +96,13 @@ int mp_adopt_is_filled(const char *dst_name, char *const *dst_names, size_t n)
         if (dst_names[i] && strcmp(dst_names[i], dst_name) == 0)
             return 1;
     return 0;
+}
+
+int mp_adopt_src_listed(mp_msglist *src_listed, const mp_state_pair *pair)
+{
+    long i = mp_msglist_find(src_listed, pair->src_name);
+    if (i < 0)
+        return 0;
+    const char *now = src_listed->v[i].identity;
+    return !pair->src_store[0] || !now || strcmp(now, pair->src_store) == 0;
 }

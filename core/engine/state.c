@@ -35,6 +35,7 @@ static const char schema[] =
     "  select_sig TEXT NOT NULL DEFAULT '',"
     "  present INTEGER NOT NULL DEFAULT 0,"
     "  pending INTEGER NOT NULL DEFAULT 0,"
+    "  src_store TEXT NOT NULL DEFAULT '',"
     "  UNIQUE(src_name, dst_name));"
     "CREATE TABLE IF NOT EXISTS runs(pid INTEGER PRIMARY KEY, started "
     "  INTEGER NOT NULL);"
@@ -73,6 +74,7 @@ static int migrate(mp_state *s)
         "ALTER TABLE folders ADD COLUMN present INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE folders ADD COLUMN pending INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE messages ADD COLUMN orphan INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE folders ADD COLUMN src_store TEXT NOT NULL DEFAULT ''",
     };
     for (size_t i = 0; i < sizeof added / sizeof added[0]; i++)
         sqlite3_exec(s->db, added[i], NULL, NULL, NULL);
@@ -248,8 +250,8 @@ int mp_state_pairs(mp_state *s, mp_state_pair **pairs, size_t *n)
     *n = 0;
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT id, src_name, dst_name FROM folders "
-                           "ORDER BY id",
+                           "SELECT id, src_name, dst_name, src_store FROM "
+                           "folders ORDER BY id",
                            -1, &st, NULL) != SQLITE_OK)
         return -1;
     int rc;
@@ -262,8 +264,27 @@ int mp_state_pairs(mp_state *s, mp_state_pair **pairs, size_t *n)
         (*pairs)[(*n)++] =
             (mp_state_pair){sqlite3_column_int64(st, 0),
                             strdup((const char *)sqlite3_column_text(st, 1)),
-                            strdup((const char *)sqlite3_column_text(st, 2))};
+                            strdup((const char *)sqlite3_column_text(st, 2)),
+                            strdup((const char *)sqlite3_column_text(st, 3))};
     }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int mp_state_set_src_store(mp_state *s, int64_t folder, const char *store)
+{
+    if (s->readonly)
+        return 0;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE folders SET src_store=? WHERE id=? AND "
+                           "src_store IS NOT ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, store, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, folder);
+    sqlite3_bind_text(st, 3, store, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
@@ -273,6 +294,7 @@ void mp_state_pairs_free(mp_state_pair *pairs, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(pairs[i].src_name);
         free(pairs[i].dst_name);
+        free(pairs[i].src_store);
     }
     free(pairs);
 }

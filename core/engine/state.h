@@ -52,9 +52,15 @@ int64_t mp_state_folder(mp_state *s, const char *src_folder,
 typedef struct mp_state_pair {
     int64_t id;
     char *src_name, *dst_name;
+    /* The source store's own name of the folder when it gave one
+     * (mp_folder_info.store_name), else "". */
+    char *src_store;
 } mp_state_pair;
 int mp_state_pairs(mp_state *s, mp_state_pair **pairs, size_t *n);
 void mp_state_pairs_free(mp_state_pair *pairs, size_t n);
+/* Record STORE as the source store's own name of FOLDER's source folder
+ * (an id from mp_state_folder). Returns 0, or -1 on a database error. */
+int mp_state_set_src_store(mp_state *s, int64_t folder, const char *store);
 
 /* What a folder pair looked like after the last sync that found nothing to
  * do: both sides' change markers (mp_folder_info.change_marker), the

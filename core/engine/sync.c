@@ -241,6 +241,15 @@ static void bind_state(folder_pass *p)
         mp_info("folder %s: %s validity changed, matching by content",
                 mp_show_name(p->src_name).s,
                 p->reset == MP_STATE_SRC_RESET ? "source" : "destination");
+    /* The store's own name of the folder, by which a later run knows it
+     * when its listed name changes (mp_pair_folder_names). */
+    if (p->state_folder > 0 &&
+        MP_HAS_SLOT(&p->sinfo, mp_folder_info, store_name) &&
+        p->sinfo.store_name &&
+        mp_state_set_src_store(env->state, p->state_folder,
+                               p->sinfo.store_name) != 0)
+        mp_debug("cannot record the store name of folder %s: %s",
+                 mp_show_name(p->src_name).s, mp_state_error(env->state));
 }
 
 /* What selects messages besides the folder: a recorded "nothing changed"
@@ -902,7 +911,12 @@ static mp_status collect_name(void *ctx, const mp_folder_info *info)
 {
     if (MP_HAS_SLOT(info, mp_folder_info, nonexistent) && info->nonexistent)
         return MP_OK; /* a subscription, not a folder */
-    mp_msg_info m = {.struct_size = sizeof m, .key = info->name};
+    /* The store's own name rides as the identity (adopt.h). */
+    mp_msg_info m = {.struct_size = sizeof m,
+                     .key = info->name,
+                     .identity = MP_HAS_SLOT(info, mp_folder_info, store_name)
+                                     ? info->store_name
+                                     : NULL};
     return mp_msglist_collect(ctx, &m);
 }
 
@@ -982,7 +996,7 @@ mp_status mp_sync_gone_folders(mp_sync_env *env)
         mp_state_pairs(env->state, &pairs, &n) != 0)
         goto out;
     for (size_t i = 0; i < n; i++) {
-        if (mp_msglist_find(&src_names, pairs[i].src_name) >= 0 ||
+        if (mp_adopt_src_listed(&src_names, &pairs[i]) ||
             mp_msglist_find(&dst_names, pairs[i].dst_name) < 0 ||
             !mp_options_folder_selected(env->opt, pairs[i].src_name))
             continue; /* still there, or left out by this run's filters */

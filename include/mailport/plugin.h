@@ -182,6 +182,15 @@ typedef struct mp_folder_info {
      * subscription the store already had. Read it with
      * MP_HAS_SLOT(info, mp_folder_info, nonexistent). */
     int nonexistent;
+    /* Since 1.5. The store's own name of the folder (IMAP: the mailbox
+     * name on the server, as sent), when it may differ from NAME (a name
+     * made to avoid a clash, "A~2", which becomes "A" once the folder it
+     * clashed with is gone): it stays while the folder exists, so the
+     * core can tell a folder whose NAME changed from another one. Set by
+     * list_folders and open_folder; NULL when NAME itself is stable.
+     * Borrowed: valid for the callback, or while the folder is open. Read
+     * it with MP_HAS_SLOT(info, mp_folder_info, store_name). */
+    const char *store_name;
 } mp_folder_info;
 
 /* Values of mp_folder_info.subscribed. */

@@ -530,6 +530,7 @@ mp_status imap_store_list(void *store, mp_folder_cb cb, void *ctx)
             .validity = 0,
             .count = -1,
             .subscribed = st->listed[i].subscribed,
+            .store_name = st->listed[i].server,
         };
         s = cb(ctx, &info);
     }
@@ -751,6 +752,7 @@ mp_status imap_folder_open(imap_store *st, const char *name, int read_only,
         .validity = f->validity,
         .count = (int64_t)st->conn->exists,
         .change_marker = change_marker(st->conn),
+        .store_name = f->server_name,
     };
     *out = f;
     return MP_OK;

@@ -535,6 +535,79 @@ static void one_account_through_two_ports_is_copied_once(void **state)
     free(src);
 }
 
+/* One message FOLDER of USER on D, with SUBJECT. */
+static void append_to(mp_dovecot *d, const char *user, const char *folder,
+                      const char *subject)
+{
+    char *msg = mp_strf("Subject: %s\r\nMessage-ID: <%s@example.org>\r\n\r\n"
+                        "%s\r\n",
+                        subject, subject, subject);
+    char *cmd = mp_strf("APPEND \"%s\" {%zu+}\r\n%s", folder, strlen(msg), msg);
+    free(mp_dovecot_command(d, user, cmd));
+    free(cmd);
+    free(msg);
+}
+
+/* 13.3: a folder listed under a name made to avoid a clash ("GPR/GPA" on
+ * a '.' server is "GPR_GPA~2" beside a real "GPR_GPA") keeps its
+ * destination folder once the real one is gone and it is listed as
+ * "GPR_GPA": the state knows it by the server's name for it. It used to
+ * be paired with the destination "GPR_GPA" and copied there again (its
+ * messages then stored twice, verify passing). */
+static void a_folder_whose_listed_name_changes_keeps_its_copies(void **state)
+{
+    fixture *f = *state;
+    mp_dovecot_opts o = {.separator = '.', .listescape = 1};
+    mp_dovecot *d = mp_dovecot_start_opts(&o);
+    mp_dovecot_add_user(d, "gpr", "pw");
+    free(mp_dovecot_command(d, "gpr", "CREATE \"GPR/GPA\""));
+    free(mp_dovecot_command(d, "gpr", "CREATE \"GPR_GPA\""));
+    append_to(d, "gpr", "GPR/GPA", "b");
+    append_to(d, "gpr", "GPR/GPA", "c");
+    append_to(d, "gpr", "GPR_GPA", "a");
+    char *src = mp_dovecot_url(d, "imap", "gpr");
+    char *root = mp_strf("%s/gpr-md", f->dir);
+    char *dst = mp_strf("maildir:%s", root);
+    char *real = mp_strf("%s/.GPR_GPA", root);
+    char *clash = mp_strf("%s/.GPR_GPA~2", root);
+    char *rep = run_copy(f, src, dst, 0);
+    sync_assert_counts(rep, 3, 0, 0, 0);
+    free(rep);
+    assert_int_equal(sync_count_messages(real), 1);
+    assert_int_equal(sync_count_messages(clash), 2);
+
+    free(mp_dovecot_command(d, "gpr", "DELETE \"GPR_GPA\""));
+    rep = run_copy(f, src, dst, 0);
+    sync_assert_counts(rep, 0, 2, 0, 0);
+    free(rep);
+    assert_int_equal(sync_count_messages(real), 1);
+    assert_int_equal(sync_count_messages(clash), 2);
+    mp_run_result r = mp_run("verify", src, dst, "--state", f->state, NULL);
+    if (r.exit_code != 0)
+        fail_msg("verify exit %d\n%s%s", r.exit_code, r.out, r.err);
+    mp_run_free(&r);
+    /* The message of the folder that is gone goes with --delete; the
+     * others stay where they are. */
+    rep = run_copy(f, src, dst, 0);
+    free(rep);
+    rep = sync_copy(src, dst, f->state, f->report, 0, "--delete", NULL);
+    assert_contains(rep, "\"removed\": 1");
+    sync_assert_counts(rep, 0, 2, 0, 0);
+    free(rep);
+    assert_int_equal(sync_count_messages(real), 0);
+    assert_int_equal(sync_count_messages(clash), 2);
+    r = mp_run("verify", src, dst, "--state", f->state, NULL);
+    if (r.exit_code != 0)
+        fail_msg("verify exit %d\n%s%s", r.exit_code, r.out, r.err);
+    mp_run_free(&r);
+    free(clash);
+    free(real);
+    free(dst);
+    free(root);
+    free(src);
+    mp_dovecot_stop(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -557,6 +630,9 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             one_account_through_two_ports_is_copied_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_folder_whose_listed_name_changes_keeps_its_copies, setup,
+            teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
