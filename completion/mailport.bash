@@ -4,10 +4,10 @@
 
 _mailport_copy_opts="--include --exclude --map --automap --since --before
   --max-size --dry-run --delete --jobs --max-messages-per-second
-  --max-bytes-per-second --state --no-state --report --progress --no-progress
-  --quiet --verbose --help"
+  --max-bytes-per-second --state --no-state --repair --report --progress
+  --no-progress --quiet --verbose --help"
 _mailport_verify_opts="--include --exclude --map --automap --since --before
-  --max-size --state --no-state --report --quiet --verbose --help"
+  --max-size --state --no-state --repair --report --quiet --verbose --help"
 _mailport_list_opts="--include --exclude --help"
 _mailport_batch_opts="--shard --job --force --backup-to --upload-to
   $_mailport_copy_opts"

@@ -569,6 +569,9 @@ static void print_summary(const mp_options *opt, const mp_report *r)
     if (total(r, MP_COUNT_ALTERED))
         ADD(", stored altered by the destination %llu",
             total(r, MP_COUNT_ALTERED));
+    if (total(r, MP_COUNT_REPAIRED))
+        ADD(", repaired %llu (of those copied; see the report)",
+            total(r, MP_COUNT_REPAIRED));
     if (total(r, MP_COUNT_SUBSCRIBED))
         ADD(opt->dry_run ? ", would subscribe %llu folder%s"
                          : ", subscribed %llu folder%s",

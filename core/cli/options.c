@@ -32,6 +32,7 @@ enum {
     OPT_BACKUP_TO,
     OPT_UPLOAD_TO,
     OPT_JOB,
+    OPT_REPAIR,
 };
 
 static const struct option long_options[] = {
@@ -49,6 +50,7 @@ static const struct option long_options[] = {
     {"jobs", required_argument, NULL, OPT_JOBS},
     {"state", required_argument, NULL, OPT_STATE},
     {"no-state", no_argument, NULL, OPT_NO_STATE},
+    {"repair", no_argument, NULL, OPT_REPAIR},
     {"report", required_argument, NULL, OPT_REPORT},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
@@ -91,6 +93,7 @@ static const struct {
     {OPT_STATE, CMD_COPY | CMD_VERIFY | CMD_BATCH},
     {OPT_NO_STATE, CMD_COPY | CMD_VERIFY | CMD_BATCH},
     {OPT_REPORT, CMD_COPY | CMD_VERIFY | CMD_BATCH},
+    {OPT_REPAIR, CMD_COPY | CMD_VERIFY | CMD_BATCH},
     {OPT_MAX_MSGS_PER_SECOND, CMD_COPY | CMD_BATCH},
     {OPT_MAX_BYTES_PER_SECOND, CMD_COPY | CMD_BATCH},
     {OPT_DRY_RUN, CMD_COPY | CMD_BATCH},
@@ -273,6 +276,9 @@ int mp_options_parse(mp_options *o, const char *command, int argc, char **argv)
             break;
         case OPT_NO_STATE:
             o->no_state = 1;
+            break;
+        case OPT_REPAIR:
+            o->repair = 1;
             break;
         case OPT_REPORT:
             free(o->report_path);

@@ -25,6 +25,9 @@ typedef struct mp_options {
     int automap;
     int delete_missing; /* --delete */
     int no_state;       /* --no-state: plan from content identity only */
+    /* --repair: send a message a destination refuses or alters repaired
+     * (core/engine/repair.h); verify recognises such copies. */
+    int repair;
     char *state_path;
     char *report_path;
     int progress;  /* 1 on, 0 off, -1 automatic (a terminal) */

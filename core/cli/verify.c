@@ -11,6 +11,7 @@
 #include "msglist.h"
 #include "pair.h"
 #include "plan.h"
+#include "repair.h"
 #include "store.h"
 
 #include <errno.h>
@@ -29,12 +30,15 @@ typedef enum {
     DIFF_UNREADABLE,
     DIFF_DUPLICATE, /* more often in the destination than in the source */
     DIFF_NO_FOLDER, /* a source folder the destination does not have */
+    /* --repair: the copy is the source message repaired (repair.h); no
+     * difference. */
+    DIFF_REPAIRED,
     DIFF__N
 } diff_kind;
 
 static const char *const diff_names[DIFF__N] = {
     "missing",    "extra",     "different", "flags_differ",
-    "unreadable", "duplicate", "no_folder"};
+    "unreadable", "duplicate", "no_folder", "repaired"};
 
 typedef struct diff {
     diff_kind kind;
@@ -48,6 +52,7 @@ typedef struct verify_run {
     size_t counts[DIFF__N];
     uint64_t checked;
     uint64_t missing_in_folders; /* messages of DIFF_NO_FOLDER folders */
+    size_t repairable; /* without --repair: copies equal to a repair */
     int store_failed;            /* exit code of a store-level failure, or 0 */
     char *unmatched;             /* --include patterns that matched nothing */
 } verify_run;
@@ -135,6 +140,70 @@ static void find_duplicates(verify_run *v, const char *dst_name,
     }
 }
 
+/* Source messages whose copy is missing or different, compared with what
+ * copy --repair makes of them (repair.h): REP[i] set where DEST holds the
+ * repaired form, and CHANGES[i] what the repair changed (malloc'd). A
+ * missing message whose repair is an unclaimed destination message (a
+ * Message-ID or Date was added: its identity changed) is paired with it
+ * when PAIR_MISSING (--repair); else it stays missing, REP set. Returns 0,
+ * or -1 when a store cannot be read. */
+static int find_repaired(mp_store *src, void *sf, mp_msglist *sl, mp_store *dst,
+                         void *df, mp_msglist *dl, mp_plan *plan,
+                         mp_content_hashes *sh, mp_content_hashes *dh,
+                         int pair_missing, char *rep, char **changes)
+{
+    char *want = calloc(sl->n + 1, 1), *want_dst = calloc(dl->n + 1, 1);
+    mp_content_hashes *rh = calloc(sl->n + 1, sizeof *rh);
+    int any = 0, unclaimed = 0, rc = 0;
+    for (size_t d = 0; d < dl->n; d++)
+        unclaimed |= !plan->dst_claimed[d];
+    for (size_t i = 0; i < sl->n; i++) {
+        long d = plan->entries[i].dst;
+        want[i] = d < 0 ? unclaimed
+                        : sh[i].strict[0] && dh[d].strict[0] &&
+                              mp_content_difference(&sh[i], &dh[d]) != NULL;
+        any |= want[i];
+    }
+    if (!any)
+        goto out;
+    if (mp_repair_hashes(src, sf, sl, want, rh, changes) != MP_OK) {
+        rc = -1;
+        goto out;
+    }
+    int look = 0; /* a missing message was repaired: read the unclaimed */
+    for (size_t i = 0; i < sl->n; i++)
+        look |= plan->entries[i].dst < 0 && rh[i].strict[0];
+    for (size_t d = 0; look && d < dl->n; d++)
+        want_dst[d] = !plan->dst_claimed[d] && !dh[d].strict[0];
+    if (look && mp_hash_messages(dst, df, dl, want_dst, dh) != MP_OK) {
+        rc = -1;
+        goto out;
+    }
+    for (size_t i = 0; i < sl->n; i++) {
+        if (!rh[i].strict[0])
+            continue;
+        long d = plan->entries[i].dst;
+        if (d >= 0) {
+            rep[i] = !mp_content_difference(&rh[i], &dh[d]);
+            continue;
+        }
+        for (size_t k = 0; k < dl->n && !rep[i]; k++)
+            if (!plan->dst_claimed[k] && dh[k].strict[0] &&
+                !mp_content_difference(&rh[i], &dh[k])) {
+                rep[i] = 1;
+                if (pair_missing) {
+                    plan->entries[i].dst = (long)k;
+                    plan->dst_claimed[k] = 1;
+                }
+            }
+    }
+out:
+    free(want);
+    free(want_dst);
+    free(rh);
+    return rc;
+}
+
 static int verify_folder(verify_run *v, mp_store *src, mp_store *dst,
                          const char *src_name, const char *dst_name)
 {
@@ -145,7 +214,9 @@ static int verify_folder(verify_run *v, mp_store *src, mp_store *dst,
     mp_msglist sl = {0}, dl = {0};
     mp_plan plan = {0};
     mp_content_hashes *sh = NULL, *dh = NULL;
-    char *want_src = NULL, *want_dst = NULL, *dup = NULL;
+    char *want_src = NULL, *want_dst = NULL, *dup = NULL, *rep = NULL;
+    char **changes = NULL;
+    size_t n_changes = 0;
     mp_plan_hashes ps = {0}, pd = {0};
     int rc = 0;
 
@@ -225,24 +296,55 @@ static int verify_folder(verify_run *v, mp_store *src, mp_store *dst,
     free(more_dst);
     if (hs1 != MP_OK || hs2 != MP_OK)
         goto unreadable_store;
+    /* Copies made by copy --repair. Without --repair they are reported as
+     * before, with a hint; missing ones are paired only with it. */
+    rep = calloc(sl.n + 1, 1);
+    changes = calloc(sl.n + 1, sizeof *changes);
+    n_changes = sl.n;
+    if (find_repaired(src, sf, &sl, dst, df, &dl, &plan, sh, dh, v->opt->repair,
+                      rep, changes) != 0)
+        goto unreadable_store;
 
     for (size_t i = 0; i < sl.n; i++) {
         const mp_plan_entry *e = &plan.entries[i];
         v->checked++;
         if (e->dst < 0) {
-            add_diff(v, DIFF_MISSING, src_name, &sl.v[i], NULL);
+            char hint[700];
+            if (rep[i])
+                snprintf(hint, sizeof hint,
+                         "DEST holds it repaired (%s): verify --repair pairs "
+                         "it",
+                         changes[i]);
+            add_diff(v, DIFF_MISSING, src_name, &sl.v[i], rep[i] ? hint : NULL);
+            v->repairable += rep[i];
             continue;
         }
         const mp_msg *d = &dl.v[e->dst];
-        const char *what;
-        if (!sh[i].strict[0] || !dh[e->dst].strict[0]) {
+        const char *what = NULL;
+        int readable = sh[i].strict[0] && dh[e->dst].strict[0];
+        if (readable)
+            what = mp_content_difference(&sh[i], &dh[e->dst]);
+        /* The content is what it should be: flags are compared. */
+        int same = rep[i] ? v->opt->repair : readable && !what;
+        if (rep[i] && v->opt->repair) {
+            add_diff(v, DIFF_REPAIRED, src_name, &sl.v[i], changes[i]);
+        } else if (rep[i]) {
+            char detail[900];
+            snprintf(detail, sizeof detail,
+                     "%s; the copy is the source message repaired (%s): "
+                     "verify --repair reports it as repaired",
+                     what, changes[i]);
+            add_diff(v, DIFF_CONTENT, src_name, &sl.v[i], detail);
+            v->repairable++;
+        } else if (!readable) {
             add_diff(v, DIFF_UNREADABLE, src_name, &sl.v[i],
                      !sh[i].strict[0] ? "source unreadable"
                                       : "destination unreadable");
-        } else if ((what = mp_content_difference(&sh[i], &dh[e->dst]))) {
+        } else if (what) {
             add_diff(v, DIFF_CONTENT, src_name, &sl.v[i], what);
-        } else if (!mp_flags_equal(sl.v[i].flags, sl.v[i].keywords, d->flags,
-                                   d->keywords)) {
+        }
+        if (same && !mp_flags_equal(sl.v[i].flags, sl.v[i].keywords, d->flags,
+                                    d->keywords)) {
             char a[300], b[300], detail[640];
             flag_names(sl.v[i].flags, sl.v[i].keywords, a, sizeof a);
             flag_names(d->flags, d->keywords, b, sizeof b);
@@ -279,6 +381,10 @@ out:
     free(want_src);
     free(want_dst);
     free(dup);
+    for (size_t i = 0; changes && i < n_changes; i++)
+        free(changes[i]);
+    free(changes);
+    free(rep);
     mp_plan_hashes_free(&ps);
     mp_plan_hashes_free(&pd);
     return rc;
@@ -484,6 +590,20 @@ int mp_cmd_verify(const mp_registry *reg, const mp_options *opt)
             v.counts[DIFF_CONTENT], v.counts[DIFF_FLAGS],
             v.counts[DIFF_UNREADABLE], v.counts[DIFF_DUPLICATE],
             v.counts[DIFF_EXTRA]);
+    if (opt->verbosity > 0 && v.counts[DIFF_REPAIRED])
+        fprintf(stderr,
+                "mailport: %zu message%s copied repaired (copy --repair; see "
+                "\"repaired\" above: no difference)\n",
+                v.counts[DIFF_REPAIRED],
+                v.counts[DIFF_REPAIRED] == 1 ? "" : "s");
+    if (v.repairable)
+        fprintf(stderr,
+                "mailport: %zu missing or different message%s %s in DEST as "
+                "copy --repair repairs it: verify --repair reports %s as "
+                "repaired\n",
+                v.repairable, v.repairable == 1 ? "" : "s",
+                v.repairable == 1 ? "is" : "are",
+                v.repairable == 1 ? "it" : "them");
     if (opt->verbosity > 0 && v.counts[DIFF_NO_FOLDER])
         fprintf(stderr,
                 "mailport: %zu source folder%s with %llu messages %s no "

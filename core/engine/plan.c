@@ -281,6 +281,16 @@ static void pair_round_run(mp_plan *p, const mp_msglist *src,
     }
 }
 
+void mp_plan_pair_repaired(mp_plan *p, const mp_msglist *src,
+                           const mp_msglist *dst, size_t i, size_t d)
+{
+    mp_plan_entry *e = &p->entries[i];
+    p->dst_claimed[d] = 1;
+    e->dst = (long)d;
+    e->record = 1;
+    decide_present(e, &src->v[i], dst->v[d].flags, dst->v[d].keywords);
+}
+
 void mp_plan_by_identity(mp_plan *p, const mp_msglist *src,
                          const mp_msglist *dst, int size_comparable,
                          const mp_plan_hashes *src_h,

@@ -112,6 +112,11 @@ void mp_plan_by_identity(mp_plan *p, const mp_msglist *src,
 void mp_plan_pair_leftovers(mp_plan *p, const mp_msglist *src,
                             const mp_msglist *dst);
 
+/* Pair undecided source message I with unclaimed destination message D,
+ * which holds it repaired (--repair, repair.h: the caller compared the
+ * content), as identity pairing would have paired them. */
+void mp_plan_pair_repaired(mp_plan *p, const mp_msglist *src,
+                           const mp_msglist *dst, size_t i, size_t d);
 /* Phase 3: everything still undecided is copied; counts are filled in. */
 void mp_plan_finish(mp_plan *p);
 

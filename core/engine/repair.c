@@ -3,6 +3,7 @@
 
 #include "digest.h"
 #include "eol.h"
+#include "hashes.h"
 
 #include <gmime/gmime.h>
 #include <stdarg.h>
@@ -632,4 +633,102 @@ void mp_repair_free(mp_repair *r)
 {
     free(r->data);
     *r = (mp_repair){0};
+}
+
+/* ------------------------------------------------------------------------ */
+/* What verify compares a copy with: the source message repaired.          */
+
+typedef struct repair_run {
+    mp_msglist *list;
+    const size_t *positions;
+    mp_content_hashes *out;
+    char **changes;
+    size_t current;
+    int64_t date;
+    buf held;
+    int open, too_big;
+} repair_run;
+
+static mp_status rh_begin(void *ctx, size_t index, const mp_msg_info *info)
+{
+    repair_run *h = ctx;
+    h->current = h->positions[index];
+    /* The date copy --repair used: planning's, else the fetch's. */
+    h->date = h->list->v[h->current].date;
+    if (h->date == MP_DATE_UNKNOWN && info)
+        h->date = info->internal_date;
+    h->held.n = 0;
+    h->held.bad = 0;
+    h->open = 1;
+    h->too_big = 0;
+    return MP_OK;
+}
+
+static mp_status rh_data(void *ctx, const void *data, size_t len)
+{
+    repair_run *h = ctx;
+    if (h->held.n + len > MP_REPAIR_MAX)
+        h->too_big = 1;
+    if (!h->too_big)
+        put(&h->held, data, len);
+    return h->held.bad ? MP_FATAL : MP_OK;
+}
+
+static mp_status rh_end(void *ctx, mp_status status)
+{
+    repair_run *h = ctx;
+    h->open = 0;
+    if (status != MP_OK || h->too_big)
+        return status == MP_MSG_BAD ? MP_OK : status;
+    mp_repair r;
+    if (mp_repair_needed(h->held.p ? h->held.p : "", h->held.n, h->date, &r) ==
+        1) {
+        mp_content_hashes_buffer(r.data, r.len, &h->out[h->current]);
+        h->changes[h->current] = strdup(r.changes);
+        mp_repair_free(&r);
+    }
+    return MP_OK;
+}
+
+int mp_repair_needed(const char *msg, size_t len, int64_t internal_date,
+                     mp_repair *out)
+{
+    *out = (mp_repair){0};
+    mp_validator v;
+    mp_validate_init(&v);
+    mp_validate_update(&v, msg, len);
+    mp_validate_finish(&v);
+    if (!(mp_validate_kinds(&v) & MP_FINDINGS_REPAIRED))
+        return 0;
+    return mp_repair_message(msg, len, internal_date, out);
+}
+
+mp_status mp_repair_hashes(mp_store *store, void *folder, mp_msglist *list,
+                           const char *wanted, mp_content_hashes *out,
+                           char **changes)
+{
+    const size_t batch = 64;
+    const char **keys = malloc(batch * sizeof *keys);
+    size_t *positions = malloc(batch * sizeof *positions);
+    repair_run h = {
+        .list = list, .positions = positions, .out = out, .changes = changes};
+    const mp_fetch_cb cb = {sizeof cb, rh_begin, rh_data, rh_end};
+    mp_status st = keys && positions ? MP_OK : MP_FATAL;
+    for (size_t i = 0; i < list->n && st == MP_OK;) {
+        size_t n = 0;
+        for (; i < list->n && n < batch; i++)
+            if (wanted[i]) {
+                out[i].strict[0] = '\0';
+                keys[n] = list->v[i].key;
+                positions[n++] = i;
+            }
+        if (n) {
+            mp_host_clear_error(&store->host);
+            st = store->plugin->source->fetch(folder, keys, n, &cb, &h);
+        }
+    }
+    free(h.held.p);
+    free(keys);
+    free(positions);
+    return st;
 }

@@ -46,8 +46,18 @@
 #ifndef MP_REPAIR_H
 #define MP_REPAIR_H
 
+#include "hashes.h"
+#include "msglist.h"
+#include "store.h"
+#include "validate.h"
+
 #include <stddef.h>
 #include <stdint.h>
+
+/* The findings (validate.h) a repair mends: all but an open multipart. A
+ * message with none of them is sent as it is, --repair or not. */
+#define MP_FINDINGS_REPAIRED                                                   \
+    (((1u << MP_FINDING__N) - 1) & ~(1u << MP_FINDING_MIME_TRUNCATED))
 
 /* The largest message repaired (held in memory whole): a bigger one is
  * sent as it is, with a warning. */
@@ -68,5 +78,21 @@ typedef struct mp_repair {
 int mp_repair_message(const char *msg, size_t len, int64_t internal_date,
                       mp_repair *out);
 void mp_repair_free(mp_repair *r);
+
+/* The repair copy --repair makes: only for a message with a finding of
+ * MP_FINDINGS_REPAIRED (validate.h), else 0 as for nothing to repair. */
+int mp_repair_needed(const char *msg, size_t len, int64_t internal_date,
+                     mp_repair *out);
+
+/* For verify: the messages of LIST whose WANTED flag is set, fetched from
+ * FOLDER of STORE (opened as a source) and repaired as copy --repair
+ * would (mp_repair_needed, with the date planning saw, else the fetch's):
+ * the content hashes of each repaired form into OUT and what was changed
+ * into CHANGES (malloc'd), both indexed as LIST; OUT's strict stays "" and
+ * CHANGES NULL where nothing was repaired (or the message could not be
+ * read). Returns the fetch's status. */
+mp_status mp_repair_hashes(mp_store *store, void *folder, mp_msglist *list,
+                           const char *wanted, mp_content_hashes *out,
+                           char **changes);
 
 #endif

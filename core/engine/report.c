@@ -17,6 +17,7 @@ typedef struct folder_counts {
 
 typedef struct report_error {
     char *folder, *message, *error;
+    char *sha256; /* repaired messages: the original's hash */
 } report_error;
 
 struct mp_report {
@@ -28,6 +29,8 @@ struct mp_report {
     size_t n_errors;
     report_error *altered; /* .error holds what differs */
     size_t n_altered;
+    report_error *repaired; /* .error holds the changes */
+    size_t n_repaired;
     char **warnings;
     size_t n_warnings;
     char current[256]; /* the folder a worker started last, for progress */
@@ -41,6 +44,16 @@ mp_report *mp_report_new(void)
     return r;
 }
 
+static void free_entries(report_error *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].folder);
+        free(v[i].message);
+        free(v[i].error);
+        free(v[i].sha256);
+    }
+}
+
 void mp_report_free(mp_report *r)
 {
     if (!r)
@@ -52,11 +65,9 @@ void mp_report_free(mp_report *r)
         free(r->errors[i].message);
         free(r->errors[i].error);
     }
-    for (size_t i = 0; i < r->n_altered; i++) {
-        free(r->altered[i].folder);
-        free(r->altered[i].message);
-        free(r->altered[i].error);
-    }
+    free_entries(r->altered, r->n_altered);
+    free_entries(r->repaired, r->n_repaired);
+    free(r->repaired);
     for (size_t i = 0; i < r->n_warnings; i++)
         free(r->warnings[i]);
     free(r->warnings);
@@ -103,7 +114,7 @@ void mp_report_error(mp_report *r, const char *folder, const char *message,
     r->errors = realloc(r->errors, (r->n_errors + 1) * sizeof *r->errors);
     r->errors[r->n_errors++] = (report_error){strdup(folder ? folder : ""),
                                               message ? strdup(message) : NULL,
-                                              strdup(error ? error : "")};
+                                              strdup(error ? error : ""), NULL};
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -112,10 +123,27 @@ void mp_report_altered(mp_report *r, const char *folder, const char *message,
 {
     pthread_mutex_lock(&r->lock);
     r->altered = realloc(r->altered, (r->n_altered + 1) * sizeof *r->altered);
-    r->altered[r->n_altered++] =
-        (report_error){strdup(folder), strdup(message), strdup(difference)};
+    r->altered[r->n_altered++] = (report_error){strdup(folder), strdup(message),
+                                                strdup(difference), NULL};
     folder_of(r, folder)->n[MP_COUNT_ALTERED]++;
     r->total[MP_COUNT_ALTERED]++;
+    pthread_mutex_unlock(&r->lock);
+}
+
+void mp_report_repaired(mp_report *r, const char *folder, const char *message,
+                        const char *changes, const char *original_sha256)
+{
+    pthread_mutex_lock(&r->lock);
+    report_error *v =
+        realloc(r->repaired, (r->n_repaired + 1) * sizeof *r->repaired);
+    if (v) {
+        r->repaired = v;
+        r->repaired[r->n_repaired++] =
+            (report_error){strdup(folder), strdup(message), strdup(changes),
+                           strdup(original_sha256)};
+        folder_of(r, folder)->n[MP_COUNT_REPAIRED]++;
+        r->total[MP_COUNT_REPAIRED]++;
+    }
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -170,17 +198,16 @@ void mp_report_copies_lost(mp_report *r)
         uint64_t *n = r->folders[i].n;
         n[MP_COUNT_FAILED] += n[MP_COUNT_COPIED];
         n[MP_COUNT_COPIED] = n[MP_COUNT_BYTES] = n[MP_COUNT_ALTERED] = 0;
+        n[MP_COUNT_REPAIRED] = 0;
     }
     r->total[MP_COUNT_FAILED] += r->total[MP_COUNT_COPIED];
     r->total[MP_COUNT_COPIED] = r->total[MP_COUNT_BYTES] = 0;
-    r->total[MP_COUNT_ALTERED] = 0;
+    r->total[MP_COUNT_ALTERED] = r->total[MP_COUNT_REPAIRED] = 0;
     r->total[MP_COUNT_SUBSCRIBED] = 0; /* they went with the archive */
-    for (size_t i = 0; i < r->n_altered; i++) {
-        free(r->altered[i].folder);
-        free(r->altered[i].message);
-        free(r->altered[i].error);
-    }
+    free_entries(r->altered, r->n_altered);
     r->n_altered = 0;
+    free_entries(r->repaired, r->n_repaired);
+    r->n_repaired = 0;
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -219,6 +246,7 @@ static json_t *entries(const report_error *v, size_t n, const char *text)
         if (!e || set_text(e, "folder", v[i].folder) != 0 ||
             set_text(e, "message", v[i].message) != 0 ||
             set_text(e, text, v[i].error ? v[i].error : "") != 0 ||
+            (v[i].sha256 && set_text(e, "original_sha256", v[i].sha256) != 0) ||
             json_array_append_new(a, e) != 0) {
             json_decref(a);
             return NULL;
@@ -242,6 +270,7 @@ static json_t *report_json(const mp_report *r)
         {"filtered", MP_COUNT_FILTERED},
         {"removed", MP_COUNT_REMOVED},
         {"altered", MP_COUNT_ALTERED},
+        {"repaired", MP_COUNT_REPAIRED},
         {"subscribed", MP_COUNT_SUBSCRIBED},
         {"connections", MP_COUNT_CONNECTIONS},
     }, per_folder[] = {
@@ -252,6 +281,7 @@ static json_t *report_json(const mp_report *r)
         {"filtered", MP_COUNT_FILTERED},
         {"removed", MP_COUNT_REMOVED},
         {"bytes", MP_COUNT_BYTES},
+        {"repaired", MP_COUNT_REPAIRED},
     };
     json_t *o = json_object(), *folders = json_array(), *warnings = json_array();
     int bad = !o || !folders || !warnings;
@@ -283,6 +313,8 @@ static json_t *report_json(const mp_report *r)
                               entries(r->errors, r->n_errors, "error")) != 0 ||
           json_object_set_new(o, "altered_messages",
                               entries(r->altered, r->n_altered, "difference")) != 0 ||
+          json_object_set_new(o, "repaired_messages",
+                              entries(r->repaired, r->n_repaired, "changes")) != 0 ||
           json_object_set(o, "warnings", warnings) != 0;
     json_decref(folders);
     json_decref(warnings);

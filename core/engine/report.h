@@ -29,6 +29,8 @@ typedef enum mp_counter {
      * server asked the run to slow down (throttling replies). */
     MP_COUNT_RATE_WAIT_MS,
     MP_COUNT_THROTTLED_MS,
+    /* Copied repaired (--repair, repair.h): counted in COPIED as well. */
+    MP_COUNT_REPAIRED,
     MP_COUNT__N
 } mp_counter;
 
@@ -68,6 +70,13 @@ void mp_report_retry_folder(mp_report *r, const char *folder,
  * MP_COUNT_ALTERED and listed under "altered_messages" in the JSON report. */
 void mp_report_altered(mp_report *r, const char *folder, const char *message,
                        const char *difference);
+
+/* A message copied repaired (--repair): FOLDER, the message's Message-ID
+ * (the original's) or key, what was changed, and the SHA-256 content hash
+ * of the original (digest.h). Counted in MP_COUNT_REPAIRED and listed under
+ * "repaired_messages" in the JSON report. */
+void mp_report_repaired(mp_report *r, const char *folder, const char *message,
+                        const char *changes, const char *original_sha256);
 
 /* Nothing this run counted as copied was kept: a sink that stores the
  * whole run at its end (an archive) could not finish. Every copied message

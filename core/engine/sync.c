@@ -21,6 +21,7 @@
 #include "hashes.h"
 #include "log.h"
 #include "plan.h"
+#include "repair.h"
 #include "transfer.h"
 
 #include <stdlib.h>
@@ -484,6 +485,74 @@ static void filter_plan(folder_pass *p)
             mp_plan_filter_out(&p->plan, i);
 }
 
+/* --repair: undecided source messages whose repair (repair.h) is an
+ * unclaimed destination message were copied repaired by an earlier run
+ * (seen so by a run without the state, or a Message-ID the repair added
+ * hides its identity): paired with it, not copied again. Costs a read of
+ * those source messages and of the unclaimed destination messages, only
+ * with --repair and only when both exist. */
+static mp_status pair_repaired(folder_pass *p)
+{
+    mp_sync_env *env = p->env;
+    size_t ns = p->src.n, nd = p->dst.n;
+    char *want = calloc(ns + 1, 1), *want_dst = calloc(nd + 1, 1);
+    mp_content_hashes *rh = calloc(ns + 1, sizeof *rh);
+    mp_content_hashes *dh = calloc(nd + 1, sizeof *dh);
+    char **changes = calloc(ns + 1, sizeof *changes);
+    int any = 0, unclaimed = 0, look = 0;
+    mp_status st = MP_OK;
+    for (size_t d = 0; d < nd; d++)
+        unclaimed |= !p->plan.dst_claimed[d];
+    for (size_t i = 0; unclaimed && i < ns; i++)
+        any |= want[i] = p->plan.entries[i].action == MP_PLAN_UNDECIDED;
+    if (!any)
+        goto out;
+    st = mp_repair_hashes(env->src, p->sf, &p->src, want, rh, changes);
+    if (st != MP_OK) {
+        if (st != MP_TEMPORARY)
+            mp_sync_report_folder_error(env, p->src_name, env->src);
+        goto out;
+    }
+    for (size_t i = 0; i < ns; i++)
+        look |= rh[i].strict[0] != '\0';
+    if (!look)
+        goto out;
+    for (size_t d = 0; d < nd; d++)
+        want_dst[d] = !p->plan.dst_claimed[d];
+    mp_store *reader;
+    void *rf;
+    st = open_dst_reader(p, &reader, &rf);
+    if (st == MP_OK) {
+        st = mp_hash_messages(reader, rf, &p->dst, want_dst, dh);
+        if (rf != p->df)
+            reader->plugin->source->close_folder(rf);
+    }
+    if (st != MP_OK) {
+        if (st != MP_TEMPORARY && env->dst_reader)
+            mp_sync_report_folder_error(env, p->src_name, env->dst_reader);
+        goto out;
+    }
+    for (size_t i = 0; i < ns; i++)
+        for (size_t d = 0; rh[i].strict[0] && d < nd; d++)
+            if (!p->plan.dst_claimed[d] && dh[d].strict[0] &&
+                !mp_content_difference(&rh[i], &dh[d])) {
+                mp_debug("folder %s: message %s is in the destination "
+                         "repaired",
+                         mp_show_name(p->src_name).s, p->src.v[i].key);
+                mp_plan_pair_repaired(&p->plan, &p->src, &p->dst, i, d);
+                break;
+            }
+out:
+    for (size_t i = 0; i < ns; i++)
+        free(changes[i]);
+    free(changes);
+    free(want);
+    free(want_dst);
+    free(rh);
+    free(dh);
+    return st;
+}
+
 static mp_status make_plan(folder_pass *p)
 {
     mp_sync_env *env = p->env;
@@ -523,6 +592,8 @@ static mp_status make_plan(folder_pass *p)
         mp_plan_by_identity(&p->plan, &p->src, &p->dst, env->size_comparable,
                             have ? &h.plan[0] : NULL, have ? &h.plan[1] : NULL);
         free_hashes(&h);
+        if (env->opt->repair && (st = pair_repaired(p)) != MP_OK)
+            return st;
     }
     filter_plan(p);
     mp_plan_finish(&p->plan);

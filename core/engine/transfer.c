@@ -12,6 +12,7 @@
 #include "interrupt.h"
 #include "log.h"
 #include "rate.h"
+#include "repair.h"
 #include "validate.h"
 
 #include <stdatomic.h>
@@ -55,6 +56,7 @@ typedef struct row_set {
     char *suspect;  /* holds bytes a server may rewrite (validate.h) */
     char **label;   /* of the suspects, for the report */
     char **found;   /* of the suspects: those findings, described */
+    char **repaired; /* sent repaired (--repair): what was changed */
     size_t n;
 } row_set;
 
@@ -77,6 +79,11 @@ typedef struct copy_run {
     mp_validator val; /* what a destination may refuse or alter in it */
     char *held; /* bytes held until the header is complete */
     size_t held_len, held_cap;
+    /* --repair: the whole message is held (up to MP_REPAIR_MAX) so that
+     * it can be sent repaired; REPAIRED says what was changed in it. */
+    int repair, holding_whole;
+    int64_t repair_date; /* the internal date the repair uses */
+    char *repaired;
     char convert[MP_EOL_OUT_MAX(CONVERT_PIECE)];
 
     /* Results of the batch being fetched (CUR). With a sink that overlaps
@@ -89,6 +96,7 @@ typedef struct copy_run {
     size_t *pending;      /* row index of each pending message, by seq */
     char **pending_label; /* what the report calls it, by seq */
     char **pending_found; /* its findings described (validate.h), or NULL */
+    char **pending_repaired; /* what --repair changed in it, or NULL */
     size_t n_pending;
     mp_status stop;   /* a status that ended the whole batch */
     int dst_reported; /* the destination's failure is in the report */
@@ -122,8 +130,8 @@ static char *findings_text(const copy_run *r, unsigned mask)
 /* The destination's error TEXT for a message it refused, with what was
  * found in the message (FOUND, or NULL), into OUT: what the warning and
  * the report say. */
-static void refusal_text(const char *text, const char *found, char *out,
-                         size_t size)
+static void refusal_text(const char *text, const char *found,
+                         const char *repaired, char *out, size_t size)
 {
     if (!found) {
         snprintf(out, size, "%s", text);
@@ -132,11 +140,19 @@ static void refusal_text(const char *text, const char *found, char *out,
     int keep = (int)strlen(text); /* without a final full stop */
     while (keep > 0 && (text[keep - 1] == '.' || text[keep - 1] == ' '))
         keep--;
-    snprintf(out, size,
-             "%.*s; the message has %s, which servers may refuse: correct the "
-             "message at the source and run copy again, which sends only what "
-             "is missing",
-             keep, text, found);
+    if (repaired)
+        snprintf(out, size,
+                 "%.*s; the message has %s, and was sent repaired (%s): "
+                 "correct the message at the source and run copy again, which "
+                 "sends only what is missing",
+                 keep, text, found, repaired);
+    else
+        snprintf(out, size,
+                 "%.*s; the message has %s, which servers may refuse: run copy "
+                 "again with --repair to send it repaired, or correct the "
+                 "message at the source and run copy again, which sends only "
+                 "what is missing",
+                 keep, text, found);
 }
 
 static void fail_message(copy_run *r, mp_store *store, const char *what)
@@ -145,7 +161,8 @@ static void fail_message(copy_run *r, mp_store *store, const char *what)
     message_label(r, label, sizeof label);
     char *found = store == r->env->dst ? findings_text(r, ~0u) : NULL;
     char text[4096];
-    refusal_text(mp_store_error(store), found, text, sizeof text);
+    refusal_text(mp_store_error(store), found,
+                 store == r->env->dst ? r->repaired : NULL, text, sizeof text);
     free(found);
     mp_warn("%s %s in folder %s: %s", what, label, r->folder, text);
     mp_report_error(r->env->report, r->folder, label, text);
@@ -225,6 +242,33 @@ static mp_status start_put(copy_run *r)
     return st;
 }
 
+/* --repair, at the end of a message held whole: a message with a finding
+ * the repair mends (validate.h, repair.h) is replaced in HELD by its
+ * repaired form, and R->repaired says what was changed. */
+static mp_status repair_held(copy_run *r)
+{
+    r->holding_whole = 0;
+    if (!(mp_validate_kinds(&r->val) & MP_FINDINGS_REPAIRED))
+        return MP_OK;
+    mp_repair rep;
+    int done = mp_repair_message(r->held, r->held_len, r->repair_date, &rep);
+    if (done < 0) {
+        mp_warn("message %s in folder %s: cannot repair it (out of memory); "
+                "sent as it is",
+                r->msg->key, r->folder);
+        return MP_OK;
+    }
+    if (done == 0)
+        return MP_OK;
+    r->repaired = strdup(rep.changes);
+    free(r->held);
+    r->held = rep.data; /* LF lines: the sink's conversion follows */
+    r->held_len = r->held_cap = rep.len;
+    if (!r->repaired)
+        return MP_FATAL;
+    return MP_OK;
+}
+
 static mp_status on_begin(void *ctx, size_t index, const mp_msg_info *info)
 {
     copy_run *r = ctx;
@@ -252,11 +296,15 @@ static mp_status on_begin(void *ctx, size_t index, const mp_msg_info *info)
     r->put = NULL;
     r->begun = r->failed = 0;
     r->held_len = 0;
+    free(r->repaired);
+    r->repaired = NULL;
+    r->holding_whole = r->repair;
+    r->repair_date = r->info.internal_date;
     mp_eol_init(&r->eol, r->eol_mode);
     mp_digest_init(&r->digest);
     mp_validate_init(&r->val);
     mp_host_clear_error(&r->env->src->host);
-    if (r->info.internal_date != MP_DATE_UNKNOWN)
+    if (r->info.internal_date != MP_DATE_UNKNOWN && !r->holding_whole)
         return start_put(r);
     return MP_OK;
 }
@@ -283,7 +331,14 @@ static mp_status on_data(void *ctx, const void *buf, size_t len)
     }
     memcpy(r->held + r->held_len, buf, len);
     r->held_len += len;
-    return r->digest.header_done ? start_put(r) : MP_OK;
+    if (r->holding_whole && r->held_len > MP_REPAIR_MAX) {
+        /* Too big to repair: sent as it is (said if it has findings). */
+        r->holding_whole = 0;
+        mp_warn("message %s in folder %s is larger than %u MiB: not "
+                "repaired, sent as it is",
+                r->msg->key, r->folder, MP_REPAIR_MAX >> 20);
+    }
+    return r->digest.header_done && !r->holding_whole ? start_put(r) : MP_OK;
 }
 
 static mp_status on_end(void *ctx, mp_status status)
@@ -315,6 +370,10 @@ static mp_status on_end(void *ctx, mp_status status)
     if (r->failed)
         goto done;
     mp_validate_finish(&r->val);
+    if (r->holding_whole && repair_held(r) != MP_OK) {
+        result = MP_FATAL;
+        goto done;
+    }
     if (!r->begun && start_put(r) != MP_OK) {
         result = r->stop;
         goto done;
@@ -351,14 +410,20 @@ static mp_status on_end(void *ctx, mp_status status)
         b->state[index] = ROW_PENDING;
         r->pending_label[r->n_pending] = strdup(label);
         r->pending_found[r->n_pending] = findings_text(r, ~0u);
+        r->pending_repaired[r->n_pending] =
+            r->repaired ? strdup(r->repaired) : NULL;
         r->pending[r->n_pending++] = index;
     }
     row->flags = r->msg->flags;
     row->keywords = r->msg->keywords;
-    b->found[index] = findings_text(r, MP_FINDINGS_ALTERED);
+    /* A repaired message is not the source's bytes: not read back. */
+    b->found[index] =
+        r->repaired ? NULL : findings_text(r, MP_FINDINGS_ALTERED);
     b->suspect[index] = b->found[index] != NULL;
     b->label[index] = NULL;
-    if (b->suspect[index]) {
+    b->repaired[index] = r->repaired;
+    r->repaired = NULL;
+    if (b->suspect[index] || b->repaired[index]) {
         char label[200];
         message_label(r, label, sizeof label);
         b->label[index] = strdup(label);
@@ -392,8 +457,8 @@ static void on_key(void *ctx, size_t seq, mp_status status, const char *key)
     }
     b->state[index] = ROW_FAILED;
     char text[4096];
-    refusal_text(mp_store_error(r->env->dst), r->pending_found[seq], text,
-                 sizeof text);
+    refusal_text(mp_store_error(r->env->dst), r->pending_found[seq],
+                 r->pending_repaired[seq], text, sizeof text);
     mp_warn("cannot store message %s in folder %s: %s", r->pending_label[seq],
             r->folder, text);
     mp_report_error(r->env->report, r->folder, r->pending_label[seq], text);
@@ -450,7 +515,8 @@ static void empty_rows(row_set *b)
         free(b->rows[i].dst_key);
         free(b->label[i]);
         free(b->found[i]);
-        b->label[i] = b->found[i] = NULL;
+        free(b->repaired[i]);
+        b->label[i] = b->found[i] = b->repaired[i] = NULL;
     }
     b->n = 0;
 }
@@ -502,6 +568,9 @@ static void record_rows(copy_run *r, row_set *b, mp_status st,
                 mp_msglist_collect(&env->copied_keys, &info);
                 if (b->suspect[i] && b->rows[i].dst_key[0])
                     add_suspect(env, &b->rows[i], b->label[i], b->found[i]);
+                if (b->repaired[i])
+                    mp_report_repaired(env->report, r->folder, b->label[i],
+                                       b->repaired[i], b->rows[i].hash);
             }
         if (env->state && state_folder >= 0 && stored) {
             int bad = mp_state_begin(env->state);
@@ -532,7 +601,8 @@ static mp_status finish_batch(copy_run *r, int64_t state_folder)
     for (size_t i = 0; i < r->n_pending; i++) {
         free(r->pending_label[i]);
         free(r->pending_found[i]);
-        r->pending_found[i] = NULL;
+        free(r->pending_repaired[i]);
+        r->pending_found[i] = r->pending_repaired[i] = NULL;
     }
     r->n_pending = 0;
     return st;
@@ -622,12 +692,16 @@ mp_status mp_transfer_messages(mp_sync_env *env, const char *folder,
         r->sets[k].suspect = calloc(BATCH_MESSAGES, 1);
         r->sets[k].label = calloc(BATCH_MESSAGES, sizeof *r->sets[k].label);
         r->sets[k].found = calloc(BATCH_MESSAGES, sizeof *r->sets[k].found);
+        r->sets[k].repaired =
+            calloc(BATCH_MESSAGES, sizeof *r->sets[k].repaired);
     }
     r->cur = &r->sets[0];
     const int overlap = sink_overlaps(r->sink);
     r->pending = calloc(BATCH_MESSAGES, sizeof *r->pending);
     r->pending_label = calloc(BATCH_MESSAGES, sizeof *r->pending_label);
     r->pending_found = calloc(BATCH_MESSAGES, sizeof *r->pending_found);
+    r->pending_repaired = calloc(BATCH_MESSAGES, sizeof *r->pending_repaired);
+    r->repair = env->opt && env->opt->repair;
     const mp_fetch_cb cb = {sizeof cb, on_begin, on_data, on_end};
 
     mp_status result = MP_OK;
@@ -677,10 +751,13 @@ mp_status mp_transfer_messages(mp_sync_env *env, const char *folder,
         free(r->sets[k].suspect);
         free(r->sets[k].label);
         free(r->sets[k].found);
+        free(r->sets[k].repaired);
     }
     free(r->pending);
     free(r->pending_label);
     free(r->pending_found);
+    free(r->pending_repaired);
+    free(r->repaired);
     free(r->held);
     free(r);
     free(batch);

@@ -120,8 +120,9 @@ static void refused_and_altered_messages_name_their_findings(void **state)
     char *findings = mp_strf(
         "; the message has a NUL byte at offset %zu (line 9), a header "
         "line without a field name and colon (line 3) and no Date field, "
-        "which servers may refuse: correct the message at the source and "
-        "run copy again, which sends only what is missing",
+        "which servers may refuse: run copy again with --repair to send it "
+        "repaired, or correct the message at the source and run copy again, "
+        "which sends only what is missing",
         nul_at);
     char *line = mp_strf(
         "mailport: warning: cannot store message <big@example.org> in folder "
