@@ -20,8 +20,10 @@
  *      5322) becomes encoded words. The bytes are read in the charset the
  *      message's Content-Type declares if iconv knows it and they decode in
  *      it, else UTF-8 if they are valid UTF-8, else Windows-1252, else
- *      ISO-8859-1 (which decodes anything); the words are labelled with
- *      that charset;
+ *      ISO-8859-1 (which decodes anything); GMime labels the words with
+ *      the smallest charset that holds the text (Latin-1 text read as
+ *      Windows-1252 comes out as iso-8859-1); "changes" names the charset
+ *      read;
  *   4. a header line still longer than 998 octets folded before its last
  *      blank within the limit (where it has none, a line break and a space
  *      are put at octet 997);

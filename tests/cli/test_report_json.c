@@ -53,13 +53,15 @@ static void check_shape(json_t *r)
 {
     static const char *const counts[] = {
         "copied",  "skipped", "flags_updated", "failed",     "bytes",
-        "filtered", "removed", "altered",      "subscribed", "connections"};
+        "filtered", "removed", "altered",      "repaired",   "subscribed",
+        "connections"};
     for (size_t i = 0; i < sizeof counts / sizeof *counts; i++)
         assert_true(count(r, counts[i]) >= 0);
     assert_true(json_is_number(json_object_get(r, "rate_limit_seconds")));
     assert_true(json_is_number(json_object_get(r, "throttled_seconds")));
     array(r, "errors");
     array(r, "altered_messages");
+    array(r, "repaired_messages");
     array(r, "warnings");
     size_t i;
     json_t *f;
@@ -68,7 +70,8 @@ static void check_shape(json_t *r)
         assert_true(json_is_string(json_object_get(f, "name")));
         static const char *const per[] = {"copied",   "skipped", "failed",
                                           "flags_updated", "filtered",
-                                          "removed",  "bytes"};
+                                          "removed",  "bytes",
+                                          "repaired"};
         for (size_t k = 0; k < sizeof per / sizeof *per; k++)
             assert_true(count(f, per[k]) >= 0);
     }
