@@ -105,7 +105,7 @@ mp_status imap_store_open(mp_host *host, const mp_endpoint *ep,
         host->set_error(host, MP_ERR_USAGE, "%s: %s", ep->display, err);
         return MP_FATAL;
     }
-    /* Off unless asked for: see plugins/imap/README.md, "MULTIAPPEND". */
+    /* On unless multiappend=0: see plugins/imap/README.md, "MULTIAPPEND". */
     const char *multi = host->param(host, "multiappend", 0);
     if (multi && strcmp(multi, "0") != 0 && strcmp(multi, "1") != 0) {
         host->set_error(host, MP_ERR_USAGE,
@@ -122,7 +122,7 @@ mp_status imap_store_open(mp_host *host, const mp_endpoint *ep,
         return MP_FATAL;
     }
     st->host = host;
-    st->multiappend = multi && strcmp(multi, "1") == 0;
+    st->multiappend = !multi || strcmp(multi, "1") == 0;
     st->display = strdup(ep->display ? ep->display : "");
     mp_status s = imap_conn_open(host, ep, &st->conn);
     if (s != MP_OK) {

@@ -631,8 +631,10 @@ static void copy_singly(const mp_dovecot_opts *opts, int multi)
     mp_dovecot_add_user(d, "single", "pw");
     char *src_dir = make_source("single", 40, -1, 0);
     char *src = mp_strf("maildir:%s", src_dir);
-    char *dst =
-        multi ? multi_url(d, "single") : mp_dovecot_url(d, "imap", "single");
+    char *plain = mp_dovecot_url(d, "imap", "single");
+    char *dst = multi ? multi_url(d, "single")
+                      : mp_strf("%s&multiappend=0", plain);
+    free(plain);
     mp_run_result r = run("copy", src, dst, "--no-state");
     expect_exit(&r, 0);
     mp_run_free(&r);
@@ -658,12 +660,38 @@ static void test_server_without_multiappend(void **state)
     copy_singly(&o, 1);
 }
 
-/* Without multiappend=1 (the default for now): single APPENDs. */
-static void test_off_by_default(void **state)
+/* multiappend=0: single APPENDs. */
+static void test_off_when_asked(void **state)
 {
     (void)state;
     mp_dovecot_opts o = {0};
     copy_singly(&o, 0);
+}
+
+/* Without the parameter: batches where the server offers them. */
+static void test_on_by_default(void **state)
+{
+    (void)state;
+    mp_dovecot *d = mp_dovecot_start();
+    mp_dovecot_add_user(d, "deflt", "pw");
+    char *src_dir = make_source("deflt", 40, -1, 0);
+    char *src = mp_strf("maildir:%s", src_dir);
+    char *dst = mp_dovecot_url(d, "imap", "deflt");
+    mp_run_result r = run("copy", src, dst, "--no-state");
+    expect_exit(&r, 0);
+    mp_run_free(&r);
+    char *md = mp_dovecot_maildir(d, "deflt");
+    assert_int_equal(assert_destination(md, 40, -1, -1, -1), 40);
+    int appends = mp_dovecot_count_commands(d, "deflt", "APPEND");
+    if (appends < 1 || appends > 4)
+        fail_msg("%d APPEND commands for 40 messages: not in batches",
+                 appends);
+    free(md);
+    free(dst);
+    free(src);
+    mp_rm_rf(src_dir);
+    free(src_dir);
+    mp_dovecot_stop(d);
 }
 
 int main(void)
@@ -676,7 +704,8 @@ int main(void)
         cmocka_unit_test(test_throttled_batches),
         cmocka_unit_test(test_server_killed_under_batches),
         cmocka_unit_test(test_server_without_multiappend),
-        cmocka_unit_test(test_off_by_default),
+        cmocka_unit_test(test_off_when_asked),
+        cmocka_unit_test(test_on_by_default),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

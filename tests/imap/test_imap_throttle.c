@@ -62,6 +62,16 @@ static char *url_via(const char *user, int port)
                    port, mp_dovecot_password_file(dv, user));
 }
 
+/* The same as a destination sending one APPEND per message: the relay's
+ * rules count APPEND commands (test_imap_multiappend.c throttles batches). */
+static char *single_appends_via(const char *user, int port)
+{
+    char *u = url_via(user, port);
+    char *out = mp_strf("%s&multiappend=0", u);
+    free(u);
+    return out;
+}
+
 static int count_in(const char *text, const char *needle)
 {
     int n = 0;
@@ -151,7 +161,7 @@ static void test_into_imap(void **state)
     mp_tcp_proxy *px =
         mp_proxy_start_rules(mp_dovecot_port(dv), rules, N_RULES(rules));
     char *src = mp_strf("maildir:%s", inbox);
-    char *dst = url_via("up", mp_proxy_port(px));
+    char *dst = single_appends_via("up", mp_proxy_port(px));
     char *report = mp_strf("%s/into.json", work);
     double t0 = mp_now_s();
     mp_run_result r = run("copy", src, dst, "--jobs", "1", "--no-state",
@@ -349,7 +359,7 @@ static void test_throttling_without_end(void **state)
     };
     mp_tcp_proxy *px =
         mp_proxy_start_rules(mp_dovecot_port(dv), rules, N_RULES(rules));
-    char *dst = url_via("endless", mp_proxy_port(px));
+    char *dst = single_appends_via("endless", mp_proxy_port(px));
     char *state_db = mp_strf("%s/endless.db", work);
     char *args = mp_strf("copy 'maildir:%s' '%s' --state '%s'", inbox, dst,
                          state_db);
@@ -378,7 +388,7 @@ static void test_throttling_without_end(void **state)
                               N_RULES(long_pause));
     free(dst);
     free(args);
-    dst = url_via("endless", mp_proxy_port(px));
+    dst = single_appends_via("endless", mp_proxy_port(px));
     args = mp_strf("copy 'maildir:%s' '%s' --state '%s'", inbox, dst,
                    state_db);
     double t0 = mp_now_s();
@@ -394,7 +404,7 @@ static void test_throttling_without_end(void **state)
     mp_proxy_stop(px);
 
     /* The server takes mail again: the rest is copied, nothing twice. */
-    char *direct = url_via("endless", mp_dovecot_port(dv));
+    char *direct = single_appends_via("endless", mp_dovecot_port(dv));
     char *src = mp_strf("maildir:%s", inbox);
     mp_run_result r = run("copy", src, direct, "--state", state_db);
     expect_exit(&r, 0);

@@ -182,12 +182,14 @@ static void migration_imap_to_imap_in_passes(void **state)
     char *rep = run_copy(f, f->imap, bob, 0);
     assert_counts(rep, 5, 0, 0, 0);
     free(rep);
+    /* In MULTIAPPEND batches: fewer commands than messages. */
     int appends = mp_dovecot_count_commands(f->dc, "bob", "APPEND");
-    assert_int_equal(appends, 5);
+    assert_true(appends >= 1 && appends <= 5);
     rep = run_copy(f, f->imap, bob, 0);
     assert_counts(rep, 0, 5, 0, 0);
     free(rep);
-    assert_int_equal(mp_dovecot_count_commands(f->dc, "bob", "APPEND"), 5);
+    assert_int_equal(mp_dovecot_count_commands(f->dc, "bob", "APPEND"),
+                     appends); /* nothing sent again */
     mp_run_result r = mp_run("verify", f->imap, bob, NULL);
     assert_int_equal(r.exit_code, 0);
     mp_run_free(&r);
