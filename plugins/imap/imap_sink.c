@@ -57,28 +57,6 @@ typedef struct sink_folder {
     multi_batch b[MULTI_SLOTS];
 } sink_folder;
 
-/* "* STATUS name (APPENDLIMIT n)" (RFC 7889 section 4): the folder's
- * limit; NIL (no limit) leaves it 0. */
-static mp_status on_status_limit(void *ctx, imap_conn *c, int64_t num)
-{
-    uint64_t *limit = ctx;
-    imap_parser *p = &c->p;
-    (void)num;
-    if (!imap_tok_is(p, "STATUS"))
-        return MP_OK;
-    int t = imap_next_value(p, 65536); /* the mailbox name */
-    if ((t != IMAP_T_STRING && t != IMAP_T_ATOM) ||
-        imap_next(p) != IMAP_T_LPAREN)
-        return MP_OK;
-    while (imap_next(p) == IMAP_T_ATOM) {
-        int is_limit = imap_tok_is(p, "APPENDLIMIT");
-        uint64_t v;
-        if (imap_next(p) == IMAP_T_ATOM && is_limit && imap_tok_u64(p, &v) == 0)
-            *limit = v;
-    }
-    return MP_OK;
-}
-
 /* The folder's APPENDLIMIT: the server-wide one, else (bare APPENDLIMIT
  * capability) the folder's own. A server that will not say leaves it
  * unknown: the APPEND then decides, as without the extension. */
@@ -88,17 +66,11 @@ static mp_status read_appendlimit(imap_folder *f)
     f->appendlimit = c->appendlimit;
     if (f->appendlimit || !(c->caps & IMAP_CAP_APPENDLIMIT))
         return MP_OK;
-    imap_str cmd = {0};
-    imap_str_adds(&cmd, "STATUS ");
-    if (imap_str_quote(&cmd, f->server_name) < 0 || cmd.oom) {
-        imap_str_free(&cmd);
-        return MP_OK;
-    }
-    imap_str_adds(&cmd, " (APPENDLIMIT)");
+    /* "* STATUS name (APPENDLIMIT n)" (RFC 7889 section 4); NIL (no
+     * limit) leaves it 0. */
     int result;
-    mp_status s = imap_cmd(c, cmd.s, on_status_limit, &f->appendlimit, &result);
-    imap_str_free(&cmd);
-    return s;
+    return imap_status_number(c, f->server_name, "APPENDLIMIT", &f->appendlimit,
+                              &result);
 }
 
 mp_status imap_sink_open_folder(void *store, const char *name, void **folder,

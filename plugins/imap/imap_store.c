@@ -794,10 +794,16 @@ mp_status imap_store_subscribe(void *store, const char *name)
     return s;
 }
 
-/* "* STATUS INBOX (UIDVALIDITY n)" (RFC 3501 7.2.4): n. */
-static mp_status on_status_uidvalidity(void *ctx, imap_conn *c, int64_t num)
+/* What imap_status_number asks for and gets. */
+typedef struct status_item {
+    const char *item;
+    uint64_t value;
+} status_item;
+
+/* "* STATUS name (ITEM n ...)" (RFC 3501 7.2.4): n of the item asked for. */
+static mp_status on_status(void *ctx, imap_conn *c, int64_t num)
 {
-    uint64_t *uidvalidity = ctx;
+    status_item *want = ctx;
     imap_parser *p = &c->p;
     (void)num;
     if (!imap_tok_is(p, "STATUS"))
@@ -807,13 +813,35 @@ static mp_status on_status_uidvalidity(void *ctx, imap_conn *c, int64_t num)
         imap_next(p) != IMAP_T_LPAREN)
         return MP_OK;
     while (imap_next(p) == IMAP_T_ATOM) {
-        int is_uidvalidity = imap_tok_is(p, "UIDVALIDITY");
+        int is_it = imap_tok_is(p, want->item);
         uint64_t v;
-        if (imap_next(p) == IMAP_T_ATOM && is_uidvalidity &&
-            imap_tok_u64(p, &v) == 0)
-            *uidvalidity = v;
+        if (imap_next(p) == IMAP_T_ATOM && is_it && imap_tok_u64(p, &v) == 0)
+            want->value = v;
     }
     return MP_OK;
+}
+
+mp_status imap_status_number(imap_conn *c, const char *mailbox,
+                             const char *item, uint64_t *value, int *result)
+{
+    imap_str cmd = {0};
+    imap_str_adds(&cmd, "STATUS ");
+    if (imap_str_quote(&cmd, mailbox) < 0 || cmd.oom) {
+        imap_str_free(&cmd);
+        *result = IMAP_BAD;
+        return MP_OK;
+    }
+    imap_str_adds(&cmd, " (");
+    imap_str_adds(&cmd, item);
+    imap_str_adds(&cmd, ")");
+    status_item want = {item, 0};
+    mp_status s =
+        cmd.oom ? MP_OK : imap_cmd(c, cmd.s, on_status, &want, result);
+    if (cmd.oom)
+        *result = IMAP_BAD;
+    imap_str_free(&cmd);
+    *value = want.value;
+    return s;
 }
 
 /* The account's user name (without case: servers that tell names apart by
@@ -827,8 +855,8 @@ mp_status imap_store_identity(void *store, char *out, size_t size)
     imap_store *st = store;
     uint64_t uidvalidity = 0;
     int result = IMAP_NO;
-    mp_status s = imap_cmd(st->conn, "STATUS INBOX (UIDVALIDITY)",
-                           on_status_uidvalidity, &uidvalidity, &result);
+    mp_status s = imap_status_number(st->conn, "INBOX", "UIDVALIDITY",
+                                     &uidvalidity, &result);
     if (s != MP_OK)
         return s;
     if (result != IMAP_OK || uidvalidity == 0) {

@@ -87,6 +87,12 @@ void imap_store_close(void *store);
 mp_status imap_store_list(void *store, mp_folder_cb cb, void *ctx);
 /* The sink's subscribe slot (plugin.h): SUBSCRIBE the folder's server name. */
 mp_status imap_store_subscribe(void *store, const char *name);
+/* STATUS MAILBOX (ITEM) (RFC 3501 6.3.10; MAILBOX in server form): the
+ * number the server gives for ITEM ("UIDVALIDITY", RFC 7889's
+ * "APPENDLIMIT") into *VALUE, 0 when it gives none; *RESULT is the tagged
+ * answer (IMAP_OK/NO/BAD). The status is the connection's. */
+mp_status imap_status_number(imap_conn *c, const char *mailbox,
+                             const char *item, uint64_t *value, int *result);
 /* The sink's store_identity slot (plugin.h): the user name, lower-case,
  * and the INBOX's UIDVALIDITY. */
 mp_status imap_store_identity(void *store, char *out, size_t size);
