@@ -179,6 +179,54 @@ static char *to_utf8(const char *text, size_t n, const char *declared,
     return NULL;
 }
 
+/* UTF8 as nothing but B-encoded words in CHARSET (each of at most 75
+ * characters, whole characters in each, separated by a space; g_free): a
+ * phrase readers decode whatever it held, quotes and commas included.
+ * GMime's own phrase encoder would leave such specials in a quoted string
+ * around the words. */
+static char *phrase_words(const char *utf8, const char *charset)
+{
+    size_t overhead = strlen(charset) + 7; /* =?CS?b?...?= */
+    if (overhead + 8 > 75)
+        return g_mime_utils_header_encode_text(NULL, utf8, charset);
+    GString *out = g_string_new(NULL);
+    const char *p = utf8;
+    while (*p) {
+        /* The most whole characters whose encoding fits one word. */
+        const char *end = g_utf8_next_char(p), *fit = NULL;
+        char *bytes = NULL;
+        gsize n = 0;
+        for (;;) {
+            gsize got = 0;
+            char *conv =
+                g_convert(p, end - p, charset, "UTF-8", NULL, &got, NULL);
+            if (!conv || overhead + 4 * ((got + 2) / 3) > 75) {
+                g_free(conv);
+                break;
+            }
+            g_free(bytes);
+            bytes = conv;
+            n = got;
+            fit = end;
+            if (!*end)
+                break;
+            end = g_utf8_next_char(end);
+        }
+        if (!fit) { /* a character this charset cannot hold */
+            g_free(bytes);
+            g_string_free(out, TRUE);
+            return g_mime_utils_header_encode_text(NULL, utf8, "UTF-8");
+        }
+        char *b64 = g_base64_encode((const guchar *)bytes, n);
+        g_string_append_printf(out, "%s=?%s?b?%s?=", out->len ? " " : "",
+                               charset, b64);
+        g_free(b64);
+        g_free(bytes);
+        p = fit;
+    }
+    return g_string_free(out, FALSE);
+}
+
 /* Field F's body with its runs of 8-bit words as RFC 2047 words. Returns
  * 1 when it changed, with the charset used in *CHARSET. */
 static int encode_field(field *f, const char *declared, const char **charset)
@@ -192,14 +240,28 @@ static int encode_field(field *f, const char *declared, const char **charset)
     put(&out, s, from);
     size_t i = from;
     while (i < n) {
-        if ((unsigned char)s[i] < 0x80) {
+        int quoted = s[i] == '"';
+        size_t start = i, end = i;
+        if (quoted) {
+            /* A quoted string holding 8-bit bytes becomes encoded words
+             * whole, its quotes dropped (RFC 2047 5: no encoded word
+             * inside quotes). */
+            for (end = i + 1; end < n && s[end] != '"'; end++)
+                if (s[end] == '\\' && end + 1 < n)
+                    end++;
+            end = end < n ? end + 1 : n;
+            if (!has_8bit(s + i, end - i)) {
+                i = end;
+                continue;
+            }
+        } else if ((unsigned char)s[i] < 0x80) {
             i++;
             continue;
         }
-        size_t start = i, end = i;
-        while (start > from && word_char((unsigned char)s[start - 1]))
+        while (!quoted && start > from &&
+               word_char((unsigned char)s[start - 1]))
             start--;
-        for (;;) {
+        for (; !quoted;) {
             while (end < n && word_char((unsigned char)s[end]))
                 end++;
             /* The next word, past blanks, if it holds 8-bit bytes too. */
@@ -213,11 +275,18 @@ static int encode_field(field *f, const char *declared, const char **charset)
                 break;
             end = stop;
         }
-        /* Blanks inside the run (folds among them) become one space. */
+        /* Blanks inside the run (folds among them) become one space; a
+         * quoted string loses its quotes and backslashes. */
         buf run = {0};
-        for (size_t k = start; k < end;) {
-            if (wsp((unsigned char)s[k])) {
-                while (k < end && wsp((unsigned char)s[k]))
+        size_t k0 = quoted ? start + 1 : start, k1 = end;
+        if (quoted && k1 > k0 && s[k1 - 1] == '"')
+            k1--;
+        for (size_t k = k0; k < k1;) {
+            if (quoted && s[k] == '\\' && k + 1 < k1) {
+                put(&run, s + k + 1, 1);
+                k += 2;
+            } else if (wsp((unsigned char)s[k])) {
+                while (k < k1 && wsp((unsigned char)s[k]))
                     k++;
                 put(&run, " ", 1);
             } else {
@@ -227,7 +296,9 @@ static int encode_field(field *f, const char *declared, const char **charset)
         put(&out, s + from, start - from);
         char *utf8 = run.bad ? NULL : to_utf8(run.p, run.n, declared, charset);
         char *words =
-            utf8 ? g_mime_utils_header_encode_text(NULL, utf8, *charset) : NULL;
+            !utf8    ? NULL
+            : quoted ? phrase_words(utf8, *charset)
+                     : g_mime_utils_header_encode_text(NULL, utf8, *charset);
         if (words) {
             puts_(&out, words);
         } else {
@@ -359,9 +430,10 @@ static void note(buf *changes, const char *fmt, ...)
 }
 
 /* Is the message (top-level fields FS) one whose body rule 5 re-encodes? */
-static int body_recodable(const fields *fs, size_t *cte)
+static int body_recodable(const fields *fs, int in_digest, size_t *cte)
 {
     *cte = (size_t)-1;
+    int typed = 0;
     for (size_t i = 0; i < fs->n; i++) {
         const char *body;
         if (field_is(&fs->v[i], "Content-Type", &body)) {
@@ -369,6 +441,7 @@ static int body_recodable(const fields *fs, size_t *cte)
             GMimeContentType *ct = g_mime_content_type_parse(NULL, v);
             g_free(v);
             int text = !ct || g_mime_content_type_is_type(ct, "text", "*");
+            typed = 1;
             if (ct)
                 g_object_unref(ct);
             if (!text)
@@ -384,7 +457,8 @@ static int body_recodable(const fields *fs, size_t *cte)
             *cte = i;
         }
     }
-    return 1;
+    /* In a multipart/digest a part is message/rfc822 by default. */
+    return typed || !in_digest;
 }
 
 /* The charset the message's Content-Type declares, if iconv knows it
@@ -414,6 +488,170 @@ static char *declared_charset(const fields *fs)
         return out;
     }
     return NULL;
+}
+
+/* The header block S (N bytes) as fields, by rule 2: FOLDED and DROPPED
+ * count the lines that are no fields folded into the field before, or
+ * dropped. */
+static void parse_fields(const char *s, size_t n, fields *fs, size_t *folded,
+                         size_t *dropped)
+{
+    for (size_t i = 0; i < n;) {
+        const char *nl = memchr(s + i, '\n', n - i);
+        size_t l = nl ? (size_t)(nl - (s + i)) : n - i;
+        const char *line = s + i;
+        if (l && (line[0] == ' ' || line[0] == '\t')) {
+            if (fs->n) {
+                put(&fs->v[fs->n - 1].text, "\n", 1);
+                put(&fs->v[fs->n - 1].text, line, l);
+            } else {
+                (*dropped)++;
+            }
+        } else if (is_field_line(line, l)) {
+            field *f = add_field(fs);
+            if (f)
+                put(&f->text, line, l);
+        } else if (fs->n) {
+            put(&fs->v[fs->n - 1].text, "\n ", 2);
+            put(&fs->v[fs->n - 1].text, line, l);
+            (*folded)++;
+        } else {
+            (*dropped)++;
+        }
+        i += l + 1;
+    }
+}
+
+/* The boundary of FS's Content-Type when it is a multipart (g_free), and
+ * whether it is multipart/digest; else NULL. */
+static char *multipart_boundary(const fields *fs, int *digest)
+{
+    *digest = 0;
+    for (size_t i = 0; i < fs->n; i++) {
+        const char *body;
+        if (!field_is(&fs->v[i], "Content-Type", &body))
+            continue;
+        char *v = unfolded(body);
+        GMimeContentType *ct = g_mime_content_type_parse(NULL, v);
+        g_free(v);
+        char *out = NULL;
+        if (ct && g_mime_content_type_is_type(ct, "multipart", "*")) {
+            const char *b = g_mime_content_type_get_parameter(ct, "boundary");
+            if (b && *b && strlen(b) <= MP_VALIDATE_BOUNDARY_MAX)
+                out = g_strdup(b);
+            *digest = g_mime_content_type_is_type(ct, "multipart", "digest");
+        }
+        if (ct)
+            g_object_unref(ct);
+        return out;
+    }
+    return NULL;
+}
+
+/* FS, its Content-Transfer-Encoding field CTE (or (size_t)-1) replaced by
+ * quoted-printable, then the blank line and BODY (N bytes) so encoded,
+ * into OUT. */
+static void put_recoded(buf *out, fields *fs, size_t cte, const char *body,
+                        size_t n)
+{
+    if (cte != (size_t)-1)
+        remove_field(fs, cte);
+    append_field(fs, "Content-Transfer-Encoding: quoted-printable");
+    for (size_t i = 0; i < fs->n; i++) {
+        put(out, fs->v[i].text.p, fs->v[i].text.n);
+        put(out, "\n", 1);
+    }
+    put(out, "\n", 1);
+    qp_encode(out, body, n);
+}
+
+static void recode_multipart(buf *out, const char *s, size_t n, const char *b,
+                             int digest, int depth, size_t *count);
+
+/* One MIME part S (N bytes: its header, the blank line, its body; a part
+ * of a multipart/digest when IN_DIGEST) into OUT, with its text body
+ * re-encoded as quoted-printable if it has lines over 998 octets (rule 5),
+ * and its own parts so when it is a multipart. COUNT counts the parts
+ * re-encoded. */
+static void recode_part(buf *out, const char *s, size_t n, int in_digest,
+                        int depth, size_t *count)
+{
+    size_t hend = 0, bstart = 0;
+    if (n && s[0] == '\n') {
+        bstart = 1;
+    } else {
+        const char *sep = NULL;
+        for (size_t i = 0; i + 1 < n && !sep; i++)
+            if (s[i] == '\n' && s[i + 1] == '\n')
+                sep = s + i;
+        if (!sep) {
+            put(out, s, n);
+            return;
+        }
+        hend = (size_t)(sep - s) + 1;
+        bstart = hend + 1;
+    }
+    fields fs = {0};
+    size_t folded = 0, dropped = 0, cte;
+    parse_fields(s, hend, &fs, &folded, &dropped);
+    int digest;
+    char *b = multipart_boundary(&fs, &digest);
+    if (b && depth < MP_VALIDATE_DEPTH) {
+        put(out, s, bstart);
+        recode_multipart(out, s + bstart, n - bstart, b, digest, depth + 1,
+                         count);
+    } else if (!b && long_body_line(s + bstart, n - bstart) &&
+               body_recodable(&fs, in_digest, &cte)) {
+        put_recoded(out, &fs, cte, s + bstart, n - bstart);
+        (*count)++;
+    } else {
+        put(out, s, n);
+    }
+    g_free(b);
+    free_fields(&fs);
+}
+
+/* The body S (N bytes) of a multipart of boundary B into OUT, each part
+ * through recode_part; preamble, delimiter lines and epilogue as they are.
+ * A multipart never closed ends with the body. */
+static void recode_multipart(buf *out, const char *s, size_t n, const char *b,
+                             int digest, int depth, size_t *count)
+{
+    size_t blen = strlen(b), seg = 0;
+    int in_part = 0;
+    for (size_t p = 0; p < n;) {
+        const char *nl = memchr(s + p, '\n', n - p);
+        size_t e = nl ? (size_t)(nl - s) : n; /* the line's end */
+        int delim = e - p >= 2 + blen && s[p] == '-' && s[p + 1] == '-' &&
+                    memcmp(s + p + 2, b, blen) == 0;
+        size_t k = p + 2 + blen;
+        int close = delim && e - k >= 2 && s[k] == '-' && s[k + 1] == '-';
+        for (size_t q = close ? k + 2 : k; delim && q < e; q++)
+            delim = s[q] == ' ' || s[q] == '\t';
+        if (!delim) {
+            p = e + 1;
+            continue;
+        }
+        if (in_part && p > seg) {
+            /* The line break before a delimiter is the delimiter's. */
+            recode_part(out, s + seg, p - 1 - seg, digest, depth, count);
+            put(out, "\n", 1);
+        } else {
+            put(out, s + seg, p - seg);
+        }
+        put(out, s + p, (e < n ? e + 1 : n) - p);
+        seg = e < n ? e + 1 : n;
+        if (close) {
+            put(out, s + seg, n - seg);
+            return;
+        }
+        in_part = 1;
+        p = seg;
+    }
+    if (in_part)
+        recode_part(out, s + seg, n - seg, digest, depth, count);
+    else
+        put(out, s + seg, n - seg);
 }
 
 /* Rules 6 and 7: Date and Message-ID. */
@@ -521,30 +759,7 @@ int mp_repair_message(const char *msg, size_t len, int64_t internal_date,
     int final_break = hend > 0 && lf[hend - 1] == '\n';
     fields fs = {0};
     size_t folded = 0, dropped = 0;
-    for (size_t i = 0; i < hend;) {
-        const char *nl = memchr(lf + i, '\n', hend - i);
-        size_t l = nl ? (size_t)(nl - (lf + i)) : hend - i;
-        const char *s = lf + i;
-        if (l && (s[0] == ' ' || s[0] == '\t')) {
-            if (fs.n) {
-                put(&fs.v[fs.n - 1].text, "\n", 1);
-                put(&fs.v[fs.n - 1].text, s, l);
-            } else {
-                dropped++;
-            }
-        } else if (is_field_line(s, l)) {
-            field *f = add_field(&fs);
-            if (f)
-                put(&f->text, s, l);
-        } else if (fs.n) {
-            put(&fs.v[fs.n - 1].text, "\n ", 2);
-            put(&fs.v[fs.n - 1].text, s, l);
-            folded++;
-        } else {
-            dropped++;
-        }
-        i += l + 1;
-    }
+    parse_fields(lf, hend, &fs, &folded, &dropped);
     if (folded)
         note(&changes,
              "header line without a colon folded into the field "
@@ -574,9 +789,24 @@ int mp_repair_message(const char *msg, size_t len, int64_t internal_date,
     /* Rule 5: the body as quoted-printable. */
     const char *body = lf + bstart;
     size_t body_n = n - bstart;
-    size_t cte;
-    int recode =
-        sep && long_body_line(body, body_n) && body_recodable(&fs, &cte);
+    size_t cte, parts = 0;
+    buf recoded = {0};
+    int digest;
+    char *boundary = sep && long_body_line(body, body_n)
+                         ? multipart_boundary(&fs, &digest)
+                         : NULL;
+    if (boundary) {
+        recode_multipart(&recoded, body, body_n, boundary, digest, 1, &parts);
+        g_free(boundary);
+        if (parts)
+            note(&changes,
+                 "%zu part%s re-encoded as quoted-printable (lines over 998 "
+                 "octets)",
+                 parts, parts == 1 ? "" : "s");
+        fs.bad |= recoded.bad;
+    }
+    int recode = !parts && sep && long_body_line(body, body_n) &&
+                 body_recodable(&fs, 0, &cte);
     if (recode) {
         const char *ignored;
         int mime = 0;
@@ -607,7 +837,9 @@ int mp_repair_message(const char *msg, size_t len, int64_t internal_date,
         }
         if (sep)
             put(&m, "\n", 1);
-        if (recode)
+        if (parts)
+            put(&m, recoded.p, recoded.n);
+        else if (recode)
             qp_encode(&m, body, body_n);
         else
             put(&m, body, body_n);
@@ -624,6 +856,7 @@ int mp_repair_message(const char *msg, size_t len, int64_t internal_date,
         result = -1;
     }
     free(changes.p);
+    free(recoded.p);
     free_fields(&fs);
     free(lf);
     return result;

@@ -17,7 +17,10 @@
  *   3. raw 8-bit bytes in a field body encoded as RFC 2047 words by GMime
  *      (g_mime_utils_header_encode_text): each run of words holding 8-bit
  *      bytes (words end at blanks and at the specials ()<>[]:;@\," of RFC
- *      5322) becomes encoded words. The bytes are read in the charset the
+ *      5322) becomes encoded words; a quoted string holding 8-bit bytes is
+ *      replaced whole, quotes and backslashes dropped, by B-encoded words
+ *      of whole characters (at most 75 octets each), since RFC 2047 5
+ *      allows none inside quotes. The bytes are read in the charset the
  *      message's Content-Type declares if iconv knows it and they decode in
  *      it, else UTF-8 if they are valid UTF-8, else Windows-1252, else
  *      ISO-8859-1 (which decodes anything); GMime labels the words with
@@ -27,13 +30,17 @@
  *   4. a header line still longer than 998 octets folded before its last
  *      blank within the limit (where it has none, a line break and a space
  *      are put at octet 997);
- *   5. a body line longer than 998 octets: when the message is not a
- *      multipart and not message/... (no Content-Type, or text/...) and
- *      its Content-Transfer-Encoding is absent, 7bit, 8bit or binary, the
- *      body is re-encoded as quoted-printable (RFC 2045 6.7, lines of at
- *      most 76 octets), Content-Transfer-Encoding set to quoted-printable
- *      and MIME-Version: 1.0 added if missing. Long lines inside a
- *      multipart, or in a base64 or quoted-printable body, are left;
+ *   5. a body line longer than 998 octets: a text body (no Content-Type,
+ *      or text/...; in a multipart/digest no Content-Type is
+ *      message/rfc822) whose Content-Transfer-Encoding is absent, 7bit,
+ *      8bit or binary is re-encoded as quoted-printable (RFC 2045 6.7,
+ *      lines of at most 76 octets) and its Content-Transfer-Encoding set
+ *      to quoted-printable: the message's own body (MIME-Version: 1.0
+ *      added if missing), or each such part of a multipart, followed into
+ *      nested multiparts (MP_VALIDATE_DEPTH deep; preamble, delimiter
+ *      lines, epilogue and the other parts stay byte for byte). Long lines
+ *      in a base64 or quoted-printable body, or inside an attached
+ *      message/rfc822, are left;
  *   6. a Date field added at the end of the header when there is none (or
  *      an empty one, which is dropped): the internal date, in RFC 5322
  *      form, UTC ("Mon, 07 Dec 2026 12:30:56 +0000"), by

@@ -103,6 +103,62 @@ static void utf8_header_text_becomes_encoded_words(void **state)
            "8-bit header text encoded as RFC 2047 words (2 fields, UTF-8)");
 }
 
+static void quoted_strings_become_encoded_words_whole(void **state)
+{
+    (void)state;
+    /* RFC 2047 5 allows no encoded word inside quotes: a quoted string
+     * with 8-bit bytes is encoded as a phrase, whole (GMime quotes what it
+     * leaves as text); an ASCII one stays. The names read back. */
+    const char *in = HEAD "From: \"M\xc3\xbcller, J\\\"o\\\"\" <m@x>, "
+                          "\"Plain, Name\" <p@x>\n\nbody\n";
+    mp_repair r = repaired(in, strlen(in), WHEN);
+    assert_string_equal(r.changes, "8-bit header text encoded as RFC 2047 "
+                                   "words (1 field, UTF-8)");
+    const char *from = strstr(r.data, "\nFrom: ");
+    assert_non_null(from);
+    char *value = g_strndup(from + 7, strcspn(from + 7, "\n"));
+    assert_string_equal(value, "=?UTF-8?b?TcO8bGxlciwgSiJvIg==?= <m@x>, "
+                               "\"Plain, Name\" <p@x>");
+    InternetAddressList *l = internet_address_list_parse(NULL, value);
+    assert_non_null(l);
+    assert_int_equal(internet_address_list_length(l), 2);
+    InternetAddress *a = internet_address_list_get_address(l, 0);
+    assert_string_equal(internet_address_get_name(a), "M\xc3\xbcller, J\"o\"");
+    assert_string_equal(
+        internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a)), "m@x");
+    g_object_unref(l);
+    g_free(value);
+    mp_repair_free(&r);
+    /* A long one: several words of whole characters, at most 75 each. */
+    GString *name = g_string_new("\"");
+    for (int i = 0; i < 40; i++)
+        g_string_append(name, "\xc3\xa9t\xc3\xa9 ");
+    g_string_append(name, "\"");
+    char *in2 = g_strdup_printf(HEAD "To: %s <t@x>\n\nbody\n", name->str);
+    r = repaired(in2, strlen(in2), WHEN);
+    const char *to = strstr(r.data, "\nTo: ");
+    value = g_strndup(to + 5, strcspn(to + 5, "\n"));
+    char **words = g_strsplit(value, " ", -1);
+    int n_words = 0;
+    for (char **w = words; *w; w++, n_words++)
+        if (strcmp(*w, "<t@x>") != 0) {
+            assert_true(strlen(*w) <= 75);
+            assert_true(g_str_has_prefix(*w, "=?UTF-8?b?"));
+        }
+    assert_true(n_words > 3);
+    g_strfreev(words);
+    l = internet_address_list_parse(NULL, value);
+    a = internet_address_list_get_address(l, 0);
+    char *want = g_strndup(name->str + 1, name->len - 2);
+    assert_string_equal(internet_address_get_name(a), g_strstrip(want));
+    g_free(want);
+    g_object_unref(l);
+    g_free(value);
+    mp_repair_free(&r);
+    g_free(in2);
+    g_string_free(name, TRUE);
+}
+
 static void latin1_header_text_is_read_as_windows_1252(void **state)
 {
     (void)state;
@@ -224,6 +280,91 @@ static void long_lines_are_re_encoded_or_folded(void **state)
     free(want);
 }
 
+/* The decoded content of PART (a leaf), as a string (g_free). */
+static char *decoded(GMimeObject *part)
+{
+    GMimeDataWrapper *dw = g_mime_part_get_content(GMIME_PART(part));
+    GMimeStream *dec = g_mime_stream_mem_new();
+    g_mime_data_wrapper_write_to_stream(dw, dec);
+    GByteArray *bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(dec));
+    char *out = g_strndup((const char *)bytes->data, bytes->len);
+    g_object_unref(dec);
+    return out;
+}
+
+static void long_lines_in_parts_are_re_encoded(void **state)
+{
+    (void)state;
+    char line[1201];
+    for (int i = 0; i < 1200; i++)
+        line[i] = "xyz ="[i % 5];
+    line[1200] = '\0';
+    char *in = g_strdup_printf(
+        HEAD "MIME-Version: 1.0\n"
+             "Content-Type: multipart/mixed; boundary=\"b1\"\n\n"
+             "preamble\n"
+             "--b1\n"
+             "Content-Type: text/plain; charset=utf-8\n\n"
+             "%s\n"
+             "--b1\n"
+             "Content-Type: application/octet-stream\n"
+             "Content-Transfer-Encoding: base64\n\n"
+             "QUJD\n"
+             "--b1\n"
+             "Content-Type: multipart/alternative; boundary=b2\n\n"
+             "--b2\n\n"
+             "%s\n"
+             "--b2--\n"
+             "--b1--\n"
+             "epilogue\n",
+        line, line);
+    mp_repair r = repaired(in, strlen(in), WHEN);
+    assert_string_equal(r.changes, "2 parts re-encoded as quoted-printable "
+                                   "(lines over 998 octets)");
+    /* Everything around the two text bodies stays as it was. */
+    assert_non_null(strstr(r.data, "\n\npreamble\n--b1\nContent-Type: "
+                                   "text/plain; charset=utf-8\n"
+                                   "Content-Transfer-Encoding: "
+                                   "quoted-printable\n\n"));
+    assert_non_null(strstr(r.data, "\n--b1\nContent-Type: "
+                                   "application/octet-stream\n"
+                                   "Content-Transfer-Encoding: base64\n\n"
+                                   "QUJD\n--b1\nContent-Type: "
+                                   "multipart/alternative; boundary=b2\n\n"
+                                   "--b2\nContent-Transfer-Encoding: "
+                                   "quoted-printable\n\n"));
+    assert_non_null(strstr(r.data, "\n--b2--\n--b1--\nepilogue\n"));
+    /* GMime decodes both back to the long line. */
+    GMimeStream *st = g_mime_stream_mem_new_with_buffer(r.data, r.len);
+    GMimeParser *p = g_mime_parser_new_with_stream(st);
+    GMimeMessage *m = g_mime_parser_construct_message(p, NULL);
+    assert_non_null(m);
+    GMimeMultipart *mixed = GMIME_MULTIPART(g_mime_message_get_mime_part(m));
+    assert_int_equal(g_mime_multipart_get_count(mixed), 3);
+    char *text = decoded(g_mime_multipart_get_part(mixed, 0));
+    assert_string_equal(text, line);
+    g_free(text);
+    GMimeMultipart *alt = GMIME_MULTIPART(g_mime_multipart_get_part(mixed, 2));
+    text = decoded(g_mime_multipart_get_part(alt, 0));
+    assert_string_equal(text, line);
+    g_free(text);
+    g_object_unref(m);
+    g_object_unref(p);
+    g_object_unref(st);
+    mp_repair_free(&r);
+    /* A multipart never closed: its last part is re-encoded all the same. */
+    g_free(in);
+    in = g_strdup_printf(HEAD "Content-Type: multipart/mixed; boundary=b\n\n"
+                              "--b\n\n%s\n",
+                         line);
+    mp_repair t;
+    assert_int_equal(mp_repair_message(in, strlen(in), WHEN, &t), 1);
+    assert_string_equal(t.changes, "1 part re-encoded as quoted-printable "
+                                   "(lines over 998 octets)");
+    mp_repair_free(&t);
+    g_free(in);
+}
+
 static void everything_at_once(void **state)
 {
     (void)state;
@@ -255,9 +396,11 @@ int main(void)
         cmocka_unit_test(nul_bytes_are_removed),
         cmocka_unit_test(utf8_header_text_becomes_encoded_words),
         cmocka_unit_test(latin1_header_text_is_read_as_windows_1252),
+        cmocka_unit_test(quoted_strings_become_encoded_words_whole),
         cmocka_unit_test(lines_that_are_no_fields_are_folded_or_dropped),
         cmocka_unit_test(a_missing_date_and_message_id_are_added),
         cmocka_unit_test(long_lines_are_re_encoded_or_folded),
+        cmocka_unit_test(long_lines_in_parts_are_re_encoded),
         cmocka_unit_test(everything_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
