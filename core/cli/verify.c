@@ -154,6 +154,7 @@ static int find_repaired(mp_store *src, void *sf, mp_msglist *sl, mp_store *dst,
 {
     char *want = calloc(sl->n + 1, 1), *want_dst = calloc(dl->n + 1, 1);
     mp_content_hashes *rh = calloc(sl->n + 1, sizeof *rh);
+    char **identity = calloc(sl->n + 1, sizeof *identity);
     int any = 0, unclaimed = 0, rc = 0;
     for (size_t d = 0; d < dl->n; d++)
         unclaimed |= !plan->dst_claimed[d];
@@ -166,15 +167,21 @@ static int find_repaired(mp_store *src, void *sf, mp_msglist *sl, mp_store *dst,
     }
     if (!any)
         goto out;
-    if (mp_repair_hashes(src, sf, sl, want, rh, changes) != MP_OK) {
+    if (mp_repair_hashes(src, sf, sl, want, rh, changes, identity) != MP_OK) {
         rc = -1;
         goto out;
     }
-    int look = 0; /* a missing message was repaired: read the unclaimed */
+    /* Unclaimed destination messages of a repaired missing message's
+     * identity, not read yet: read now. */
     for (size_t i = 0; i < sl->n; i++)
-        look |= plan->entries[i].dst < 0 && rh[i].strict[0];
-    for (size_t d = 0; look && d < dl->n; d++)
-        want_dst[d] = !plan->dst_claimed[d] && !dh[d].strict[0];
+        if (plan->entries[i].dst >= 0) {
+            free(identity[i]);
+            identity[i] = NULL;
+        }
+    int look = 0;
+    mp_repair_dst_wanted(dl, plan->dst_claimed, identity, sl->n, want_dst);
+    for (size_t d = 0; d < dl->n; d++)
+        look |= want_dst[d] = want_dst[d] && !dh[d].strict[0];
     if (look && mp_hash_messages(dst, df, dl, want_dst, dh) != MP_OK) {
         rc = -1;
         goto out;
@@ -187,17 +194,18 @@ static int find_repaired(mp_store *src, void *sf, mp_msglist *sl, mp_store *dst,
             rep[i] = !mp_content_difference(&rh[i], &dh[d]);
             continue;
         }
-        for (size_t k = 0; k < dl->n && !rep[i]; k++)
-            if (!plan->dst_claimed[k] && dh[k].strict[0] &&
-                !mp_content_difference(&rh[i], &dh[k])) {
-                rep[i] = 1;
-                if (pair_missing) {
-                    plan->entries[i].dst = (long)k;
-                    plan->dst_claimed[k] = 1;
-                }
-            }
+        long k =
+            mp_repair_match(&rh[i], identity[i], dl, plan->dst_claimed, dh);
+        rep[i] = k >= 0;
+        if (k >= 0 && pair_missing) {
+            plan->entries[i].dst = k;
+            plan->dst_claimed[k] = 1;
+        }
     }
 out:
+    for (size_t i = 0; i < sl->n; i++)
+        free(identity[i]);
+    free(identity);
     free(want);
     free(want_dst);
     free(rh);

@@ -4,6 +4,7 @@
 #include "digest.h"
 #include "eol.h"
 #include "hashes.h"
+#include "header.h"
 
 #include <gmime/gmime.h>
 #include <stdarg.h>
@@ -875,7 +876,7 @@ typedef struct repair_run {
     mp_msglist *list;
     const size_t *positions;
     mp_content_hashes *out;
-    char **changes;
+    char **changes, **identity;
     size_t current;
     int64_t date;
     buf held;
@@ -918,6 +919,11 @@ static mp_status rh_end(void *ctx, mp_status status)
         1) {
         mp_content_hashes_buffer(r.data, r.len, &h->out[h->current]);
         h->changes[h->current] = strdup(r.changes);
+        const char *end = r.len > 1 ? strstr(r.data, "\n\n") : NULL;
+        char id[128];
+        mp_identity_of_header(r.data, end ? (size_t)(end - r.data) + 1 : r.len,
+                              id, sizeof id);
+        h->identity[h->current] = strdup(id);
         mp_repair_free(&r);
     }
     return MP_OK;
@@ -938,13 +944,16 @@ int mp_repair_needed(const char *msg, size_t len, int64_t internal_date,
 
 mp_status mp_repair_hashes(mp_store *store, void *folder, mp_msglist *list,
                            const char *wanted, mp_content_hashes *out,
-                           char **changes)
+                           char **changes, char **identity)
 {
     const size_t batch = 64;
     const char **keys = malloc(batch * sizeof *keys);
     size_t *positions = malloc(batch * sizeof *positions);
-    repair_run h = {
-        .list = list, .positions = positions, .out = out, .changes = changes};
+    repair_run h = {.list = list,
+                    .positions = positions,
+                    .out = out,
+                    .changes = changes,
+                    .identity = identity};
     const mp_fetch_cb cb = {sizeof cb, rh_begin, rh_data, rh_end};
     mp_status st = keys && positions ? MP_OK : MP_FATAL;
     for (size_t i = 0; i < list->n && st == MP_OK;) {
@@ -964,4 +973,35 @@ mp_status mp_repair_hashes(mp_store *store, void *folder, mp_msglist *list,
     free(keys);
     free(positions);
     return st;
+}
+
+size_t mp_repair_dst_wanted(const mp_msglist *dst, const char *claimed,
+                            char *const *identity, size_t n_src, char *want)
+{
+    mp_msglist ids = {0};
+    for (size_t i = 0; i < n_src; i++)
+        if (identity[i]) {
+            mp_msg_info info = {.struct_size = sizeof info, .key = identity[i]};
+            mp_msglist_collect(&ids, &info);
+        }
+    size_t n = 0;
+    for (size_t d = 0; d < dst->n; d++) {
+        want[d] = !claimed[d] && dst->v[d].identity &&
+                  mp_msglist_find(&ids, dst->v[d].identity) >= 0;
+        n += want[d] != 0;
+    }
+    mp_msglist_free(&ids);
+    return n;
+}
+
+long mp_repair_match(const mp_content_hashes *repaired, const char *identity,
+                     const mp_msglist *dst, const char *claimed,
+                     const mp_content_hashes *dh)
+{
+    for (size_t d = 0; repaired->strict[0] && identity && d < dst->n; d++)
+        if (!claimed[d] && dh[d].strict[0] && dst->v[d].identity &&
+            strcmp(dst->v[d].identity, identity) == 0 &&
+            !mp_content_difference(repaired, &dh[d]))
+            return (long)d;
+    return -1;
 }

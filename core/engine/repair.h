@@ -96,12 +96,28 @@ int mp_repair_needed(const char *msg, size_t len, int64_t internal_date,
 /* For verify: the messages of LIST whose WANTED flag is set, fetched from
  * FOLDER of STORE (opened as a source) and repaired as copy --repair
  * would (mp_repair_needed, with the date planning saw, else the fetch's):
- * the content hashes of each repaired form into OUT and what was changed
- * into CHANGES (malloc'd), both indexed as LIST; OUT's strict stays "" and
- * CHANGES NULL where nothing was repaired (or the message could not be
- * read). Returns the fetch's status. */
+ * the content hashes of each repaired form into OUT, what was changed
+ * into CHANGES and the repaired form's content identity (header.h: what a
+ * store's scan gives its copy) into IDENTITY (both malloc'd), all indexed
+ * as LIST; OUT's strict stays "", CHANGES and IDENTITY NULL, where nothing
+ * was repaired (or the message could not be read). Returns the fetch's
+ * status. */
 mp_status mp_repair_hashes(mp_store *store, void *folder, mp_msglist *list,
                            const char *wanted, mp_content_hashes *out,
-                           char **changes);
+                           char **changes, char **identity);
+
+/* Which destination messages (DST, with identities) may hold a repaired
+ * copy: those not CLAIMED whose identity is one of IDENTITY (N_SRC of
+ * them, from mp_repair_hashes). Sets WANT per destination message and
+ * returns how many; only those need reading. */
+size_t mp_repair_dst_wanted(const mp_msglist *dst, const char *claimed,
+                            char *const *identity, size_t n_src, char *want);
+
+/* The destination message, not CLAIMED, of identity IDENTITY whose content
+ * hashes DH are those of REPAIRED (mp_content_difference finds none), or
+ * -1. */
+long mp_repair_match(const mp_content_hashes *repaired, const char *identity,
+                     const mp_msglist *dst, const char *claimed,
+                     const mp_content_hashes *dh);
 
 #endif

@@ -489,8 +489,9 @@ static void filter_plan(folder_pass *p)
  * unclaimed destination message were copied repaired by an earlier run
  * (seen so by a run without the state, or a Message-ID the repair added
  * hides its identity): paired with it, not copied again. Costs a read of
- * those source messages and of the unclaimed destination messages, only
- * with --repair and only when both exist. */
+ * those source messages, and of the unclaimed destination messages whose
+ * identity is that of a repair; only with --repair and only when both
+ * undecided and unclaimed messages exist. */
 static mp_status pair_repaired(folder_pass *p)
 {
     mp_sync_env *env = p->env;
@@ -499,7 +500,8 @@ static mp_status pair_repaired(folder_pass *p)
     mp_content_hashes *rh = calloc(ns + 1, sizeof *rh);
     mp_content_hashes *dh = calloc(nd + 1, sizeof *dh);
     char **changes = calloc(ns + 1, sizeof *changes);
-    int any = 0, unclaimed = 0, look = 0;
+    char **identity = calloc(ns + 1, sizeof *identity);
+    int any = 0, unclaimed = 0;
     mp_status st = MP_OK;
     for (size_t d = 0; d < nd; d++)
         unclaimed |= !p->plan.dst_claimed[d];
@@ -507,18 +509,16 @@ static mp_status pair_repaired(folder_pass *p)
         any |= want[i] = p->plan.entries[i].action == MP_PLAN_UNDECIDED;
     if (!any)
         goto out;
-    st = mp_repair_hashes(env->src, p->sf, &p->src, want, rh, changes);
+    st =
+        mp_repair_hashes(env->src, p->sf, &p->src, want, rh, changes, identity);
     if (st != MP_OK) {
         if (st != MP_TEMPORARY)
             mp_sync_report_folder_error(env, p->src_name, env->src);
         goto out;
     }
-    for (size_t i = 0; i < ns; i++)
-        look |= rh[i].strict[0] != '\0';
-    if (!look)
+    if (!mp_repair_dst_wanted(&p->dst, p->plan.dst_claimed, identity, ns,
+                              want_dst))
         goto out;
-    for (size_t d = 0; d < nd; d++)
-        want_dst[d] = !p->plan.dst_claimed[d];
     mp_store *reader;
     void *rf;
     st = open_dst_reader(p, &reader, &rf);
@@ -532,20 +532,22 @@ static mp_status pair_repaired(folder_pass *p)
             mp_sync_report_folder_error(env, p->src_name, env->dst_reader);
         goto out;
     }
-    for (size_t i = 0; i < ns; i++)
-        for (size_t d = 0; rh[i].strict[0] && d < nd; d++)
-            if (!p->plan.dst_claimed[d] && dh[d].strict[0] &&
-                !mp_content_difference(&rh[i], &dh[d])) {
-                mp_debug("folder %s: message %s is in the destination "
-                         "repaired",
-                         mp_show_name(p->src_name).s, p->src.v[i].key);
-                mp_plan_pair_repaired(&p->plan, &p->src, &p->dst, i, d);
-                break;
-            }
+    for (size_t i = 0; i < ns; i++) {
+        long d = mp_repair_match(&rh[i], identity[i], &p->dst,
+                                 p->plan.dst_claimed, dh);
+        if (d >= 0) {
+            mp_debug("folder %s: message %s is in the destination repaired",
+                     mp_show_name(p->src_name).s, p->src.v[i].key);
+            mp_plan_pair_repaired(&p->plan, &p->src, &p->dst, i, (size_t)d);
+        }
+    }
 out:
-    for (size_t i = 0; i < ns; i++)
+    for (size_t i = 0; i < ns; i++) {
         free(changes[i]);
+        free(identity[i]);
+    }
     free(changes);
+    free(identity);
     free(want);
     free(want_dst);
     free(rh);
