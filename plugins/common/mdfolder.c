@@ -1,6 +1,7 @@
 /* Folder name <-> on-disk path mapping for the maildir++ and fs layouts. */
 #include "mdfolder.h"
 
+#include "hex.h"
 #include "mutf7.h"
 
 #include <limits.h>
@@ -152,25 +153,14 @@ char *md_folder_rel(md_layout layout, const char *name, char *err,
     return out;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Undo "\XX" escapes in place. */
 static void unescape(char *s)
 {
     char *o = s;
     for (char *p = s; *p;) {
         int hi, lo;
-        if (p[0] == '\\' && (hi = hexval(p[1])) >= 0 &&
-            (lo = hexval(p[2])) >= 0 && (hi || lo)) {
+        if (p[0] == '\\' && (hi = mp_hex_value(p[1])) >= 0 &&
+            (lo = mp_hex_value(p[2])) >= 0 && (hi || lo)) {
             *o++ = (char)(hi << 4 | lo);
             p += 3;
         } else {

@@ -1,18 +1,9 @@
 #include "ib_name.h"
 
+#include "hex.h"
+
 #include <stdint.h>
 #include <stdlib.h>
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Code point of the escape at S ("%HEX;"), storing its length in *N;
  * 0 when S holds no escape imap-backup could have written. */
@@ -20,8 +11,8 @@ static uint32_t escape_at(const char *s, size_t left, size_t *n)
 {
     uint32_t cp = 0;
     size_t i = 1;
-    while (i < left && i <= 6 && hex_value(s[i]) >= 0)
-        cp = cp * 16 + (uint32_t)hex_value(s[i++]);
+    while (i < left && i <= 6 && mp_hex_value(s[i]) >= 0)
+        cp = cp * 16 + (uint32_t)mp_hex_value(s[i++]);
     if (i == 1 || i >= left || s[i] != ';')
         return 0;
     if (cp == 0 || cp == '/' || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))

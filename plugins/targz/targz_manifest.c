@@ -1,5 +1,7 @@
 #include "targz_manifest.h"
 
+#include "hex.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,17 +269,6 @@ static char *unmap(const char *s, int legacy)
     return out;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The bytes a KEY_hex string spells, or NULL when it is not an even
  * number of hex digits or spells a NUL. */
 static char *unhex(const json_t *v)
@@ -292,7 +283,7 @@ static char *unhex(const json_t *v)
     if (!out)
         return NULL;
     for (size_t i = 0; i < n / 2; i++) {
-        int hi = hex_digit(h[2 * i]), lo = hex_digit(h[2 * i + 1]);
+        int hi = mp_hex_value(h[2 * i]), lo = mp_hex_value(h[2 * i + 1]);
         if (hi < 0 || lo < 0 || (hi | lo) == 0) {
             free(out);
             return NULL;
@@ -329,7 +320,7 @@ static int get_sha256(json_t *root, char **out)
         return -1;
     const char *h = json_string_value(v);
     for (int i = 0; i < 64; i++)
-        if (hex_digit(h[i]) < 0)
+        if (mp_hex_value(h[i]) < 0)
             return -1;
     *out = strdup(h);
     return *out ? 0 : -1;
