@@ -81,7 +81,7 @@ typedef struct copy_run {
     size_t held_len, held_cap;
     /* --repair: the whole message is held (up to MP_REPAIR_MAX) so that
      * it can be sent repaired; REPAIRED says what was changed in it. */
-    int repair, holding_whole;
+    int repair, holding_whole, too_big; /* too big to repair */
     int64_t repair_date; /* the internal date the repair uses */
     char *repaired;
     char convert[MP_EOL_OUT_MAX(CONVERT_PIECE)];
@@ -299,6 +299,7 @@ static mp_status on_begin(void *ctx, size_t index, const mp_msg_info *info)
     free(r->repaired);
     r->repaired = NULL;
     r->holding_whole = r->repair;
+    r->too_big = 0;
     r->repair_date = r->info.internal_date;
     mp_eol_init(&r->eol, r->eol_mode);
     mp_digest_init(&r->digest);
@@ -334,9 +335,7 @@ static mp_status on_data(void *ctx, const void *buf, size_t len)
     if (r->holding_whole && r->held_len > MP_REPAIR_MAX) {
         /* Too big to repair: sent as it is (said if it has findings). */
         r->holding_whole = 0;
-        mp_warn("message %s in folder %s is larger than %u MiB: not "
-                "repaired, sent as it is",
-                r->msg->key, r->folder, MP_REPAIR_MAX >> 20);
+        r->too_big = 1;
     }
     return r->digest.header_done && !r->holding_whole ? start_put(r) : MP_OK;
 }
@@ -370,6 +369,13 @@ static mp_status on_end(void *ctx, mp_status status)
     if (r->failed)
         goto done;
     mp_validate_finish(&r->val);
+    if (r->too_big && (mp_validate_kinds(&r->val) & MP_FINDINGS_REPAIRED)) {
+        char label[200];
+        message_label(r, label, sizeof label);
+        mp_warn("message %s in folder %s is larger than %u MiB, too big to "
+                "repair: sent as it is",
+                label, r->folder, MP_REPAIR_MAX >> 20);
+    }
     if (r->holding_whole && repair_held(r) != MP_OK) {
         result = MP_FATAL;
         goto done;
