@@ -97,6 +97,7 @@ typedef struct copy_run {
     char **pending_label; /* what the report calls it, by seq */
     char **pending_found; /* its findings described (validate.h), or NULL */
     char **pending_repaired; /* what --repair changed in it, or NULL */
+    char *pending_suggest;   /* a refusal suggests --repair */
     size_t n_pending;
     mp_status stop;   /* a status that ended the whole batch */
     int dst_reported; /* the destination's failure is in the report */
@@ -131,7 +132,8 @@ static char *findings_text(const copy_run *r, unsigned mask)
  * found in the message (FOUND, or NULL), into OUT: what the warning and
  * the report say. */
 static void refusal_text(const char *text, const char *found,
-                         const char *repaired, char *out, size_t size)
+                         const char *repaired, int suggest, char *out,
+                         size_t size)
 {
     if (!found) {
         snprintf(out, size, "%s", text);
@@ -146,13 +148,26 @@ static void refusal_text(const char *text, const char *found,
                  "correct the message at the source and run copy again, which "
                  "sends only what is missing",
                  keep, text, found, repaired);
-    else
+    else if (suggest)
         snprintf(out, size,
                  "%.*s; the message has %s, which servers may refuse: run copy "
                  "again with --repair to send it repaired, or correct the "
                  "message at the source and run copy again, which sends only "
                  "what is missing",
                  keep, text, found);
+    else
+        snprintf(out, size,
+                 "%.*s; the message has %s, which servers may refuse: correct "
+                 "the message at the source and run copy again, which sends "
+                 "only what is missing",
+                 keep, text, found);
+}
+
+/* Would --repair mend what was found in the message being streamed? Then
+ * a refusal suggests it (unless it was given). */
+static int suggest_repair(const copy_run *r)
+{
+    return !r->repair && (mp_validate_kinds(&r->val) & MP_FINDINGS_REPAIRED);
 }
 
 static void fail_message(copy_run *r, mp_store *store, const char *what)
@@ -162,7 +177,8 @@ static void fail_message(copy_run *r, mp_store *store, const char *what)
     char *found = store == r->env->dst ? findings_text(r, ~0u) : NULL;
     char text[4096];
     refusal_text(mp_store_error(store), found,
-                 store == r->env->dst ? r->repaired : NULL, text, sizeof text);
+                 store == r->env->dst ? r->repaired : NULL, suggest_repair(r),
+                 text, sizeof text);
     free(found);
     mp_warn("%s %s in folder %s: %s", what, label, r->folder, text);
     mp_report_error(r->env->report, r->folder, label, text);
@@ -418,6 +434,7 @@ static mp_status on_end(void *ctx, mp_status status)
         r->pending_found[r->n_pending] = findings_text(r, ~0u);
         r->pending_repaired[r->n_pending] =
             r->repaired ? strdup(r->repaired) : NULL;
+        r->pending_suggest[r->n_pending] = (char)suggest_repair(r);
         r->pending[r->n_pending++] = index;
     }
     row->flags = r->msg->flags;
@@ -464,7 +481,8 @@ static void on_key(void *ctx, size_t seq, mp_status status, const char *key)
     b->state[index] = ROW_FAILED;
     char text[4096];
     refusal_text(mp_store_error(r->env->dst), r->pending_found[seq],
-                 r->pending_repaired[seq], text, sizeof text);
+                 r->pending_repaired[seq], r->pending_suggest[seq], text,
+                 sizeof text);
     mp_warn("cannot store message %s in folder %s: %s", r->pending_label[seq],
             r->folder, text);
     mp_report_error(r->env->report, r->folder, r->pending_label[seq], text);
@@ -707,6 +725,7 @@ mp_status mp_transfer_messages(mp_sync_env *env, const char *folder,
     r->pending_label = calloc(BATCH_MESSAGES, sizeof *r->pending_label);
     r->pending_found = calloc(BATCH_MESSAGES, sizeof *r->pending_found);
     r->pending_repaired = calloc(BATCH_MESSAGES, sizeof *r->pending_repaired);
+    r->pending_suggest = calloc(BATCH_MESSAGES, 1);
     r->repair = env->opt && env->opt->repair;
     const mp_fetch_cb cb = {sizeof cb, on_begin, on_data, on_end};
 
@@ -763,6 +782,7 @@ mp_status mp_transfer_messages(mp_sync_env *env, const char *folder,
     free(r->pending_label);
     free(r->pending_found);
     free(r->pending_repaired);
+    free(r->pending_suggest);
     free(r->repaired);
     free(r->held);
     free(r);
