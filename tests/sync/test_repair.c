@@ -389,10 +389,23 @@ static void copy_repair_into_a_maildir(void **state)
     walked_free(&w);
     copy_repair(f, f->src_url, dst_url, st, 0, 3, 0);
     copy_repair(f, f->src_url, dst_url, NULL, 0, 3, 0);
-    mp_run_result r = mp_run("verify", f->src_url, dst_url, "--repair", NULL);
+    mp_run_result r = mp_run("verify", f->src_url, dst_url, "--repair",
+                             "--report", f->report, NULL);
     if (r.exit_code != 0)
         fail_msg("verify --repair exit %d:\n%s%s", r.exit_code, r.out, r.err);
     mp_run_free(&r);
+    /* verify's report lists them under "repaired", with the changes. */
+    rep = mp_read_file(f->report, NULL);
+    assert_contains(rep, "\"repaired\": [{\"folder\": \"INBOX\", \"message\": "
+                         "\"<nul@example.org>\", \"detail\": \"NUL removed "
+                         "(1)\"}, ");
+    char *entry = mp_strf("{\"folder\": \"INBOX\", \"message\": \"key "
+                          "1709542802.latin.host\", \"detail\": \"%s\"}]",
+                          latin_changes);
+    assert_contains(rep, entry);
+    assert_contains(rep, "\"missing\": [], \"extra\": [], \"different\": []");
+    free(entry);
+    free(rep);
     free(latin_out);
     free(latin_hash);
     free(st);
