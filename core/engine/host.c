@@ -51,10 +51,52 @@ static const char *host_param(mp_host *h, const char *name, size_t nth)
     return found;
 }
 
+static const char *param_of(void *ctx, const char *name)
+{
+    return host_param(ctx, name, 0);
+}
+
+/* secret("token") with oauth2_* parameters: from the refresh flow. */
+static mp_status oauth2_token(mp_core_host *c, const mp_oauth2_req *req,
+                              char **out)
+{
+    const char *own[] = {"token_file", "token_env", "token_cmd"};
+    for (size_t i = 0; i < 3; i++)
+        if (host_param(&c->pub, own[i], 0)) {
+            snprintf(c->err, sizeof c->err,
+                     "give %s= or the oauth2_ parameters (the OAuth2 refresh "
+                     "flow), not both",
+                     own[i]);
+            c->err_kind = MP_ERR_USAGE;
+            return MP_FATAL;
+        }
+    mp_status st = mp_oauth2_access_token(req, out, &c->oauth2, c->err,
+                                          sizeof c->err, &c->err_kind);
+    c->oauth2_served = st == MP_OK;
+    return st;
+}
+
 static mp_status host_secret(mp_host *h, const char *kind, const char *prompt,
                              char **out)
 {
     mp_core_host *c = core_of(h);
+    mp_oauth2_req req;
+    int flow = mp_oauth2_from_params(&req, param_of, h, c->err, sizeof c->err);
+    if (flow != 0 && strcmp(kind, "token") != 0) {
+        if (flow > 0)
+            snprintf(c->err, sizeof c->err,
+                     "the oauth2_ parameters go with auth=xoauth2 (or "
+                     "auth=oauthbearer), not with a %s",
+                     kind);
+        c->err_kind = MP_ERR_USAGE;
+        return MP_FATAL;
+    }
+    if (flow < 0) {
+        c->err_kind = MP_ERR_USAGE;
+        return MP_FATAL;
+    }
+    if (flow > 0)
+        return oauth2_token(c, &req, out);
     char name[64];
     const char *file, *env, *cmd;
     snprintf(name, sizeof name, "%s_file", kind);
@@ -121,6 +163,14 @@ void mp_host_init(mp_core_host *h, mp_url *url)
         .interrupted = host_interrupted,
         .throttled = host_throttled,
     };
+}
+
+int mp_host_oauth2_refused(mp_core_host *h)
+{
+    if (!h->oauth2_served || h->err_kind != MP_ERR_AUTH)
+        return 0;
+    h->oauth2_served = 0;
+    return mp_oauth2_refused(&h->oauth2);
 }
 
 void mp_host_clear_error(mp_core_host *h)

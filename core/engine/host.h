@@ -4,6 +4,7 @@
 #define MP_HOST_H
 
 #include "endpoint.h"
+#include "oauth2.h"
 
 #include <mailport/plugin.h>
 
@@ -16,6 +17,10 @@ typedef struct mp_core_host {
      * the pause the server suggested (0: none); see mp_host_take_throttle. */
     int throttled;
     uint64_t throttle_ms;
+    /* The last secret("token") came from the OAuth2 refresh flow
+     * (oauth2_* parameters): which token, for mp_host_oauth2_refused. */
+    int oauth2_served;
+    mp_oauth2_ticket oauth2;
 } mp_core_host;
 
 /* A host serving URL's parameters. URL must outlive the host. */
@@ -27,5 +32,11 @@ void mp_host_clear_error(mp_core_host *h);
 /* Did the store's last failure come from a server asking to slow down?
  * Returns 1 with *SUGGESTED_MS (0: no pause named) and forgets it, else 0. */
 int mp_host_take_throttle(mp_core_host *h, uint64_t *suggested_ms);
+
+/* The store's open failed: was it a login refused with an OAuth2 access
+ * token from the cache? Then the token is dropped and 1 returned: opening
+ * again logs in with a new one. 0 otherwise (and after a token new from
+ * the endpoint was refused). */
+int mp_host_oauth2_refused(mp_core_host *h);
 
 #endif

@@ -1,5 +1,7 @@
 #include "store.h"
 
+#include "log.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +29,10 @@ int mp_store_can(const mp_registry *reg, const char *scheme, mp_role role)
     return role == MP_ROLE_SOURCE ? p->source != NULL : p->sink != NULL;
 }
 
-static mp_status open_handle(mp_store *s)
+static mp_status open_once(mp_store *s)
 {
     mp_host_clear_error(&s->host);
+    s->host.oauth2_served = 0;
     for (size_t i = 0; i < s->url->n_params; i++)
         s->url->params[i].asked = 0;
     mp_status st =
@@ -66,6 +69,21 @@ static mp_status open_handle(mp_store *s)
         return MP_FATAL;
     }
     return MP_OK;
+}
+
+/* Open the plugin's store. A login refused with a cached OAuth2 access
+ * token (it expired early, or was revoked) is tried once more with a new
+ * one: at a retry after a dropped connection, or an extra --jobs worker. */
+static mp_status open_handle(mp_store *s)
+{
+    mp_status st = open_once(s);
+    if (st != MP_OK && mp_host_oauth2_refused(&s->host)) {
+        mp_info("%s: the server refused the OAuth2 access token (%s); "
+                "logging in again with a new one",
+                s->url->display, s->host.err);
+        st = open_once(s);
+    }
+    return st;
 }
 
 /* The kind of the last failure of mp_store_open in this thread. */

@@ -34,6 +34,8 @@ static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size,
     c->greeted = 1;
     if (size >= 2 && data[0] == '*' && data[1] == ' ')
         return 0;
+    if (size >= 1 && data[0] == '+')
+        c->challenged = 1;
     size_t n =
         size < sizeof c->login_line - 1 ? size : sizeof c->login_line - 1;
     memcpy(line, data, n);
@@ -573,7 +575,26 @@ static int is_flag_value(const char *v)
                  strcmp(v, "true") == 0);
 }
 
-mp_status imap_conn_open(mp_host *host, const mp_endpoint *ep, imap_conn **out)
+/* What conn_open found when no login method was in common. */
+enum { MECH_FOUND, MECH_NO_XOAUTH2 };
+
+/* The OAuth2 refresh flow's parameters (the core reads them through
+ * host->secret("token")): any of them asks for auth=xoauth2. */
+static int wants_oauth2(mp_host *host)
+{
+    static const char *const names[] = {"oauth2", "oauth2_token_url",
+                                        "oauth2_client_id",
+                                        "oauth2_refresh_token_file"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (host->param(host, names[i], 0))
+            return 1;
+    return 0;
+}
+
+/* Connect and log in; MECH, when set, replaces auth='s curl login
+ * options. *NO_MECH tells the caller that auth=xoauth2 found no XOAUTH2. */
+static mp_status conn_open(mp_host *host, const mp_endpoint *ep,
+                           const char *mech, int *no_mech, imap_conn **out)
 {
     pthread_once(&curl_once, curl_init);
     if (curl_init_rc != CURLE_OK) {
@@ -608,10 +629,15 @@ mp_status imap_conn_open(mp_host *host, const mp_endpoint *ep, imap_conn **out)
     int skip_verify = is_flag_value(insecure);
     int xoauth2 = 0;
     const char *login_options = NULL;
+    if (!auth && wants_oauth2(host))
+        auth = "xoauth2";
     if (auth) {
         if (strcasecmp(auth, "xoauth2") == 0) {
             xoauth2 = 1;
             login_options = "AUTH=XOAUTH2";
+        } else if (strcasecmp(auth, "oauthbearer") == 0) {
+            xoauth2 = 1;
+            login_options = "AUTH=OAUTHBEARER";
         } else if (strcasecmp(auth, "plain") == 0) {
             login_options = "AUTH=PLAIN";
         } else if (strcasecmp(auth, "login") == 0) {
@@ -619,10 +645,12 @@ mp_status imap_conn_open(mp_host *host, const mp_endpoint *ep, imap_conn **out)
         } else {
             return usage(host,
                          "%s: auth=%s is not supported (plain, login, "
-                         "xoauth2)",
+                         "xoauth2, oauthbearer)",
                          ep->display, auth);
         }
     }
+    if (mech)
+        login_options = mech;
     long timeout_s = DEFAULT_TIMEOUT_S;
     if (timeout) {
         char *end;
@@ -738,8 +766,17 @@ mp_status imap_conn_open(mp_host *host, const mp_endpoint *ep, imap_conn **out)
         } else if (rc == CURLE_LOGIN_DENIED && words) {
             host->set_error(host, MP_ERR_AUTH, "login refused for %s at %s: %s",
                             ep->user, c->where, words);
+        } else if (rc == CURLE_LOGIN_DENIED && c->challenged && xoauth2) {
+            /* XOAUTH2's refusal is a challenge (RFC 7628's error JSON)
+             * curl does not answer. */
+            host->set_error(host, MP_ERR_AUTH,
+                            "login refused for %s at %s: the server refused "
+                            "the OAuth2 access token",
+                            ep->user, c->where);
         } else if (rc == CURLE_LOGIN_DENIED) {
             /* No refusal seen: curl found no mechanism in common. */
+            if (!mech && strcasecmp(auth ? auth : "", "xoauth2") == 0)
+                *no_mech = MECH_NO_XOAUTH2;
             host->set_error(host, MP_ERR_AUTH,
                             "cannot log in as %s at %s: the server offers no "
                             "login method%s%s%s that can be used",
@@ -788,6 +825,17 @@ mp_status imap_conn_open(mp_host *host, const mp_endpoint *ep, imap_conn **out)
     }
     *out = c;
     return MP_OK;
+}
+
+mp_status imap_conn_open(mp_host *host, const mp_endpoint *ep, imap_conn **out)
+{
+    int no_mech = MECH_FOUND;
+    mp_status st = conn_open(host, ep, NULL, &no_mech, out);
+    /* A server that offers OAUTHBEARER (RFC 7628) and not XOAUTH2 takes the
+     * same token through it. */
+    if (st != MP_OK && no_mech == MECH_NO_XOAUTH2)
+        st = conn_open(host, ep, "AUTH=OAUTHBEARER", &no_mech, out);
+    return st;
 }
 
 void imap_conn_close(imap_conn *c)

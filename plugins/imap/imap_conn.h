@@ -100,6 +100,7 @@ struct imap_conn {
      * greeting that never comes: watched during login (see
      * greeting_watch in imap_conn.c). */
     int greeted;       /* the server sent a line */
+    int challenged;    /* a SASL continuation ("+ ...") came at login */
     int64_t tcp_up_ms; /* when the TCP connection was seen up, or 0 */
     int probed;        /* the port was probed for TLS */
     int speaks_tls;    /* ... and it answered a TLS handshake */

@@ -68,6 +68,15 @@ static const char *const params[] = {
     "token_file",
     "token_env",
     "token_cmd",
+    /* the OAuth2 refresh flow, served by the core's secret("token") */
+    "oauth2",
+    "oauth2_token_url",
+    "oauth2_client_id",
+    "oauth2_client_secret_file",
+    "oauth2_client_secret_env",
+    "oauth2_client_secret_cmd",
+    "oauth2_refresh_token_file",
+    "oauth2_scope",
     NULL,
 };
 

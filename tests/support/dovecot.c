@@ -114,6 +114,32 @@ static void write_config(mp_dovecot *d, const mp_dovecot_opts *o)
         free(quota);
         quota = more;
     }
+    char *mechs = strdup("plain login");
+    char *oauth2 = strdup("");
+    if (o && o->oauth2_introspection_url) {
+        const char *om =
+            o->oauth2_bearer_only ? "oauthbearer" : "xoauth2 oauthbearer";
+        char *args = mp_strf("%s/oauth2.conf.ext", d->dir);
+        char *text = mp_strf("introspection_mode = post\n"
+                             "introspection_url = %s\n"
+                             "username_attribute = username\n"
+                             "active_attribute = active\n"
+                             "active_value = true\n",
+                             o->oauth2_introspection_url);
+        write_text(args, text, 0644);
+        free(text);
+        free(mechs);
+        mechs = mp_strf("plain login %s", om);
+        free(oauth2);
+        /* Dovecot delays logins from an address that just failed one
+         * (its auth penalty: 2 s and more), longer than the tests' tokens
+         * live; trusted networks are spared it. */
+        oauth2 = mp_strf("login_trusted_networks = 127.0.0.0/8\n"
+                         "passdb {\n  driver = oauth2\n  mechanisms = %s\n"
+                         "  args = %s\n}\n",
+                         om, args);
+        free(args);
+    }
     char *prefix = o && o->prefix && *o->prefix
                        ? mp_strf("  prefix = %s\n", o->prefix)
                        : strdup("");
@@ -127,11 +153,12 @@ static void write_config(mp_dovecot *d, const mp_dovecot_opts *o)
         "ssl_cert = <%1$s/cert.pem\n"
         "ssl_key = <%1$s/key.pem\n"
         "disable_plaintext_auth = no\n"
-        "auth_mechanisms = plain login\n"
+        "auth_mechanisms = %11$s\n"
         "default_internal_user = %2$s\n"
         "default_login_user = %3$s\n"
         "first_valid_uid = 1\n"
         "mail_max_userip_connections = 64\n"
+        "%12$s"
         "passdb {\n  driver = passwd-file\n  args = %1$s/passwd\n}\n"
         "userdb {\n  driver = static\n"
         "  args = uid=%4$u gid=%5$u home=%1$s/home/%%u\n}\n"
@@ -146,9 +173,12 @@ static void write_config(mp_dovecot *d, const mp_dovecot_opts *o)
         "protocol imap {\n  rawlog_dir = %1$s/rawlog/%%u\n}\n"
         "%9$s",
         d->dir, run_user, login_user, (unsigned)d->mail_uid,
-        (unsigned)d->mail_gid, sep, d->port, d->tls_port, quota, prefix);
+        (unsigned)d->mail_gid, sep, d->port, d->tls_port, quota, prefix, mechs,
+        oauth2);
     write_text(d->conf, conf, 0644);
     free(conf);
+    free(mechs);
+    free(oauth2);
     free(quota);
     free(prefix);
 }

@@ -35,6 +35,13 @@ typedef struct mp_dovecot_opts {
     /* Connections one user may hold from one address at once
      * (mail_max_userip_connections), as hosts limit them; 0: 64. */
     int max_connections;
+    /* Also log in with OAuth2 access tokens (issue 9.6): Dovecot's oauth2
+     * passdb, ahead of the passwd-file one, asks this RFC 7662
+     * introspection URL (introspection_mode = post) whether a token is
+     * active and whose it is ("username"); NULL: passwords only. */
+    const char *oauth2_introspection_url;
+    /* With the above: offer OAUTHBEARER only, not XOAUTH2. */
+    int oauth2_bearer_only;
 } mp_dovecot_opts;
 
 /* Start a server (default options). Skips nothing: fails the test when
