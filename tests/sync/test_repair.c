@@ -395,7 +395,7 @@ static void copy_repair_into_a_maildir(void **state)
         fail_msg("verify --repair exit %d:\n%s%s", r.exit_code, r.out, r.err);
     mp_run_free(&r);
     /* verify's report lists them under "repaired", with the changes. */
-    rep = mp_read_file(f->report, NULL);
+    char *rep = mp_read_file(f->report, NULL);
     assert_contains(rep, "\"repaired\": [{\"folder\": \"INBOX\", \"message\": "
                          "\"<nul@example.org>\", \"detail\": \"NUL removed "
                          "(1)\"}, ");
