@@ -40,7 +40,6 @@ typedef struct entry {
 
 static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
 static entry *entries;
-static _Atomic unsigned refreshes;
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_rc;
 
@@ -471,7 +470,6 @@ static mp_status refresh(entry *e, const mp_oauth2_req *r, char *err,
     e->margin = life >= 240 ? 60 : life / 4;
     e->expires_at = now_s() + life;
     e->gen++;
-    refreshes++;
     mp_info("OAuth2: new access token from %s (valid %.0f s)", r->token_url,
             life);
     st = MP_OK;
@@ -531,9 +529,4 @@ int mp_oauth2_refused(const mp_oauth2_ticket *ticket)
         e->expires_at = 0;
     pthread_mutex_unlock(&e->lock);
     return 1;
-}
-
-unsigned mp_oauth2_refreshes(void)
-{
-    return refreshes;
 }

@@ -59,7 +59,4 @@ mp_status mp_oauth2_access_token(const mp_oauth2_req *req, char **out,
  * help). */
 int mp_oauth2_refused(const mp_oauth2_ticket *ticket);
 
-/* How many access tokens this process asked the endpoints for. */
-unsigned mp_oauth2_refreshes(void);
-
 #endif

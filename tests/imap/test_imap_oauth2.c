@@ -133,8 +133,8 @@ static char *make_maildir(const char *name, int count)
 }
 
 /* Message-IDs "<oauth-N@test>" in the files of DIR/cur and DIR/new: each
- * of 1..COUNT exactly once. */
-static void assert_each_once(const char *dir, int count)
+ * of FIRST..COUNT exactly once, no other. */
+static void assert_range_once(const char *dir, int first, int count)
 {
     int *seen = calloc((size_t)count + 1, sizeof *seen);
     int files = 0;
@@ -149,7 +149,7 @@ static void assert_each_once(const char *dir, int count)
             char *text = mp_read_file(path, NULL);
             const char *m = strstr(text, "<oauth-");
             int n = m ? atoi(m + 7) : 0;
-            if (n < 1 || n > count)
+            if (n < first || n > count)
                 fail_msg("%s: not one of the messages", path);
             seen[n]++;
             files++;
@@ -160,11 +160,16 @@ static void assert_each_once(const char *dir, int count)
             closedir(dh);
         free(d);
     }
-    for (int n = 1; n <= count; n++)
+    for (int n = first; n <= count; n++)
         if (seen[n] != 1)
             fail_msg("%s: message %d found %d times (%d files)", dir, n,
                      seen[n], files);
     free(seen);
+}
+
+static void assert_each_once(const char *dir, int count)
+{
+    assert_range_once(dir, 1, count);
 }
 
 /* None of the tokens the server issued, nor the client secret, in the
@@ -232,6 +237,9 @@ static void test_copy_in_and_out(void **state)
     (void)state;
     env e = start(30, 0, 1, 0);
     char *src = make_maildir("in", 12);
+    char *work_dir = mp_strf("%s/.Work", src);
+    for (int i = 13; i <= 20; i++)
+        put_msg(work_dir, i);
     char *src_url = mp_strf("maildir:%s", src);
     char *dst = oauth_url(&e, 0, NULL);
     char *report = mp_strf("%s/in.json", work);
@@ -246,6 +254,9 @@ static void test_copy_in_and_out(void **state)
     assert_no_secret_in_file(&e, st);
     char *md = mp_dovecot_maildir(e.dv, USER);
     assert_each_once(md, 12);
+    char *md_work = mp_strf("%s/.Work", md);
+    assert_range_once(md_work, 13, 20);
+    free(md_work);
     assert_int_equal(mp_oauth2_server_refreshes(e.auth), 1);
     assert_refresh_file_current(&e);
 
@@ -254,14 +265,18 @@ static void test_copy_in_and_out(void **state)
     char *out_url = mp_strf("maildir:%s", out);
     char *report2 = mp_strf("%s/out.json", work);
     char *st2 = mp_strf("%s/out.db", work);
+    /* Two workers, one for each folder: they share one token. */
     r = mp_run("copy", "-v", dst, out_url, "--state", st2, "--report", report2,
-               (char *)NULL);
+               "--jobs", "2", (char *)NULL);
     expect_exit(&r, 0);
     assert_no_secret_in_run(&e, &r);
     mp_run_free(&r);
     assert_no_secret_in_file(&e, report2);
     assert_no_secret_in_file(&e, st2);
     assert_each_once(out, 12);
+    char *out_work = mp_strf("%s/.Work", out);
+    assert_range_once(out_work, 13, 20);
+    free(out_work);
     assert_int_equal(mp_oauth2_server_refreshes(e.auth), 2);
     assert_refresh_file_current(&e);
 
@@ -271,6 +286,7 @@ static void test_copy_in_and_out(void **state)
     mp_run_free(&r);
     stop(&e);
     free(src);
+    free(work_dir);
     free(src_url);
     free(dst);
     free(report);
