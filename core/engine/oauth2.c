@@ -48,10 +48,16 @@ static void curl_init(void)
     curl_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+/* Seconds on a clock that goes on while the machine sleeps (a laptop
+ * suspended mid-run comes back to an expired token, not a fresh one). */
 static double now_s(void)
 {
     struct timespec ts;
+#ifdef CLOCK_BOOTTIME
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+#else
     clock_gettime(CLOCK_MONOTONIC, &ts);
+#endif
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -399,14 +405,18 @@ static mp_status refresh(entry *e, const mp_oauth2_req *r, char *err,
             }
             const char *e_name = json_string_value(error);
             *kind = MP_ERR_AUTH;
-            if (strcmp(e_name, "invalid_grant") == 0)
+            if (strcmp(e_name, "invalid_grant") == 0) {
+                /* read the file again next time: it may have been fixed */
+                mp_secret_free(e->refresh);
+                e->refresh = NULL;
+                secrets[0] = "";
                 snprintf(err, err_size,
                          "the refresh token in %s was refused (%s%s): get a "
                          "new one (sign in again through the provider's "
                          "consent page) and put it in that file",
                          r->refresh_file, what, desc);
-            else if (strcmp(e_name, "invalid_client") == 0 ||
-                     strcmp(e_name, "unauthorized_client") == 0)
+            } else if (strcmp(e_name, "invalid_client") == 0 ||
+                       strcmp(e_name, "unauthorized_client") == 0)
                 snprintf(err, err_size,
                          "the OAuth2 client was refused (%s%s): check "
                          "oauth2_client_id= and the client secret "

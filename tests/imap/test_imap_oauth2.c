@@ -244,7 +244,7 @@ static void test_copy_in_and_out(void **state)
     char *dst = oauth_url(&e, 0, NULL);
     char *report = mp_strf("%s/in.json", work);
     char *st = mp_strf("%s/in.db", work);
-    mp_run_result r = mp_run("copy", "-v", src_url, dst, "--state", st,
+    mp_run_result r = mp_run("copy", "-vv", src_url, dst, "--state", st,
                              "--report", report, (char *)NULL);
     expect_exit(&r, 0);
     assert_contains(r.err, "OAuth2: new access token");
