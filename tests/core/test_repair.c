@@ -469,7 +469,7 @@ static void corpus_messages_repair_deterministically(void **state)
 {
     (void)state;
     tally t = {0};
-    char *eml = mp_strf("%s/eml", MP_TEST_CORPORA);
+    char *eml = mp_strf("%s/eml", mp_corpora());
     walk(eml, &t);
     free(eml);
     assert_true(t.files > 500);

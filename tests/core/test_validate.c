@@ -527,7 +527,7 @@ static void corpus_messages_agree_with_the_reference(void **state)
 {
     (void)state;
     tally t = {0};
-    char *eml = mp_strf("%s/eml", MP_TEST_CORPORA);
+    char *eml = mp_strf("%s/eml", mp_corpora());
     walk(eml, &t);
     free(eml);
     assert_true(t.files > 500);
@@ -547,7 +547,7 @@ static void known_corpus_messages(void **state)
     mp_validator v;
     size_t len;
     /* CR-only old Mac mail: lines found as in the LF form. */
-    char *path = mp_strf("%s/eml/sisimai/mac-cr/arf-01.eml", MP_TEST_CORPORA);
+    char *path = mp_strf("%s/eml/sisimai/mac-cr/arf-01.eml", mp_corpora());
     char *m = mp_read_file(path, &len);
     assert_null(memchr(m, '\n', len));
     feed(&v, m, len);
