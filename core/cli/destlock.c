@@ -21,6 +21,9 @@
 
 char *mp_dest_lock_dir(void)
 {
+    const char *chosen = getenv("MAILPORT_LOCK_DIR");
+    if (chosen && chosen[0])
+        return strdup(chosen);
     char buf[4096];
     struct passwd pw, *found = NULL;
     char *dir = NULL;
@@ -186,17 +189,17 @@ int mp_dest_lock_claim(mp_dest_lock *l, const char *dest, mp_store *dst,
     if (l->store_path) {
         got = take_lock(l->store_path,
                         "another mailport (pid %s) is copying into the same "
-                        "account as %s, reached another way (another port, "
-                        "address or host name); waiting for it to finish, "
-                        "as two runs into one account could store a message "
-                        "twice",
+                        "destination as %s, reached another way (another "
+                        "port, address, host name or path); waiting for it "
+                        "to finish, as two runs into one destination could "
+                        "store a message twice",
                         shown.s, &l->store_fd, holder, killed_store);
         if (got == LOCK_INTERRUPTED)
             return -2;
         if (got == LOCK_CANNOT)
             mp_warn("cannot create the destination lock %s: %s; not guarded "
-                    "against a second run into the same account reached "
-                    "another way",
+                    "against a second run into the same destination "
+                    "reached another way",
                     l->store_path, strerror(errno));
     }
     const char *old = killed[0] ? killed : killed_store;

@@ -56,7 +56,9 @@ int mp_dest_lock_claim(mp_dest_lock *l, const char *dest, mp_store *dst,
  * its way any more): remove the lock files and release them. */
 void mp_dest_lock_release(mp_dest_lock *l);
 
-/* The directory of store locks: ~/.local/state/mailport/locks of the
+/* The directory of store locks: $MAILPORT_LOCK_DIR when set (a directory
+ * several machines share makes their runs meet too; runs with different
+ * ones are not kept apart), else ~/.local/state/mailport/locks of the
  * account's home directory from passwd, or under mp_state_dir() when the
  * account has none we may write in (a system account). Free it. */
 char *mp_dest_lock_dir(void);

@@ -1,6 +1,11 @@
 /* The maildir: plugin descriptor: source and sink ops tables. */
 #include "maildir.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
 static mp_status src_open(mp_host *host, const mp_endpoint *ep, void **store)
 {
     return md_store_open(host, ep, 0, (md_store **)store);
@@ -65,6 +70,23 @@ static const mp_source_ops source_ops = {
     .probe_sink = md_probe_sink,
 };
 
+/* The sink's store_identity (plugin.h): the root directory's device and
+ * inode, the same through every path that reaches it (a symbolic link, a
+ * bind mount, one file system mounted twice). */
+static mp_status store_identity(void *store, char *out, size_t size)
+{
+    md_store *st = store;
+    struct stat sb;
+    if (fstat(st->root_fd, &sb) != 0) {
+        st->host->set_error(st->host, MP_ERR_IO, "%s: %s", st->display,
+                            strerror(errno));
+        return MP_FATAL;
+    }
+    snprintf(out, size, "maildir device %llu inode %llu",
+             (unsigned long long)sb.st_dev, (unsigned long long)sb.st_ino);
+    return MP_OK;
+}
+
 static const mp_sink_ops sink_ops = {
     .struct_size = sizeof(mp_sink_ops),
     .eol = MP_EOL_LF,
@@ -85,6 +107,7 @@ static const mp_sink_ops sink_ops = {
     .flush_start = md_flush_start,
     .flush_wait = md_flush_wait,
     .subscribe = subscribe,
+    .store_identity = store_identity,
 };
 
 static const char *const schemes[] = {"maildir", NULL};

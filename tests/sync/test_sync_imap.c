@@ -507,7 +507,7 @@ static void one_account_through_two_ports_is_copied_once(void **state)
     mp_run_result r = mp_run("copy", src, tls, "--state", other_state,
                              "--report", f->report, NULL);
     assert_int_equal(r.exit_code, 0);
-    assert_contains(r.err, "is copying into the same account as");
+    assert_contains(r.err, "is copying into the same destination as");
     assert_contains(r.err, "waiting for it to finish");
     assert_null(strstr(r.err, "secret"));
     int status;

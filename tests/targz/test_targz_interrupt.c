@@ -351,15 +351,19 @@ static void running_writers_temp_is_kept(void **state)
     char *d = sc.d, *arch = sc.arch, *url = sc.url, *log = sc.log;
     char *xdg_a = sc.xdg, *xdg_b = xdg_dir("live-b");
 
-    /* Writer A, stopped mid-write; B (another state directory, so the
-     * core's destination lock does not keep it out) writes the same
-     * target meanwhile. */
+    /* Writer A, stopped mid-write; B (another state directory and lock
+     * directory, so the core's destination locks do not keep it out: as a
+     * run from another machine) writes the same target meanwhile. */
     pid_t a = start_copy(url, xdg_a, log);
     char *tmp = wait_for_temp(d, sc.name, a);
     char *tmp_path = mp_strf("%s/%s", d, tmp);
     struct stat before, after;
     assert_int_equal(stat(tmp_path, &before), 0);
+    char *locks_b = mp_strf("%s/locks", xdg_b);
+    setenv("MAILPORT_LOCK_DIR", locks_b, 1);
     mp_run_result r = run_copy(url, xdg_b);
+    unsetenv("MAILPORT_LOCK_DIR");
+    free(locks_b);
     if (r.exit_code != 0)
         fail_msg("exit %d:\n%s", r.exit_code, r.err);
     assert_true(strstr(r.err, tmp) == NULL);
