@@ -100,9 +100,15 @@ int mp_adopt_is_filled(const char *dst_name, char *const *dst_names, size_t n)
 
 int mp_adopt_src_listed(mp_msglist *src_listed, const mp_state_pair *pair)
 {
-    long i = mp_msglist_find(src_listed, pair->src_name);
-    if (i < 0)
-        return 0;
-    const char *now = src_listed->v[i].identity;
-    return !pair->src_store[0] || !now || strcmp(now, pair->src_store) == 0;
+    if (pair->src_store[0]) {
+        for (size_t i = 0; i < src_listed->n; i++)
+            if (src_listed->v[i].identity &&
+                strcmp(src_listed->v[i].identity, pair->src_store) == 0)
+                return 1;
+        /* A listing without store names (another plugin): by name. */
+        for (size_t i = 0; i < src_listed->n; i++)
+            if (src_listed->v[i].identity)
+                return 0;
+    }
+    return mp_msglist_find(src_listed, pair->src_name) >= 0;
 }

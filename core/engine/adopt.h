@@ -31,9 +31,10 @@ long mp_adopt_gone_rows(mp_state *state, int64_t into, const char *src_name,
 
 /* Is the source folder of PAIR in SRC_LISTED (a listing of folder names,
  * each with the store's own name of the folder as its identity, NULL when
- * the store gives none)? A folder listed under the pair's name is another
- * folder when both store names are known and differ: "A~2" listed as "A"
- * once the folder "A" it clashed with is gone. */
+ * the store gives none)? A pair recorded with a store name is its folder's
+ * whatever name that folder is listed under now ("A~2" listed as "A" once
+ * the folder "A" it clashed with is gone), and a folder listed under the
+ * pair's name with another store name is not it. */
 int mp_adopt_src_listed(mp_msglist *src_listed, const mp_state_pair *pair);
 
 /* Does a source folder of this run (DST_NAMES, N of them: the run's

@@ -170,28 +170,130 @@ static int exec_bound(mp_state *s, const char *sql, int64_t id)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* A recorded pair into DST_FOLDER: the id, validities and store name of
+ * the row WHERE says (bound to A), or id -1. */
+typedef struct pair_row {
+    int64_t id;
+    uint64_t src_validity, dst_validity;
+    char src_name[1024], src_store[1024];
+} pair_row;
+
+static int find_pair(mp_state *s, const char *where, const char *a,
+                     const char *dst_folder, pair_row *row)
+{
+    row->id = -1;
+    char *sql = NULL;
+    if (asprintf(&sql,
+                 "SELECT id, src_validity, dst_validity, src_name, src_store "
+                 "FROM folders WHERE %s=? AND dst_name=? ORDER BY id DESC",
+                 where) < 0)
+        return -1;
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    free(sql);
+    if (rc != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, dst_folder, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        row->id = sqlite3_column_int64(st, 0);
+        row->src_validity = (uint64_t)sqlite3_column_int64(st, 1);
+        row->dst_validity = (uint64_t)sqlite3_column_int64(st, 2);
+        snprintf(row->src_name, sizeof row->src_name, "%s",
+                 (const char *)sqlite3_column_text(st, 3));
+        snprintf(row->src_store, sizeof row->src_store, "%s",
+                 (const char *)sqlite3_column_text(st, 4));
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+/* Run SQL with text A bound first and id ID second. */
+static int exec_text_id(mp_state *s, const char *sql, const char *a, int64_t id)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, id);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The recorded pair of source folder SRC_FOLDER (store name SRC_STORE, or
+ * NULL/"" when its store gives none) into DST_FOLDER: the row recorded
+ * with that store name, whatever name the folder was listed under then
+ * (it is renamed to the current one when that name is free); else the row
+ * of that name, unless it was recorded with another store name: that row
+ * is another folder's, which a writable state moves out of this name's
+ * way (its name gets "\001" and its id appended). A row found without a
+ * store name takes SRC_STORE. */
+static int64_t bind_pair(mp_state *s, const char *src_folder,
+                         const char *src_store, const char *dst_folder,
+                         pair_row *row)
+{
+    int has_store = src_store && src_store[0];
+    row->id = -1;
+    if (has_store && find_pair(s, "src_store", src_store, dst_folder, row))
+        return -1;
+    if (row->id >= 0) {
+        if (!s->readonly && strcmp(row->src_name, src_folder) != 0)
+            (void)exec_text_id(s,
+                               "UPDATE OR IGNORE folders SET src_name=? "
+                               "WHERE id=?",
+                               src_folder, row->id);
+        return row->id;
+    }
+    if (find_pair(s, "src_name", src_folder, dst_folder, row))
+        return -1;
+    if (row->id < 0)
+        return -1;
+    if (!has_store || !row->src_store[0]) {
+        if (has_store && !s->readonly &&
+            exec_text_id(s, "UPDATE folders SET src_store=? WHERE id=?",
+                         src_store, row->id) != 0)
+            return -2;
+        return row->id;
+    }
+    /* Another folder's row. */
+    if (!s->readonly) {
+        char moved[1100];
+        snprintf(moved, sizeof moved, "%s\001%lld", row->src_name,
+                 (long long)row->id);
+        if (exec_text_id(s, "UPDATE folders SET src_name=? WHERE id=?", moved,
+                         row->id) != 0)
+            return -2;
+    }
+    row->id = -1;
+    return -1;
+}
+
 int64_t mp_state_folder(mp_state *s, const char *src_folder,
                         uint64_t src_validity, const char *dst_folder,
                         uint64_t dst_validity, mp_state_reset *reset)
 {
+    return mp_state_folder_of(s, src_folder, NULL, src_validity, dst_folder,
+                              dst_validity, reset);
+}
+
+int64_t mp_state_folder_of(mp_state *s, const char *src_folder,
+                           const char *src_store, uint64_t src_validity,
+                           const char *dst_folder, uint64_t dst_validity,
+                           mp_state_reset *reset)
+{
     *reset = MP_STATE_VALID;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT id, src_validity, dst_validity FROM folders "
-                           "WHERE src_name=? AND dst_name=?",
-                           -1, &st, NULL) != SQLITE_OK)
+    pair_row row;
+    int64_t id = bind_pair(s, src_folder, src_store, dst_folder, &row);
+    if (id == -2)
         return -1;
-    sqlite3_bind_text(st, 1, src_folder, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, dst_folder, -1, SQLITE_STATIC);
-    int64_t id = -1;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        id = sqlite3_column_int64(st, 0);
-        if ((uint64_t)sqlite3_column_int64(st, 2) != dst_validity)
+    if (id >= 0) {
+        if (row.dst_validity != dst_validity)
             *reset = MP_STATE_DST_RESET;
-        else if ((uint64_t)sqlite3_column_int64(st, 1) != src_validity)
+        else if (row.src_validity != src_validity)
             *reset = MP_STATE_SRC_RESET;
     }
-    sqlite3_finalize(st);
     if (s->readonly)
         return id >= 0 ? id : 0;
     if (id >= 0 && *reset == MP_STATE_VALID)
@@ -222,13 +324,15 @@ int64_t mp_state_folder(mp_state *s, const char *src_folder,
     } else {
         if (sqlite3_prepare_v2(s->db,
                                "INSERT INTO folders(src_name, dst_name, "
-                               "src_validity, dst_validity) VALUES(?,?,?,?)",
+                               "src_validity, dst_validity, src_store) "
+                               "VALUES(?,?,?,?,?)",
                                -1, &st, NULL) != SQLITE_OK)
             return -1;
         sqlite3_bind_text(st, 1, src_folder, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, dst_folder, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, (int64_t)src_validity);
         sqlite3_bind_int64(st, 4, (int64_t)dst_validity);
+        sqlite3_bind_text(st, 5, src_store ? src_store : "", -1, SQLITE_STATIC);
     }
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
@@ -267,24 +371,6 @@ int mp_state_pairs(mp_state *s, mp_state_pair **pairs, size_t *n)
                             strdup((const char *)sqlite3_column_text(st, 2)),
                             strdup((const char *)sqlite3_column_text(st, 3))};
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
-int mp_state_set_src_store(mp_state *s, int64_t folder, const char *store)
-{
-    if (s->readonly)
-        return 0;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db,
-                           "UPDATE folders SET src_store=? WHERE id=? AND "
-                           "src_store IS NOT ?",
-                           -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    sqlite3_bind_text(st, 1, store, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, folder);
-    sqlite3_bind_text(st, 3, store, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : -1;
 }

@@ -47,6 +47,16 @@ typedef enum mp_state_reset {
 int64_t mp_state_folder(mp_state *s, const char *src_folder,
                         uint64_t src_validity, const char *dst_folder,
                         uint64_t dst_validity, mp_state_reset *reset);
+/* The same for a source folder whose store names it SRC_STORE
+ * (mp_folder_info.store_name; NULL or "": none). The pair is the one
+ * recorded with that store name, under whatever name the folder was listed
+ * then; a pair recorded under SRC_FOLDER with another store name is
+ * another folder's (a name that moved to another folder, "A~2" listed as
+ * "A"), not this one's. */
+int64_t mp_state_folder_of(mp_state *s, const char *src_folder,
+                           const char *src_store, uint64_t src_validity,
+                           const char *dst_folder, uint64_t dst_validity,
+                           mp_state_reset *reset);
 
 /* The folder pairs recorded, in the order they were first synced. */
 typedef struct mp_state_pair {
@@ -58,9 +68,6 @@ typedef struct mp_state_pair {
 } mp_state_pair;
 int mp_state_pairs(mp_state *s, mp_state_pair **pairs, size_t *n);
 void mp_state_pairs_free(mp_state_pair *pairs, size_t n);
-/* Record STORE as the source store's own name of FOLDER's source folder
- * (an id from mp_state_folder). Returns 0, or -1 on a database error. */
-int mp_state_set_src_store(mp_state *s, int64_t folder, const char *store);
 
 /* What a folder pair looked like after the last sync that found nothing to
  * do: both sides' change markers (mp_folder_info.change_marker), the

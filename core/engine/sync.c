@@ -231,9 +231,14 @@ static void bind_state(folder_pass *p)
     p->state_folder = -1;
     if (!env->state || !p->can_scan_dst)
         return;
+    /* The store's own name of the folder, by which the state knows it
+     * when its listed name changes. */
+    const char *store = MP_HAS_SLOT(&p->sinfo, mp_folder_info, store_name)
+                            ? p->sinfo.store_name
+                            : NULL;
     p->state_folder =
-        mp_state_folder(env->state, p->src_name, p->sinfo.validity, p->dst_name,
-                        p->dinfo.validity, &p->reset);
+        mp_state_folder_of(env->state, p->src_name, store, p->sinfo.validity,
+                           p->dst_name, p->dinfo.validity, &p->reset);
     if (p->state_folder < 0)
         mp_warn("sync state unusable for folder %s (%s); planning from "
                 "content identity",
@@ -242,15 +247,6 @@ static void bind_state(folder_pass *p)
         mp_info("folder %s: %s validity changed, matching by content",
                 mp_show_name(p->src_name).s,
                 p->reset == MP_STATE_SRC_RESET ? "source" : "destination");
-    /* The store's own name of the folder, by which a later run knows it
-     * when its listed name changes (mp_pair_folder_names). */
-    if (p->state_folder > 0 &&
-        MP_HAS_SLOT(&p->sinfo, mp_folder_info, store_name) &&
-        p->sinfo.store_name &&
-        mp_state_set_src_store(env->state, p->state_folder,
-                               p->sinfo.store_name) != 0)
-        mp_debug("cannot record the store name of folder %s: %s",
-                 mp_show_name(p->src_name).s, mp_state_error(env->state));
 }
 
 /* What selects messages besides the folder: a recorded "nothing changed"

@@ -670,6 +670,25 @@ mp_status md_list_folders(md_store *s, mp_folder_cb cb, void *ctx)
         };
         st = cb(ctx, &fi);
     }
+    /* Lines naming no folder (Dovecot keeps them when a folder is
+     * deleted): subscriptions of no folder, so that a dry run knows the
+     * folder it would create is subscribed already (plugin.h). */
+    for (size_t k = 0; k < n_subs && st == MP_OK; k++) {
+        int listed = 0;
+        for (size_t i = 0; i < l.n && !listed; i++)
+            listed = strcmp(subs[k], l.v[i].name) == 0;
+        if (listed)
+            continue;
+        mp_folder_info fi = {
+            .struct_size = sizeof fi,
+            .name = subs[k],
+            .no_select = 1,
+            .count = -1,
+            .subscribed = MP_SUBSCRIBED,
+            .nonexistent = 1,
+        };
+        st = cb(ctx, &fi);
+    }
     md_subs_free(subs, n_subs);
     free(text);
     flist_free(&l);

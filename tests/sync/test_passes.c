@@ -205,8 +205,8 @@ static void delete_empties_folders_gone_from_the_source(void **state)
     assert_int_equal(sync_count_messages(old), 3);
     /* A dry run without --delete says what --delete would remove there
      * (the fresh tester's case 3), and counts none of it. */
-    mp_run_result r = mp_run("copy", src, dst, "--state", f->state,
-                             "--dry-run", "--report", f->report, (char *)NULL);
+    mp_run_result r = mp_run("copy", src, dst, "--state", f->state, "--dry-run",
+                             "--report", f->report, (char *)NULL);
     assert_int_equal(r.exit_code, 0);
     assert_contains(r.out, "Old -> Old: gone from the source: 2 destination "
                            "messages copied from it would be removed with "
@@ -216,8 +216,8 @@ static void delete_empties_folders_gone_from_the_source(void **state)
     rep = mp_read_file(f->report, NULL);
     assert_contains(rep, "\"removed\": 0");
     free(rep);
-    r = mp_run("copy", src, dst, "--state", f->state, "--delete",
-               "--dry-run", "--exclude", "Kept", (char *)NULL);
+    r = mp_run("copy", src, dst, "--state", f->state, "--delete", "--dry-run",
+               "--exclude", "Kept", (char *)NULL);
     assert_int_equal(r.exit_code, 0);
     assert_contains(r.out,
                     "Old -> Old: 0 to copy, 0 flag updates, 2 to remove");
@@ -334,7 +334,7 @@ static void dry_run_counts_equal_the_real_run(void **state)
                            "\"flags_updated\": 0, \"filtered\": 3, "
                            "\"removed\": 0, ");
     free(first);
-    free(copy_with(f, 0, NULL, NULL));               /* the rest */
+    free(copy_with(f, 0, NULL, NULL)); /* the rest */
     char gone[65];
     unlink_source_message(f, "club-1@example.org", gone);
     set_first_flags(f, "FRS");
@@ -803,9 +803,9 @@ static void an_escaped_slash_in_a_maildir_name_is_copied(void **state)
     char *src = mp_strf("maildir:%s/escaped", f->dir);
     /* A real "GPR_GPA" first: once ".GPR\\2fGPA" is there, writing to
      * "GPR_GPA" would find that folder (the one the listing names so). */
-    mp_run_result r = mp_run("copy", "mbox:" SAMPLE, src, "--map",
-                             "INBOX=GPR_GPA", "--before", "2024-03-05",
-                             "--no-state", "-q", NULL);
+    mp_run_result r =
+        mp_run("copy", "mbox:" SAMPLE, src, "--map", "INBOX=GPR_GPA",
+               "--before", "2024-03-05", "--no-state", "-q", NULL);
     assert_int_equal(r.exit_code, 0);
     mp_run_free(&r);
     r = mp_run("copy", "mbox:" SAMPLE, src, "--map", "INBOX=tmpname",
@@ -920,8 +920,8 @@ static void automap_knows_the_usual_names(void **state)
 static void a_message_starting_with_a_from_line_survives_an_mbox(void **state)
 {
     fixture *f = *state;
-    char *eml = mp_strf("%s/eml/sisimai/not-bounce/rb-issue-368-bug.eml",
-                        mp_corpora());
+    char *eml =
+        mp_strf("%s/eml/sisimai/not-bounce/rb-issue-368-bug.eml", mp_corpora());
     size_t len = 0;
     char *text = mp_read_file(eml, &len);
     assert_non_null(text);
@@ -934,7 +934,8 @@ static void a_message_starting_with_a_from_line_survives_an_mbox(void **state)
     free(rep);
     mp_run_result r = mp_run("list", mbox, NULL);
     assert_int_equal(r.exit_code, 0);
-    assert_contains(r.out, "(total)                                           6");
+    assert_contains(r.out,
+                    "(total)                                           6");
     mp_run_free(&r);
     rep = sync_copy(f->src, mbox, f->state, f->report, 0, NULL);
     sync_assert_counts(rep, 0, 6, 0, 0);
@@ -980,8 +981,8 @@ static void a_maildir_with_new_file_times_is_still_in_sync(void **state)
                            "duplicated, 0 extra");
     mp_run_free(&r);
 
-    char *rep = sync_copy(f->src, f->dst, f->state, f->report, 0,
-                          "--no-state", NULL);
+    char *rep =
+        sync_copy(f->src, f->dst, f->state, f->report, 0, "--no-state", NULL);
     sync_assert_counts(rep, 0, 5, 0, 0);
     free(rep);
     char *fresh = mp_strf("%s/fresh.sqlite", f->dir);
@@ -1260,9 +1261,59 @@ static void interrupted_runs_stop_cleanly_and_resume(void **state)
     free(src);
 }
 
+/* 13.6 for a Maildir destination (a fresh tester's case): its
+ * subscriptions file names a folder it does not have; the real run creates
+ * the folder, which is then subscribed already, so the dry run must not
+ * foresee subscribing it: both count 1 (INBOX). */
+static void a_maildir_subscription_of_no_folder_is_foreseen(void **state)
+{
+    fixture *f = *state;
+    char *src = mp_strf("%s/subs-src", f->dir);
+    char *dst = mp_strf("%s/subs-dst", f->dir);
+    assert_int_equal(mp_sh("mkdir -p '%s/cur' '%s/new' '%s/tmp' '%s/.Old/cur' "
+                           "'%s/.Old/new' '%s/.Old/tmp' '%s/cur' '%s/new' "
+                           "'%s/tmp'",
+                           src, src, src, src, src, src, dst, dst, dst),
+                     0);
+    char *msg = mp_strf("%s/.Old/cur/1700000000.old.host:2,S", src);
+    const char *text = "Message-ID: <old@example.org>\nSubject: old\n\nold\n";
+    mp_write_file(msg, text, strlen(text));
+    char *subs = mp_strf("%s/subscriptions", src);
+    mp_write_file(subs, "V\t2\n\nOld\n", 9);
+    free(subs);
+    subs = mp_strf("%s/subscriptions", dst);
+    mp_write_file(subs, "V\t2\n\nOld\n", 9);
+    char *from = mp_strf("maildir:%s", src), *to = mp_strf("maildir:%s", dst);
+    char *planned = mp_strf("%s/subs-plan.json", f->dir);
+    mp_run_result r =
+        mp_run("copy", from, to, "--dry-run", "--report", planned, NULL);
+    assert_int_equal(r.exit_code, 0);
+    assert_null(strstr(r.out, "subscribe Old\n"));
+    mp_run_free(&r);
+    char *plan = mp_read_file(planned, NULL);
+    assert_contains(plan, "\"subscribed\": 1,");
+    char *rep = sync_copy(from, to, f->state, f->report, 0, NULL);
+    assert_contains(rep, "\"subscribed\": 1,");
+    free(rep);
+    char *now = mp_read_file(subs, NULL);
+    assert_contains(now, "Old\n");
+    assert_contains(now, "INBOX\n");
+    free(now);
+    free(plan);
+    free(planned);
+    free(from);
+    free(to);
+    free(subs);
+    free(msg);
+    free(dst);
+    free(src);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            a_maildir_subscription_of_no_folder_is_foreseen, setup, teardown),
         cmocka_unit_test_setup_teardown(
             delete_after_an_in_sync_pass_still_removes, setup, teardown),
         cmocka_unit_test_setup_teardown(delete_after_the_source_was_reset,

@@ -610,6 +610,70 @@ static void a_folder_whose_listed_name_changes_keeps_its_copies(void **state)
     mp_dovecot_stop(d);
 }
 
+/* 13.3, the other way round (a fresh tester's case): "GPR/GPA" alone is
+ * listed, and copied, as "GPR_GPA"; then a real "GPR_GPA" appears, takes
+ * that name, and "GPR/GPA" becomes "GPR_GPA~2". Both now fill the
+ * destination "GPR_GPA". The pair recorded for "GPR/GPA" stays its own:
+ * a pass over the real folder alone with --delete removed "GPR/GPA"'s 15
+ * copies (its rows taken for orphans of a reset folder), and a plain
+ * --delete pass removed and copied them again. */
+static void a_name_taken_by_a_new_folder_keeps_the_old_ones_copies(void **state)
+{
+    fixture *f = *state;
+    mp_dovecot_opts o = {.separator = '.', .listescape = 1};
+    mp_dovecot *d = mp_dovecot_start_opts(&o);
+    mp_dovecot_add_user(d, "gpr2", "pw");
+    free(mp_dovecot_command(d, "gpr2", "CREATE \"GPR/GPA\""));
+    append_to(d, "gpr2", "GPR/GPA", "a1");
+    append_to(d, "gpr2", "GPR/GPA", "a2");
+    append_to(d, "gpr2", "GPR/GPA", "a3");
+    char *src = mp_dovecot_url(d, "imap", "gpr2");
+    char *root = mp_strf("%s/gpr2-md", f->dir);
+    char *dst = mp_strf("maildir:%s", root);
+    char *folder = mp_strf("%s/.GPR_GPA", root);
+    char *rep = run_copy(f, src, dst, 0);
+    sync_assert_counts(rep, 3, 0, 0, 0);
+    free(rep);
+    free(mp_dovecot_command(d, "gpr2", "CREATE \"GPR_GPA\""));
+    append_to(d, "gpr2", "GPR_GPA", "b1");
+    append_to(d, "gpr2", "GPR_GPA", "b2");
+    rep = run_copy(f, src, dst, 0);
+    sync_assert_counts(rep, 2, 3, 0, 0);
+    free(rep);
+    assert_int_equal(sync_count_messages(folder), 5);
+
+    const char *runs[][3] = {{"--include", "GPR_GPA", NULL},
+                             {"--delete", NULL, NULL}};
+    for (size_t i = 0; i < 2; i++) {
+        char *planned = mp_strf("%s/planned-%zu.json", f->dir, i);
+        mp_run_result r = mp_run("copy", src, dst, "--state", f->state,
+                                 "--delete", "--dry-run", "--report", planned,
+                                 runs[i][0], runs[i][1], NULL);
+        assert_int_equal(r.exit_code, 0);
+        mp_run_free(&r);
+        char *plan = mp_read_file(planned, NULL);
+        assert_contains(plan, "\"removed\": 0");
+        assert_contains(plan, "\"copied\": 0,");
+        free(plan);
+        free(planned);
+        rep = sync_copy(src, dst, f->state, f->report, 0, "--delete",
+                        runs[i][0], runs[i][1], NULL);
+        assert_contains(rep, "\"removed\": 0");
+        assert_contains(rep, "{\"copied\": 0,");
+        free(rep);
+        assert_int_equal(sync_count_messages(folder), 5);
+    }
+    mp_run_result r = mp_run("verify", src, dst, "--state", f->state, NULL);
+    if (r.exit_code != 0)
+        fail_msg("verify exit %d\n%s%s", r.exit_code, r.out, r.err);
+    mp_run_free(&r);
+    free(folder);
+    free(dst);
+    free(root);
+    free(src);
+    mp_dovecot_stop(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -634,6 +698,9 @@ int main(void)
             one_account_through_two_ports_is_copied_once, setup, teardown),
         cmocka_unit_test_setup_teardown(
             a_folder_whose_listed_name_changes_keeps_its_copies, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            a_name_taken_by_a_new_folder_keeps_the_old_ones_copies, setup,
             teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
