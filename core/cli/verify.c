@@ -73,9 +73,13 @@ static void add_diff(verify_run *v, diff_kind kind, const char *folder,
     v->counts[kind]++;
     /* Names, Message-IDs and keywords come from the stores: shown
      * escaped (escape.h), kept as they are in the report. */
+    /* The detail is text of ours around flag names ("\\Seen"), whose
+     * backslashes stay single. */
+    char shown_detail[1024] = "";
+    if (detail)
+        mp_escape(detail, 0, shown_detail, sizeof shown_detail);
     printf("%-12s %s  %s%s%s\n", diff_names[kind], mp_show_name(folder).s,
-           mp_show_name(label).s, detail ? "  " : "",
-           detail ? mp_show_name(detail).s : "");
+           mp_show_name(label).s, detail ? "  " : "", shown_detail);
 }
 
 /* "\Seen \Flagged $Label1": flags by their IMAP names, then keywords. */

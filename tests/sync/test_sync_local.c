@@ -169,6 +169,11 @@ static void verify_finds_missing_altered_and_reflagged(void **state)
     assert_contains(r.out, "missing      INBOX");
     assert_contains(r.out, "different    INBOX");
     assert_contains(r.out, "flags_differ INBOX");
+    /* Flag names as IMAP writes them, one backslash (it was shown doubled,
+     * as an escaped folder name would be). */
+    assert_true(strstr(r.out, "destination \\Deleted") ||
+                strstr(r.out, "destination \\Seen"));
+    assert_null(strstr(r.out, "\\\\"));
     assert_contains(r.err, "1 missing, 1 different, 1 with other flags");
     mp_run_free(&r);
     char *json = mp_read_file(rpath, NULL);
