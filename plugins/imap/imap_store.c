@@ -520,7 +520,9 @@ static mp_status load_listing(imap_store *st, int loud, int subs)
 mp_status imap_store_list(void *store, mp_folder_cb cb, void *ctx)
 {
     imap_store *st = store;
-    mp_status s = load_listing(st, 1, 1);
+    /* The warnings about folder names once per store, not at every
+     * listing of the same folders (a run lists its source more than once). */
+    mp_status s = load_listing(st, !st->have_listing, 1);
     for (size_t i = 0; s == MP_OK && i < st->n_listed; i++) {
         mp_folder_info info = {
             .struct_size = sizeof info,
