@@ -8,12 +8,10 @@
 #include "testutil.h"
 #include "validate.h"
 
-#include <dirent.h>
 #include <gmime/gmime.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define HEAD                                                                   \
     "Date: Mon, 4 Mar 2024 09:00:00 +0000\n"                                   \
@@ -398,8 +396,10 @@ typedef struct tally {
     size_t files, repaired, long_left;
 } tally;
 
-static void check_corpus_file(const char *path, tally *t)
+/* One corpus file (mp_walk_files calls it, CTX the tally). */
+static void check_corpus_file(const char *path, void *ctx)
 {
+    tally *t = ctx;
     size_t len;
     char *in = mp_read_file(path, &len);
     if (!in)
@@ -445,32 +445,12 @@ static void check_corpus_file(const char *path, tally *t)
     free(in);
 }
 
-static void walk(const char *dir, tally *t)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char *path = mp_strf("%s/%s", dir, e->d_name);
-        struct stat st;
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-            walk(path, t);
-        else if (S_ISREG(st.st_mode) && st.st_size < 4 * 1024 * 1024)
-            check_corpus_file(path, t);
-        free(path);
-    }
-    closedir(d);
-}
-
 static void corpus_messages_repair_deterministically(void **state)
 {
     (void)state;
     tally t = {0};
     char *eml = mp_strf("%s/eml", mp_corpora());
-    walk(eml, &t);
+    mp_walk_files(eml, 4 * 1024 * 1024, check_corpus_file, &t);
     free(eml);
     assert_true(t.files > 500);
     printf("# %zu corpus messages: %zu repaired, %zu of them with long lines "

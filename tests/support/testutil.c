@@ -1,5 +1,6 @@
 #include "testutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -284,4 +285,31 @@ double mp_now_s(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+size_t mp_walk_files(const char *dir, long long max_size,
+                     void (*fn)(const char *path, void *ctx), void *ctx)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *path = mp_strf("%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(path, &st) == 0) {
+            if (S_ISDIR(st.st_mode)) {
+                n += mp_walk_files(path, max_size, fn, ctx);
+            } else if (S_ISREG(st.st_mode) && st.st_size < max_size) {
+                fn(path, ctx);
+                n++;
+            }
+        }
+        free(path);
+    }
+    closedir(d);
+    return n;
 }

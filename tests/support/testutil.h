@@ -44,6 +44,11 @@ int mp_file_exists(const char *path);
 
 /* The shared corpora root ($MP_CORPORA or the build-time default). */
 const char *mp_corpora(void);
+/* Call FN(PATH, CTX) for every regular file under DIR smaller than
+ * MAX_SIZE bytes, recursively, leaving out names that start with '.'.
+ * Returns how many files FN was called for. */
+size_t mp_walk_files(const char *dir, long long max_size,
+                     void (*fn)(const char *path, void *ctx), void *ctx);
 /* BYTES (LEN of them) in the form an LF store keeps them (README, "Line
  * endings"): each line break (LF, CR LF, CR CR LF or a lone CR, longest
  * first) becomes LF, every other byte stays. Written apart from the
