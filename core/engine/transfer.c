@@ -53,9 +53,10 @@ typedef struct row_set {
     mp_state_row *rows;
     row_status *state;
     uint64_t *size; /* bytes of each message as the source sent them */
-    char *suspect;  /* holds bytes a server may rewrite (validate.h) */
-    char **label;   /* of the suspects, for the report */
-    char **found;   /* of the suspects: those findings, described */
+    char **label;   /* of the suspects and the repaired, for the report */
+    /* What a server may rewrite in it (validate.h), described; NULL when
+     * nothing: the suspects, read back once their folder is done. */
+    char **found;
     char **repaired; /* sent repaired (--repair): what was changed */
     size_t n;
 } row_set;
@@ -142,25 +143,18 @@ static void refusal_text(const char *text, const char *found,
     int keep = (int)strlen(text); /* without a final full stop */
     while (keep > 0 && (text[keep - 1] == '.' || text[keep - 1] == ' '))
         keep--;
+    char sent[1200];
     if (repaired)
-        snprintf(out, size,
-                 "%.*s; the message has %s, and was sent repaired (%s): "
-                 "correct the message at the source and run copy again, which "
-                 "sends only what is missing",
-                 keep, text, found, repaired);
-    else if (suggest)
-        snprintf(out, size,
-                 "%.*s; the message has %s, which servers may refuse: run copy "
-                 "again with --repair to send it repaired, or correct the "
-                 "message at the source and run copy again, which sends only "
-                 "what is missing",
-                 keep, text, found);
+        snprintf(sent, sizeof sent, ", and was sent repaired (%s)", repaired);
     else
-        snprintf(out, size,
-                 "%.*s; the message has %s, which servers may refuse: correct "
-                 "the message at the source and run copy again, which sends "
-                 "only what is missing",
-                 keep, text, found);
+        snprintf(sent, sizeof sent, ", which servers may refuse");
+    snprintf(out, size,
+             "%.*s; the message has %s%s: %scorrect the message at the source "
+             "and run copy again, which sends only what is missing",
+             keep, text, found, sent,
+             !repaired && suggest
+                 ? "run copy again with --repair to send it repaired, or "
+                 : "");
 }
 
 /* Would --repair mend what was found in the message being streamed? Then
@@ -442,11 +436,10 @@ static mp_status on_end(void *ctx, mp_status status)
     /* A repaired message is not the source's bytes: not read back. */
     b->found[index] =
         r->repaired ? NULL : findings_text(r, MP_FINDINGS_ALTERED);
-    b->suspect[index] = b->found[index] != NULL;
     b->label[index] = NULL;
     b->repaired[index] = r->repaired;
     r->repaired = NULL;
-    if (b->suspect[index] || b->repaired[index]) {
+    if (b->found[index] || b->repaired[index]) {
         char label[200];
         message_label(r, label, sizeof label);
         b->label[index] = strdup(label);
@@ -590,7 +583,7 @@ static void record_rows(copy_run *r, row_set *b, mp_status st,
                 mp_msg_info info = {.struct_size = sizeof info,
                                     .key = b->rows[i].src_key};
                 mp_msglist_collect(&env->copied_keys, &info);
-                if (b->suspect[i] && b->rows[i].dst_key[0])
+                if (b->found[i] && b->rows[i].dst_key[0])
                     add_suspect(env, &b->rows[i], b->label[i], b->found[i]);
                 if (b->repaired[i])
                     mp_report_repaired(env->report, r->folder, b->label[i],
@@ -713,7 +706,6 @@ mp_status mp_transfer_messages(mp_sync_env *env, const char *folder,
         r->sets[k].rows = calloc(BATCH_MESSAGES, sizeof *r->sets[k].rows);
         r->sets[k].state = calloc(BATCH_MESSAGES, sizeof *r->sets[k].state);
         r->sets[k].size = calloc(BATCH_MESSAGES, sizeof *r->sets[k].size);
-        r->sets[k].suspect = calloc(BATCH_MESSAGES, 1);
         r->sets[k].label = calloc(BATCH_MESSAGES, sizeof *r->sets[k].label);
         r->sets[k].found = calloc(BATCH_MESSAGES, sizeof *r->sets[k].found);
         r->sets[k].repaired =
@@ -773,7 +765,6 @@ mp_status mp_transfer_messages(mp_sync_env *env, const char *folder,
         free(r->sets[k].rows);
         free(r->sets[k].state);
         free(r->sets[k].size);
-        free(r->sets[k].suspect);
         free(r->sets[k].label);
         free(r->sets[k].found);
         free(r->sets[k].repaired);
