@@ -167,13 +167,6 @@ static int settled_count(int (*count)(const mp_dovecot *, const char *,
     return prev;
 }
 
-static void expect_exit(mp_run_result *r, int code)
-{
-    if (r->exit_code != code)
-        fail_msg("exit %d, expected %d\nstdout:\n%s\nstderr:\n%s", r->exit_code,
-                 code, r->out, r->err);
-}
-
 /* ------------------------------------------------------------------------ */
 
 static const char *const folder_names[] = {"", "Archiv/Übersicht 2024",
@@ -223,14 +216,14 @@ static void test_maildir_to_imap_to_maildir(void **state)
     char *dst_url = mp_strf("maildir:%s?layout=fs", dst);
 
     mp_run_result r = run("copy", src_url, imap, "--state", st1, NULL);
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     assert_contains(r.err, "copied 24");
     mp_run_free(&r);
     r = run("verify", src_url, imap, NULL, NULL, NULL);
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
     r = run("list", imap, NULL, NULL, NULL, NULL);
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     assert_contains(r.out, "Archiv/Übersicht 2024");
     assert_contains(r.out, "Projects/Ω");
     assert_contains(r.out, "Quote\"d & Co");
@@ -240,7 +233,7 @@ static void test_maildir_to_imap_to_maildir(void **state)
      * endings aside), flags in the names, dates in the mtimes. */
     char *starttls = url("starttls", "alice");
     r = run("copy", starttls, dst_url, "--state", st2, NULL);
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
     for (size_t f = 0; f < 4; f++) {
         char *a = folder_names[f][0] ? mp_strf("%s/%s", src, folder_names[f])
@@ -252,7 +245,7 @@ static void test_maildir_to_imap_to_maildir(void **state)
         free(b);
     }
     r = run("verify", src_url, dst_url, NULL, NULL, NULL);
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
     /* A flag and a date, checked on the files themselves. */
     char *cur = mp_strf("%s/Projects/Ω/cur", dst);
@@ -282,7 +275,7 @@ static void test_maildir_to_imap_to_maildir(void **state)
     int bodies = settled_count(mp_dovecot_count_lines, "alice", "BODY.PEEK[]");
     assert_true(bodies > 0);
     r = run("copy", starttls, dst_url, "--state", st2, NULL);
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     assert_contains(r.err, "copied 0");
     mp_run_free(&r);
     assert_int_equal(
@@ -311,22 +304,22 @@ static void test_imap_to_imap_jobs(void **state)
     char *bob = url("imaps", "bob"), *carol = url("imap", "carol"),
          *dave = url("starttls", "dave");
     mp_run_result r = run("copy", src_url, bob, "--no-state", NULL, NULL);
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
     r = run("copy", notmuch, bob, "--no-state", "--map", "INBOX=Notmuch");
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
 
     r = run("copy", bob, carol, "--jobs", "1", "--no-state", NULL);
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
     r = run("copy", bob, dave, "--jobs", "4", "--no-state", NULL);
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
     mp_run_result l1 = run("list", carol, NULL, NULL, NULL, NULL);
     mp_run_result l2 = run("list", dave, NULL, NULL, NULL, NULL);
     mp_run_result l0 = run("list", bob, NULL, NULL, NULL, NULL);
-    expect_exit(&l1, 0);
+    mp_expect_exit(&l1, 0);
     if (strcmp(l1.out, l2.out) != 0)
         fail_msg("--jobs 1 gave\n%s\n--jobs 4 gave\n%s", l1.out, l2.out);
     assert_string_equal(l0.out, l1.out);
@@ -335,10 +328,10 @@ static void test_imap_to_imap_jobs(void **state)
     mp_run_free(&l1);
     mp_run_free(&l2);
     r = run("verify", bob, carol, NULL, NULL, NULL);
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
     r = run("verify", bob, dave, NULL, NULL, NULL);
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
     /* The servers' own files agree too: same messages in each folder. */
     char *mc = mp_dovecot_maildir(dv, "carol"), *md = mp_dovecot_maildir(dv, "dave");
@@ -370,16 +363,16 @@ static void test_mbox_to_imap(void **state)
     char *mbox = mp_strf("mbox:%s/mbox/git-t5100/sample.mboxrd", mp_corpora());
     char *erin = url("imaps", "erin");
     mp_run_result r = run("copy", mbox, erin, "--no-state", NULL, NULL);
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
     r = run("verify", mbox, erin, NULL, NULL, NULL);
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
     /* Again: nothing new is appended. */
     int appends = settled_count(mp_dovecot_count_commands, "erin", "APPEND");
     assert_true(appends > 0);
     r = run("copy", mbox, erin, "--no-state", NULL, NULL);
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
     assert_int_equal(settled_count(mp_dovecot_count_commands, "erin", "APPEND"),
                      appends);
@@ -396,7 +389,7 @@ static void test_tls_and_login_failures(void **state)
                       mp_dovecot_tls_port(dv),
                       mp_dovecot_password_file(dv, "alice"));
     mp_run_result r = run("copy", u, dst, "--no-state", NULL, NULL);
-    expect_exit(&r, 3);
+    mp_expect_exit(&r, 3);
     assert_contains(r.err, "not trusted");
     mp_run_free(&r);
     free(u);
@@ -407,7 +400,7 @@ static void test_tls_and_login_failures(void **state)
     u = mp_strf("imap://alice@127.0.0.1:%d?tls=none&password_file=%s",
                 mp_dovecot_port(dv), pw);
     r = run("copy", u, dst, "--no-state", NULL, NULL);
-    expect_exit(&r, 3);
+    mp_expect_exit(&r, 3);
     char *want = mp_strf("login refused for alice at 127.0.0.1:%d",
                          mp_dovecot_port(dv));
     assert_contains(r.err, want);
@@ -440,7 +433,7 @@ static void test_refused_message(void **state)
     char *dst = mp_dovecot_url(small, "imap", "zed");
     char *report = mp_strf("%s/refuse.json", work);
     mp_run_result r = run("copy", src, dst, "--no-state", "--report", report);
-    expect_exit(&r, 1);
+    mp_expect_exit(&r, 1);
     assert_contains(r.err, "refused");
     mp_run_free(&r);
     char *json = mp_read_file(report, NULL);
@@ -484,7 +477,7 @@ static void test_dropped_connection_is_retried(void **state)
     char *bulk_url = mp_strf("maildir:%s", bulk);
     char *frank = url("imap", "frank");
     mp_run_result r = run("copy", bulk_url, frank, "--no-state", NULL, NULL);
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
 
     mp_tcp_proxy *px = mp_proxy_start(mp_dovecot_port(dv), 150000, NULL, NULL);
@@ -494,7 +487,7 @@ static void test_dropped_connection_is_retried(void **state)
     char *dst_url = mp_strf("maildir:%s", dst);
     char *st = mp_strf("%s/cut.db", work);
     r = run("copy", via, dst_url, "--state", st, NULL);
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     assert_int_equal(mp_proxy_cuts(px), 1);
     assert_contains(r.err, "lost");
     mp_run_free(&r);
@@ -530,7 +523,7 @@ static void test_dropped_connection_while_appending(void **state)
     char *st = mp_strf("%s/cutsink.db", work);
     mp_run_result r = run("copy", bulk_url, via, "--state", st);
     /* The retry completes the folder: nothing failed. */
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     assert_int_equal(mp_proxy_cuts(px), 1);
     assert_contains(r.err, "lost");
     assert_contains(r.err, "retrying folder INBOX");
@@ -538,7 +531,7 @@ static void test_dropped_connection_while_appending(void **state)
     char *md = mp_dovecot_maildir(dv, "gina");
     assert_same_folder(bulk, md, 150);
     r = run("verify", bulk_url, via);
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
     mp_proxy_stop(px);
     free(md);
@@ -565,7 +558,7 @@ static void test_server_stopped_mid_run(void **state)
                           mp_dovecot_password_file(dv, "frank"));
     mp_run_result r = run("copy", bulk_url, frank, "--no-state", "--map",
                           "INBOX=Stop");
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
 
     mp_tcp_proxy *px = mp_proxy_start(mp_dovecot_port(dv), 150000, kill_server, dv);
@@ -589,7 +582,7 @@ static void test_server_stopped_mid_run(void **state)
 
     mp_dovecot_restart(dv);
     r = run("copy", via, dst_url, "--state", st, "--include", "Stop");
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
     assert_same_folder(bulk, out_folder, 120);
     mp_proxy_stop(px);

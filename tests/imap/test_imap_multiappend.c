@@ -56,19 +56,6 @@ static int teardown(void **state)
 
 #define run(...) mp_run(__VA_ARGS__, (char *)NULL)
 
-/* cmocka cuts long failure messages: the whole stderr goes first. */
-#define fail_showing(err, ...)                                                 \
-    do {                                                                       \
-        printf("---- mailport's stderr ----\n%s----\n", (err));                \
-        fail_msg(__VA_ARGS__);                                                 \
-    } while (0)
-
-static void expect_exit(mp_run_result *r, int code)
-{
-    if (r->exit_code != code)
-        fail_showing(r->err, "exit %d, expected %d", r->exit_code, code);
-}
-
 /* ---- uid-sets --------------------------------------------------------- */
 
 static void test_uid_sets(void **state)
@@ -393,7 +380,7 @@ static void test_copy_in_batches(void **state)
     char *report = mp_strf("%s/batches.json", work);
     mp_run_result r =
         run("copy", src, dst, "--state", state_db, "--report", report);
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
     char *json = mp_read_file(report, NULL);
     assert_int_equal((int)mp_json_number(json, "copied"), N_MSGS);
@@ -416,7 +403,7 @@ static void test_copy_in_batches(void **state)
     add_flag_at_source(src_dir, 10, 'F');
     add_flag_at_source(src_dir, 202, 'F');
     r = run("copy", src, dst, "--state", state_db, "--report", report);
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
     json = mp_read_file(report, NULL);
     assert_int_equal((int)mp_json_number(json, "copied"), 0);
@@ -426,7 +413,7 @@ static void test_copy_in_batches(void **state)
     assert_int_equal(assert_destination(md, N_MSGS, -1, 10, 202), N_MSGS);
     assert_int_equal(mp_dovecot_count_lines(d, "multi", "UID STORE"), 2);
     r = run("verify", src, dst);
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
 
     free(md);
@@ -458,11 +445,11 @@ static void test_one_refused_in_a_batch(void **state)
                       "server configuration";
     mp_run_result r =
         run("copy", "-v", src, dst, "--no-state", "--report", report);
-    expect_exit(&r, 1);
+    mp_expect_exit(&r, 1);
     assert_contains(r.err, why);
     assert_contains(r.err, "<m7@multi.test>");
     if (strstr(r.err, "<m6@multi.test>") || strstr(r.err, "<m8@multi.test>"))
-        fail_showing(r.err, "another message reported refused");
+        mp_fail_showing(r.err, "another message reported refused");
     assert_contains(r.err, "sending them one by one");
     mp_run_free(&r);
     char *json = mp_read_file(report, NULL);
@@ -477,7 +464,7 @@ static void test_one_refused_in_a_batch(void **state)
     assert_int_equal(mp_dovecot_count_commands(d, "refuse", "APPEND"), 21);
 
     r = run("copy", src, dst, "--no-state", "--report", report);
-    expect_exit(&r, 1);
+    mp_expect_exit(&r, 1);
     assert_contains(r.err, why);
     mp_run_free(&r);
     json = mp_read_file(report, NULL);
@@ -526,14 +513,14 @@ static void test_throttled_batches(void **state)
     char *report = mp_strf("%s/throttle.json", work);
     mp_run_result r =
         run("copy", src, dst, "--jobs", "1", "--no-state", "--report", report);
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     for (size_t i = 0; i < 2; i++)
         if (mp_proxy_fired(px, i) != 1)
-            fail_showing(r.err, "rule %zu fired %d times", i,
-                         mp_proxy_fired(px, i));
+            mp_fail_showing(r.err, "rule %zu fired %d times", i,
+                            mp_proxy_fired(px, i));
     assert_contains(r.err, "as the server asked");
     if (strstr(r.err, "(attempt "))
-        fail_showing(r.err, "retried as a dropped connection");
+        mp_fail_showing(r.err, "retried as a dropped connection");
     mp_run_free(&r);
     char *json = mp_read_file(report, NULL);
     assert_int_equal((int)mp_json_number(json, "copied"), 400);
@@ -601,19 +588,19 @@ static void test_server_killed_under_batches(void **state)
     k.stop = 1;
     pthread_join(tid, NULL);
     if (k.killed_at < 0)
-        fail_showing(r.err, "the copy ended before the server was killed");
+        mp_fail_showing(r.err, "the copy ended before the server was killed");
     if (r.exit_code >= 128)
-        fail_showing(r.err, "mailport died of signal %d", r.exit_code - 128);
-    expect_exit(&r, 3);
+        mp_fail_showing(r.err, "mailport died of signal %d", r.exit_code - 128);
+    mp_expect_exit(&r, 3);
     mp_run_free(&r);
     printf("killed with %d messages stored\n", k.killed_at);
     mp_dovecot_restart(d);
     r = run("copy", src, dst, "--state", state_db);
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
     dvk_assert_each_once(md, 600);
     r = run("verify", src, dst);
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
     free(md);
     free(state_db);
@@ -636,7 +623,7 @@ static void copy_singly(const mp_dovecot_opts *opts, int multi)
                       : mp_strf("%s&multiappend=0", plain);
     free(plain);
     mp_run_result r = run("copy", src, dst, "--no-state");
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
     char *md = mp_dovecot_maildir(d, "single");
     assert_int_equal(assert_destination(md, 40, -1, -1, -1), 40);
@@ -678,7 +665,7 @@ static void test_on_by_default(void **state)
     char *src = mp_strf("maildir:%s", src_dir);
     char *dst = mp_dovecot_url(d, "imap", "deflt");
     mp_run_result r = run("copy", src, dst, "--no-state");
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
     char *md = mp_dovecot_maildir(d, "deflt");
     assert_int_equal(assert_destination(md, 40, -1, -1, -1), 40);

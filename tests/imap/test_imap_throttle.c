@@ -80,19 +80,6 @@ static int count_in(const char *text, const char *needle)
     return n;
 }
 
-/* cmocka cuts long failure messages: the whole stderr goes first. */
-#define fail_showing(err, ...)                                                 \
-    do {                                                                       \
-        printf("---- mailport's stderr ----\n%s----\n", (err));                 \
-        fail_msg(__VA_ARGS__);                                                 \
-    } while (0)
-
-static void expect_exit(mp_run_result *r, int code)
-{
-    if (r->exit_code != code)
-        fail_showing(r->err, "exit %d, expected %d", r->exit_code, code);
-}
-
 /* Every message of the Maildir folder DIR ("Subject: kill I") is byte for
  * byte message I of the Maildir folder SEED (dvk_make_source's files). */
 static void assert_same_bytes(const char *dir, const char *seed, int n)
@@ -167,24 +154,24 @@ static void test_into_imap(void **state)
     mp_run_result r = run("copy", src, dst, "--jobs", "1", "--no-state",
                           "--report", report);
     double took = mp_now_s() - t0;
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     for (size_t i = 0; i < N_RULES(rules); i++)
         if (mp_proxy_fired(px, i) != 1)
-            fail_showing(r.err, "rule %zu fired %d times", i,
-                         mp_proxy_fired(px, i));
+            mp_fail_showing(r.err, "rule %zu fired %d times", i,
+                            mp_proxy_fired(px, i));
     /* Waited out, not taken for dropped connections: four in one folder
      * would have used up its RETRY_ATTEMPTS (4) and given it up. */
     assert_contains(r.err, "as the server asked");
     assert_contains(r.err, "Suggested Backoff Time: 1500 milliseconds");
     assert_contains(r.err, "waiting 1.5 s as the server asked");
     if (strstr(r.err, "(attempt "))
-        fail_showing(r.err, "retried as a dropped connection");
+        mp_fail_showing(r.err, "retried as a dropped connection");
     assert_contains(r.err, "s for the server (throttled)");
     /* A message refused for now is known not to be stored: it is sent
      * again at once, not looked for first (up to 30 s) as one whose
      * answer was lost may be; only those after the BYE are. */
     if (count_in(r.err, "sent when the connection dropped") > 1)
-        fail_showing(r.err, "refused messages taken for possibly stored");
+        mp_fail_showing(r.err, "refused messages taken for possibly stored");
     mp_run_free(&r);
 
     char *json = mp_read_file(report, NULL);
@@ -221,12 +208,12 @@ static void test_into_imap(void **state)
     /* A re-run copies nothing; verify agrees. */
     char *direct = url_via("up", mp_dovecot_port(dv));
     r = run("copy", src, direct, "--no-state");
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
     assert_int_equal(mp_dovecot_count_commands(dv, "up", "APPEND"),
                      N_INTO + N_WORK);
     r = run("verify", src, direct);
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
 
     mp_proxy_stop(px);
@@ -258,7 +245,7 @@ static void test_out_of_imap(void **state)
     char *seed_url = mp_strf("maildir:%s", seed);
     char *direct = url_via("down", mp_dovecot_port(dv));
     mp_run_result r = run("copy", seed_url, direct, "--no-state");
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
 
     const mp_proxy_rule rules[] = {
@@ -280,15 +267,15 @@ static void test_out_of_imap(void **state)
     double t0 = mp_now_s();
     r = run("copy", src, dst, "--state", state_db, "--report", report);
     double took = mp_now_s() - t0;
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     for (size_t i = 0; i < N_RULES(rules); i++)
         if (mp_proxy_fired(px, i) != 1)
-            fail_showing(r.err, "rule %zu fired %d times (of %d matching)", i,
-                         mp_proxy_fired(px, i), mp_proxy_seen(px, i));
+            mp_fail_showing(r.err, "rule %zu fired %d times (of %d matching)",
+                            i, mp_proxy_fired(px, i), mp_proxy_seen(px, i));
     assert_contains(r.err, "waiting 1.5 s as the server asked");
     assert_contains(r.err, "waiting 1.0 s as the server asked");
     if (strstr(r.err, "(attempt "))
-        fail_showing(r.err, "retried as a dropped connection");
+        mp_fail_showing(r.err, "retried as a dropped connection");
     mp_run_free(&r);
 
     char *json = mp_read_file(report, NULL);
@@ -307,13 +294,13 @@ static void test_out_of_imap(void **state)
 
     /* The state holds every message: a re-run copies none. */
     r = run("copy", direct, dst, "--state", state_db, "--report", report);
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
     json = mp_read_file(report, NULL);
     assert_int_equal((int)mp_json_number(json, "copied"), 0);
     free(json);
     r = run("verify", direct, dst);
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
 
     mp_proxy_stop(px);
@@ -367,13 +354,13 @@ static void test_throttling_without_end(void **state)
     int code = run_for(6, err_path, args);
     char *err = mp_read_file(err_path, NULL);
     if (code != 143)
-        fail_showing(err, "exit %d, expected 143 (SIGTERM)", code);
+        mp_fail_showing(err, "exit %d, expected 143 (SIGTERM)", code);
     /* One warning per attempt; a dropped connection gets 4. */
     int waits = count_in(err, "waiting 0.3 s as the server asked");
     if (waits <= 4)
-        fail_showing(err, "%d throttled attempts in 6 s", waits);
+        mp_fail_showing(err, "%d throttled attempts in 6 s", waits);
     if (strstr(err, "(attempt ") || strstr(err, "giving up"))
-        fail_showing(err, "gave up or retried as a dropped connection");
+        mp_fail_showing(err, "gave up or retried as a dropped connection");
     free(err);
     mp_proxy_stop(px);
 
@@ -396,7 +383,7 @@ static void test_throttling_without_end(void **state)
     double took = mp_now_s() - t0;
     err = mp_read_file(err_path, NULL);
     if (code != 143)
-        fail_showing(err, "exit %d, expected 143 (SIGTERM)", code);
+        mp_fail_showing(err, "exit %d, expected 143 (SIGTERM)", code);
     assert_int_equal(count_in(err, "waiting 300.0 s as the server asked"), 1);
     if (took > 6.0)
         fail_msg("SIGTERM during the wait: stopped after %.1f s", took);
@@ -407,7 +394,7 @@ static void test_throttling_without_end(void **state)
     char *direct = single_appends_via("endless", mp_dovecot_port(dv));
     char *src = mp_strf("maildir:%s", inbox);
     mp_run_result r = run("copy", src, direct, "--state", state_db);
-    expect_exit(&r, 0);
+    mp_expect_exit(&r, 0);
     mp_run_free(&r);
     char *md = mp_dovecot_maildir(dv, "endless");
     dvk_assert_each_once(md, 10);

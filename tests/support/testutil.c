@@ -313,3 +313,11 @@ size_t mp_walk_files(const char *dir, long long max_size,
     closedir(d);
     return n;
 }
+
+void mp_expect_exit(const mp_run_result *r, int code)
+{
+    if (r->exit_code != code) {
+        printf("---- mailport's stdout ----\n%s----\n", r->out);
+        mp_fail_showing(r->err, "exit %d, expected %d", r->exit_code, code);
+    }
+}

@@ -26,6 +26,16 @@ mp_run_result mp_run(const char *arg, ...);
 mp_run_result mp_runv(const char *const *argv);
 void mp_run_free(mp_run_result *r);
 
+/* Fail the test with the message that follows ERR, a run's whole stderr
+ * printed first (cmocka cuts long failure messages). */
+#define mp_fail_showing(err, ...)                                              \
+    do {                                                                       \
+        printf("---- mailport's stderr ----\n%s----\n", (err));                \
+        fail_msg(__VA_ARGS__);                                                 \
+    } while (0)
+/* Fail unless R exited with CODE, showing its whole stdout and stderr. */
+void mp_expect_exit(const mp_run_result *r, int code);
+
 /* Run a shell command line (sh -c); returns its exit status. Output goes
  * to the test's own stdout/stderr. */
 int mp_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
