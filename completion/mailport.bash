@@ -2,11 +2,11 @@
 # URL schemes, and file names after a local scheme (maildir:, mbox:, targz:,
 # imap-backup:). Self-contained: needs no bash-completion helpers.
 
-_mailport_copy_opts="--include --exclude --map --automap --since --before
+_mailport_copy_opts="--include --exclude --map --automap --preset --since --before
   --max-size --dry-run --delete --jobs --max-messages-per-second
   --max-bytes-per-second --state --no-state --repair --report --progress
   --no-progress --quiet --verbose --help"
-_mailport_verify_opts="--include --exclude --map --automap --since --before
+_mailport_verify_opts="--include --exclude --map --automap --preset --since --before
   --max-size --state --no-state --repair --report --quiet --verbose --help"
 _mailport_list_opts="--include --exclude --help"
 _mailport_batch_opts="--shard --job --force --backup-to --upload-to

@@ -8,6 +8,7 @@
 #include "interrupt.h"
 #include "log.h"
 #include "pair.h"
+#include "preset.h"
 #include "progress.h"
 #include "report.h"
 #include "state.h"
@@ -596,7 +597,10 @@ int mp_copy_job(const mp_registry *reg, const mp_options *opt,
 int mp_copy_job_keep(const mp_registry *reg, const mp_options *opt,
                      const char *source, const char *dest, mp_report **keep)
 {
-    job j = {.reg = reg, .opt = opt, .source = source, .dest = dest};
+    /* The options with the defaults of the hosts' presets (preset.h). */
+    mp_options run;
+    mp_preset_run_init(&run, opt);
+    job j = {.reg = reg, .opt = &run, .source = source, .dest = dest};
     pthread_mutex_init(&j.lock, NULL);
     j.report = mp_report_new();
     worker first = {.job = &j};
@@ -620,10 +624,11 @@ int mp_copy_job_keep(const mp_registry *reg, const mp_options *opt,
     first.src = open_or_report(&j, source, MP_ROLE_SOURCE);
     if (!first.src)
         goto done;
+    mp_preset_source(&run, opt, first.src);
     /* The source's folders first: when --include selects none of them,
      * the destination is not even opened (a sink creates its store). */
     char *unmatched = NULL;
-    if (mp_list_source_folders_full(first.src, opt, &j.src_names, &special,
+    if (mp_list_source_folders_full(first.src, &run, &j.src_names, &special,
                                     &j.src_subscribed, &j.src_store_names,
                                     &j.n_folders, &unmatched) != 0) {
         mp_error("%s", mp_store_error(first.src));
@@ -669,6 +674,8 @@ int mp_copy_job_keep(const mp_registry *reg, const mp_options *opt,
         if (!first.dst)
             goto done;
     }
+    mp_preset_dest(&run, opt, first.dst);
+    mp_preset_first_copies(&run, first.src, j.src_names, special, j.n_folders);
     sink = first.dst && first.dst->role == MP_ROLE_SINK
                ? first.dst->plugin->sink
                : NULL;
@@ -698,9 +705,9 @@ int mp_copy_job_keep(const mp_registry *reg, const mp_options *opt,
             j.state_path
                 ? mp_state_open_readonly(j.state_path, err, sizeof err)
                 : NULL;
-        j.dst_names = mp_pair_folder_names(opt, first.dst, j.src_names,
-                                           j.src_store_names,
-                                           special, j.n_folders, recorded);
+        j.dst_names = mp_pair_folder_names(&run, first.dst, j.src_names,
+                                           j.src_store_names, special,
+                                           j.n_folders, recorded);
         mp_state_close(recorded);
     }
     j.synced = calloc(j.n_folders + 1, 1);
@@ -814,6 +821,7 @@ done:
     free(j.synced);
     free(special);
     free(j.state_path);
+    mp_preset_run_free(&run, opt);
     pthread_mutex_destroy(&j.lock);
     return code;
 }

@@ -33,6 +33,7 @@ enum {
     OPT_UPLOAD_TO,
     OPT_JOB,
     OPT_REPAIR,
+    OPT_PRESET,
 };
 
 static const struct option long_options[] = {
@@ -44,13 +45,13 @@ static const struct option long_options[] = {
     {"max-size", required_argument, NULL, OPT_MAX_SIZE},
     {"max-messages-per-second", required_argument, NULL,
      OPT_MAX_MSGS_PER_SECOND},
-    {"max-bytes-per-second", required_argument, NULL,
-     OPT_MAX_BYTES_PER_SECOND},
+    {"max-bytes-per-second", required_argument, NULL, OPT_MAX_BYTES_PER_SECOND},
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"jobs", required_argument, NULL, OPT_JOBS},
     {"state", required_argument, NULL, OPT_STATE},
     {"no-state", no_argument, NULL, OPT_NO_STATE},
     {"repair", no_argument, NULL, OPT_REPAIR},
+    {"preset", required_argument, NULL, OPT_PRESET},
     {"report", required_argument, NULL, OPT_REPORT},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
@@ -94,6 +95,7 @@ static const struct {
     {OPT_NO_STATE, CMD_COPY | CMD_VERIFY | CMD_BATCH},
     {OPT_REPORT, CMD_COPY | CMD_VERIFY | CMD_BATCH},
     {OPT_REPAIR, CMD_COPY | CMD_VERIFY | CMD_BATCH},
+    {OPT_PRESET, CMD_COPY | CMD_VERIFY | CMD_BATCH},
     {OPT_MAX_MSGS_PER_SECOND, CMD_COPY | CMD_BATCH},
     {OPT_MAX_BYTES_PER_SECOND, CMD_COPY | CMD_BATCH},
     {OPT_DRY_RUN, CMD_COPY | CMD_BATCH},
@@ -280,6 +282,27 @@ int mp_options_parse(mp_options *o, const char *command, int argc, char **argv)
         case OPT_REPAIR:
             o->repair = 1;
             break;
+        case OPT_PRESET: {
+            /* KIND, KIND:source or KIND:dest (preset.h). */
+            const char *colon = strchr(optarg, ':');
+            size_t klen = colon ? (size_t)(colon - optarg) : strlen(optarg);
+            const char *side = colon ? colon + 1 : "";
+            char **slot = !*side                        ? &o->preset_any
+                          : strcmp(side, "source") == 0 ? &o->preset_source
+                          : strcmp(side, "dest") == 0   ? &o->preset_dest
+                                                        : NULL;
+            int known = (klen == 5 && strncmp(optarg, "gmail", 5) == 0) ||
+                        (klen == 9 && strncmp(optarg, "office365", 9) == 0);
+            if (!slot || !known || (colon && !*side))
+                return usage_error(command,
+                                   "--preset wants gmail or office365, "
+                                   "optionally followed by :source or :dest, "
+                                   "not \"%s\"",
+                                   optarg);
+            free(*slot);
+            *slot = strndup(optarg, klen);
+            break;
+        }
         case OPT_REPORT:
             free(o->report_path);
             o->report_path = strdup(optarg);
@@ -363,6 +386,16 @@ void mp_options_free(mp_options *o)
     free(o->shard);
     free(o->backup_to);
     free(o->upload_to);
+    free(o->preset_source);
+    free(o->preset_dest);
+    free(o->preset_any);
+    for (size_t i = 0; i < o->n_left_out; i++) {
+        for (size_t k = 0; k < o->left_out[i].n; k++)
+            free(o->left_out[i].keys[k]);
+        free(o->left_out[i].keys);
+        free(o->left_out[i].folder);
+    }
+    free(o->left_out);
     memset(o, 0, sizeof *o);
 }
 
@@ -471,4 +504,19 @@ int mp_options_message_selected(const mp_options *o, int64_t date,
     if (o->before != MP_DATE_UNKNOWN && date >= o->before)
         return 0;
     return 1;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int mp_options_left_out(const mp_options *o, const char *folder,
+                        const char *key)
+{
+    for (size_t i = 0; i < o->n_left_out; i++)
+        if (strcmp(o->left_out[i].folder, folder) == 0)
+            return bsearch(&key, o->left_out[i].keys, o->left_out[i].n,
+                           sizeof *o->left_out[i].keys, cmp_key) != NULL;
+    return 0;
 }

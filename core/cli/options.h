@@ -9,6 +9,15 @@ typedef struct mp_folder_map {
     char *from, *to;
 } mp_folder_map;
 
+/* Source messages of one folder that the run leaves out because another
+ * folder of the run holds the same message (a Gmail label: preset.h):
+ * KEYS sorted by strcmp, N of them. */
+typedef struct mp_folder_keys {
+    char *folder;
+    char **keys;
+    size_t n;
+} mp_folder_keys;
+
 typedef struct mp_options {
     char **include, **exclude; /* globs over '/'-separated folder paths */
     size_t n_include, n_exclude;
@@ -41,6 +50,17 @@ typedef struct mp_options {
     /* batch on imap-backup's config.json: the destination template of each
      * account's server (backup_to) or of its backup (upload_to). */
     char *backup_to, *upload_to;
+    /* --preset KIND[:SIDE] (core/cli/preset.h): the host kind named for
+     * the source, for the destination, and for whichever side it fits
+     * ("gmail", "office365"), or NULL. */
+    char *preset_source, *preset_dest, *preset_any;
+    /* Not options: what mp_preset_resolve made of them and of the hosts'
+     * own words, per side: the kind whose preset applies, or NULL. */
+    const char *src_host, *dst_host;
+    /* Not options: what mp_preset_first_copies found (Gmail as a source),
+     * per folder; freed by mp_options_free. */
+    mp_folder_keys *left_out;
+    size_t n_left_out;
     /* Positional arguments, in order. */
     char **args;
     size_t n_args;
@@ -67,6 +87,11 @@ char *mp_options_map_folder(const mp_options *o, const char *folder);
  * Returns 1, or 0 when filtered out. */
 int mp_options_message_selected(const mp_options *o, int64_t date,
                                 uint64_t size);
+
+/* Is the message KEY of source folder FOLDER one the run leaves out
+ * because another of its folders holds it (LEFT_OUT)? 1 or 0. */
+int mp_options_left_out(const mp_options *o, const char *folder,
+                        const char *key);
 
 /* The help text of COMMAND ("" for the overview) on stdout. */
 void mp_print_help(const char *command);

@@ -2,6 +2,7 @@
 
 #include "commands.h"
 #include "log.h"
+#include "preset.h"
 #include "special_use.h"
 
 #include <ctype.h>
@@ -280,20 +281,47 @@ static const char *recorded_name(const mp_state_pair *pairs, size_t n,
  * use; the usual names of each use stand in for it on either side
  * ("Junk E-mail", "Sent Items"), a folder the server marks taking
  * precedence over one that only has the name. */
+/* The special use of a folder by its name alone; Gmail's special folders
+ * under "[Gmail]/" by the name after it ("[Gmail]/Sent Mail" is Sent,
+ * "[Gmail]/All Mail" the \All of RFC 6154). */
+static unsigned use_by_name(const char *name)
+{
+    const char *tail = mp_preset_gmail_tail(name);
+    if (tail && strcmp(tail, "All Mail") == 0)
+        return MP_SPECIAL_ALL;
+    return mp_special_use_by_name(tail ? tail : name);
+}
+
 static const char *automap_target(unsigned special, const char *name,
                                   char **dnames, const unsigned *dspecial,
                                   size_t dn)
 {
-    unsigned use = special ? special : mp_special_use_by_name(name);
+    unsigned use = special ? special : use_by_name(name);
+    if (use & MP_SPECIAL_ALL) /* where no \All folder, an archive */
+        use |= MP_SPECIAL_ARCHIVE;
     if (!use)
         return NULL;
     for (size_t k = 0; k < dn; k++)
         if (dspecial[k] & use)
             return dnames[k];
     for (size_t k = 0; k < dn; k++)
-        if (!dspecial[k] && (mp_special_use_by_name(dnames[k]) & use))
+        if (!dspecial[k] && (use_by_name(dnames[k]) & use))
             return dnames[k];
     return NULL;
+}
+
+/* A Gmail source's folder that --automap sent nowhere: without the
+ * "[Gmail]/" prefix, All Mail (what no other folder holds of it,
+ * preset.h) as "Archive". Malloc'd, or NULL to keep NAME. */
+static char *gmail_name(const mp_options *opt, const char *name,
+                        unsigned special)
+{
+    const char *tail = mp_preset_gmail_tail(name);
+    if (!opt->src_host || strcmp(opt->src_host, "gmail") != 0)
+        return NULL;
+    if ((special & MP_SPECIAL_ALL) || (tail && strcmp(tail, "All Mail") == 0))
+        return strdup("Archive");
+    return tail && *tail ? strdup(tail) : NULL;
 }
 
 char **mp_pair_folder_names(const mp_options *opt, mp_store *dst, char **names,
@@ -321,7 +349,17 @@ char **mp_pair_folder_names(const mp_options *opt, mp_store *dst, char **names,
          * they leave as it is keeps the name the state recorded. */
         const char *name =
             automap_target(special[i], names[i], dnames, dspecial, dn);
-        out[i] = mp_options_map_folder(opt, name ? name : names[i]);
+        char *own = opt->src_host ? mp_options_map_folder(opt, names[i]) : NULL;
+        if (own && strcmp(own, names[i]) != 0) {
+            out[i] = own; /* a --map of the folder wins over a preset */
+        } else {
+            free(own);
+            char *preset = name ? NULL : gmail_name(opt, names[i], special[i]);
+            out[i] = mp_options_map_folder(opt, name     ? name
+                                                : preset ? preset
+                                                         : names[i]);
+            free(preset);
+        }
         const char *was = recorded_name(pairs, n_pairs, names[i],
                                         store_names ? store_names[i] : NULL);
         if (was && out[i] && strcmp(out[i], names[i]) == 0) {

@@ -11,6 +11,7 @@
 #include "msglist.h"
 #include "pair.h"
 #include "plan.h"
+#include "preset.h"
 #include "repair.h"
 #include "store.h"
 
@@ -105,11 +106,13 @@ static void flag_names(unsigned flags, const char *keywords, char *out,
         snprintf(out, size, "(none)");
 }
 
-static void drop_unselected(const mp_options *opt, mp_msglist *l)
+static void drop_unselected(const mp_options *opt, const char *folder,
+                            mp_msglist *l)
 {
     size_t kept = 0; /* --since/--before/--max-size select what to check */
     for (size_t i = 0; i < l->n; i++) {
-        if (mp_options_message_selected(opt, l->v[i].date, l->v[i].size)) {
+        if (mp_options_message_selected(opt, l->v[i].date, l->v[i].size) &&
+            !mp_options_left_out(opt, folder, l->v[i].key)) {
             l->v[kept++] = l->v[i];
         } else {
             free(l->v[i].key);
@@ -238,7 +241,7 @@ static int verify_folder(verify_run *v, mp_store *src, mp_store *dst,
         rc = -1;
         goto out;
     }
-    drop_unselected(v->opt, &sl);
+    drop_unselected(v->opt, src_name, &sl);
     if (dst->plugin->source->open_folder(dst->handle, dst_name, &df, &di) !=
         MP_OK) {
         df = NULL;
@@ -550,17 +553,24 @@ int mp_cmd_verify(const mp_registry *reg, const mp_options *opt)
         mp_store_close(src);
         return code;
     }
+    /* The hosts' presets (preset.h), as copy applies them. */
+    mp_options run;
+    mp_preset_run_init(&run, opt);
+    mp_preset_source(&run, opt, src);
+    mp_preset_dest(&run, opt, dst);
+    v.opt = &run;
     char **names = NULL, **store_names = NULL;
     unsigned *special = NULL;
     size_t n = 0;
     int failed = 0;
-    if (mp_list_source_folders_full(src, opt, &names, &special, NULL,
+    if (mp_list_source_folders_full(src, &run, &names, &special, NULL,
                                     &store_names, &n, &v.unmatched) != 0) {
         mp_error("%s", mp_store_error(src));
         failed = 1;
     }
     if (v.unmatched)
         mp_warn("%s", v.unmatched);
+    mp_preset_first_copies(&run, src, names, special, n);
     /* The folder names copy used: the same --map/--automap, else what the
      * pair's sync state recorded. */
     char **dnames = NULL;
@@ -571,7 +581,7 @@ int mp_cmd_verify(const mp_registry *reg, const mp_options *opt)
                          : mp_pair_state_path(opt, opt->args[0], opt->args[1]);
         if (path)
             recorded = mp_state_open_readonly(path, err, sizeof err);
-        dnames = mp_pair_folder_names(opt, dst, names, store_names, special, n,
+        dnames = mp_pair_folder_names(&run, dst, names, store_names, special, n,
                                       recorded);
         mp_state_close(recorded);
         free(path);
@@ -646,6 +656,7 @@ int mp_cmd_verify(const mp_registry *reg, const mp_options *opt)
     free(special);
     mp_store_close(src);
     mp_store_close(dst);
+    mp_preset_run_free(&run, opt);
     if (problems)
         return MP_EXIT_DIFFERENT;
     return failed ? MP_EXIT_FAILED : MP_EXIT_OK;

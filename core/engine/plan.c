@@ -375,3 +375,64 @@ void mp_plan_free(mp_plan *p)
     free(p->removals);
     memset(p, 0, sizeof *p);
 }
+
+typedef struct copy_ref {
+    const mp_msg *m;
+    size_t list, index;
+} copy_ref;
+
+/* Size as both sides of a comparison know it: vsize where there is one. */
+static uint64_t ref_size(const mp_msg *m)
+{
+    return m->vsize ? m->vsize : m->size;
+}
+
+/* By identity, date and size, then by list: equal messages are adjacent,
+ * the one of the first list first. */
+static int cmp_copy_ref(const void *a, const void *b)
+{
+    const copy_ref *x = a, *y = b;
+    int c = strcmp(x->m->identity, y->m->identity);
+    if (c)
+        return c;
+    if (x->m->date != y->m->date)
+        return x->m->date < y->m->date ? -1 : 1;
+    if (ref_size(x->m) != ref_size(y->m))
+        return ref_size(x->m) < ref_size(y->m) ? -1 : 1;
+    if (x->list != y->list)
+        return x->list < y->list ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+size_t mp_plan_first_copies(const mp_msglist *const *lists, size_t n,
+                            char **left)
+{
+    size_t total = 0, k = 0, marked = 0;
+    for (size_t f = 0; f < n; f++)
+        total += lists[f]->n;
+    copy_ref *refs = malloc((total ? total : 1) * sizeof *refs);
+    if (!refs)
+        return 0;
+    for (size_t f = 0; f < n; f++)
+        for (size_t i = 0; i < lists[f]->n; i++)
+            if (lists[f]->v[i].identity)
+                refs[k++] = (copy_ref){&lists[f]->v[i], f, i};
+    qsort(refs, k, sizeof *refs, cmp_copy_ref);
+    for (size_t at = 0; at < k;) {
+        size_t end = at + 1;
+        while (end < k &&
+               strcmp(refs[end].m->identity, refs[at].m->identity) == 0 &&
+               refs[end].m->date == refs[at].m->date &&
+               ref_size(refs[end].m) == ref_size(refs[at].m))
+            end++;
+        /* refs[at] is of the first list holding the message. */
+        for (size_t r = at; r < end; r++)
+            if (refs[r].list != refs[at].list) {
+                left[refs[r].list][refs[r].index] = 1;
+                marked++;
+            }
+        at = end;
+    }
+    free(refs);
+    return marked;
+}

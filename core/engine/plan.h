@@ -128,6 +128,18 @@ void mp_plan_finish(mp_plan *p);
 void mp_plan_removals(mp_plan *p, mp_msglist *src, mp_msglist *dst,
                       const mp_state_row *rows, size_t n_rows);
 
+/* One copy per message over several folders of one store (Gmail shows a
+ * message once per label, and again in [Gmail]/All Mail): LISTS[0..N)
+ * are the folders' messages scanned with identities, in the order the
+ * copies are wanted in. A message whose identity, internal date and size
+ * (vsize when both know it) equal those of a message of an earlier list
+ * is marked in LEFT[f][i] (one char per message of list f, zeroed by the
+ * caller); one without identity never is, nor are equal messages within
+ * one list (a folder's own duplicates are its own). Returns how many were
+ * marked. */
+size_t mp_plan_first_copies(const mp_msglist *const *lists, size_t n,
+                            char **left);
+
 void mp_plan_free(mp_plan *p);
 
 #endif

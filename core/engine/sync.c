@@ -476,8 +476,9 @@ static void filter_plan(folder_pass *p)
 {
     for (size_t i = 0; i < p->src.n; i++)
         if (p->plan.entries[i].action != MP_PLAN_FILTERED &&
-            !mp_options_message_selected(p->env->opt, p->src.v[i].date,
-                                         p->src.v[i].size))
+            (!mp_options_message_selected(p->env->opt, p->src.v[i].date,
+                                          p->src.v[i].size) ||
+             mp_options_left_out(p->env->opt, p->src_name, p->src.v[i].key)))
             mp_plan_filter_out(&p->plan, i);
 }
 

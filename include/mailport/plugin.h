@@ -13,7 +13,7 @@
  *
  * Versioning: every struct handed across the boundary starts with its own
  * size (struct_size) so tables can grow at the end without a major bump.
- * Fields and slots marked "since 1.1" (or "since 1.2" ... "since 1.4") were
+ * Fields and slots marked "since 1.1" (or "since 1.2" ... "since 1.6") were
  * appended in that ABI version; the core reads them only from plugins whose
  * struct_size covers them (MP_HAS_SLOT below), and zero-fills structs it hands
  * to plugins, so a plugin built for 1.0 leaves them 0 ("not known"). The loader
@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define MP_ABI_MAJOR 1
-#define MP_ABI_MINOR 5
+#define MP_ABI_MINOR 6
 
 /* The one symbol a plugin exports (see MP_PLUGIN_DEFINE at the bottom). */
 #define MP_PLUGIN_ENTRY "mailport_plugin_v1"
@@ -406,6 +406,14 @@ typedef struct mp_source_ops {
      * these for its destination. */
     mp_status (*probe_sink)(mp_host *host, const mp_endpoint *ep,
                             const char *folder);
+
+    /* Since 1.6. Optional. Which well-known mail host the open store is,
+     * as far as the server's own words tell: "gmail" (it offers the
+     * X-GM-EXT-1 capability), "office365" (it greets as Microsoft
+     * Exchange), or NULL when it looks like none of them. A static
+     * string; never fails. The core applies that host's preset
+     * (core/cli/preset.h) and says so on stderr. */
+    const char *(*host_kind)(void *store);
 } mp_source_ops;
 
 /* ------------------------------------------------------------------------ */
@@ -544,6 +552,10 @@ typedef struct mp_sink_ops {
      * uses the endpoint's canonical form. On failure (the error set) the
      * core does the same. */
     mp_status (*store_identity)(void *store, char *out, size_t size);
+
+    /* Since 1.6. Optional. As mp_source_ops.host_kind, for a store opened
+     * for writing. */
+    const char *(*host_kind)(void *store);
 } mp_sink_ops;
 
 /* ------------------------------------------------------------------------ */

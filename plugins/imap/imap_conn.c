@@ -31,6 +31,14 @@ static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size,
     char *line = c->login_line;
     if (type != CURLINFO_HEADER_IN)
         return 0;
+    if (!c->greeted) { /* which host it is (imap_store_host_kind) */
+        size_t g = 0;  /* DATA is not NUL-terminated */
+        while (g < size && g < sizeof c->greeting - 1 && data[g] != '\r' &&
+               data[g] != '\n')
+            g++;
+        memcpy(c->greeting, data, g);
+        c->greeting[g] = '\0';
+    }
     c->greeted = 1;
     if (size >= 2 && data[0] == '*' && data[1] == ' ')
         return 0;
@@ -316,6 +324,7 @@ static void parse_capabilities(imap_conn *c, imap_parser *p)
         {"MULTIAPPEND", IMAP_CAP_MULTIAPPEND},
         {"CONDSTORE", IMAP_CAP_CONDSTORE},
         {"QRESYNC", IMAP_CAP_CONDSTORE}, /* QRESYNC implies CONDSTORE */
+        {"X-GM-EXT-1", IMAP_CAP_X_GM_EXT_1},
     };
     c->caps = 0;
     c->appendlimit = 0;

@@ -31,6 +31,8 @@ enum {
     /* APPENDLIMIT without a value (RFC 7889): limits differ per mailbox
      * and are asked for with STATUS (APPENDLIMIT). */
     IMAP_CAP_APPENDLIMIT = 1u << 8,
+    /* Gmail's extensions (X-GM-MSGID, X-GM-LABELS): the server is Gmail. */
+    IMAP_CAP_X_GM_EXT_1 = 1u << 9,
 };
 
 /* The outcome of a tagged response. */
@@ -95,6 +97,7 @@ struct imap_conn {
      * the handle, never on a stack frame. */
     char curl_error[256]; /* CURL_ERROR_SIZE */
     char login_line[512]; /* last untagged-less line the server sent at login */
+    char greeting[256];   /* the server's greeting line, CRLF cut */
 
     /* imap:// on a port that speaks TLS at once waits in silence for a
      * greeting that never comes: watched during login (see

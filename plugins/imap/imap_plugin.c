@@ -25,6 +25,7 @@ static const mp_source_ops source_ops = {
     .close_folder = imap_source_close_folder,
     .scan = imap_folder_scan,
     .fetch = imap_source_fetch,
+    .host_kind = imap_store_host_kind,
 };
 
 static const mp_sink_ops sink_ops = {
@@ -47,6 +48,7 @@ static const mp_sink_ops sink_ops = {
     .flush_keys = imap_sink_flush_keys,
     .subscribe = imap_store_subscribe,
     .store_identity = imap_store_identity,
+    .host_kind = imap_store_host_kind,
 };
 
 static const char *const schemes[] = {"imap", "imaps", NULL};

@@ -983,3 +983,16 @@ mp_status imap_parse_fetch(imap_conn *c, imap_fetch_meta *m,
             return MP_OK;
     }
 }
+
+/* Gmail names its extensions in its capabilities; Microsoft 365 (and
+ * Exchange) greet with "* OK The Microsoft Exchange IMAP4 service is
+ * ready." and offer nothing of their own, so the greeting is what tells. */
+const char *imap_store_host_kind(void *store)
+{
+    const imap_store *st = store;
+    if (st->conn->caps & IMAP_CAP_X_GM_EXT_1)
+        return "gmail";
+    if (strstr(st->conn->greeting, "Microsoft Exchange"))
+        return "office365";
+    return NULL;
+}

@@ -96,6 +96,10 @@ mp_status imap_status_number(imap_conn *c, const char *mailbox,
 /* The sink's store_identity slot (plugin.h): the user name, lower-case,
  * and the INBOX's UIDVALIDITY. */
 mp_status imap_store_identity(void *store, char *out, size_t size);
+/* The host_kind slot of both roles (plugin.h): "gmail" when the server
+ * offers X-GM-EXT-1, "office365" when it greets as Microsoft Exchange
+ * does, else NULL. */
+const char *imap_store_host_kind(void *store);
 
 /* SELECT (or EXAMINE when READ_ONLY) mailport folder NAME. On MP_OK
  * *out is the folder and *info filled. A missing folder is MP_FOLDER_BAD
