@@ -47,6 +47,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <signal.h>
 #include <stdio.h>
@@ -89,6 +91,10 @@ typedef struct targz_sink {
     targz_queue queue;
     char **subs; /* subscribed folders, written at finish (mdsubs.h) */
     size_t n_subs;
+    /* SHA-256 of the file's bytes as written (an archive series names the
+     * archive before it by it: series.h); "" until finish succeeded. */
+    EVP_MD_CTX *file_md;
+    char file_sha256[65];
 } targz_sink;
 
 typedef struct sink_folder_handle {
@@ -122,14 +128,23 @@ static int write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
-static int age_out(void *ctx, const void *buf, size_t len)
+/* The file's bytes, hashed on their way out. */
+static int file_out(targz_sink *s, const void *buf, size_t len)
 {
-    targz_sink *s = ctx;
+    if (s->file_md && EVP_DigestUpdate(s->file_md, buf, len) != 1) {
+        s->write_errno = ENOMEM;
+        return -1;
+    }
     if (write_all(s->fd, buf, len) != 0) {
         s->write_errno = errno;
         return -1;
     }
     return 0;
+}
+
+static int age_out(void *ctx, const void *buf, size_t len)
+{
+    return file_out(ctx, buf, len);
 }
 
 /* Compressed bytes to age or to the file. */
@@ -138,11 +153,7 @@ static int compressed_out(void *ctx, const void *buf, size_t len)
     targz_sink *s = ctx;
     if (s->age)
         return age_writer_write(s->age, buf, len, &s->age_err);
-    if (write_all(s->fd, buf, len) != 0) {
-        s->write_errno = errno;
-        return -1;
-    }
-    return 0;
+    return file_out(s, buf, len);
 }
 
 /* Whether the latest failure already has a reason on record. */
@@ -357,17 +368,28 @@ static const char *target_base(const targz_sink *s)
     return base ? base + 1 : s->final_path;
 }
 
-/* Is NAME ".<BASE>.tmp-<pid>-<8 hex digits>"? Sets *PID. An older
- * mailport's ".<BASE>.tmp-<12 hex digits>" is *OLD (no pid to go by). */
-static int parse_temp_name(const char *name, const char *base, long *pid,
-                           int *old)
+/* Is NAME ".<BASE>.tmp-<pid>-<8 hex digits>" for a BASE that IS_TARGET
+ * accepts? Sets *PID. An older mailport's ".<BASE>.tmp-<12 hex digits>" is
+ * *OLD (no pid to go by). */
+static int parse_temp_name(const char *name, targz_target_fn is_target,
+                           void *ctx, long *pid, int *old)
 {
-    size_t blen = strlen(base);
     *old = 0;
-    if (name[0] != '.' || strncmp(name + 1, base, blen) != 0 ||
-        strncmp(name + 1 + blen, ".tmp-", 5) != 0)
+    const char *tmp = strstr(name, ".tmp-");
+    if (name[0] != '.' || !tmp || tmp == name + 1)
         return 0;
-    const char *p = name + 1 + blen + 5;
+    const char *next;
+    while ((next = strstr(tmp + 1, ".tmp-")) != NULL)
+        tmp = next;
+    char base[NAME_MAX + 1];
+    size_t blen = (size_t)(tmp - name - 1);
+    if (blen > NAME_MAX)
+        return 0;
+    memcpy(base, name + 1, blen);
+    base[blen] = '\0';
+    if (!is_target(base, ctx))
+        return 0;
+    const char *p = tmp + 5;
     size_t hex = strspn(p, "0123456789abcdef");
     if (hex == 12 && p[12] == '\0') {
         *old = 1;
@@ -405,37 +427,47 @@ static int remove_if_unlocked(int dfd, const char *name)
     return removed;
 }
 
-/* Temporary files of this target that killed runs left behind: removed
- * when their writer is dead (pid gone, lock free); an older mailport's
- * (no pid in the name) only reported. */
-static void remove_stale_temps(targz_sink *s)
+void targz_remove_stale_temps(mp_host *host, const char *display,
+                              const char *dir, targz_target_fn is_target,
+                              void *ctx)
 {
-    const char *base = target_base(s);
-    DIR *d = opendir(s->dir_path);
+    DIR *d = opendir(dir);
     if (!d)
         return;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         long pid = 0;
         int old;
-        if (!parse_temp_name(e->d_name, base, &pid, &old))
+        if (!parse_temp_name(e->d_name, is_target, ctx, &pid, &old))
             continue;
         if (old) {
-            s->host->log(s->host, MP_LOG_WARN,
-                         "%s: %s/%s was left by an older mailport; remove it "
-                         "if no mailport is writing this archive",
-                         s->display, s->dir_path, e->d_name);
+            host->log(host, MP_LOG_WARN,
+                      "%s: %s/%s was left by an older mailport; remove it "
+                      "if no mailport is writing this archive",
+                      display, dir, e->d_name);
             continue;
         }
         if (pid == (long)getpid() || process_alive(pid))
             continue; /* its writer may be running */
         if (remove_if_unlocked(dirfd(d), e->d_name))
-            s->host->log(s->host, MP_LOG_INFO,
-                         "%s: removed %s/%s, left by an interrupted run (pid "
-                         "%ld)",
-                         s->display, s->dir_path, e->d_name, pid);
+            host->log(host, MP_LOG_INFO,
+                      "%s: removed %s/%s, left by an interrupted run (pid "
+                      "%ld)",
+                      display, dir, e->d_name, pid);
     }
     closedir(d);
+}
+
+static int is_base(const char *base, void *ctx)
+{
+    return strcmp(base, ctx) == 0;
+}
+
+/* Temporary files of this target that killed runs left behind. */
+static void remove_stale_temps(targz_sink *s)
+{
+    targz_remove_stale_temps(s->host, s->display, s->dir_path, is_base,
+                             (void *)target_base(s));
 }
 
 static mp_status make_temp_file(targz_sink *s)
@@ -695,6 +727,12 @@ static mp_status sink_open(mp_host *host, const mp_endpoint *ep, void **store)
     if ((st = make_temp_file(s)) != MP_OK)
         goto fail;
     st = MP_FATAL;
+    s->file_md = EVP_MD_CTX_new();
+    if (!s->file_md || EVP_DigestInit_ex(s->file_md, EVP_sha256(), NULL) != 1) {
+        host->set_error(host, MP_ERR_INTERNAL, "%s: out of memory",
+                        ep->display);
+        goto fail;
+    }
     if (encrypted && (st = setup_encryption(s)) != MP_OK)
         goto fail;
     targz_spool_init(&s->manifest, s->dir_path);
@@ -881,6 +919,12 @@ static mp_status sink_finish(void *store)
         return write_failed(s, "sync");
     }
     s->fd = -1;
+    unsigned char md[32];
+    unsigned int md_len = 0;
+    if (EVP_DigestFinal_ex(s->file_md, md, &md_len) != 1 || md_len != 32)
+        return out_of_memory(s);
+    for (unsigned i = 0; i < md_len; i++)
+        snprintf(s->file_sha256 + 2 * i, 3, "%02x", md[i]);
     if (user_stopped(s)) /* the last moment before the archive is final */
         return interrupted(s);
     int rc;
@@ -927,6 +971,7 @@ static void sink_close(void *store)
     }
     targz_gzip_free(s->gz);
     age_writer_free(s->age);
+    EVP_MD_CTX_free(s->file_md);
     if (s->fd >= 0)
         close(s->fd);
     if (!s->finished && s->tmp_created)
@@ -1195,6 +1240,20 @@ out:
 static void sink_put_abort(void *put)
 {
     put_free(put);
+}
+
+mp_status targz_sink_add_file(void *store, const char *name, const void *data,
+                              size_t len)
+{
+    targz_sink *s = store;
+    mp_status st = check_writer(s);
+    return st == MP_OK ? enqueue_file(s, name, s->run_time, data, len) : st;
+}
+
+const char *targz_sink_file_sha256(const void *store)
+{
+    const targz_sink *s = store;
+    return s->finished ? s->file_sha256 : NULL;
 }
 
 const mp_sink_ops targz_sink_ops = {

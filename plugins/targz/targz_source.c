@@ -85,6 +85,9 @@ typedef struct targz_source {
      * archive keeps no subscriptions. */
     char *subs_text;
     size_t subs_len;
+    /* An archive of a series (series.h): its header and change lines. */
+    char *series_header, *series_changes;
+    size_t series_header_len, series_changes_len;
     /* The first pass ended at damage (a truncated or corrupt stream, an
      * age chunk that fails authentication): what was read before it is
      * restored, the rest is lost. DAMAGE says what and where. */
@@ -367,7 +370,10 @@ static mp_status read_keywords_file(targz_source *s, targz_input *in,
     return MP_OK;
 }
 
-static mp_status read_subscriptions(targz_source *s, targz_input *in)
+/* The whole current entry WHAT into *TEXT (malloc'd, NUL-terminated) and
+ * *LEN, replacing what was there. */
+static mp_status read_whole(targz_source *s, targz_input *in, const char *what,
+                            char **out, size_t *out_len)
 {
     size_t cap = 4096, len = 0;
     char *text = malloc(cap + 1);
@@ -385,16 +391,16 @@ static mp_status read_subscriptions(targz_source *s, targz_input *in)
         la_ssize_t n = archive_read_data(in->ar, text + len, cap - len);
         if (n < 0) {
             free(text);
-            return read_error(s, in, MD_SUBS_FILE);
+            return read_error(s, in, what);
         }
         if (n == 0)
             break;
         len += (size_t)n;
     }
     text[len] = '\0';
-    free(s->subs_text);
-    s->subs_text = text;
-    s->subs_len = len;
+    free(*out);
+    *out = text;
+    *out_len = len;
     return MP_OK;
 }
 
@@ -554,7 +560,15 @@ static mp_status first_pass(targz_source *s)
                     (path[0] != '.' && !memchr(path, '/', plen)))) {
             /* At the root, or under a tarball's one top directory. */
             free(path);
-            st = read_subscriptions(s, &in);
+            st = read_whole(s, &in, MD_SUBS_FILE, &s->subs_text, &s->subs_len);
+        } else if (strcmp(path, TARGZ_SERIES_HEADER_NAME) == 0) {
+            free(path);
+            st = read_whole(s, &in, TARGZ_SERIES_HEADER_NAME, &s->series_header,
+                            &s->series_header_len);
+        } else if (strcmp(path, TARGZ_SERIES_CHANGES_NAME) == 0) {
+            free(path);
+            st = read_whole(s, &in, TARGZ_SERIES_CHANGES_NAME,
+                            &s->series_changes, &s->series_changes_len);
         } else if (strcmp(base, "dovecot-keywords") == 0) {
             st = read_keywords_file(s, &in, path);
             free(path);
@@ -1121,6 +1135,8 @@ static void src_close(void *store)
     }
     free(s->kw_files);
     free(s->subs_text);
+    free(s->series_header);
+    free(s->series_changes);
     free(s->first_component);
     if (s->passphrase)
         s->host->secret_free(s->host, s->passphrase);
@@ -1505,6 +1521,14 @@ out:
         targz_imsg_free(&w[i].m);
     free(w);
     return st;
+}
+
+const char *targz_source_series_file(const void *store, int changes,
+                                     size_t *len)
+{
+    const targz_source *s = store;
+    *len = changes ? s->series_changes_len : s->series_header_len;
+    return changes ? s->series_changes : s->series_header;
 }
 
 const mp_source_ops targz_source_ops = {
