@@ -1,6 +1,6 @@
 # bash completion for mailport(1): commands, each command's options, endpoint
 # URL schemes, and file names after a local scheme (maildir:, mbox:, targz:,
-# imap-backup:). Self-contained: needs no bash-completion helpers.
+# targz-series:, imap-backup:). Self-contained: needs no bash-completion helpers.
 
 _mailport_copy_opts="--include --exclude --map --automap --preset --since --before
   --max-size --dry-run --delete --jobs --max-messages-per-second
@@ -12,16 +12,17 @@ _mailport_list_opts="--include --exclude --help"
 _mailport_batch_opts="--shard --job --force --backup-to --upload-to
   $_mailport_copy_opts"
 _mailport_state_opts="--all --state --help"
-_mailport_schemes="maildir: mbox: imap:// imaps:// targz: imap-backup:"
+_mailport_schemes="maildir: mbox: imap:// imaps:// targz: targz-series: imap-backup:"
 
 # Endpoint URLs for the word $1.
 _mailport_endpoint() {
   local cur=$1 scheme path f
   case $cur in
-    maildir:*|mbox:*|targz:*|imap-backup:*)
+    maildir:*|mbox:*|targz:*|targz-series:*|imap-backup:*)
       scheme=${cur%%:*}: path=${cur#*:}
       local -a files
-      if [[ $scheme == maildir: || $scheme == imap-backup: ]]; then
+      if [[ $scheme == maildir: || $scheme == imap-backup: ||
+            $scheme == targz-series: ]]; then
         mapfile -t files < <(compgen -d -- "$path")
       else
         mapfile -t files < <(compgen -f -- "$path")

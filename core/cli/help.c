@@ -29,6 +29,8 @@ static const char overview[] =
     "plain)\n"
     "  imaps://USER@HOST[:PORT]  IMAP over TLS\n"
     "  targz:PATH                a tar.gz/.tar.zst archive; PATH.age encrypts\n"
+    "  targz-series:DIR          archives in DIR, each of what changed since "
+    "the last\n"
     "  imap-backup:PATH          an imap-backup account directory (read only)\n"
     "\n"
     "Exit codes: 0 all done; 1 some messages failed; 2 usage or configuration\n"

@@ -593,8 +593,9 @@ static mp_status sink_put_commit(void *put, char *key_out, size_t key_size)
                     .vsize = p->size + p->lines,
                     .flags = p->flags,
                     .date = p->date};
+    int rc = series_catalogue_add(s->cat, &m);
     put_free(p);
-    if (series_catalogue_add(s->cat, &m) != 0) {
+    if (rc != 0) {
         s->host->set_error(s->host, MP_ERR_IO, "%s: series catalogue: %s",
                            s->display, series_catalogue_error(s->cat));
         return MP_FATAL;

@@ -24,8 +24,8 @@
  * open_folder, close_folder or finish, with the text the writer made.
  *
  * An existing archive is never replaced unless overwrite=1: each backup run
- * writes a new archive (the incremental model for archives is "next
- * archive"), and a name clash is far more likely a mistake than a wish.
+ * writes a new archive (incremental backups are the archive series,
+ * series.h), and a name clash is far more likely a mistake than a wish.
  */
 #include "targz_sink.h"
 
