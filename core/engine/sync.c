@@ -603,9 +603,33 @@ static mp_status make_plan(folder_pass *p)
 /* How long a retry waits for messages whose APPEND was under way when the
  * destination's connection dropped, and how often it looks. A server
  * stores such a message once the rest of its literal (still in flight on
- * a slow link) arrives; sending it again before would store it twice. */
+ * a slow link) arrives; sending it again before would store it twice.
+ * $MAILPORT_INFLIGHT_WAIT (whole seconds, 0 to 3600) sets another bound:
+ * longer for a server known to store slowly, shorter where a possible
+ * duplicate costs less than the wait (the tests, whose server on loopback
+ * has stored what it will store by the time the retry logs in). */
 #define UNCERTAIN_WAIT_SECONDS 30
+#define UNCERTAIN_WAIT_MAX_SECONDS 3600
 #define UNCERTAIN_POLL_SECONDS 3
+
+/* The bound in seconds: $MAILPORT_INFLIGHT_WAIT, or the default (with a
+ * warning when the variable holds anything but 0 to 3600). */
+static int uncertain_wait_seconds(void)
+{
+    const char *v = getenv("MAILPORT_INFLIGHT_WAIT");
+    if (!v || !*v)
+        return UNCERTAIN_WAIT_SECONDS;
+    char *end;
+    long s = strtol(v, &end, 10);
+    if (*end || end == v || s < 0 || s > UNCERTAIN_WAIT_MAX_SECONDS) {
+        mp_warn("MAILPORT_INFLIGHT_WAIT=%s is not a number of seconds from "
+                "0 to %d; waiting up to %d s",
+                mp_show_name(v).s, UNCERTAIN_WAIT_MAX_SECONDS,
+                UNCERTAIN_WAIT_SECONDS);
+        return UNCERTAIN_WAIT_SECONDS;
+    }
+    return (int)s;
+}
 
 static size_t uncertain_planned(folder_pass *p)
 {
@@ -624,25 +648,25 @@ static mp_status await_uncertain_appends(folder_pass *p)
     mp_sync_env *env = p->env;
     if (!env->uncertain_keys.n || !p->can_scan_dst)
         return MP_OK;
-    for (int waited = 0;; waited += UNCERTAIN_POLL_SECONDS) {
+    int bound = uncertain_wait_seconds();
+    int poll = bound < UNCERTAIN_POLL_SECONDS ? bound : UNCERTAIN_POLL_SECONDS;
+    for (int waited = 0;; waited += poll) {
         size_t n = uncertain_planned(p);
         if (!n)
             break;
-        if (waited >= UNCERTAIN_WAIT_SECONDS) {
+        if (waited >= bound) {
             mp_warn("folder %s: %zu message%s sent when the connection "
                     "dropped did not show in the destination within %d s; "
                     "sending again (verify reports a duplicate if the server "
                     "stored the first copy after all)",
-                    mp_show_name(p->src_name).s, n, n == 1 ? "" : "s",
-                    UNCERTAIN_WAIT_SECONDS);
+                    mp_show_name(p->src_name).s, n, n == 1 ? "" : "s", bound);
             break;
         }
         if (!waited)
             mp_info("folder %s: looking for %zu message%s the server may "
                     "still be storing (up to %d s)",
-                    mp_show_name(p->src_name).s, n, n == 1 ? "" : "s",
-                    UNCERTAIN_WAIT_SECONDS);
-        sleep(UNCERTAIN_POLL_SECONDS);
+                    mp_show_name(p->src_name).s, n, n == 1 ? "" : "s", bound);
+        sleep((unsigned)poll);
         mp_plan_free(&p->plan);
         mp_msglist_free(&p->dst);
         mp_status st = scan_store(p->dst_store, p->df, 0, &p->dst);

@@ -287,6 +287,11 @@ double mp_now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+void mp_short_inflight_wait(void)
+{
+    setenv("MAILPORT_INFLIGHT_WAIT", "1", 1);
+}
+
 size_t mp_walk_files(const char *dir, long long max_size,
                      void (*fn)(const char *path, void *ctx), void *ctx)
 {

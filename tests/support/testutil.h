@@ -71,6 +71,13 @@ char *mp_lf_form(const char *bytes, size_t len, size_t *out_len);
 double mp_json_number(const char *json, const char *name);
 /* CLOCK_MONOTONIC in seconds, for timing a run. */
 double mp_now_s(void);
+/* Make the mailport processes this program starts wait at most 1 s, not
+ * 30, for APPENDs that were in flight when a connection dropped
+ * ($MAILPORT_INFLIGHT_WAIT): for tests whose Dovecot on loopback has
+ * stored all it will store of them before the retry logs in, where the
+ * full wait only ends in the same resend. The retry still looks again
+ * once, after that second. */
+void mp_short_inflight_wait(void);
 
 /* asprintf that fails the test on error. */
 char *mp_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
