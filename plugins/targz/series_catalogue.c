@@ -27,7 +27,8 @@ static const char schema[] =
     " size INTEGER NOT NULL, vsize INTEGER NOT NULL,"
     " flags INTEGER NOT NULL, keywords TEXT NOT NULL,"
     " date INTEGER NOT NULL, identity TEXT);"
-    "CREATE INDEX IF NOT EXISTS msgs_folder ON msgs(folder, key);";
+    "CREATE INDEX IF NOT EXISTS msgs_folder ON msgs(folder, key);"
+    "CREATE TABLE IF NOT EXISTS subs(name TEXT PRIMARY KEY);";
 
 static int mkdirs(char *path, mode_t mode)
 {
@@ -181,7 +182,32 @@ int series_catalogue_head(series_catalogue *c, series_head *h)
 
 int series_catalogue_clear(series_catalogue *c)
 {
-    return run(prepare(c, "DELETE FROM msgs"));
+    if (run(prepare(c, "DELETE FROM msgs")) != 0)
+        return -1;
+    return run(prepare(c, "DELETE FROM subs"));
+}
+
+int series_catalogue_subscribe(series_catalogue *c, const char *name)
+{
+    sqlite3_stmt *st =
+        prepare(c, "INSERT OR IGNORE INTO subs(name) VALUES (?1)");
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+    return run(st);
+}
+
+int series_catalogue_subscriptions(series_catalogue *c, series_folder_fn fn,
+                                   void *ctx)
+{
+    sqlite3_stmt *st = prepare(c, "SELECT name FROM subs ORDER BY name");
+    if (!st)
+        return -1;
+    int rc, stop = 0;
+    while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        stop = fn(ctx, (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return stop ? stop : rc == SQLITE_DONE ? 0 : -1;
 }
 
 static int each(sqlite3_stmt *st, series_msg_fn fn, void *ctx)

@@ -47,7 +47,7 @@ void series_catalogue_close(series_catalogue *c); /* rolls back */
  * archive yet, -1 on failure. */
 int series_catalogue_head(series_catalogue *c, series_head *h);
 
-/* Forget every message (a new generation starts). */
+/* Forget every message and subscription (a new generation starts). */
 int series_catalogue_clear(series_catalogue *c);
 
 /* Messages of FOLDER (every folder when NULL), in key order; FN returns
@@ -60,6 +60,13 @@ int series_catalogue_each(series_catalogue *c, const char *folder,
 typedef int (*series_folder_fn)(void *ctx, const char *folder);
 int series_catalogue_folders(series_catalogue *c, series_folder_fn fn,
                              void *ctx);
+
+/* The subscribed folders: kept so that every archive holds the whole set
+ * (its "subscriptions" file) and the sink can tell the core which are
+ * subscribed already. */
+int series_catalogue_subscribe(series_catalogue *c, const char *name);
+int series_catalogue_subscriptions(series_catalogue *c, series_folder_fn fn,
+                                   void *ctx);
 
 int series_catalogue_add(series_catalogue *c, const series_msg *m);
 /* 1 when KEY was there and is changed or removed, 0 when it is unknown. */

@@ -321,6 +321,40 @@ static mp_status sink_open(mp_host *host, const mp_endpoint *ep, void **store)
 /* ---- finish and close
  * --------------------------------------------------------- */
 
+/* Names (folders, subscriptions) read from the catalogue. */
+typedef struct name_list {
+    char **names;
+    size_t n, cap;
+} name_list;
+
+static int collect_name(void *ctx, const char *name)
+{
+    name_list *l = ctx;
+    if (l->n == l->cap) {
+        char **g =
+            realloc(l->names, (l->cap = l->cap ? l->cap * 2 : 16) * sizeof *g);
+        if (!g)
+            return -1;
+        l->names = g;
+    }
+    return (l->names[l->n] = strdup(name)) ? (l->n++, 0) : -1;
+}
+
+static int has_name(const name_list *l, const char *name)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static void free_names(name_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->names[i]);
+    free(l->names);
+}
+
 static mp_status sink_finish(void *store)
 {
     series_sink *s = store;
@@ -331,8 +365,15 @@ static mp_status sink_finish(void *store)
                      s->display, s->hdr.seq - 1);
         return MP_OK; /* close() drops the unfinished archive */
     }
+    /* The whole subscribed set, not only what this run subscribed. */
+    name_list subs = {0};
     mp_status st = MP_OK;
-    if (s->changes_len)
+    if (series_catalogue_subscriptions(s->cat, collect_name, &subs) != 0)
+        st = oom(s->host);
+    for (size_t i = 0; i < subs.n && st == MP_OK; i++)
+        st = targz_sink_ops.subscribe(s->inner, subs.names[i]);
+    free_names(&subs);
+    if (st == MP_OK && s->changes_len)
         st = targz_sink_add_file(s->inner, TARGZ_SERIES_CHANGES_NAME,
                                  s->changes, s->changes_len);
     if (st == MP_OK)
@@ -375,32 +416,19 @@ typedef struct list_ctx {
     series_sink *s;
     mp_folder_cb cb;
     void *ctx;
-    char **names;
-    size_t n, cap;
+    name_list folders, subs;
 } list_ctx;
-
-static int collect_folder(void *ctx, const char *folder)
-{
-    list_ctx *l = ctx;
-    if (l->n == l->cap) {
-        char **g =
-            realloc(l->names, (l->cap = l->cap ? l->cap * 2 : 16) * sizeof *g);
-        if (!g)
-            return -1;
-        l->names = g;
-    }
-    return (l->names[l->n] = strdup(folder)) ? (l->n++, 0) : -1;
-}
 
 /* A folder this run opened that the catalogue does not know yet. */
 static mp_status list_new(void *ctx, const mp_folder_info *info)
 {
     list_ctx *l = ctx;
-    for (size_t i = 0; i < l->n; i++)
-        if (strcmp(l->names[i], info->name) == 0)
-            return MP_OK;
+    if (has_name(&l->folders, info->name))
+        return MP_OK;
     mp_folder_info copy = *info;
     copy.validity = l->s->hdr.generation;
+    copy.subscribed =
+        has_name(&l->subs, info->name) ? MP_SUBSCRIBED : MP_UNSUBSCRIBED;
     return l->cb(l->ctx, &copy);
 }
 
@@ -409,23 +437,27 @@ static mp_status sink_list_folders(void *store, mp_folder_cb cb, void *ctx)
     series_sink *s = store;
     list_ctx l = {.s = s, .cb = cb, .ctx = ctx};
     mp_status st = MP_OK;
-    if (series_catalogue_folders(s->cat, collect_folder, &l) != 0) {
+    if (series_catalogue_folders(s->cat, collect_name, &l.folders) != 0 ||
+        series_catalogue_subscriptions(s->cat, collect_name, &l.subs) != 0) {
         s->host->set_error(s->host, MP_ERR_IO, "%s: series catalogue: %s",
                            s->display, series_catalogue_error(s->cat));
         st = MP_FATAL;
     }
-    for (size_t i = 0; i < l.n && st == MP_OK; i++) {
+    for (size_t i = 0; i < l.folders.n && st == MP_OK; i++) {
+        const char *name = l.folders.names[i];
         mp_folder_info info = {.struct_size = sizeof info,
-                               .name = l.names[i],
+                               .name = name,
                                .validity = s->hdr.generation,
-                               .count = -1};
+                               .count = -1,
+                               .subscribed = has_name(&l.subs, name)
+                                                 ? MP_SUBSCRIBED
+                                                 : MP_UNSUBSCRIBED};
         st = cb(ctx, &info);
     }
     if (st == MP_OK)
         st = targz_sink_ops.list_folders(s->inner, list_new, &l);
-    for (size_t i = 0; i < l.n; i++)
-        free(l.names[i]);
-    free(l.names);
+    free_names(&l.folders);
+    free_names(&l.subs);
     return st;
 }
 
@@ -687,9 +719,15 @@ static mp_status sink_remove(void *folder, const char *const *keys, size_t n)
     return MP_OK;
 }
 
+/* Kept in the catalogue too: every archive holds the whole set. */
 static mp_status sink_subscribe(void *store, const char *name)
 {
     series_sink *s = store;
+    if (series_catalogue_subscribe(s->cat, name) != 0) {
+        s->host->set_error(s->host, MP_ERR_IO, "%s: series catalogue: %s",
+                           s->display, series_catalogue_error(s->cat));
+        return MP_FATAL;
+    }
     return targz_sink_ops.subscribe(s->inner, name);
 }
 

@@ -228,6 +228,15 @@ static void restore_equals_source(const char *url, const char *src,
     }
     free(a);
     free(b);
+    /* Every archive holds the whole subscribed set (Dovecot's format:
+     * names with TAB as the hierarchy separator). */
+    char *subs_path = mp_strf("%s/subscriptions", out);
+    char *subs = mp_read_file(subs_path, NULL);
+    if (!strstr(subs, "\nINBOX\n") || !strstr(subs, "\nWork\n") ||
+        !strstr(subs, "\nLists\tDev\n"))
+        fail_msg("restored subscriptions (%s):\n%s", tag, subs);
+    free(subs);
+    free(subs_path);
     free(to);
     free(from);
     mp_rm_rf(out);
