@@ -187,6 +187,20 @@ int series_catalogue_clear(series_catalogue *c)
     return run(prepare(c, "DELETE FROM subs"));
 }
 
+/* FN for each text of the one column SQL selects. */
+static int each_name(series_catalogue *c, const char *sql, series_folder_fn fn,
+                     void *ctx)
+{
+    sqlite3_stmt *st = prepare(c, sql);
+    if (!st)
+        return -1;
+    int rc, stop = 0;
+    while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        stop = fn(ctx, (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return stop ? stop : rc == SQLITE_DONE ? 0 : -1;
+}
+
 int series_catalogue_subscribe(series_catalogue *c, const char *name)
 {
     sqlite3_stmt *st =
@@ -200,14 +214,7 @@ int series_catalogue_subscribe(series_catalogue *c, const char *name)
 int series_catalogue_subscriptions(series_catalogue *c, series_folder_fn fn,
                                    void *ctx)
 {
-    sqlite3_stmt *st = prepare(c, "SELECT name FROM subs ORDER BY name");
-    if (!st)
-        return -1;
-    int rc, stop = 0;
-    while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        stop = fn(ctx, (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    return stop ? stop : rc == SQLITE_DONE ? 0 : -1;
+    return each_name(c, "SELECT name FROM subs ORDER BY name", fn, ctx);
 }
 
 static int each(sqlite3_stmt *st, series_msg_fn fn, void *ctx)
@@ -248,15 +255,8 @@ int series_catalogue_each(series_catalogue *c, const char *folder,
 int series_catalogue_folders(series_catalogue *c, series_folder_fn fn,
                              void *ctx)
 {
-    sqlite3_stmt *st =
-        prepare(c, "SELECT DISTINCT folder FROM msgs ORDER BY folder");
-    if (!st)
-        return -1;
-    int rc, stop = 0;
-    while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        stop = fn(ctx, (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    return stop ? stop : rc == SQLITE_DONE ? 0 : -1;
+    return each_name(c, "SELECT DISTINCT folder FROM msgs ORDER BY folder", fn,
+                     ctx);
 }
 
 int series_catalogue_add(series_catalogue *c, const series_msg *m)
