@@ -35,7 +35,7 @@ struct mp_dovecot {
     char *users[MAX_USERS];
     char *pwfiles[MAX_USERS];
     int n_users;
-    time_t pw_stamp; /* mtime given to each new passwd file */
+    time_t pw_stamp; /* mtime given to each new passwd file version */
 };
 
 /* A port nobody listens on, picked below the kernel's ephemeral range
@@ -159,7 +159,10 @@ static void write_config(mp_dovecot *d, const mp_dovecot_opts *o)
         "first_valid_uid = 1\n"
         "mail_max_userip_connections = 64\n"
         "%12$s"
-        "passdb {\n  driver = passwd-file\n  args = %1$s/passwd\n}\n"
+        /* A passwd file per user: one a test adds is a path Dovecot has
+         * not read yet, so it is read at the first login, where one
+         * shared file is looked at again at most once a second. */
+        "passdb {\n  driver = passwd-file\n  args = %1$s/passwd.d/%%u\n}\n"
         "userdb {\n  driver = static\n"
         "  args = uid=%4$u gid=%5$u home=%1$s/home/%%u\n}\n"
         "mail_location = maildir:%1$s/mail/%%u\n"
@@ -255,7 +258,7 @@ mp_dovecot *mp_dovecot_start_opts(const mp_dovecot_opts *opts)
     d->conf = mp_strf("%s/dovecot.conf", d->dir);
     d->log = mp_strf("%s/dovecot.log", d->dir);
     d->cafile = mp_strf("%s/cert.pem", d->dir);
-    d->passwd = mp_strf("%s/passwd", d->dir);
+    d->passwd = mp_strf("%s/passwd.d", d->dir);
     if (geteuid() == 0) {
         struct passwd *pw = getpwnam("dovecot");
         if (!pw)
@@ -277,7 +280,8 @@ mp_dovecot *mp_dovecot_start_opts(const mp_dovecot_opts *opts)
     char *key = mp_strf("%s/key.pem", d->dir);
     chmod(key, 0600);
     free(key);
-    write_text(d->passwd, "", 0644);
+    if (mkdir(d->passwd, 0755) != 0)
+        fail_msg("mkdir %s: %s", d->passwd, strerror(errno));
     char *sub;
     sub = mp_strf("%s/mail", d->dir);
     mkdir_owned(d, sub);
@@ -389,9 +393,12 @@ static int user_index(const mp_dovecot *d, const char *user)
     return -1;
 }
 
-static void set_password(mp_dovecot *d, const char *user, const char *pass)
+/* Record USER's password in its password file; returns whether USER was
+ * known before (its passwd file may have been read already). */
+static int set_password(mp_dovecot *d, const char *user, const char *pass)
 {
     int i = user_index(d, user);
+    int known = i >= 0;
     if (i < 0) {
         assert_true(d->n_users < MAX_USERS);
         i = d->n_users++;
@@ -402,44 +409,45 @@ static void set_password(mp_dovecot *d, const char *user, const char *pass)
         free(raw);
     }
     write_text(d->pwfiles[i], pass, 0600);
+    return known;
 }
 
-/* Rewrite the passwd file from the password files. Dovecot re-reads it
- * when its mtime or size changed, checking at most once a second: give
- * every version its own mtime, and when the server runs let the second in
- * which it may have looked pass. */
-static void write_passwd(mp_dovecot *d)
+/* Write each user's passwd file (passwd.d/USER) from its password file.
+ * Dovecot reads a user's file at the first login and then again when its
+ * mtime or size changed, looking at most once a second: every version
+ * gets its own mtime, and when CHANGED (a known user's password was set
+ * again) and the server runs, the second in which it may have looked is
+ * let pass. A new user's file needs no wait. */
+static void write_passwd(mp_dovecot *d, int changed)
 {
-    char *text = strdup("");
     for (int k = 0; k < d->n_users; k++) {
         char *pw = mp_read_file(d->pwfiles[k], NULL);
-        char *next = mp_strf("%s%s:{PLAIN}%s\n", text, d->users[k], pw);
-        free(pw);
+        char *text = mp_strf("%s:{PLAIN}%s\n", d->users[k], pw);
+        char *path = mp_strf("%s/%s", d->passwd, d->users[k]);
+        char *tmp = mp_strf("%s/.%s.new", d->passwd, d->users[k]);
+        write_text(tmp, text, 0644);
+        if (!d->pw_stamp)
+            d->pw_stamp = time(NULL) - 100000;
+        d->pw_stamp++;
+        struct timespec ts[2] = {{d->pw_stamp, 0}, {d->pw_stamp, 0}};
+        utimensat(AT_FDCWD, tmp, ts, 0);
+        if (rename(tmp, path) != 0)
+            fail_msg("rename %s: %s", tmp, strerror(errno));
+        free(tmp);
+        free(path);
         free(text);
-        text = next;
+        free(pw);
     }
-    char *tmp = mp_strf("%s.new", d->passwd);
-    write_text(tmp, text, 0644);
-    if (!d->pw_stamp)
-        d->pw_stamp = time(NULL) - 100000;
-    d->pw_stamp++;
-    struct timespec ts[2] = {{d->pw_stamp, 0}, {d->pw_stamp, 0}};
-    utimensat(AT_FDCWD, tmp, ts, 0);
-    if (rename(tmp, d->passwd) != 0)
-        fail_msg("rename %s: %s", tmp, strerror(errno));
-    if (d->pid > 0) {
+    if (changed && d->pid > 0) {
         time_t now = time(NULL);
         while (time(NULL) == now)
             usleep(20000);
     }
-    free(tmp);
-    free(text);
 }
 
 void mp_dovecot_add_user(mp_dovecot *d, const char *user, const char *pass)
 {
-    set_password(d, user, pass);
-    write_passwd(d);
+    write_passwd(d, set_password(d, user, pass));
 }
 
 void mp_dovecot_add_users(mp_dovecot *d, ...)
@@ -447,12 +455,13 @@ void mp_dovecot_add_users(mp_dovecot *d, ...)
     va_list ap;
     va_start(ap, d);
     const char *user;
+    int changed = 0;
     while ((user = va_arg(ap, const char *))) {
         const char *pass = va_arg(ap, const char *);
-        set_password(d, user, pass);
+        changed |= set_password(d, user, pass);
     }
     va_end(ap);
-    write_passwd(d);
+    write_passwd(d, changed);
 }
 
 const char *mp_dovecot_password_file(mp_dovecot *d, const char *user)

@@ -65,11 +65,13 @@ const char *mp_dovecot_cafile(const mp_dovecot *d);
 const char *mp_dovecot_dir(const mp_dovecot *d);
 const char *mp_dovecot_log_path(const mp_dovecot *d);
 
-/* Add (or change the password of) USER. Dovecot re-reads the passwd file
- * on change, so this works while the server runs; it may take up to a
- * second (Dovecot looks at the file at most once a second). */
+/* Add (or change the password of) USER; this works while the server
+ * runs. Adding a user returns at once (each user has a passwd file of its
+ * own, read at its first login); changing a password while the server
+ * runs may take up to a second (Dovecot looks at a file it read at most
+ * once a second). */
 void mp_dovecot_add_user(mp_dovecot *d, const char *user, const char *pass);
-/* Several at once, waiting once: USER, PASS pairs, then NULL. */
+/* Several at once, waiting at most once: USER, PASS pairs, then NULL. */
 void mp_dovecot_add_users(mp_dovecot *d, ...);
 /* A file holding USER's password, for password_file=. */
 const char *mp_dovecot_password_file(mp_dovecot *d, const char *user);
