@@ -31,6 +31,14 @@ bench_packages=(isync mb2md time libmail-imapclient-perl libio-socket-ssl-perl
   libauthen-ntlm-perl libcgi-pm-perl libhtml-parser-perl
   libparse-recdescent-perl libproc-processtable-perl liburi-perl libwww-perl)
 fuzz_packages=(clang)
+# Cyrus IMAP, the tests' strict second server (issue 10; tests/cyrus/): its
+# packages conflict with dovecot-imapd, so tests/cyrus/fetch_cyrus.sh
+# fetches them with `apt-get download` into the build tree at test time;
+# these are the shared libraries and tools it needs that do not conflict
+# (saslpasswd2 from sasl2-bin makes the test users).
+cyrus_packages=(libxapian30 libical3 libicu72 libpq5 libldap-2.5-0 libpcre3
+  libxml2 libwrap0 libsasl2-2 libsasl2-modules libsasl2-modules-db sasl2-bin
+  libjansson4 libsqlite3-0 libkrb5-3 libcom-err2)
 
 log() { printf 'build.sh: %s\n' "$*" >&2; }
 
@@ -71,7 +79,7 @@ build_fuzzers() {
 cmd=${1:-build}
 case "$cmd" in
   deps)
-    install_missing "${packages[@]}"
+    install_missing "${packages[@]}" "${cyrus_packages[@]}"
     ;;
   build)
     install_missing "${packages[@]}"
@@ -79,7 +87,7 @@ case "$cmd" in
     log "built build/mailport (optimised, with debug information)"
     ;;
   test)
-    install_missing "${packages[@]}" "${fuzz_packages[@]}"
+    install_missing "${packages[@]}" "${fuzz_packages[@]}" "${cyrus_packages[@]}"
     configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
     log "test suite (the optimised build/mailport, warnings as errors)"
     run_ctest build
