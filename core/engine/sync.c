@@ -396,9 +396,12 @@ static mp_status open_dst_reader(folder_pass *p, mp_store **store,
         env->dst_reader = mp_store_open_dst_reader(env->reg, env->dst_url, err,
                                                    sizeof err, &code);
         if (!env->dst_reader) {
-            mp_warn("cannot read the destination to tell apart messages of "
-                    "one identity: %s",
-                    err);
+            char text[2800];
+            snprintf(text, sizeof text,
+                     "cannot read the destination to tell apart messages of "
+                     "one identity: %s",
+                     err);
+            report_folder_text(env, p->src_name, text);
             return MP_FOLDER_BAD;
         }
     }
@@ -1131,12 +1134,12 @@ mp_status mp_sync_folder(mp_sync_env *env, const char *src_name,
         goto out;
     if ((st = scan_both(&p)) != MP_OK) {
         mp_state_rows_free(held, n_held);
-        goto out;
+        goto failed;
     }
     load_rows(&p);
     add_held_rows(&p, held, n_held);
     if ((st = make_plan(&p)) != MP_OK)
-        goto out;
+        goto failed;
 
     if (dry) {
         report_dry_run(&p);
@@ -1158,6 +1161,13 @@ mp_status mp_sync_folder(mp_sync_env *env, const char *src_name,
     if (st == MP_OK)
         st = apply_removals(&p);
     record_markers(&p, st, failed_before);
+    goto out;
+failed:
+    /* The pass ended before its plan (the error reported): the folder's
+     * messages are failed, never left out of the counts. A transient
+     * failure is retried instead. */
+    if (st != MP_TEMPORARY)
+        count_unreachable_folder(&p);
 out:
     close_pass(&p, &st);
     return st;

@@ -86,6 +86,9 @@ static mp_status read_params(mp_host *host, const mp_endpoint *ep,
     const char *format = host->param(host, "format", 0);
     const char *full = host->param(host, "full", 0);
     p->catalogue = host->param(host, "catalogue", 0);
+    /* Read by the source, when a pass reads the series' bodies (pairing
+     * without a sync state, a dry run): one URL serves every use. */
+    host->param(host, "identity", 0);
     if (!format)
         format = "tar.gz";
     if (strcmp(format, "tar.gz") != 0 && strcmp(format, "tar.zst") != 0 &&

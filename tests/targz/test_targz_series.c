@@ -547,6 +547,47 @@ static void test_leftovers_and_usage_errors(void **state)
     free(src);
 }
 
+/* Without a sync state the pass pairs by content; a message without a
+ * Message-ID needs the destination's bodies, which an encrypted series
+ * shows only with its key. Without it the folder fails, counted and
+ * named (exit 1), never silently; with it nothing is copied twice. */
+static void test_no_state_pairing_needs_the_key(void **state)
+{
+    (void)state;
+    char *src = mp_strf("%s/nostate-src", dir);
+    make_folder(src, "");
+    const char *msgs[] = {
+        "From: a@example.org\nSubject: no id\n\nbody one\n",
+        "From: a@example.org\nSubject: with id\nMessage-ID: <x@y>\n\nb\n",
+    };
+    for (int i = 0; i < 2; i++) {
+        char *path = mp_strf("%s/cur/%d.nostate:2,S", src, 1000 + i);
+        mp_write_file(path, msgs[i], strlen(msgs[i]));
+        free(path);
+    }
+    char *from = mp_strf("maildir:%s", src);
+    char *url = mp_strf("targz-series:%s/nostate?recipient=%s", dir, recipient);
+    mp_run_result r = mp_run("copy", from, url, "-q", NULL);
+    mp_expect_exit(&r, 0);
+    mp_run_free(&r);
+    r = mp_run("copy", "--no-state", from, url, NULL);
+    mp_expect_exit(&r, 1);
+    if (!strstr(r.err, "folder INBOX: cannot read the destination") ||
+        !strstr(r.err, "identity=") || !strstr(r.err, "failed 2"))
+        mp_fail_showing(r.err, "the folder's failure is not told");
+    mp_run_free(&r);
+    char *keyed = mp_strf("%s&identity=%s", url, key);
+    r = mp_run("copy", "--no-state", from, keyed, NULL);
+    mp_expect_exit(&r, 0);
+    if (!strstr(r.err, "copied 0, already present 2"))
+        mp_fail_showing(r.err, "the pass did not pair both messages");
+    mp_run_free(&r);
+    free(keyed);
+    free(url);
+    free(from);
+    free(src);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -583,6 +624,7 @@ int main(void)
         cmocka_unit_test(test_middle_archive_missing_or_replaced),
         cmocka_unit_test(test_stale_or_lost_catalogue_starts_a_generation),
         cmocka_unit_test(test_leftovers_and_usage_errors),
+        cmocka_unit_test(test_no_state_pairing_needs_the_key),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
