@@ -91,6 +91,29 @@ static int is_field_line(const char *s, size_t n)
     return i < n && s[i] == ':';
 }
 
+/* Remove the blanks between field F's name and its colon (RFC 5322
+ * 4.5.8, obs-optional: "Subject : x"); returns 1 when there were any.
+ * The obsolete form means the same, and strict servers refuse it: Cyrus
+ * takes no byte at or below a space before the colon ("Message contains
+ * invalid header"). */
+static int close_up_colon(field *f)
+{
+    char *s = f->text.p;
+    size_t n = f->text.n, name = 0;
+    if (!s)
+        return 0;
+    while (name < n && s[name] >= 33 && s[name] <= 126 && s[name] != ':')
+        name++;
+    size_t colon = name;
+    while (colon < n && (s[colon] == ' ' || s[colon] == '\t'))
+        colon++;
+    if (name == 0 || colon == name || colon >= n || s[colon] != ':')
+        return 0;
+    memmove(s + name, s + colon, n - colon + 1); /* with the NUL */
+    f->text.n = n - (colon - name);
+    return 1;
+}
+
 /* Is field F named NAME? Then *BODY is what follows its colon. */
 static int field_is(const field *f, const char *name, const char **body)
 {
@@ -768,6 +791,12 @@ int mp_repair_message(const char *msg, size_t len, int64_t internal_date,
              folded);
     if (dropped)
         note(&changes, "header line without a colon dropped (%zu)", dropped);
+    size_t closed = 0;
+    for (size_t i = 0; i < fs.n; i++)
+        closed += (size_t)close_up_colon(&fs.v[i]);
+    if (closed)
+        note(&changes, "white space before a colon removed (%zu field%s)",
+             closed, closed == 1 ? "" : "s");
 
     char *declared = declared_charset(&fs);
     size_t encoded = 0;

@@ -346,11 +346,7 @@ static void a_refusal_inside_a_multiappend_batch(void **state)
 
 int main(void)
 {
-    const char *why = mp_cyrus_unavailable();
-    if (why) {
-        printf("SKIP: Cyrus IMAP tests: %s\n", why);
-        return MP_CYRUS_SKIP;
-    }
+    MP_CYRUS_SKIP_UNLESS_AVAILABLE();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(maildir_to_cyrus_byte_exact),
         cmocka_unit_test(mbox_to_cyrus_over_starttls),

@@ -1,7 +1,8 @@
 /* What Cyrus IMAP 3.6 refuses or alters (issue 10), with and without
  * --repair. Cyrus refuses a message with a NUL byte ("Message contains
  * NUL characters") and one with a header line without a colon ("Message
- * contains invalid header"), stores 8-bit header bytes as 'X' (munge8bit,
+ * contains invalid header"), as it does blanks before a colon (RFC 5322
+ * 4.5.8's obsolete "Subject : x"), stores 8-bit header bytes as 'X' (munge8bit,
  * its default), and takes a message without Date or Message-ID; CR-only
  * mail (the corpus's sisimai/mac-cr), which Cyrus refuses as it is, goes
  * out with its line breaks as CRLF (normalisation, always on).
@@ -47,6 +48,16 @@ static const char colon_in[] = HEAD("colon") "Subject: no colon\n"
 static const char colon_out[] = HEAD("colon") "Subject: no colon\n"
                                               " this line is no field\n\n"
                                               "body\n";
+/* RFC 5322 4.5.8's obsolete blanks before a colon, which Cyrus refuses
+ * ("Message contains invalid header"); no Message-ID, so it is repaired. */
+static const char obs_in[] = "From: a@example.org\n"
+                             "Date: Mon, 4 Mar 2024 09:00:00 +0000\n"
+                             "Subject\t : obsolete form\n\nbody\n";
+/* %.16s: the original's hash. */
+static const char obs_out_fmt[] =
+    "From: a@example.org\nDate: Mon, 4 Mar 2024 09:00:00 +0000\n"
+    "Subject: obsolete form\n"
+    "Message-ID: <mailport.%.16s@repaired.invalid>\n\nbody\n";
 static const char bare_in[] = "From: a@example.org\nSubject: bare\n\nbody\n";
 /* %.16s: the original's hash; the internal date is 1709542805. */
 static const char bare_out_fmt[] =
@@ -79,6 +90,8 @@ static int setup(void **state)
                     1709542804);
     put_maildir_msg(root, "1709542805.bare.host", "S", bare_in,
                     sizeof bare_in - 1, 1709542805);
+    put_maildir_msg(root, "1709542806.obs.host", "S", obs_in, sizeof obs_in - 1,
+                    1709542806);
     return 0;
 }
 
@@ -157,9 +170,14 @@ static void refused_and_altered_without_repair_then_repaired(void **state)
                            "<latin@example.org> altered (bytes a server "
                            "replaces (NUL, 8-bit, X); the message has 2 8-bit "
                            "bytes in its header (the first at offset");
+    assert_contains(r.err, "cannot store message key 1709542806.obs.host in "
+                           "folder INBOX: ");
+    assert_contains(r.err, "Message contains invalid header; the message has "
+                           "no Message-ID, which servers may refuse: run copy "
+                           "again with --repair");
     mp_run_free(&r);
     char *text = mp_read_file(rep, NULL);
-    sync_assert_counts(text, 3, 0, 0, 2);
+    sync_assert_counts(text, 3, 0, 0, 3);
     assert_int_equal((int)mp_json_number(text, "altered"), 1);
     assert_contains(text, "{\"folder\": \"INBOX\", \"message\": "
                           "\"<latin@example.org>\", \"difference\": \"bytes "
@@ -173,17 +191,17 @@ static void refused_and_altered_without_repair_then_repaired(void **state)
     assert_holds_cr(&f);
     server_folder_free(&f);
 
-    /* --repair sends the two refused ones, repaired; nothing else. */
+    /* --repair sends the three refused ones, repaired; nothing else. */
     r = mp_run("copy", src, dst, "--repair", "--state", st, "--report", rep,
                NULL);
     mp_expect_exit(&r, 0);
     mp_run_free(&r);
     text = mp_read_file(rep, NULL);
-    sync_assert_counts(text, 2, 3, 0, 0);
-    assert_int_equal((int)mp_json_number(text, "repaired"), 2);
+    sync_assert_counts(text, 3, 3, 0, 0);
+    assert_int_equal((int)mp_json_number(text, "repaired"), 3);
     free(text);
     f = fetch_folder(cy, "una", "INBOX");
-    assert_int_equal(f.n, 5);
+    assert_int_equal(f.n, 6);
     assert_holds(&f, nul_out, sizeof nul_out - 1);
     assert_holds(&f, colon_out, sizeof colon_out - 1);
     server_folder_free(&f);
@@ -212,14 +230,17 @@ static void copy_repair_into_a_fresh_account(void **state)
     mp_run_result r = mp_run("copy", src, dst, "--repair", "--state", st,
                              "--report", rep, NULL);
     mp_expect_exit(&r, 0);
-    assert_contains(r.err, ", repaired 4 (of those copied; see the report)");
+    assert_contains(r.err, ", repaired 5 (of those copied; see the report)");
     assert_null(strstr(r.err, "altered"));
     mp_run_free(&r);
 
     char *bare_hash = source_hash("bare"), *nul_hash = source_hash("nul");
     char *bare_out = mp_strf(bare_out_fmt, bare_hash);
+    char *obs_hash = source_hash("obs");
+    char *obs_out = mp_strf(obs_out_fmt, obs_hash);
     server_folder f = fetch_folder(cy, "rae", "INBOX");
-    assert_int_equal(f.n, 5);
+    assert_int_equal(f.n, 6);
+    assert_holds(&f, obs_out, strlen(obs_out));
     assert_holds(&f, nul_out, sizeof nul_out - 1);
     assert_holds(&f, latin_out, sizeof latin_out - 1);
     assert_holds(&f, colon_out, sizeof colon_out - 1);
@@ -228,8 +249,11 @@ static void copy_repair_into_a_fresh_account(void **state)
     server_folder_free(&f);
 
     char *text = mp_read_file(rep, NULL);
-    sync_assert_counts(text, 5, 0, 0, 0);
-    assert_int_equal((int)mp_json_number(text, "repaired"), 4);
+    sync_assert_counts(text, 6, 0, 0, 0);
+    assert_int_equal((int)mp_json_number(text, "repaired"), 5);
+    assert_contains(text, "\"message\": \"key 1709542806.obs.host\", "
+                          "\"changes\": \"white space before a colon "
+                          "removed (1 field), Message-ID added\"");
     char *entry = mp_strf("{\"folder\": \"INBOX\", \"message\": "
                           "\"<nul@example.org>\", \"changes\": \"NUL removed "
                           "(1)\", \"original_sha256\": \"%s\"}",
@@ -250,7 +274,7 @@ static void copy_repair_into_a_fresh_account(void **state)
 
     /* A second run copies nothing. */
     char *again = sync_copy(src, dst, st, rep, 0, "--repair", NULL);
-    sync_assert_counts(again, 0, 5, 0, 0);
+    sync_assert_counts(again, 0, 6, 0, 0);
     free(again);
 
     r = mp_run("verify", src, dst, "--repair", NULL);
@@ -259,7 +283,7 @@ static void copy_repair_into_a_fresh_account(void **state)
                            "removed (1)\n");
     assert_contains(r.out, "repaired     INBOX  key 1709542805.bare.host  "
                            "Date added, Message-ID added\n");
-    assert_contains(r.err, "mailport: 4 messages copied repaired");
+    assert_contains(r.err, "mailport: 5 messages copied repaired");
     mp_run_free(&r);
     r = mp_run("verify", src, dst, NULL);
     mp_expect_exit(&r, 4);
@@ -270,6 +294,8 @@ static void copy_repair_into_a_fresh_account(void **state)
     free(bare);
     free(bare_out);
     free(bare_hash);
+    free(obs_out);
+    free(obs_hash);
     free(nul_hash);
     free(dst);
     free(st);
@@ -278,11 +304,7 @@ static void copy_repair_into_a_fresh_account(void **state)
 
 int main(void)
 {
-    const char *why = mp_cyrus_unavailable();
-    if (why) {
-        printf("SKIP: Cyrus IMAP tests: %s\n", why);
-        return MP_CYRUS_SKIP;
-    }
+    MP_CYRUS_SKIP_UNLESS_AVAILABLE();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(refused_and_altered_without_repair_then_repaired),
         cmocka_unit_test(copy_repair_into_a_fresh_account),

@@ -33,6 +33,17 @@ typedef struct mp_cyrus mp_cyrus;
 /* ctest's SKIP_RETURN_CODE for the Cyrus tests. */
 #define MP_CYRUS_SKIP 77
 
+/* For a test's main(): return MP_CYRUS_SKIP, saying why, when Cyrus
+ * cannot run here (needs <stdio.h>). */
+#define MP_CYRUS_SKIP_UNLESS_AVAILABLE()                                       \
+    do {                                                                       \
+        const char *why_ = mp_cyrus_unavailable();                             \
+        if (why_) {                                                            \
+            printf("SKIP: Cyrus IMAP tests: %s\n", why_);                      \
+            return MP_CYRUS_SKIP;                                              \
+        }                                                                      \
+    } while (0)
+
 /* NULL when the fixture is ready; otherwise why Cyrus cannot run here
  * (static text: the package could not be downloaded, a library is
  * missing), for main() to print before returning MP_CYRUS_SKIP. */
