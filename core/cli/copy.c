@@ -103,7 +103,13 @@ int mp_list_source_folders_full(mp_store *src, const mp_options *opt,
         *unmatched = mp_options_unmatched_includes(opt, all.names, all.n);
     size_t kept = 0;
     for (size_t i = 0; i < all.n; i++) {
-        if (all.special[i] == ~0u ||
+        /* A Gmail source's Starred (SPECIAL-USE \Flagged, whatever its
+         * name in the account's language) is the flag, not a folder
+         * (preset.h). */
+        int starred = opt->src_host && strcmp(opt->src_host, "gmail") == 0 &&
+                      all.special[i] != ~0u &&
+                      (all.special[i] & MP_SPECIAL_FLAGGED);
+        if (all.special[i] == ~0u || starred ||
             !mp_options_folder_selected(opt, all.names[i])) {
             free(all.names[i]);
             free(all.store_names[i]);

@@ -20,6 +20,7 @@
 
 static mp_dovecot *gm; /* looks like Gmail */
 static mp_dovecot *ms; /* looks like Microsoft 365 */
+static mp_dovecot *gs; /* Gmail with SPECIAL-USE, in another language */
 
 static const char *const gmail_caps =
     "IMAP4rev1 LITERAL+ ID ENABLE IDLE NAMESPACE UIDPLUS CHILDREN "
@@ -42,6 +43,20 @@ static int setup(void **state)
                      0);
     free(conf);
     mp_dovecot_restart(ms);
+    /* Gmail in German marks its Starred folder \Flagged (RFC 6154). */
+    mp_dovecot_opts s = {.capability = "IMAP4rev1 LITERAL+ ID ENABLE IDLE "
+                                       "NAMESPACE UIDPLUS CHILDREN "
+                                       "LIST-EXTENDED SPECIAL-USE X-GM-EXT-1"};
+    gs = mp_dovecot_start_opts(&s);
+    conf = mp_strf("%s/dovecot.conf", mp_dovecot_dir(gs));
+    assert_int_equal(mp_sh("printf '%%s\\n' 'namespace inbox {' "
+                           "'  mailbox \"[Gmail]/Markiert\" {' "
+                           "'    special_use = \\Flagged' '  }' '}' >> '%s'",
+                           conf),
+                     0);
+    free(conf);
+    mp_dovecot_restart(gs);
+    mp_dovecot_add_users(gs, "g3", "pw-g3", (char *)NULL);
     mp_dovecot_add_users(gm, "g", "pw-g", "g2", "pw-g2", (char *)NULL);
     mp_dovecot_add_users(ms, "m", "pw-m", "m2", "pw-m2", (char *)NULL);
     return 0;
@@ -52,6 +67,7 @@ static int teardown(void **state)
     (void)state;
     mp_dovecot_stop(gm);
     mp_dovecot_stop(ms);
+    mp_dovecot_stop(gs);
     return 0;
 }
 
@@ -394,6 +410,41 @@ static void a_named_preset_applies_without_detection(void **state)
     free(src);
 }
 
+/* Starred by its special use, whatever its name: the flag stays, the
+ * folder is not copied, and what only it holds comes from All Mail. */
+static void gmail_starred_by_its_special_use(void **state)
+{
+    (void)state;
+    create(gs, "g3", "[Gmail]/Markiert");
+    create(gs, "g3", "[Gmail]/All Mail");
+    append(gs, "g3", "INBOX", "m4", "\\Seen \\Flagged", gpads[4]);
+    append(gs, "g3", "[Gmail]/Markiert", "m4", "\\Seen \\Flagged", gpads[4]);
+    append(gs, "g3", "[Gmail]/All Mail", "m4", "\\Seen \\Flagged", gpads[4]);
+    append(gs, "g3", "[Gmail]/Markiert", "m9", "\\Flagged", gpads[9]);
+    append(gs, "g3", "[Gmail]/All Mail", "m9", "\\Flagged", gpads[9]);
+    char *list =
+        mp_dovecot_command(gs, "g3", "LIST \"\" \"*\" RETURN (SPECIAL-USE)");
+    assert_contains(list, "\\Flagged");
+    free(list);
+    char *src = mp_dovecot_url(gs, "imap", "g3");
+    char *tmp = mp_tmpdir("gmail-starred");
+    char *root = mp_strf("%s/dst", tmp);
+    char *dst = mp_strf("maildir:%s", root);
+    mp_run_result r = mp_run("copy", src, dst, "--no-state", (char *)NULL);
+    mp_expect_exit(&r, 0);
+    mp_run_free(&r);
+    expect_folder(root, "INBOX", gpads, "m4:FS");
+    expect_folder(root, "Archive", gpads, "m9:F");
+    char *folders = maildir_folders(root);
+    assert_string_equal(folders, ".Archive,");
+    free(folders);
+    mp_rm_rf(tmp);
+    free(dst);
+    free(root);
+    free(tmp);
+    free(src);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Gmail and Microsoft 365 as destinations. */
 
@@ -509,6 +560,7 @@ int main(void)
         cmocka_unit_test(gmail_source_copies_each_message_once),
         cmocka_unit_test(options_given_win_over_the_gmail_preset),
         cmocka_unit_test(a_named_preset_applies_without_detection),
+        cmocka_unit_test(gmail_starred_by_its_special_use),
         cmocka_unit_test(gmail_destination_gets_its_special_folders),
         cmocka_unit_test(office365_destination_by_its_greeting),
     };
