@@ -116,7 +116,7 @@ static void give_tree(const mp_cyrus *c)
 
 static void write_conf(mp_cyrus *c)
 {
-    const char *bin = mp_strf("%s/root/usr/lib/cyrus/bin", fixture_dir());
+    char *bin = mp_strf("%s/root/usr/lib/cyrus/bin", fixture_dir());
     struct passwd *pw = getpwuid(c->uid);
     if (!pw)
         fail_msg("no passwd entry for uid %u", (unsigned)c->uid);
@@ -168,7 +168,7 @@ static void write_conf(mp_cyrus *c)
     mp_write_file(path, services, strlen(services));
     free(path);
     free(services);
-    free((char *)bin);
+    free(bin);
 }
 
 /* Has the server on C->port greeted us as Cyrus (not some other program
