@@ -157,7 +157,8 @@ void mp_preset_source(mp_options *run, const mp_options *opt, mp_store *src)
          * all borrowed (mp_preset_run_free frees the array only). */
         char **owned = malloc((n + extra) * sizeof *owned);
         if (owned) {
-            memcpy(owned, opt->exclude, n * sizeof *owned);
+            if (n) /* OPT->exclude is NULL when there are none */
+                memcpy(owned, opt->exclude, n * sizeof *owned);
             for (size_t i = 0; i < extra; i++)
                 owned[n + i] = (char *)gmail_virtual[i];
             run->exclude = owned;
