@@ -39,7 +39,7 @@ static int setup(void **state)
     work = mp_tmpdir("imap-throttle");
     dv = mp_dovecot_start();
     mp_dovecot_add_users(dv, "up", "pw", "down", "pw", "endless", "pw",
-                         (char *)NULL);
+                         "giveup", "pw", (char *)NULL);
     return 0;
 }
 
@@ -410,6 +410,47 @@ static void test_throttling_without_end(void **state)
     free(inbox);
 }
 
+/* A folder throttled for longer than the bound is given up: its messages
+ * are failed and counted, the error names the wait, and the run goes on
+ * with the next folder. The bound ($MAILPORT_THROTTLE_GIVE_UP, 30 min
+ * by default) is 2 s here; every APPEND into Work is refused with a
+ * suggested pause of 500 ms. */
+static void test_throttled_folder_given_up(void **state)
+{
+    (void)state;
+    char *inbox = dvk_make_source(work, "giveup", 6, 100);
+    const mp_proxy_rule rules[] = {
+        {.command = "APPEND",
+         .nth = 1,
+         .every = 1,
+         .reply = "NO Request is throttled. Suggested Backoff Time: 500 "
+                  "milliseconds"},
+    };
+    mp_tcp_proxy *px =
+        mp_proxy_start_rules(mp_dovecot_port(dv), rules, N_RULES(rules));
+    char *dst = single_appends_via("giveup", mp_proxy_port(px));
+    char *src = mp_strf("maildir:%s", inbox);
+    setenv("MAILPORT_THROTTLE_GIVE_UP", "2", 1);
+    double t0 = mp_now_s();
+    mp_run_result r = run("copy", src, dst, "--no-state");
+    double took = mp_now_s() - t0;
+    unsetenv("MAILPORT_THROTTLE_GIVE_UP");
+    mp_expect_exit(&r, 1);
+    if (!strstr(r.err, "still throttled after waiting 2 s in all, giving up "
+                       "the folder") ||
+        !strstr(r.err, "failed 6,"))
+        mp_fail_showing(r.err, "the folder was not given up as told");
+    assert_int_equal(count_in(r.err, "waiting 0.5 s as the server asked"), 4);
+    if (took > 20.0)
+        fail_msg("gave up after %.1f s", took);
+    mp_run_free(&r);
+    assert_int_equal(mp_dovecot_count_commands(dv, "giveup", "APPEND"), 0);
+    mp_proxy_stop(px);
+    free(src);
+    free(dst);
+    free(inbox);
+}
+
 int main(void)
 {
     /* The connections dropped here end with a relay's BYE, after which
@@ -419,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_into_imap),
         cmocka_unit_test(test_out_of_imap),
         cmocka_unit_test(test_throttling_without_end),
+        cmocka_unit_test(test_throttled_folder_given_up),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
