@@ -438,10 +438,18 @@ static mp_status hash_ambiguous(folder_pass *p, pass_hashes *h, int *have)
             mp_sync_report_folder_error(env, p->src_name, env->src);
         goto out;
     }
+    /* Only the destination messages in question are read: none (shared
+     * identities among new source messages only) needs no reader, so a
+     * destination that can list but not read (an encrypted archive series
+     * without its key) is opened only when one of its bodies decides. */
+    size_t n_want_dst = 0;
+    for (size_t d = 0; d < p->dst.n; d++)
+        n_want_dst += want_dst[d] != 0;
     mp_store *reader;
-    void *rf;
-    st = open_dst_reader(p, &reader, &rf);
-    if (st == MP_OK) {
+    void *rf = NULL;
+    if (n_want_dst)
+        st = open_dst_reader(p, &reader, &rf);
+    if (n_want_dst && st == MP_OK) {
         st = mp_hash_messages(reader, rf, &p->dst, want_dst, h->dst);
         if (rf != p->df)
             reader->plugin->source->close_folder(rf);

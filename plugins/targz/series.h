@@ -90,6 +90,10 @@ typedef struct series_file {
 int series_list(const char *dir, series_file **out, size_t *n, char **clash);
 void series_files_free(series_file *f, size_t n);
 
+/* SHA-256 of the bytes of file PATH, as 64 hex digits. 0, or -1 with
+ * errno set. */
+int series_file_sha256(const char *path, char hex[65]);
+
 /* ---- the header and change lines (series_format.c) --------------------- */
 
 typedef struct series_header {

@@ -3,9 +3,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 char *series_file_name(uint64_t seq, time_t when, const char *ext)
 {
@@ -106,4 +109,30 @@ void series_files_free(series_file *f, size_t n)
     for (size_t i = 0; i < n; i++)
         free(f[i].name);
     free(f);
+}
+
+int series_file_sha256(const char *path, char hex[65])
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int rc = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 ? 0 : -1;
+    static unsigned char buf[1 << 16];
+    ssize_t n;
+    while (rc == 0 && (n = read(fd, buf, sizeof buf)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || EVP_DigestUpdate(md, buf, (size_t)n) != 1)
+            rc = -1;
+    }
+    unsigned char d[32];
+    unsigned int len = 0;
+    if (rc == 0 && (EVP_DigestFinal_ex(md, d, &len) != 1 || len != 32))
+        rc = -1;
+    EVP_MD_CTX_free(md);
+    close(fd);
+    for (unsigned i = 0; rc == 0 && i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    return rc;
 }

@@ -215,6 +215,28 @@ static mp_status place_next(series_sink *s, const series_params *p)
     const series_file *last = n ? &files[n - 1] : NULL;
     int in_step = known == 1 && last && last->seq == head.seq &&
                   strcmp(last->name, head.file) == 0;
+    /* The chain the next archive would extend must be whole: every
+     * archive of the generation there, the newest with the bytes the
+     * catalogue recorded. Else a restore would stop at the break, and
+     * each archive written after it would be lost with it. */
+    const char *broken = NULL;
+    if (in_step) {
+        uint64_t want = head.generation;
+        for (size_t i = 0; i < n; i++)
+            if (files[i].seq == want)
+                want++;
+        char *path = NULL, hex[65];
+        if (want != head.seq + 1)
+            broken = "an archive of the current generation is missing from "
+                     "the directory";
+        else if (asprintf(&path, "%s/%s", s->dir, last->name) < 0 ||
+                 series_file_sha256(path, hex) != 0 ||
+                 strcmp(hex, head.sha256) != 0)
+            broken = "the newest archive's bytes are not those the "
+                     "catalogue recorded (changed or damaged since)";
+        free(path);
+        in_step = broken == NULL;
+    }
     uint64_t top = last ? last->seq : 0;
     if (known == 1 && head.seq > top)
         top = head.seq;
@@ -235,6 +257,7 @@ static mp_status place_next(series_sink *s, const series_params *p)
                 s->display,
                 known != 1 ? "the series catalogue is missing (a new "
                              "machine, or a catalogue deleted)"
+                : broken   ? broken
                 : !last    ? "the catalogue names archives the directory no "
                              "longer holds"
                            : "the newest archive in the directory is not the "

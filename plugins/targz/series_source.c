@@ -67,33 +67,6 @@ static mp_status fail(series_source *s, mp_error_kind kind, const char *fmt,
     return MP_FATAL;
 }
 
-/* SHA-256 of the file PATH in hex. 0 or -1 (errno set). */
-static int file_sha256(const char *path, char hex[65])
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    int rc = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 ? 0 : -1;
-    static unsigned char buf[1 << 16];
-    ssize_t n;
-    while (rc == 0 && (n = read(fd, buf, sizeof buf)) != 0) {
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 || EVP_DigestUpdate(md, buf, (size_t)n) != 1)
-            rc = -1;
-    }
-    unsigned char d[32];
-    unsigned int len = 0;
-    if (rc == 0 && (EVP_DigestFinal_ex(md, d, &len) != 1 || len != 32))
-        rc = -1;
-    EVP_MD_CTX_free(md);
-    close(fd);
-    for (unsigned i = 0; rc == 0 && i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", d[i]);
-    return rc;
-}
-
 static void src_close(void *store);
 
 /* Open archive FILE of the series; its header into *H. */
@@ -162,7 +135,7 @@ static mp_status open_generation(series_source *s, const mp_endpoint *ep,
         char *prev_path = NULL, hex[65];
         if (asprintf(&prev_path, "%s/%s", s->dir, files[at - 1].name) < 0)
             return fail(s, MP_ERR_INTERNAL, "out of memory");
-        int rc = file_sha256(prev_path, hex);
+        int rc = series_file_sha256(prev_path, hex);
         int e = errno;
         free(prev_path);
         if (rc != 0)

@@ -588,6 +588,128 @@ static void test_no_state_pairing_needs_the_key(void **state)
     free(src);
 }
 
+/* The writer never extends a broken chain: an archive of the generation
+ * gone, or the newest one changed since, makes the next archive a full
+ * one (with a warning), so the series restores again. */
+static void test_writer_starts_over_after_a_break(void **state)
+{
+    (void)state;
+    char *src;
+    char *series = three_archives("break", 10, &src);
+    char names[8][64];
+    assert_int_equal(series_files(series, names, 8), 3);
+    char *url = mp_strf("targz-series:%s", series);
+    char *from = mp_strf("maildir:%s", src);
+    char *mid = mp_strf("%s/%s", series, names[1]);
+    char *away = mp_strf("%s/break-away", dir);
+    assert_int_equal(rename(mid, away), 0);
+    char *extra = mp_strf("%s/cur/1999.break:2,S", src);
+    const char *text = "From: b@example.org\nMessage-ID: <break@x>\n\nb\n";
+    mp_write_file(extra, text, strlen(text));
+    mp_run_result r = mp_run("copy", from, url, NULL);
+    mp_expect_exit(&r, 0);
+    if (!strstr(r.err, "an archive of the current generation is missing") ||
+        !strstr(r.err, "starts a new generation"))
+        mp_fail_showing(r.err, "a gap in the chain was not told");
+    mp_run_free(&r);
+    assert_int_equal(series_files(series, names, 8), 3);
+    char *full = mp_strf("%s/%s", series, names[2]);
+    char *listing = mp_strf("%s/break-count", dir);
+    assert_int_equal(mp_sh("tar -tzf '%s' | grep -Ec '(^|/)cur/[^/]+$' > '%s'",
+                           full, listing),
+                     0);
+    char *count = mp_read_file(listing, NULL);
+    assert_int_equal(atoi(count), 7); /* all six, and the new one */
+    free(count);
+    char *out = mp_strf("%s/break-out", dir);
+    char *to = mp_strf("maildir:%s", out);
+    r = mp_run("copy", url, to, "-q", NULL);
+    mp_expect_exit(&r, 0);
+    mp_run_free(&r);
+    size_t na, nb;
+    char *a = maildir_listing_lf(src, &na);
+    char *b = maildir_listing_lf(out, &nb);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+
+    /* The newest archive damaged: the next run starts over too. */
+    assert_int_equal(mp_sh("printf X | dd of='%s' bs=1 seek=100 conv=notrunc "
+                           "2>/dev/null",
+                           full),
+                     0);
+    mp_write_file(extra, text, strlen(text) - 2); /* its bytes changed */
+    r = mp_run("copy", from, url, NULL);
+    mp_expect_exit(&r, 0);
+    if (!strstr(r.err, "the newest archive's bytes are not those"))
+        mp_fail_showing(r.err, "a damaged newest archive was not told");
+    mp_run_free(&r);
+    free(out);
+    free(to);
+    free(listing);
+    free(full);
+    free(extra);
+    free(mid);
+    free(away);
+    free(url);
+    free(from);
+    free(series);
+    free(src);
+}
+
+/* Messages sharing a Message-ID in the source: the pass hashes them, and
+ * reads no destination body when none in the series shares it, so an
+ * encrypted series needs no key for it (its first run, and the next). */
+static void test_shared_ids_need_no_key(void **state)
+{
+    (void)state;
+    char *src = mp_strf("%s/dup-src", dir);
+    for (size_t i = 0; i < 3; i++)
+        make_folder(src, folders[i]);
+    const char *body[] = {"one\n", "two\n", "three\n"};
+    for (int i = 0; i < 1; i++) {
+        char *path = mp_strf("%s/cur/%d.dup:2,S", src, 3000 + i);
+        char *text =
+            mp_strf("From: d@example.org\nMessage-ID: <same@x>\n\n%s", body[i]);
+        mp_write_file(path, text, strlen(text));
+        free(text);
+        free(path);
+    }
+    char *from = mp_strf("maildir:%s", src);
+    char *url = mp_strf("targz-series:%s/dup?recipient=%s", dir, recipient);
+    mp_run_result r = mp_run("copy", from, url, NULL);
+    mp_expect_exit(&r, 0);
+    if (!strstr(r.err, "copied 1,") || strstr(r.err, "warning"))
+        mp_fail_showing(r.err, "the first run did not copy it quietly");
+    mp_run_free(&r);
+    /* Two more with that Message-ID: hashed on the source side; the
+     * series' copy is the state's, so none of its bodies is read. */
+    for (int i = 1; i < 3; i++) {
+        char *p2 = mp_strf("%s/cur/%d.dup:2,S", src, 3000 + i);
+        char *t2 =
+            mp_strf("From: d@example.org\nMessage-ID: <same@x>\n\n%s", body[i]);
+        mp_write_file(p2, t2, strlen(t2));
+        free(t2);
+        free(p2);
+    }
+    char *path = mp_strf("%s/cur/3003.dup:2,", src);
+    const char *text = "From: d@example.org\nMessage-ID: <new@x>\n\nnew\n";
+    mp_write_file(path, text, strlen(text));
+    r = mp_run("copy", from, url, NULL);
+    mp_expect_exit(&r, 0);
+    if (!strstr(r.err, "copied 3, already present 1") ||
+        strstr(r.err, "warning"))
+        mp_fail_showing(r.err, "the second run did not copy three quietly");
+    mp_run_free(&r);
+    char *plain = mp_strf("targz-series:%s/dup", dir);
+    restore_equals_source(plain, src, "dup");
+    free(plain);
+    free(path);
+    free(from);
+    free(url);
+    free(src);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -625,6 +747,8 @@ int main(void)
         cmocka_unit_test(test_stale_or_lost_catalogue_starts_a_generation),
         cmocka_unit_test(test_leftovers_and_usage_errors),
         cmocka_unit_test(test_no_state_pairing_needs_the_key),
+        cmocka_unit_test(test_writer_starts_over_after_a_break),
+        cmocka_unit_test(test_shared_ids_need_no_key),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
