@@ -72,6 +72,14 @@ static mp_status oom(mp_host *host)
     return MP_FATAL;
 }
 
+/* The catalogue failed: say so with SQLite's words. */
+static mp_status catalogue_failed(series_sink *s)
+{
+    s->host->set_error(s->host, MP_ERR_IO, "%s: series catalogue: %s",
+                       s->display, series_catalogue_error(s->cat));
+    return MP_FATAL;
+}
+
 /* ---- parameters ---------------------------------------------------------- */
 
 typedef struct series_params {
@@ -208,9 +216,7 @@ static mp_status place_next(series_sink *s, const series_params *p)
     int known = series_catalogue_head(s->cat, &head);
     if (known < 0) {
         series_files_free(files, n);
-        s->host->set_error(s->host, MP_ERR_IO, "%s: series catalogue: %s",
-                           s->display, series_catalogue_error(s->cat));
-        return MP_FATAL;
+        return catalogue_failed(s);
     }
     const series_file *last = n ? &files[n - 1] : NULL;
     int in_step = known == 1 && last && last->seq == head.seq &&
@@ -269,9 +275,7 @@ static mp_status place_next(series_sink *s, const series_params *p)
         free(head.file);
     series_files_free(files, n);
     if (s->base && series_catalogue_clear(s->cat) != 0) {
-        s->host->set_error(s->host, MP_ERR_IO, "%s: series catalogue: %s",
-                           s->display, series_catalogue_error(s->cat));
-        return MP_FATAL;
+        return catalogue_failed(s);
     }
     return MP_OK;
 }
@@ -465,9 +469,7 @@ static mp_status sink_list_folders(void *store, mp_folder_cb cb, void *ctx)
     mp_status st = MP_OK;
     if (series_catalogue_folders(s->cat, collect_name, &l.folders) != 0 ||
         series_catalogue_subscriptions(s->cat, collect_name, &l.subs) != 0) {
-        s->host->set_error(s->host, MP_ERR_IO, "%s: series catalogue: %s",
-                           s->display, series_catalogue_error(s->cat));
-        st = MP_FATAL;
+        st = catalogue_failed(s);
     }
     for (size_t i = 0; i < l.folders.n && st == MP_OK; i++) {
         const char *name = l.folders.names[i];
@@ -552,9 +554,7 @@ static mp_status sink_scan(void *folder, unsigned flags, mp_msg_cb cb,
     if (w.st != MP_OK)
         return w.st;
     if (rc < 0) {
-        f->s->host->set_error(f->s->host, MP_ERR_IO, "%s: series catalogue: %s",
-                              f->s->display, series_catalogue_error(f->s->cat));
-        return MP_FATAL;
+        return catalogue_failed(f->s);
     }
     return MP_OK;
 }
@@ -654,9 +654,7 @@ static mp_status sink_put_commit(void *put, char *key_out, size_t key_size)
     int rc = series_catalogue_add(s->cat, &m);
     put_free(p);
     if (rc != 0) {
-        s->host->set_error(s->host, MP_ERR_IO, "%s: series catalogue: %s",
-                           s->display, series_catalogue_error(s->cat));
-        return MP_FATAL;
+        return catalogue_failed(s);
     }
     s->changed = 1;
     if (key_out && key_size)
@@ -699,9 +697,7 @@ static mp_status add_change(series_sink *s, const series_change *c)
 static mp_status catalogue_result(series_sink *s, int rc, const char *key)
 {
     if (rc < 0) {
-        s->host->set_error(s->host, MP_ERR_IO, "%s: series catalogue: %s",
-                           s->display, series_catalogue_error(s->cat));
-        return MP_FATAL;
+        return catalogue_failed(s);
     }
     if (rc == 0) {
         s->host->set_error(s->host, MP_ERR_NOTFOUND,
@@ -750,9 +746,7 @@ static mp_status sink_subscribe(void *store, const char *name)
 {
     series_sink *s = store;
     if (series_catalogue_subscribe(s->cat, name) != 0) {
-        s->host->set_error(s->host, MP_ERR_IO, "%s: series catalogue: %s",
-                           s->display, series_catalogue_error(s->cat));
-        return MP_FATAL;
+        return catalogue_failed(s);
     }
     return targz_sink_ops.subscribe(s->inner, name);
 }

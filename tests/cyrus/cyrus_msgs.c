@@ -108,20 +108,6 @@ void put_maildir_msg(const char *dir, const char *name, const char *info,
     free(path);
 }
 
-char *to_crlf(const char *text, size_t len, size_t *out_len)
-{
-    char *out = malloc(2 * len + 1);
-    size_t w = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (text[i] == '\n')
-            out[w++] = '\r';
-        out[w++] = text[i];
-    }
-    out[w] = '\0';
-    *out_len = w;
-    return out;
-}
-
 static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 

@@ -27,9 +27,6 @@ void corpus_msgs_free(corpus_msg *m, size_t n);
 void put_maildir_msg(const char *dir, const char *name, const char *info,
                      const char *text, size_t len, time_t mtime);
 
-/* TEXT with every LF as CRLF, as IMAP stores it (malloc'd). */
-char *to_crlf(const char *text, size_t len, size_t *out_len);
-
 typedef struct server_msg {
     unsigned uid;
     char *flags; /* the FLAGS list, without \Recent, as sent */

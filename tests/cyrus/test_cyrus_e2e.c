@@ -133,7 +133,7 @@ static void assert_arrived(const char *user, int with_places)
             if (with_places && strcmp(places[i].folder, folders[k]) != 0)
                 continue;
             size_t wl;
-            char *wire = to_crlf(msgs[i].text, msgs[i].len, &wl);
+            char *wire = mp_crlf_form(msgs[i].text, msgs[i].len, &wl);
             size_t j = 0;
             while (j < f.n &&
                    !(f.v[j].len == wl && memcmp(f.v[j].body, wire, wl) == 0))
@@ -327,7 +327,7 @@ static void a_refusal_inside_a_multiappend_batch(void **state)
     server_folder f = fetch_folder(cy, "carol", "INBOX");
     assert_int_equal(f.n, n_msgs + 1);
     size_t wl;
-    char *wire = to_crlf(nul_repaired, sizeof nul_repaired - 1, &wl);
+    char *wire = mp_crlf_form(nul_repaired, sizeof nul_repaired - 1, &wl);
     assert_int_equal(count_bytes(&f, wire, wl), 1);
     free(wire);
     server_folder_free(&f);

@@ -111,7 +111,7 @@ static int teardown(void **state)
 static void assert_holds(const server_folder *f, const char *text, size_t len)
 {
     size_t wl;
-    char *wire = to_crlf(text, len, &wl);
+    char *wire = mp_crlf_form(text, len, &wl);
     if (count_bytes(f, wire, wl) != 1)
         fail_msg("the server does not hold once:\n%s", text);
     free(wire);

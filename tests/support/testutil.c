@@ -326,3 +326,18 @@ void mp_expect_exit(const mp_run_result *r, int code)
         mp_fail_showing(r->err, "exit %d, expected %d", r->exit_code, code);
     }
 }
+
+char *mp_crlf_form(const char *text, size_t len, size_t *out_len)
+{
+    char *out = malloc(2 * len + 1);
+    assert_non_null(out);
+    size_t w = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == '\n')
+            out[w++] = '\r';
+        out[w++] = text[i];
+    }
+    out[w] = '\0';
+    *out_len = w;
+    return out;
+}

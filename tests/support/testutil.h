@@ -66,6 +66,10 @@ size_t mp_walk_files(const char *dir, long long max_size,
  * Malloc'd and NUL-terminated; *OUT_LEN gets its length. */
 char *mp_lf_form(const char *bytes, size_t len, size_t *out_len);
 
+/* TEXT (LF line ends) with every LF as CRLF, as IMAP sends and stores it.
+ * Malloc'd and NUL-terminated; *OUT_LEN gets its length. */
+char *mp_crlf_form(const char *text, size_t len, size_t *out_len);
+
 /* The first "NAME": number in JSON (a report's top-level count comes
  * before its folders'); fails the test, showing JSON, when there is none. */
 double mp_json_number(const char *json, const char *name);

@@ -132,21 +132,6 @@ static char *source_hash(fixture *f, const char *prefix)
     return hash;
 }
 
-/* TEXT with every LF as CRLF, as IMAP sends it. */
-static char *crlf(const char *text, size_t len, size_t *out_len)
-{
-    char *out = malloc(2 * len + 1);
-    size_t w = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (text[i] == '\n')
-            out[w++] = '\r';
-        out[w++] = text[i];
-    }
-    out[w] = '\0';
-    *out_len = w;
-    return out;
-}
-
 typedef struct fetched {
     char *data[8];
     size_t len[8];
@@ -186,7 +171,7 @@ static void fetched_free(fetched *m)
 static void assert_holds(const fetched *m, const char *want, size_t len)
 {
     size_t n;
-    char *wire = crlf(want, len, &n);
+    char *wire = mp_crlf_form(want, len, &n);
     for (size_t i = 0; i < m->n; i++)
         if (m->len[i] == n && memcmp(m->data[i], wire, n) == 0) {
             free(wire);
@@ -351,7 +336,7 @@ static void a_refused_message_is_stored_by_copy_repair(void **state)
     memcpy(want, f->big, want_len - 1);
     want[want_len - 1] = '\n';
     size_t wire_len;
-    char *wire = crlf(want, want_len, &wire_len);
+    char *wire = mp_crlf_form(want, want_len, &wire_len);
     assert_int_equal(m.len[0], wire_len);
     assert_memory_equal(m.data[0], wire, wire_len);
     fetched_free(&m);
