@@ -118,7 +118,8 @@ int series_file_sha256(const char *path, char hex[65])
         return -1;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     int rc = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 ? 0 : -1;
-    static unsigned char buf[1 << 16];
+    /* Not static: the stores of several workers may hash at once. */
+    unsigned char buf[1 << 16];
     ssize_t n;
     while (rc == 0 && (n = read(fd, buf, sizeof buf)) != 0) {
         if (n < 0 && errno == EINTR)
