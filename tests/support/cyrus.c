@@ -198,6 +198,10 @@ static int try_spawn(mp_cyrus *c)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        /* A process group of its own: the master's shutdown signals its
+         * whole group (kill(0, SIGTERM)), which would otherwise be the
+         * test's and, under ctest -j, every other Cyrus instance's too. */
+        setpgid(0, 0);
         int null = open("/dev/null", O_RDWR);
         dup2(null, 0);
         setenv("LD_LIBRARY_PATH", lib, 1);
@@ -277,7 +281,8 @@ mp_cyrus *mp_cyrus_start(void)
         c->gid = pw->pw_gid;
     }
     chmod(c->dir, 0755);
-    if (mp_sh("cd '%s' && mkdir -p config spool run/proc run/lock run/socket "
+    if (mp_sh("cd '%s' && mkdir -p config/socket config/db spool run/proc "
+              "run/lock run/socket "
               "&& openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem "
               "-out cert.pem -days 2 -subj /CN=localhost "
               "-addext 'subjectAltName=IP:127.0.0.1,DNS:localhost' "
