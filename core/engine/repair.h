@@ -14,8 +14,8 @@
  *      continuation line), or dropped when no field comes before it (a
  *      stray mbox "From " line at the top); a continuation line with no
  *      field before it dropped; blanks between a field's name and its
- *      colon (RFC 5322 4.5.8's obsolete "Subject : x", which Cyrus
- *      refuses) removed;
+ *      colon (MP_FINDING_COLON_BLANK: RFC 5322 4.5.8's obsolete
+ *      "Subject : x", which Cyrus refuses) removed;
  *   3. raw 8-bit bytes in a field body encoded as RFC 2047 words by GMime
  *      (g_mime_utils_header_encode_text): each run of words holding 8-bit
  *      bytes (words end at blanks and at the specials ()<>[]:;@\," of RFC

@@ -146,6 +146,8 @@ static void header_line(mp_validator *v)
             note(v, MP_FINDING_NO_COLON, v->line_start, v->line, 0);
         return;
     }
+    if (i > name_len && v->top)
+        note(v, MP_FINDING_COLON_BLANK, v->line_start, v->line, 0);
     for (int f = 0; f < (v->top ? F__N : 1); f++)
         if (!v->has[f] && strlen(field_name[f]) == name_len &&
             strncasecmp(s, field_name[f], name_len) == 0) {
@@ -364,6 +366,18 @@ static void phrase(mp_finding_kind k, const mp_finding *f, char *out,
             snprintf(out, size,
                      "%llu header lines without a field name and colon (the "
                      "first on line %llu)",
+                     n, line);
+        break;
+    case MP_FINDING_COLON_BLANK:
+        if (n == 1)
+            snprintf(out, size,
+                     "a field name followed by white space before its colon "
+                     "(line %llu)",
+                     line);
+        else
+            snprintf(out, size,
+                     "%llu field names followed by white space before their "
+                     "colons (the first on line %llu)",
                      n, line);
         break;
     case MP_FINDING_LONG_LINE:

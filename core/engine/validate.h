@@ -36,6 +36,14 @@
  *                         with a space or a tab). Cyrus refuses such a
  *                         message. Counts lines; line (and offset of its
  *                         start) of the first.
+ *   MP_FINDING_COLON_BLANK  a field whose name is followed by blanks
+ *                         before its colon ("Subject : x"): RFC 5322
+ *                         4.5.8's obsolete syntax (obs-optional), which
+ *                         readers must accept but writers must not
+ *                         produce (RFC 5322 4). Cyrus refuses such a
+ *                         message ("Message contains invalid header").
+ *                         Counts fields; line (and offset of its start)
+ *                         of the first.
  *   MP_FINDING_LONG_LINE  a line of more than 998 octets anywhere (RFC
  *                         5322 2.1.1). Counts lines; line, offset of its
  *                         start and length of the first.
@@ -58,8 +66,8 @@
  *                         than MP_VALIDATE_BOUNDARY_MAX (RFC 2046 allows
  *                         70), or deeper, is not followed (never found).
  * Only the message's own header is looked at for 8-bit bytes, lines that
- * are no fields, Date and Message-ID: not the headers of its MIME parts or
- * of messages inside it. */
+ * are no fields, blanks before a colon, Date and Message-ID: not the headers of
+ * its MIME parts or of messages inside it. */
 #ifndef MP_VALIDATE_H
 #define MP_VALIDATE_H
 
@@ -76,6 +84,7 @@ typedef enum mp_finding_kind {
     MP_FINDING_NUL,
     MP_FINDING_HEADER_8BIT,
     MP_FINDING_NO_COLON,
+    MP_FINDING_COLON_BLANK,
     MP_FINDING_LONG_LINE,
     MP_FINDING_NO_DATE,
     MP_FINDING_NO_MESSAGE_ID,

@@ -191,6 +191,26 @@ static void lines_that_are_no_fields_are_folded_or_dropped(void **state)
            "header line without a colon dropped (1)");
 }
 
+static void blanks_before_a_colon_alone_are_repaired(void **state)
+{
+    (void)state;
+    /* A finding of its own (MP_FINDING_COLON_BLANK): --repair mends it
+     * when nothing else is wrong; blanks in a continuation line or in the
+     * body stay. */
+    static const char in[] = HEAD "Subject \t: x\n y : z\nX-B : 2\n\n"
+                                  "Body : kept\n";
+    mp_repair r;
+    assert_int_equal(mp_repair_needed(in, sizeof in - 1, WHEN, &r), 1);
+    assert_string_equal(r.data, HEAD "Subject: x\n y : z\nX-B: 2\n\n"
+                                     "Body : kept\n");
+    assert_string_equal(r.changes,
+                        "white space before a colon removed (2 fields)");
+    mp_repair_free(&r);
+    expect(in, sizeof in - 1, WHEN,
+           HEAD "Subject: x\n y : z\nX-B: 2\n\nBody : kept\n",
+           "white space before a colon removed (2 fields)");
+}
+
 static void a_missing_date_and_message_id_are_added(void **state)
 {
     (void)state;
@@ -469,6 +489,7 @@ int main(void)
         cmocka_unit_test(latin1_header_text_is_read_as_windows_1252),
         cmocka_unit_test(quoted_strings_become_encoded_words_whole),
         cmocka_unit_test(lines_that_are_no_fields_are_folded_or_dropped),
+        cmocka_unit_test(blanks_before_a_colon_alone_are_repaired),
         cmocka_unit_test(a_missing_date_and_message_id_are_added),
         cmocka_unit_test(long_lines_are_re_encoded_or_folded),
         cmocka_unit_test(long_lines_in_parts_are_re_encoded),

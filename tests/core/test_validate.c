@@ -89,8 +89,8 @@ static void clean_messages_have_no_findings(void **state)
     mp_validator v;
     static const char *const clean[] = {
         "Date: Mon, 4 Mar 2024 09:00:00 +0000\nMessage-ID: <a@example.org>\n"
-        "Subject: folded\n  on two lines\nX-Odd : allowed (RFC 5322 4.5.8)\n"
-        "\nbody\n",
+        "Subject: folded\n  on two lines\nX-Colon: in the value : fine\n"
+        "\nbody : with a blank before a colon\n",
         "Date: Mon, 4 Mar 2024 09:00:00 +0000\r\nMessage-ID: <a@x>\r\n\r\n"
         "body\r\n",
         "Date: Mon, 4 Mar 2024 09:00:00 +0000\rMessage-ID: <a@x>\r\rbody\r",
@@ -169,6 +169,40 @@ static void header_lines_that_are_no_fields_are_found(void **state)
     EXPECT(&v, MP_FINDING_NO_COLON, 1, 37 + 18, 3, 0);
     assert_string_equal(described(&v), "a header line without a field name "
                                        "and colon (line 3)");
+}
+
+static void blanks_before_a_colon_are_found(void **state)
+{
+    (void)state;
+    mp_validator v;
+    /* Lines 3 and 4 have blanks before the colon (RFC 5322 4.5.8); line 5
+     * is no field at all; line 6 is a continuation, the body a body. */
+    char msg[400];
+    snprintf(msg, sizeof msg,
+             "%sSubject : x\nX-Two \t: y\nno colon\n\tcont : z\n\n"
+             "Body : no\n",
+             good_head);
+    feeds(&v, msg);
+    EXPECT(&v, MP_FINDING_COLON_BLANK, 2, strlen(good_head), 3, 0);
+    EXPECT(&v, MP_FINDING_NO_COLON, 1, strlen(good_head) + 23, 5, 0);
+    assert_int_equal(mp_validate_kinds(&v), (1u << MP_FINDING_NO_COLON) |
+                                                (1u << MP_FINDING_COLON_BLANK));
+    assert_string_equal(described(&v),
+                        "a header line without a field name and colon (line "
+                        "5) and 2 field names followed by white space before "
+                        "their colons (the first on line 3)");
+    /* One, in CRLF, with no Date: named before it. */
+    feeds(&v, "Message-ID: <a@x>\r\nSubject\t:x\r\n\r\nbody\r\n");
+    EXPECT(&v, MP_FINDING_COLON_BLANK, 1, 19, 2, 0);
+    assert_string_equal(described(&v),
+                        "a field name followed by white space before its "
+                        "colon (line 2) and no Date field");
+    /* The header of an attached message is not the message's. */
+    snprintf(msg, sizeof msg,
+             "%sContent-Type: message/rfc822\n\nSubject : inner\n\nbody\n",
+             good_head);
+    feeds(&v, msg);
+    assert_int_equal(mp_validate_kinds(&v), 0);
 }
 
 static void lines_over_998_octets_are_found(void **state)
@@ -336,11 +370,11 @@ static void several_findings_are_named_together(void **state)
 /* The corpora against a reference written from validate.h's rules over the
  * LF form of a message (its lines are the message's lines). It does not
  * follow MIME: the kinds it checks are NUL, 8-bit header bytes, lines that
- * are no fields, long lines, Date and Message-ID. */
+ * are no fields, blanks before a colon, long lines, Date and Message-ID. */
 
 typedef struct ref {
-    uint64_t nul, h8, nocolon, longl;
-    uint64_t nul_line, h8_line, nocolon_line, long_line, long_len;
+    uint64_t nul, h8, nocolon, blank, longl;
+    uint64_t nul_line, h8_line, nocolon_line, blank_line, long_line, long_len;
     int date, mid;
 } ref;
 
@@ -395,6 +429,8 @@ static ref reference(const char *lf, size_t len)
             size_t name = i;
             while (i < n && (s[i] == ' ' || s[i] == '\t'))
                 i++;
+            if (name && i > name && i < n && s[i] == ':' && !r.blank++)
+                r.blank_line = line;
             if (!name || i >= n || s[i] != ':') {
                 if (!r.nocolon++)
                     r.nocolon_line = line;
@@ -430,6 +466,7 @@ static void check_against_reference(const mp_validator *v, const ref *r,
     SAME(MP_FINDING_NUL, r->nul, r->nul_line);
     SAME(MP_FINDING_HEADER_8BIT, r->h8, r->h8_line);
     SAME(MP_FINDING_NO_COLON, r->nocolon, r->nocolon_line);
+    SAME(MP_FINDING_COLON_BLANK, r->blank, r->blank_line);
     SAME(MP_FINDING_LONG_LINE, r->longl, r->long_line);
     SAME(MP_FINDING_NO_DATE, (uint64_t)!r->date, 0);
     SAME(MP_FINDING_NO_MESSAGE_ID, (uint64_t)!r->mid, 0);
@@ -512,9 +549,13 @@ static void corpus_messages_agree_with_the_reference(void **state)
     free(eml);
     assert_true(t.files > 500);
     printf("# %zu corpus messages: NUL %zu, 8-bit header %zu, no field %zu, "
-           "long line %zu, no Date %zu, no Message-ID %zu, MIME cut %zu\n",
-           t.files, t.kinds[0], t.kinds[1], t.kinds[2], t.kinds[3], t.kinds[4],
-           t.kinds[5], t.kinds[6]);
+           "blank before a colon %zu, long line %zu, no Date %zu, no "
+           "Message-ID %zu, MIME cut %zu\n",
+           t.files, t.kinds[MP_FINDING_NUL], t.kinds[MP_FINDING_HEADER_8BIT],
+           t.kinds[MP_FINDING_NO_COLON], t.kinds[MP_FINDING_COLON_BLANK],
+           t.kinds[MP_FINDING_LONG_LINE], t.kinds[MP_FINDING_NO_DATE],
+           t.kinds[MP_FINDING_NO_MESSAGE_ID],
+           t.kinds[MP_FINDING_MIME_TRUNCATED]);
     /* The corpora hold every kind. */
     for (int k = 0; k < MP_FINDING__N; k++)
         assert_true(t.kinds[k] > 0);
@@ -552,6 +593,7 @@ int main(void)
         cmocka_unit_test(a_nul_byte_is_found_with_its_offset),
         cmocka_unit_test(eight_bit_header_bytes_are_found),
         cmocka_unit_test(header_lines_that_are_no_fields_are_found),
+        cmocka_unit_test(blanks_before_a_colon_are_found),
         cmocka_unit_test(lines_over_998_octets_are_found),
         cmocka_unit_test(a_missing_date_or_message_id_is_found),
         cmocka_unit_test(multipart_without_its_closing_boundary_is_found),

@@ -2,10 +2,10 @@
  * --repair. Cyrus refuses a message with a NUL byte ("Message contains
  * NUL characters") and one with a header line without a colon ("Message
  * contains invalid header"), as it does blanks before a colon (RFC 5322
- * 4.5.8's obsolete "Subject : x"), stores 8-bit header bytes as 'X' (munge8bit,
- * its default), and takes a message without Date or Message-ID; CR-only
- * mail (the corpus's sisimai/mac-cr), which Cyrus refuses as it is, goes
- * out with its line breaks as CRLF (normalisation, always on).
+ * 4.5.8's obsolete "Subject : x", a finding of its own), stores 8-bit header
+ * bytes as 'X' (munge8bit, its default), and takes a message without Date or
+ * Message-ID; CR-only mail (the corpus's sisimai/mac-cr), which Cyrus refuses
+ * as it is, goes out with its line breaks as CRLF (normalisation, always on).
  *
  * Without --repair: exit 1, each refusal names Cyrus's reason and what
  * validation found, and suggests --repair; the altered message is listed
@@ -58,6 +58,9 @@ static const char obs_out_fmt[] =
     "From: a@example.org\nDate: Mon, 4 Mar 2024 09:00:00 +0000\n"
     "Subject: obsolete form\n"
     "Message-ID: <mailport.%.16s@repaired.invalid>\n\nbody\n";
+/* The same with nothing else to mend: refused, named, repaired alone. */
+static const char obs2_in[] = HEAD("obs2") "Subject : only this\n\nbody\n";
+static const char obs2_out[] = HEAD("obs2") "Subject: only this\n\nbody\n";
 static const char bare_in[] = "From: a@example.org\nSubject: bare\n\nbody\n";
 /* %.16s: the original's hash; the internal date is 1709542805. */
 static const char bare_out_fmt[] =
@@ -92,6 +95,8 @@ static int setup(void **state)
                     sizeof bare_in - 1, 1709542805);
     put_maildir_msg(root, "1709542806.obs.host", "S", obs_in, sizeof obs_in - 1,
                     1709542806);
+    put_maildir_msg(root, "1709542807.obs2.host", "S", obs2_in,
+                    sizeof obs2_in - 1, 1709542807);
     return 0;
 }
 
@@ -173,11 +178,22 @@ static void refused_and_altered_without_repair_then_repaired(void **state)
     assert_contains(r.err, "cannot store message key 1709542806.obs.host in "
                            "folder INBOX: ");
     assert_contains(r.err, "Message contains invalid header; the message has "
-                           "no Message-ID, which servers may refuse: run copy "
-                           "again with --repair");
+                           "a field name followed by white space before its "
+                           "colon (line 3) and no Message-ID, which servers "
+                           "may refuse: run copy again with --repair");
+    char *obs2 =
+        mp_strf("mailport: warning: cannot store message <obs2@example.org> "
+                "in folder INBOX: %sMessage contains invalid header; the "
+                "message has a field name followed by white space before its "
+                "colon (line 4), which servers may refuse: run copy again "
+                "with --repair to send it repaired, or correct the message at "
+                "the source and run copy again, which sends only what is "
+                "missing\n",
+                where);
+    assert_contains(r.err, obs2);
     mp_run_free(&r);
     char *text = mp_read_file(rep, NULL);
-    sync_assert_counts(text, 3, 0, 0, 3);
+    sync_assert_counts(text, 3, 0, 0, 4);
     assert_int_equal((int)mp_json_number(text, "altered"), 1);
     assert_contains(text, "{\"folder\": \"INBOX\", \"message\": "
                           "\"<latin@example.org>\", \"difference\": \"bytes "
@@ -191,19 +207,23 @@ static void refused_and_altered_without_repair_then_repaired(void **state)
     assert_holds_cr(&f);
     server_folder_free(&f);
 
-    /* --repair sends the three refused ones, repaired; nothing else. */
+    /* --repair sends the four refused ones, repaired; nothing else. */
     r = mp_run("copy", src, dst, "--repair", "--state", st, "--report", rep,
                NULL);
     mp_expect_exit(&r, 0);
     mp_run_free(&r);
     text = mp_read_file(rep, NULL);
-    sync_assert_counts(text, 3, 3, 0, 0);
-    assert_int_equal((int)mp_json_number(text, "repaired"), 3);
+    sync_assert_counts(text, 4, 3, 0, 0);
+    assert_int_equal((int)mp_json_number(text, "repaired"), 4);
+    assert_contains(text, "\"message\": \"<obs2@example.org>\", "
+                          "\"changes\": \"white space before a colon "
+                          "removed (1 field)\"");
     free(text);
     f = fetch_folder(cy, "una", "INBOX");
-    assert_int_equal(f.n, 6);
+    assert_int_equal(f.n, 7);
     assert_holds(&f, nul_out, sizeof nul_out - 1);
     assert_holds(&f, colon_out, sizeof colon_out - 1);
+    assert_holds(&f, obs2_out, sizeof obs2_out - 1);
     server_folder_free(&f);
     /* Nothing silent: the copy Cyrus altered is different to verify. */
     r = mp_run("verify", src, dst, "--repair", NULL);
@@ -215,6 +235,7 @@ static void refused_and_altered_without_repair_then_repaired(void **state)
 
     free(nul);
     free(colon);
+    free(obs2);
     free(where);
     free(dst);
     free(st);
@@ -230,17 +251,18 @@ static void copy_repair_into_a_fresh_account(void **state)
     mp_run_result r = mp_run("copy", src, dst, "--repair", "--state", st,
                              "--report", rep, NULL);
     mp_expect_exit(&r, 0);
-    assert_contains(r.err, ", repaired 5 (of those copied; see the report)");
+    assert_contains(r.err, ", repaired 6 (of those copied; see the report)");
     assert_null(strstr(r.err, "altered"));
     mp_run_free(&r);
 
     char *bare_hash = source_hash("bare"), *nul_hash = source_hash("nul");
     char *bare_out = mp_strf(bare_out_fmt, bare_hash);
-    char *obs_hash = source_hash("obs");
+    char *obs_hash = source_hash(".obs.host");
     char *obs_out = mp_strf(obs_out_fmt, obs_hash);
     server_folder f = fetch_folder(cy, "rae", "INBOX");
-    assert_int_equal(f.n, 6);
+    assert_int_equal(f.n, 7);
     assert_holds(&f, obs_out, strlen(obs_out));
+    assert_holds(&f, obs2_out, sizeof obs2_out - 1);
     assert_holds(&f, nul_out, sizeof nul_out - 1);
     assert_holds(&f, latin_out, sizeof latin_out - 1);
     assert_holds(&f, colon_out, sizeof colon_out - 1);
@@ -249,8 +271,8 @@ static void copy_repair_into_a_fresh_account(void **state)
     server_folder_free(&f);
 
     char *text = mp_read_file(rep, NULL);
-    sync_assert_counts(text, 6, 0, 0, 0);
-    assert_int_equal((int)mp_json_number(text, "repaired"), 5);
+    sync_assert_counts(text, 7, 0, 0, 0);
+    assert_int_equal((int)mp_json_number(text, "repaired"), 6);
     assert_contains(text, "\"message\": \"key 1709542806.obs.host\", "
                           "\"changes\": \"white space before a colon "
                           "removed (1 field), Message-ID added\"");
@@ -274,7 +296,7 @@ static void copy_repair_into_a_fresh_account(void **state)
 
     /* A second run copies nothing. */
     char *again = sync_copy(src, dst, st, rep, 0, "--repair", NULL);
-    sync_assert_counts(again, 0, 6, 0, 0);
+    sync_assert_counts(again, 0, 7, 0, 0);
     free(again);
 
     r = mp_run("verify", src, dst, "--repair", NULL);
@@ -283,7 +305,9 @@ static void copy_repair_into_a_fresh_account(void **state)
                            "removed (1)\n");
     assert_contains(r.out, "repaired     INBOX  key 1709542805.bare.host  "
                            "Date added, Message-ID added\n");
-    assert_contains(r.err, "mailport: 5 messages copied repaired");
+    assert_contains(r.out, "repaired     INBOX  <obs2@example.org>  white "
+                           "space before a colon removed (1 field)\n");
+    assert_contains(r.err, "mailport: 6 messages copied repaired");
     mp_run_free(&r);
     r = mp_run("verify", src, dst, NULL);
     mp_expect_exit(&r, 4);
