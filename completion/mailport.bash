@@ -70,6 +70,10 @@ _mailport() {
   case $prev in
     --state|--report)
       COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
+    --preset)
+      COMPREPLY=($(compgen -W "gmail gmail:source gmail:dest office365
+        office365:source office365:dest none none:source none:dest" -- "$cur"))
+      _mailport_ltrim_colon "$cur"; return 0 ;;
     --backup-to|--upload-to)
       _mailport_endpoint "$cur"; _mailport_ltrim_colon "$cur"; return 0 ;;
     --include|--exclude|--map|--since|--before|--max-size|--jobs|\

@@ -283,7 +283,8 @@ int mp_options_parse(mp_options *o, const char *command, int argc, char **argv)
             o->repair = 1;
             break;
         case OPT_PRESET: {
-            /* KIND, KIND:source or KIND:dest (preset.h). */
+            /* KIND, KIND:source or KIND:dest (preset.h); KIND "none"
+             * turns the side's presets off, detection included. */
             const char *colon = strchr(optarg, ':');
             size_t klen = colon ? (size_t)(colon - optarg) : strlen(optarg);
             const char *side = colon ? colon + 1 : "";
@@ -292,10 +293,11 @@ int mp_options_parse(mp_options *o, const char *command, int argc, char **argv)
                           : strcmp(side, "dest") == 0   ? &o->preset_dest
                                                         : NULL;
             int known = (klen == 5 && strncmp(optarg, "gmail", 5) == 0) ||
-                        (klen == 9 && strncmp(optarg, "office365", 9) == 0);
+                        (klen == 9 && strncmp(optarg, "office365", 9) == 0) ||
+                        (klen == 4 && strncmp(optarg, "none", 4) == 0);
             if (!slot || !known || (colon && !*side))
                 return usage_error(command,
-                                   "--preset wants gmail or office365, "
+                                   "--preset wants gmail, office365 or none, "
                                    "optionally followed by :source or :dest, "
                                    "not \"%s\"",
                                    optarg);

@@ -52,7 +52,8 @@ typedef struct mp_options {
     char *backup_to, *upload_to;
     /* --preset KIND[:SIDE] (core/cli/preset.h): the host kind named for
      * the source, for the destination, and for whichever side it fits
-     * ("gmail", "office365"), or NULL. */
+     * ("gmail", "office365"; "none": no preset, none detected either),
+     * or NULL. */
     char *preset_source, *preset_dest, *preset_any;
     /* Not options: what mp_preset_resolve made of them and of the hosts'
      * own words, per side: the kind whose preset applies, or NULL. */

@@ -67,15 +67,17 @@ static const char *detected_kind(mp_store *s)
                : NULL;
 }
 
-/* The preset of one side, and why ("--preset ...", "it offers ..."). */
+/* The preset of one side, and why ("--preset ...", "it offers ...").
+ * "none" named for the side (or for both, and no other for this side)
+ * turns the preset off, what the server says included. */
 static const char *side_kind(mp_store *s, const char *named, const char *any,
                              const char **why)
 {
-    const char *found = detected_kind(s);
-    if (named) {
+    if (named || (any && strcmp(any, "none") == 0)) {
         *why = "given";
-        return named;
+        return named && strcmp(named, "none") != 0 ? named : NULL;
     }
+    const char *found = detected_kind(s);
     if (found) {
         *why = strcmp(found, "gmail") == 0 ? "it offers X-GM-EXT-1"
                                            : "it greets as Microsoft Exchange";

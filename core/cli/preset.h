@@ -3,6 +3,10 @@
  * found from the server's own words (mp_source_ops.host_kind: Gmail's
  * X-GM-EXT-1 capability, Microsoft's greeting).
  *
+ * --preset none (none:source, none:dest) turns presets off for both sides
+ * (or one): nothing is detected and nothing is set, so a Gmail account is
+ * copied as it is listed, a message once per label and again in All Mail.
+ *
  * Every default a preset sets gives way to the same option given on the
  * command line (or the job line). What each preset changes:
  *
@@ -45,11 +49,11 @@ void mp_preset_run_init(mp_options *run, const mp_options *opt);
 void mp_preset_run_free(mp_options *run, const mp_options *opt);
 
 /* The source SRC is open: which preset applies to it (--preset KIND:source,
- * else what the server says it is, else a --preset KIND without side when
- * SRC is an IMAP store), set in RUN->src_host, its defaults added to RUN
- * where OPT (the options as given) leaves them unset, and a note on stderr
- * naming the preset and what it set. Call before the source's folders
- * are listed (it adds --exclude patterns). */
+ * else none after --preset none, else what the server says it is, else a
+ * --preset KIND without side when SRC is an IMAP store), set in RUN->src_host,
+ * its defaults added to RUN where OPT (the options as given) leaves them unset,
+ * and a note on stderr naming the preset and what it set. Call before the
+ * source's folders are listed (it adds --exclude patterns). */
 void mp_preset_source(mp_options *run, const mp_options *opt, mp_store *src);
 
 /* The same for the destination DST (opened as a sink, or read as a source

@@ -1,6 +1,6 @@
 /* The pure parts of the host presets (issue 9): one copy per message over
- * a Gmail account's folders (mp_plan_first_copies), --preset parsing, and
- * the run's left-out keys (mp_options_left_out). */
+ * a Gmail account's folders (mp_plan_first_copies), --preset parsing
+ * (none included), and the run's left-out keys (mp_options_left_out). */
 #include "options.h"
 #include "plan.h"
 #include "testutil.h"
@@ -80,6 +80,19 @@ static void preset_names_a_kind_and_a_side(void **state)
     assert_string_equal(o.preset_dest, "office365");
     assert_null(o.preset_any);
     mp_options_free(&o);
+    /* none: no preset, for both sides or one. */
+    assert_int_equal(parse(&o, "--preset", "none"), 0);
+    assert_string_equal(o.preset_any, "none");
+    mp_options_free(&o);
+    assert_int_equal(parse(&o, "--preset=none:source", "--preset=gmail:dest"),
+                     0);
+    assert_string_equal(o.preset_source, "none");
+    assert_string_equal(o.preset_dest, "gmail");
+    mp_options_free(&o);
+    assert_int_equal(parse(&o, "--preset", "none:dest"), 0);
+    assert_string_equal(o.preset_dest, "none");
+    assert_null(o.preset_source);
+    mp_options_free(&o);
     /* Unknown kinds and sides are usage errors. */
     assert_int_equal(parse(&o, "--preset", "yahoo"), 2);
     mp_options_free(&o);
@@ -88,6 +101,10 @@ static void preset_names_a_kind_and_a_side(void **state)
     assert_int_equal(parse(&o, "--preset", "gmail:"), 2);
     mp_options_free(&o);
     assert_int_equal(parse(&o, "--preset", "gmailx"), 2);
+    mp_options_free(&o);
+    assert_int_equal(parse(&o, "--preset", "nones"), 2);
+    mp_options_free(&o);
+    assert_int_equal(parse(&o, "--preset", "none:"), 2);
     mp_options_free(&o);
 }
 

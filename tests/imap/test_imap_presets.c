@@ -2,7 +2,8 @@
  * names, X-GM-EXT-1 in its capabilities, no SPECIAL-USE, no CONDSTORE)
  * and like Microsoft 365 (its greeting and folder names, no SPECIAL-USE,
  * no CONDSTORE), through the binary; what landed is read from the
- * destination itself (Maildir files, STATUS on the server).
+ * destination itself (Maildir files, STATUS on the server). --preset none
+ * turns what was found off.
  *
  * Dovecot advertises what imap_capability says and greets with
  * login_greeting, so the hosts' capability and greeting come from the
@@ -17,6 +18,13 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+
+/* STR does not contain NEEDLE; prints STR when it does. */
+#define assert_lacks(str, needle)                                              \
+    do {                                                                       \
+        if (strstr((str), (needle)))                                           \
+            fail_msg("\"%s\" not expected in:\n%s", (needle), (str));          \
+    } while (0)
 
 static mp_dovecot *gm; /* looks like Gmail */
 static mp_dovecot *ms; /* looks like Microsoft 365 */
@@ -57,7 +65,8 @@ static int setup(void **state)
     free(conf);
     mp_dovecot_restart(gs);
     mp_dovecot_add_users(gs, "g3", "pw-g3", (char *)NULL);
-    mp_dovecot_add_users(gm, "g", "pw-g", "g2", "pw-g2", (char *)NULL);
+    mp_dovecot_add_users(gm, "g", "pw-g", "g2", "pw-g2", "g4", "pw-g4",
+                         (char *)NULL);
     mp_dovecot_add_users(ms, "m", "pw-m", "m2", "pw-m2", (char *)NULL);
     return 0;
 }
@@ -410,6 +419,56 @@ static void a_named_preset_applies_without_detection(void **state)
     free(src);
 }
 
+/* --preset none: the Gmail-looking server is not taken for Gmail. No note
+ * on stderr, and the account is copied as it is listed: each message once
+ * per folder, All Mail and Starred folders of their own, no rate. */
+static void a_found_preset_is_turned_off_with_none(void **state)
+{
+    (void)state;
+    fill_gmail("g");
+    char *src = mp_dovecot_url(gm, "imap", "g");
+    char *tmp = mp_tmpdir("gmail-none");
+    const char *as_given[] = {"none:source", "none"};
+    for (size_t i = 0; i < 2; i++) {
+        char *root = mp_strf("%s/dst%zu", tmp, i);
+        char *dst = mp_strf("maildir:%s", root);
+        char *report = mp_strf("%s/report%zu.json", tmp, i);
+        mp_run_result r = mp_run("copy", src, dst, "--no-state", "--preset",
+                                 as_given[i], "--report", report, (char *)NULL);
+        mp_expect_exit(&r, 0);
+        assert_lacks(r.err, "looks like");
+        assert_lacks(r.err, "--preset");
+        assert_lacks(r.err, "Gmail:");
+        /* 4 INBOX, 2 Work, 1 Sent Mail, 1 Starred, 2 Important, 8 All Mail */
+        assert_contains(r.err, "mailport: copied 18,");
+        mp_run_free(&r);
+        expect_folder(root, "INBOX", gpads, "m1:S m4:FS m7:S m8:S");
+        expect_folder(root, "Work", gpads, "m1:S m6:");
+        expect_folder(root, "[Gmail].All Mail", gpads,
+                      "m1:S m2:S m3: m4:FS m5:S m6: m7:S m8:S");
+        expect_folder(root, "[Gmail].Starred", gpads, "m4:FS");
+        char *folders = maildir_folders(root);
+        assert_string_equal(folders, ".Work,.[Gmail].All Mail,"
+                                     ".[Gmail].Important,.[Gmail].Sent Mail,"
+                                     ".[Gmail].Starred,");
+        free(folders);
+        assert_true(report_number(report, "rate_limit_seconds") < 0.5);
+        /* verify takes it too: it compares every folder, All Mail too. */
+        r = mp_run("verify", src, dst, "--no-state", "--preset", as_given[i],
+                   (char *)NULL);
+        mp_expect_exit(&r, 0);
+        assert_lacks(r.err, "looks like");
+        assert_contains(r.err, "0 missing, 0 different, 0 with other flags");
+        mp_run_free(&r);
+        free(report);
+        free(dst);
+        free(root);
+    }
+    mp_rm_rf(tmp);
+    free(tmp);
+    free(src);
+}
+
 /* Starred by its special use, whatever its name: the flag stays, the
  * folder is not copied, and what only it holds comes from All Mail. */
 static void gmail_starred_by_its_special_use(void **state)
@@ -494,6 +553,37 @@ static void gmail_destination_gets_its_special_folders(void **state)
     free(tmp);
 }
 
+/* --preset none:dest: Gmail as the destination gets the folders' own
+ * names, not its [Gmail]/ special folders, and no note. */
+static void none_for_the_destination(void **state)
+{
+    (void)state;
+    create(gm, "g4", "[Gmail]/Sent Mail");
+    create(gm, "g4", "[Gmail]/Trash");
+    char *tmp = mp_tmpdir("gmail-dst-none");
+    char *root = mp_strf("%s/src", tmp);
+    const char *folders[] = {"Sent", "Trash", NULL};
+    fill_local(root, folders);
+    char *src = mp_strf("maildir:%s", root);
+    char *dst = mp_dovecot_url(gm, "imap", "g4");
+    mp_run_result r = mp_run("copy", src, dst, "--no-state", "--preset",
+                             "none:dest", (char *)NULL);
+    mp_expect_exit(&r, 0);
+    assert_lacks(r.err, "looks like");
+    assert_lacks(r.err, "--preset");
+    assert_contains(r.err, "mailport: copied 2,");
+    mp_run_free(&r);
+    assert_int_equal(status_count(gm, "g4", "Sent"), 1);
+    assert_int_equal(status_count(gm, "g4", "Trash"), 1);
+    assert_int_equal(status_count(gm, "g4", "[Gmail]/Sent Mail"), 0);
+    assert_int_equal(status_count(gm, "g4", "[Gmail]/Trash"), 0);
+    mp_rm_rf(tmp);
+    free(dst);
+    free(src);
+    free(root);
+    free(tmp);
+}
+
 static void office365_destination_by_its_greeting(void **state)
 {
     (void)state;
@@ -560,8 +650,10 @@ int main(void)
         cmocka_unit_test(gmail_source_copies_each_message_once),
         cmocka_unit_test(options_given_win_over_the_gmail_preset),
         cmocka_unit_test(a_named_preset_applies_without_detection),
+        cmocka_unit_test(a_found_preset_is_turned_off_with_none),
         cmocka_unit_test(gmail_starred_by_its_special_use),
         cmocka_unit_test(gmail_destination_gets_its_special_folders),
+        cmocka_unit_test(none_for_the_destination),
         cmocka_unit_test(office365_destination_by_its_greeting),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
