@@ -441,6 +441,57 @@ static void qp_encode(buf *out, const char *s, size_t n)
     }
 }
 
+/* A base64 body S (N bytes) into OUT re-wrapped: its characters but
+ * blanks and line breaks (which decoders skip, RFC 2045 6.8), in order, 76
+ * to a line; a final line break when S ends with one. */
+static void base64_rewrap(buf *out, const char *s, size_t n)
+{
+    size_t col = 0, end = n;
+    while (end &&
+           (s[end - 1] == ' ' || s[end - 1] == '\t' || s[end - 1] == '\n'))
+        end--;
+    for (size_t i = 0; i < end; i++) {
+        if (s[i] == ' ' || s[i] == '\t' || s[i] == '\n')
+            continue;
+        if (col == QP_LINE) {
+            put(out, "\n", 1);
+            col = 0;
+        }
+        put(out, s + i, 1);
+        col++;
+    }
+    if (memchr(s + end, '\n', n - end))
+        put(out, "\n", 1);
+}
+
+/* A quoted-printable body S (N bytes) into OUT, each line over 998
+ * octets cut by soft line breaks ("=" at the end, RFC 2045 6.7 (5)) into
+ * lines of at most 76 octets; an "=" and the two octets after it (an
+ * escape) are never cut apart. The other lines stay. */
+static void qp_soft_breaks(buf *out, const char *s, size_t n)
+{
+    for (size_t at = 0; at < n;) {
+        const char *nl = memchr(s + at, '\n', n - at);
+        size_t end = nl ? (size_t)(nl - s) : n;
+        if (end - at > LINE_MAX_OCTETS) {
+            while (end - at > QP_LINE) {
+                size_t q = at;
+                for (;;) {
+                    size_t t = s[q] == '=' ? (end - q < 3 ? end - q : 3) : 1;
+                    if (q - at + t > QP_LINE - 1)
+                        break;
+                    q += t;
+                }
+                put(out, s + at, q - at);
+                put(out, "=\n", 2);
+                at = q;
+            }
+        }
+        put(out, s + at, (nl ? end + 1 : end) - at);
+        at = nl ? end + 1 : end;
+    }
+}
+
 static void note(buf *changes, const char *fmt, ...)
 {
     char text[200];
@@ -453,36 +504,59 @@ static void note(buf *changes, const char *fmt, ...)
     puts_(changes, text);
 }
 
-/* Is the message (top-level fields FS) one whose body rule 5 re-encodes? */
-static int body_recodable(const fields *fs, int in_digest, size_t *cte)
+/* What rule 5 does with a body over 998 octets a line, by its entity's
+ * fields (the first Content-Type and Content-Transfer-Encoding). */
+enum body_kind {
+    BODY_OTHER,   /* left as it is */
+    BODY_TEXT,    /* re-encoded as quoted-printable */
+    BODY_BASE64,  /* re-wrapped to 76 characters a line */
+    BODY_QP,      /* given soft line breaks */
+    BODY_MESSAGE, /* an attached message: repaired in turn */
+};
+
+/* The kind of the body of an entity of fields FS (a part of a
+ * multipart/digest when IN_DIGEST); *CTE is the index of its
+ * Content-Transfer-Encoding field, or (size_t)-1. */
+static enum body_kind body_kind(const fields *fs, int in_digest, size_t *cte)
 {
     *cte = (size_t)-1;
+    GMimeContentType *ct = NULL;
     int typed = 0;
+    char *enc = NULL;
     for (size_t i = 0; i < fs->n; i++) {
         const char *body;
-        if (field_is(&fs->v[i], "Content-Type", &body)) {
+        if (!typed && field_is(&fs->v[i], "Content-Type", &body)) {
             char *v = unfolded(body);
-            GMimeContentType *ct = g_mime_content_type_parse(NULL, v);
+            ct = g_mime_content_type_parse(NULL, v);
             g_free(v);
-            int text = !ct || g_mime_content_type_is_type(ct, "text", "*");
             typed = 1;
-            if (ct)
-                g_object_unref(ct);
-            if (!text)
-                return 0;
-        } else if (field_is(&fs->v[i], "Content-Transfer-Encoding", &body)) {
-            char *v = unfolded(body);
-            g_strstrip(v);
-            int plain = !*v || !strcasecmp(v, "7bit") ||
-                        !strcasecmp(v, "8bit") || !strcasecmp(v, "binary");
-            g_free(v);
-            if (!plain)
-                return 0;
+        } else if (!enc &&
+                   field_is(&fs->v[i], "Content-Transfer-Encoding", &body)) {
+            enc = g_strstrip(unfolded(body));
             *cte = i;
         }
     }
-    /* In a multipart/digest a part is message/rfc822 by default. */
-    return typed || !in_digest;
+    int plain = !enc || !*enc || !strcasecmp(enc, "7bit") ||
+                !strcasecmp(enc, "8bit") || !strcasecmp(enc, "binary");
+    enum body_kind kind = BODY_OTHER;
+    if (enc && !strcasecmp(enc, "base64"))
+        kind = BODY_BASE64;
+    else if (enc && !strcasecmp(enc, "quoted-printable"))
+        kind = BODY_QP;
+    else if (!plain)
+        kind = BODY_OTHER;
+    else if (typed
+                 ? ct &&
+                       (g_mime_content_type_is_type(ct, "message", "rfc822") ||
+                        g_mime_content_type_is_type(ct, "message", "global"))
+                 : in_digest) /* a digest's parts: messages by default */
+        kind = BODY_MESSAGE;
+    else if (!ct || g_mime_content_type_is_type(ct, "text", "*"))
+        kind = BODY_TEXT;
+    if (ct)
+        g_object_unref(ct);
+    g_free(enc);
+    return kind;
 }
 
 /* The charset the message's Content-Type declares, if iconv knows it
@@ -589,16 +663,45 @@ static void put_recoded(buf *out, fields *fs, size_t cte, const char *body,
     qp_encode(out, body, n);
 }
 
+/* What rule 5 changed below the message's own body. */
+typedef struct recoded {
+    size_t text;   /* text parts re-encoded as quoted-printable */
+    size_t base64; /* base64 parts re-wrapped */
+    size_t qp;     /* quoted-printable parts given soft line breaks */
+    size_t folds;  /* header lines of attached messages folded */
+} recoded;
+
+static size_t recoded_total(const recoded *r)
+{
+    return r->text + r->base64 + r->qp + r->folds;
+}
+
 static void recode_multipart(buf *out, const char *s, size_t n, const char *b,
-                             int digest, int depth, size_t *count);
+                             int digest, int depth, recoded *count);
+static void recode_message(buf *out, const char *s, size_t n, int depth,
+                           recoded *count);
+
+/* The body S (N bytes) of kind KIND (BODY_BASE64, BODY_QP or
+ * BODY_MESSAGE) into OUT by rule 5, DEPTH levels down. */
+static void recode_leaf(buf *out, enum body_kind kind, const char *s, size_t n,
+                        int depth, recoded *count)
+{
+    if (kind == BODY_BASE64)
+        base64_rewrap(out, s, n);
+    else if (kind == BODY_QP)
+        qp_soft_breaks(out, s, n);
+    else if (depth < MP_VALIDATE_DEPTH)
+        recode_message(out, s, n, depth + 1, count);
+    else
+        put(out, s, n);
+}
 
 /* One MIME part S (N bytes: its header, the blank line, its body; a part
- * of a multipart/digest when IN_DIGEST) into OUT, with its text body
- * re-encoded as quoted-printable if it has lines over 998 octets (rule 5),
- * and its own parts so when it is a multipart. COUNT counts the parts
- * re-encoded. */
+ * of a multipart/digest when IN_DIGEST) into OUT, its body by rule 5 if it
+ * has lines over 998 octets, and its own parts so when it is a multipart.
+ * COUNT counts what was changed. */
 static void recode_part(buf *out, const char *s, size_t n, int in_digest,
-                        int depth, size_t *count)
+                        int depth, recoded *count)
 {
     size_t hend = 0, bstart = 0;
     if (n && s[0] == '\n') {
@@ -620,14 +723,21 @@ static void recode_part(buf *out, const char *s, size_t n, int in_digest,
     parse_fields(s, hend, &fs, &folded, &dropped);
     int digest;
     char *b = multipart_boundary(&fs, &digest);
+    enum body_kind kind = b || !long_body_line(s + bstart, n - bstart)
+                              ? BODY_OTHER
+                              : body_kind(&fs, in_digest, &cte);
     if (b && depth < MP_VALIDATE_DEPTH) {
         put(out, s, bstart);
         recode_multipart(out, s + bstart, n - bstart, b, digest, depth + 1,
                          count);
-    } else if (!b && long_body_line(s + bstart, n - bstart) &&
-               body_recodable(&fs, in_digest, &cte)) {
+    } else if (kind == BODY_TEXT) {
         put_recoded(out, &fs, cte, s + bstart, n - bstart);
-        (*count)++;
+        count->text++;
+    } else if (kind != BODY_OTHER) {
+        put(out, s, bstart);
+        recode_leaf(out, kind, s + bstart, n - bstart, depth, count);
+        count->base64 += kind == BODY_BASE64;
+        count->qp += kind == BODY_QP;
     } else {
         put(out, s, n);
     }
@@ -635,11 +745,37 @@ static void recode_part(buf *out, const char *s, size_t n, int in_digest,
     free_fields(&fs);
 }
 
+/* An attached message S (N bytes) into OUT: its header lines over 998
+ * octets folded (rule 4), its body by rule 5 as a part's. */
+static void recode_message(buf *out, const char *s, size_t n, int depth,
+                           recoded *count)
+{
+    const char *sep = n && s[0] == '\n' ? s : NULL;
+    for (size_t i = 0; i + 1 < n && !sep; i++)
+        if (s[i] == '\n' && s[i + 1] == '\n')
+            sep = s + i;
+    size_t hend = sep ? (size_t)(sep - s) : n;
+    field head = {{0}};
+    put(&head.text, s, hend);
+    int folds = fold_long(&head);
+    count->folds += (size_t)folds;
+    if (!folds) {
+        recode_part(out, s, n, 0, depth, count);
+    } else {
+        put(&head.text, s + hend, n - hend);
+        if (head.text.bad)
+            out->bad = 1;
+        else
+            recode_part(out, head.text.p, head.text.n, 0, depth, count);
+    }
+    free(head.text.p);
+}
+
 /* The body S (N bytes) of a multipart of boundary B into OUT, each part
  * through recode_part; preamble, delimiter lines and epilogue as they are.
  * A multipart never closed ends with the body. */
 static void recode_multipart(buf *out, const char *s, size_t n, const char *b,
-                             int digest, int depth, size_t *count)
+                             int digest, int depth, recoded *count)
 {
     size_t blen = strlen(b), seg = 0;
     int in_part = 0;
@@ -816,28 +952,27 @@ int mp_repair_message(const char *msg, size_t len, int64_t internal_date,
              encoded, encoded == 1 ? "" : "s", first_charset);
     g_free(declared);
 
-    /* Rule 5: the body as quoted-printable. */
+    /* Rule 5: a body with lines over 998 octets. */
     const char *body = lf + bstart;
     size_t body_n = n - bstart;
-    size_t cte, parts = 0;
-    buf recoded = {0};
-    int digest;
-    char *boundary = sep && long_body_line(body, body_n)
-                         ? multipart_boundary(&fs, &digest)
-                         : NULL;
-    if (boundary) {
-        recode_multipart(&recoded, body, body_n, boundary, digest, 1, &parts);
+    size_t cte = (size_t)-1;
+    recoded parts = {0};
+    buf rebody = {0};
+    enum body_kind kind = BODY_OTHER;
+    if (sep && long_body_line(body, body_n)) {
+        int digest;
+        char *boundary = multipart_boundary(&fs, &digest);
+        if (boundary)
+            recode_multipart(&rebody, body, body_n, boundary, digest, 1,
+                             &parts);
+        else
+            kind = body_kind(&fs, 0, &cte);
         g_free(boundary);
-        if (parts)
-            note(&changes,
-                 "%zu part%s re-encoded as quoted-printable (lines over 998 "
-                 "octets)",
-                 parts, parts == 1 ? "" : "s");
-        fs.bad |= recoded.bad;
+        if (kind != BODY_OTHER && kind != BODY_TEXT)
+            recode_leaf(&rebody, kind, body, body_n, 1, &parts);
+        fs.bad |= rebody.bad;
     }
-    int recode = !parts && sep && long_body_line(body, body_n) &&
-                 body_recodable(&fs, 0, &cte);
-    if (recode) {
+    if (kind == BODY_TEXT) {
         const char *ignored;
         int mime = 0;
         for (size_t i = 0; i < fs.n; i++)
@@ -849,7 +984,31 @@ int mp_repair_message(const char *msg, size_t len, int64_t internal_date,
         append_field(&fs, "Content-Transfer-Encoding: quoted-printable");
         note(&changes, "body re-encoded as quoted-printable (lines over 998 "
                        "octets)");
+    } else if (kind == BODY_BASE64) {
+        note(&changes, "base64 body re-wrapped to 76-character lines (lines "
+                       "over 998 octets)");
+    } else if (kind == BODY_QP) {
+        note(&changes, "quoted-printable body given soft line breaks (lines "
+                       "over 998 octets)");
     }
+    static const char *const part_change[3][2] = {
+        {"", "re-encoded as quoted-printable"},
+        {"base64 ", "re-wrapped to 76-character lines"},
+        {"quoted-printable ", "given soft line breaks"}};
+    const size_t n_parts[3] = {parts.text, parts.base64, parts.qp};
+    for (int k = 0; k < 3; k++)
+        if (n_parts[k])
+            note(&changes, "%zu %spart%s %s (lines over 998 octets)",
+                 n_parts[k], part_change[k][0], n_parts[k] == 1 ? "" : "s",
+                 part_change[k][1]);
+    if (parts.folds)
+        note(&changes,
+             "header line over 998 octets folded in an attached message "
+             "(%zu)",
+             parts.folds);
+    /* The body recoded whole (a leaf) or in parts. */
+    int new_body =
+        kind == BODY_BASE64 || kind == BODY_QP || recoded_total(&parts) > 0;
     add_identity(&fs, msg, len, internal_date, &changes);
     size_t folds = 0;
     for (size_t i = 0; i < fs.n; i++)
@@ -867,9 +1026,9 @@ int mp_repair_message(const char *msg, size_t len, int64_t internal_date,
         }
         if (sep)
             put(&m, "\n", 1);
-        if (parts)
-            put(&m, recoded.p, recoded.n);
-        else if (recode)
+        if (new_body)
+            put(&m, rebody.p, rebody.n);
+        else if (kind == BODY_TEXT)
             qp_encode(&m, body, body_n);
         else
             put(&m, body, body_n);
@@ -886,7 +1045,7 @@ int mp_repair_message(const char *msg, size_t len, int64_t internal_date,
         result = -1;
     }
     free(changes.p);
-    free(recoded.p);
+    free(rebody.p);
     free_fields(&fs);
     free(lf);
     return result;

@@ -32,17 +32,32 @@
  *   4. a header line still longer than 998 octets folded before its last
  *      blank within the limit (where it has none, a line break and a space
  *      are put at octet 997);
- *   5. a body line longer than 998 octets: a text body (no Content-Type,
- *      or text/...; in a multipart/digest no Content-Type is
- *      message/rfc822) whose Content-Transfer-Encoding is absent, 7bit,
- *      8bit or binary is re-encoded as quoted-printable (RFC 2045 6.7,
- *      lines of at most 76 octets) and its Content-Transfer-Encoding set
- *      to quoted-printable: the message's own body (MIME-Version: 1.0
- *      added if missing), or each such part of a multipart, followed into
- *      nested multiparts (MP_VALIDATE_DEPTH deep; preamble, delimiter
- *      lines, epilogue and the other parts stay byte for byte). Long lines
- *      in a base64 or quoted-printable body, or inside an attached
- *      message/rfc822, are left;
+ *   5. a body with a line longer than 998 octets, by its entity's first
+ *      Content-Type and Content-Transfer-Encoding: the message's own body,
+ *      or each such part of a multipart, followed into nested multiparts
+ *      and attached messages (MP_VALIDATE_DEPTH deep; preamble, delimiter
+ *      lines, epilogue and the other parts stay byte for byte):
+ *      - a text body (no Content-Type, or text/...; in a multipart/digest
+ *        no Content-Type is message/rfc822) whose encoding is absent,
+ *        7bit, 8bit or binary is re-encoded as quoted-printable (RFC 2045
+ *        6.7, lines of at most 76 octets) and its Content-Transfer-Encoding
+ *        set to quoted-printable (the message's own body: MIME-Version: 1.0
+ *        added if missing);
+ *      - a base64 body is re-wrapped: its characters but blanks and line
+ *        breaks (which decoders skip, RFC 2045 6.8), in order, 76 to a
+ *        line, a line break at the end if it had one; the decoded bytes
+ *        are the same;
+ *      - a quoted-printable body has each line over 998 octets cut by soft
+ *        line breaks ("=" at the end, RFC 2045 6.7 (5)) into lines of at
+ *        most 76 octets, greedily, never between an "=" and the two octets
+ *        after it; its other lines stay, the decoded bytes are the same;
+ *      - an attached message (message/rfc822 or message/global with an
+ *        encoding as for text; a multipart/digest's part without a
+ *        Content-Type) has its header lines over 998 octets folded as by
+ *        rule 4 (its other header lines as they are) and its body repaired
+ *        by this rule;
+ *      other bodies (an application/... part in 8bit or binary, another
+ *      encoding) and delimiter lines are left;
  *   6. a Date field added at the end of the header when there is none (or
  *      an empty one, which is dropped): the internal date, in RFC 5322
  *      form, UTC ("Mon, 07 Dec 2026 12:30:56 +0000"), by
@@ -78,7 +93,7 @@ typedef struct mp_repair {
     char *data; /* the repaired message, LF line breaks (malloc'd) */
     size_t len;
     /* What was changed, e.g. "NUL removed (2), Date added". */
-    char changes[600];
+    char changes[1024];
 } mp_repair;
 
 /* Repair MSG (LEN bytes, as the source holds it), whose internal date is

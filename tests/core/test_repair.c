@@ -385,6 +385,302 @@ static void long_lines_in_parts_are_re_encoded(void **state)
     g_free(in);
 }
 
+/* S cut into lines of WIDTH octets, each ended by LF (g_free). */
+static char *lines_of(const char *s, size_t width)
+{
+    GString *out = g_string_new(NULL);
+    for (size_t n = strlen(s), at = 0; at < n; at += width) {
+        g_string_append_len(out, s + at,
+                            (gssize)(n - at < width ? n - at : width));
+        g_string_append_c(out, '\n');
+    }
+    return g_string_free(out, FALSE);
+}
+
+/* LEN bytes of every value, from SEED (g_free). */
+static guchar *binary(size_t len, unsigned seed)
+{
+    guchar *b = g_malloc(len);
+    for (size_t i = 0; i < len; i++)
+        b[i] = (guchar)((i * 37 + seed) * 2654435761u >> 13);
+    return b;
+}
+
+/* The message S (LEN bytes) parsed by GMime (unref). */
+static GMimeMessage *parsed(const char *s, size_t len)
+{
+    GMimeStream *st = g_mime_stream_mem_new_with_buffer(s, len);
+    GMimeParser *p = g_mime_parser_new_with_stream(st);
+    GMimeMessage *m = g_mime_parser_construct_message(p, NULL);
+    g_object_unref(p);
+    g_object_unref(st);
+    assert_non_null(m);
+    return m;
+}
+
+/* The decoded content of PART (a leaf) as bytes (g_byte_array_unref). */
+static GByteArray *decoded_bytes(GMimeObject *part)
+{
+    GMimeDataWrapper *dw = g_mime_part_get_content(GMIME_PART(part));
+    GMimeStream *dec = g_mime_stream_mem_new();
+    g_mime_data_wrapper_write_to_stream(dw, dec);
+    GByteArray *held = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(dec));
+    GByteArray *bytes = g_byte_array_sized_new(held->len);
+    g_byte_array_append(bytes, held->data, held->len);
+    g_object_unref(dec); /* frees HELD */
+    return bytes;
+}
+
+static void long_base64_lines_are_re_wrapped(void **state)
+{
+    (void)state;
+    /* 1,500 bytes as one base64 line of 2,000 characters, after a short
+     * line: the same characters come out 76 to a line. */
+    guchar *data = binary(1500, 7);
+    char *b64 = g_base64_encode(data, 1500);
+    static const char head[] = HEAD "MIME-Version: 1.0\n"
+                                    "Content-Type: application/octet-stream\n"
+                                    "Content-Transfer-Encoding: base64\n\n";
+    char *in = g_strdup_printf("%sQUJD\n%s\n", head, b64);
+    char *all = g_strdup_printf("QUJD%s", b64);
+    char *wrapped = lines_of(all, 76);
+    char *want = g_strdup_printf("%s%s", head, wrapped);
+    expect(in, strlen(in), WHEN, want,
+           "base64 body re-wrapped to 76-character lines (lines over 998 "
+           "octets)");
+    /* Decoded, by glib and by GMime: "ABC" and the bytes. */
+    mp_repair r = repaired(in, strlen(in), WHEN);
+    gsize got = 0;
+    guchar *back = g_base64_decode(strstr(r.data, "\n\n") + 2, &got);
+    assert_int_equal(got, 1503);
+    assert_memory_equal(back, "ABC", 3);
+    assert_memory_equal(back + 3, data, 1500);
+    GMimeMessage *m = parsed(r.data, r.len);
+    GByteArray *bytes = decoded_bytes(g_mime_message_get_mime_part(m));
+    assert_int_equal(bytes->len, 1503);
+    assert_memory_equal(bytes->data + 3, data, 1500);
+    g_byte_array_unref(bytes);
+    g_object_unref(m);
+    mp_repair_free(&r);
+    g_free(back);
+    g_free(want);
+    g_free(wrapped);
+    g_free(all);
+    g_free(in);
+    g_free(b64);
+    g_free(data);
+}
+
+static void long_quoted_printable_lines_get_soft_breaks(void **state)
+{
+    (void)state;
+    /* A line of 134 x "ab=C3=A9 " (1,206 octets) between two short ones:
+     * cut into lines of at most 76 octets, soft break included, never
+     * inside an escape; the short lines and a soft break of its own
+     * stay. */
+    GString *line = g_string_new(NULL);
+    for (int i = 0; i < 134; i++)
+        g_string_append(line, "ab=C3=A9 ");
+    g_string_append(line, "end");
+    static const char head[] = HEAD "MIME-Version: 1.0\n"
+                                    "Content-Type: text/plain; charset=utf-8\n"
+                                    "Content-Transfer-Encoding: "
+                                    "quoted-printable\n\n";
+    char *in =
+        g_strdup_printf("%sshort=20line=\nx\n%s\nlast\n", head, line->str);
+    mp_repair r = repaired(in, strlen(in), WHEN);
+    assert_string_equal(r.changes, "quoted-printable body given soft line "
+                                   "breaks (lines over 998 octets)");
+    /* The first three lines cut from the long one, exactly: 8 x 9 octets
+     * and "ab" (=C3 would make 77); then what fits in 75. */
+    GString *p8 = g_string_new(NULL);
+    for (int i = 0; i < 8; i++)
+        g_string_append(p8, "ab=C3=A9 ");
+    char *p7 = g_strndup(p8->str, 7 * 9);
+    char *first = g_strdup_printf("%sshort=20line=\nx\n%sab=\n"
+                                  "=C3=A9 %sab=C3=\n=A9 %sab=C3=A9=\n",
+                                  head, p8->str, p7, p7);
+    assert_memory_equal(r.data, first, strlen(first));
+    /* Only the long line changed: cut into lines of at most 76 octets,
+     * each but the last ending in a soft break; those taken out, the
+     * line exactly. */
+    const char *body = strstr(r.data, "\n\n") + 2;
+    static const char before[] = "short=20line=\nx\n", after[] = "\nlast\n";
+    assert_memory_equal(body, before, sizeof before - 1);
+    assert_string_equal(r.data + r.len - (sizeof after - 1), after);
+    char *middle = g_strndup(body + sizeof before - 1,
+                             (size_t)(r.data + r.len - (sizeof after - 1) -
+                                      (body + sizeof before - 1)));
+    char **pieces = g_strsplit(middle, "\n", -1);
+    GString *joined = g_string_new(NULL);
+    int n_pieces = 0;
+    for (char **piece = pieces; *piece; piece++, n_pieces++) {
+        size_t len = strlen(*piece);
+        assert_true(len <= 76);
+        if (piece[1]) {
+            assert_true(len >= 73); /* greedy: an escape is 3 octets */
+            assert_int_equal((*piece)[len - 1], '=');
+            len--;
+        }
+        g_string_append_len(joined, *piece, (gssize)len);
+    }
+    assert_int_equal(n_pieces, 17);
+    assert_string_equal(joined->str, line->str);
+    /* GMime decodes it as it decodes the input. */
+    GMimeMessage *m = parsed(r.data, r.len), *o = parsed(in, strlen(in));
+    GByteArray *got = decoded_bytes(g_mime_message_get_mime_part(m));
+    GByteArray *was = decoded_bytes(g_mime_message_get_mime_part(o));
+    assert_int_equal(got->len, was->len);
+    assert_memory_equal(got->data, was->data, was->len);
+    assert_memory_equal(was->data, "short linex\n", 12);
+    g_byte_array_unref(got);
+    g_byte_array_unref(was);
+    g_object_unref(m);
+    g_object_unref(o);
+    mp_repair_free(&r);
+    g_strfreev(pieces);
+    g_free(middle);
+    g_string_free(joined, TRUE);
+    g_free(first);
+    g_free(p7);
+    g_string_free(p8, TRUE);
+    g_free(in);
+    g_string_free(line, TRUE);
+}
+
+static void parts_and_attached_messages_are_repaired_in_turn(void **state)
+{
+    (void)state;
+    /* A multipart/mixed with a base64 part, a quoted-printable part and an
+     * attached message whose Subject and text body have lines over 998
+     * octets: each repaired by its rule, the rest byte for byte. */
+    guchar *data = binary(900, 3);
+    char *b64 = g_base64_encode(data, 900);
+    char *xs = g_strnfill(1000, 'x'), *letters = g_malloc(1101);
+    for (int i = 0; i < 1100; i++)
+        letters[i] = (char)('a' + i % 26);
+    letters[1100] = '\0';
+    GString *subject = g_string_new("Subject:");
+    for (int i = 0; i < 220; i++)
+        g_string_append(subject, " word");
+    const char *part_head =
+        "Content-Type: message/rfc822\n\nFrom: inner@example.org\n";
+    char *in = g_strdup_printf(
+        HEAD "MIME-Version: 1.0\n"
+             "Content-Type: multipart/mixed; boundary=\"b1\"\n\n"
+             "--b1\nContent-Type: application/pdf\n"
+             "Content-Transfer-Encoding: base64\n\n%s\n"
+             "--b1\nContent-Type: text/html\n"
+             "Content-Transfer-Encoding: quoted-printable\n\n%s\n"
+             "--b1\n%s%s\nContent-Type: text/plain\n\n%s\n"
+             "--b1--\n",
+        b64, xs, part_head, subject->str, letters);
+    mp_repair r = repaired(in, strlen(in), WHEN);
+    assert_string_equal(
+        r.changes,
+        "1 part re-encoded as quoted-printable (lines over 998 octets), 1 "
+        "base64 part re-wrapped to 76-character lines (lines over 998 "
+        "octets), 1 quoted-printable part given soft line breaks (lines over "
+        "998 octets), header line over 998 octets folded in an attached "
+        "message (1)");
+    /* The bytes: base64 76 to a line; the x's 75 and "=" to a line; the
+     * Subject folded at its last blank within 998 octets; the letters
+     * quoted-printable, 75 and "=" to a line. */
+    char *wrapped = lines_of(b64, 76);
+    GString *qp = g_string_new(NULL);
+    for (int i = 0; i < 13; i++)
+        g_string_append(qp, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                            "xxxxxxxxxxxxxxxxxxxxxxxxx=\n");
+    g_string_append_len(qp, xs, 1000 - 13 * 75);
+    GString *text = g_string_new(NULL);
+    for (int at = 0; at < 1100; at += 75) {
+        g_string_append_len(text, letters + at,
+                            at + 75 < 1100 ? 75 : 1100 - at);
+        g_string_append(text, at + 75 < 1100 ? "=\n" : "");
+    }
+    char *want = g_strdup_printf(
+        HEAD "MIME-Version: 1.0\n"
+             "Content-Type: multipart/mixed; boundary=\"b1\"\n\n"
+             "--b1\nContent-Type: application/pdf\n"
+             "Content-Transfer-Encoding: base64\n\n%s"
+             "--b1\nContent-Type: text/html\n"
+             "Content-Transfer-Encoding: quoted-printable\n\n%s\n"
+             "--b1\n%s%.998s\n%s\nContent-Type: text/plain\n"
+             "Content-Transfer-Encoding: quoted-printable\n\n%s\n"
+             "--b1--\n",
+        wrapped, qp->str, part_head, subject->str, subject->str + 998,
+        text->str);
+    if (strcmp(r.data, want) != 0)
+        fail_msg("repaired:\n[%s]\nwanted:\n[%s]", r.data, want);
+    /* Decoded by GMime: the repaired parts give what the original's give. */
+    GMimeMessage *m = parsed(r.data, r.len), *o = parsed(in, strlen(in));
+    GMimeMultipart *mm = GMIME_MULTIPART(g_mime_message_get_mime_part(m));
+    GMimeMultipart *om = GMIME_MULTIPART(g_mime_message_get_mime_part(o));
+    assert_int_equal(g_mime_multipart_get_count(mm), 3);
+    for (int i = 0; i < 2; i++) {
+        GByteArray *got = decoded_bytes(g_mime_multipart_get_part(mm, i));
+        GByteArray *was = decoded_bytes(g_mime_multipart_get_part(om, i));
+        assert_int_equal(got->len, was->len);
+        assert_memory_equal(got->data, was->data, was->len);
+        if (i == 0) {
+            assert_int_equal(got->len, 900);
+            assert_memory_equal(got->data, data, 900);
+        }
+        g_byte_array_unref(got);
+        g_byte_array_unref(was);
+    }
+    GMimeMessage *inner = g_mime_message_part_get_message(
+        GMIME_MESSAGE_PART(g_mime_multipart_get_part(mm, 2)));
+    assert_string_equal(g_mime_message_get_subject(inner), subject->str + 9);
+    GByteArray *got = decoded_bytes(g_mime_message_get_mime_part(inner));
+    assert_int_equal(got->len, 1100);
+    assert_memory_equal(got->data, letters, 1100);
+    g_byte_array_unref(got);
+    g_object_unref(m);
+    g_object_unref(o);
+    mp_repair_free(&r);
+    g_free(want);
+    g_string_free(text, TRUE);
+    g_string_free(qp, TRUE);
+    g_free(wrapped);
+    g_free(in);
+    g_string_free(subject, TRUE);
+    g_free(letters);
+    g_free(xs);
+    g_free(b64);
+    g_free(data);
+}
+
+/* Attached messages are followed MP_VALIDATE_DEPTH deep, no deeper. */
+static void attached_messages_are_followed_to_a_depth(void **state)
+{
+    (void)state;
+    char *line = g_strnfill(1200, 'q');
+    for (int levels = MP_VALIDATE_DEPTH - 1; levels <= MP_VALIDATE_DEPTH;
+         levels++) {
+        GString *in = g_string_new(HEAD);
+        for (int i = 0; i < levels; i++)
+            g_string_append(in, "Content-Type: message/rfc822\n\n");
+        g_string_append_printf(in, "Subject: deep\n\n%s\n", line);
+        mp_repair r;
+        int got = mp_repair_message(in->str, in->len, WHEN, &r);
+        if (levels < MP_VALIDATE_DEPTH) {
+            assert_int_equal(got, 1);
+            assert_string_equal(r.changes,
+                                "1 part re-encoded as quoted-printable "
+                                "(lines over 998 octets)");
+            assert_non_null(strstr(r.data, "Subject: deep\n"
+                                           "Content-Transfer-Encoding: "
+                                           "quoted-printable\n\n"));
+        } else {
+            assert_int_equal(got, 0); /* too deep: left as it is */
+        }
+        mp_repair_free(&r);
+        g_string_free(in, TRUE);
+    }
+    g_free(line);
+}
+
 static void everything_at_once(void **state)
 {
     (void)state;
@@ -410,8 +706,8 @@ static void everything_at_once(void **state)
 
 /* The corpora's messages: each repaired twice (and from its CRLF form) to
  * the same bytes, and a repaired one left with none of the findings the
- * repair mends but those it leaves by rule (long lines in base64 bodies or
- * attached messages; open multiparts). */
+ * repair mends but those it leaves by rule (long lines in binary bodies and
+ * delimiter lines; open multiparts). */
 typedef struct tally {
     size_t files, repaired, long_left;
 } tally;
@@ -474,7 +770,7 @@ static void corpus_messages_repair_deterministically(void **state)
     free(eml);
     assert_true(t.files > 500);
     printf("# %zu corpus messages: %zu repaired, %zu of them with long lines "
-           "left (base64, attached messages)\n",
+           "left (delimiter lines, binary parts)\n",
            t.files, t.repaired, t.long_left);
     assert_true(t.repaired > 0);
 }
@@ -493,6 +789,10 @@ int main(void)
         cmocka_unit_test(a_missing_date_and_message_id_are_added),
         cmocka_unit_test(long_lines_are_re_encoded_or_folded),
         cmocka_unit_test(long_lines_in_parts_are_re_encoded),
+        cmocka_unit_test(long_base64_lines_are_re_wrapped),
+        cmocka_unit_test(long_quoted_printable_lines_get_soft_breaks),
+        cmocka_unit_test(parts_and_attached_messages_are_repaired_in_turn),
+        cmocka_unit_test(attached_messages_are_followed_to_a_depth),
         cmocka_unit_test(everything_at_once),
         cmocka_unit_test(corpus_messages_repair_deterministically),
     };
