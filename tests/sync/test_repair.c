@@ -14,6 +14,7 @@
  * under it without them. */
 #include "dovecot.h"
 #include "maildir_walk.h"
+#include "repair.h"
 #include "sync_check.h"
 #include "testutil.h"
 
@@ -400,6 +401,123 @@ static void copy_repair_into_a_maildir(void **state)
     free(dst);
 }
 
+/* A message over MP_REPAIR_MAX (64 MiB), here 65 MiB of 75-octet lines
+ * with HOLE a NUL (a finding) or not, LF line ends. */
+static char *huge_message(const char *id, int hole, size_t *len)
+{
+    char *head = mp_strf("From: a@example.org\n"
+                         "Date: Mon, 4 Mar 2024 09:00:00 +0000\n"
+                         "Message-ID: <%s@example.org>\n\n",
+                         id);
+    size_t h = strlen(head), n = h + 65u * 1024 * 1024;
+    char *m = malloc(n);
+    assert_non_null(m);
+    memcpy(m, head, h);
+    for (size_t i = h; i < n; i++)
+        m[i] = (i - h) % 76 == 75 ? '\n' : 'a' + (char)((i - h) % 76 % 26);
+    m[n - 1] = '\n';
+    if (hole)
+        m[h + 40u * 1024 * 1024 + 3] = '\0';
+    free(head);
+    *len = n;
+    return m;
+}
+
+static int big_setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    f->dir = mp_tmpdir("repair-big");
+    f->src = mp_strf("%s/src", f->dir);
+    f->src_url = mp_strf("maildir:%s", f->src);
+    f->report = mp_strf("%s/report.json", f->dir);
+    setenv("XDG_STATE_HOME", f->dir, 1);
+    mp_sh("mkdir -p '%s/cur' '%s/new' '%s/tmp'", f->src, f->src, f->src);
+    *state = f;
+    return 0;
+}
+
+static int big_teardown(void **state)
+{
+    fixture *f = *state;
+    mp_rm_rf(f->dir);
+    free(f->dir);
+    free(f->src);
+    free(f->src_url);
+    free(f->report);
+    free(f);
+    return 0;
+}
+
+/* How many files of Maildir DIR hold exactly TEXT (LEN bytes). */
+static int maildir_holds(const char *dir, const char *text, size_t len)
+{
+    walked_dir w = walk_maildir(dir);
+    int found = 0;
+    for (size_t i = 0; i < w.n; i++) {
+        size_t got;
+        char *data = mp_read_file(w.v[i].path, &got);
+        found += got == len && memcmp(data, text, len) == 0;
+        free(data);
+    }
+    walked_free(&w);
+    return found;
+}
+
+static void a_message_over_64_mib_is_sent_as_it_is(void **state)
+{
+    fixture *f = *state;
+    /* One with a NUL (a finding --repair would mend), one without, and the
+     * small NUL message, which is repaired as ever. */
+    size_t holed_len, plain_len;
+    char *holed = huge_message("huge", 1, &holed_len);
+    char *plain = huge_message("plain-huge", 0, &plain_len);
+    assert_true(holed_len > MP_REPAIR_MAX);
+    put(f->src, "1709542810.huge.host:2,S", holed, holed_len, 1709542810);
+    put(f->src, "1709542811.plain.host:2,S", plain, plain_len, 1709542811);
+    put(f->src, "1709542801.nul.host:2,S", nul_in, sizeof nul_in - 1,
+        1709542801);
+    char *dst = mp_strf("%s/dst", f->dir);
+    char *dst_url = mp_strf("maildir:%s", dst);
+    mp_run_result r = mp_run("copy", f->src_url, dst_url, "--repair",
+                             "--report", f->report, NULL);
+    if (r.exit_code != 0)
+        mp_fail_showing(r.err, "copy --repair exit %d", r.exit_code);
+    /* Warned about once: the one with a finding. */
+    static const char warning[] =
+        "mailport: warning: message <huge@example.org> in folder INBOX is "
+        "larger than 64 MiB, too big to repair: sent as it is\n";
+    assert_contains(r.err, warning);
+    assert_null(strstr(strstr(r.err, warning) + sizeof warning - 1,
+                       "too big to repair"));
+    assert_null(strstr(r.err, "plain-huge"));
+    assert_contains(r.err, "repaired 1 (of those copied; see the report)");
+    mp_run_free(&r);
+    char *rep = mp_read_file(f->report, NULL);
+    sync_assert_counts(rep, 3, 0, 0, 0);
+    assert_int_equal((int)mp_json_number(rep, "repaired"), 1);
+    assert_contains(rep, "\"message\": \"<nul@example.org>\", \"changes\": "
+                         "\"NUL removed (1)\"");
+    assert_null(strstr(rep, "huge@example.org"));
+    free(rep);
+    /* Both stored byte for byte, the NUL kept; the small one repaired. */
+    assert_int_equal(maildir_holds(dst, holed, holed_len), 1);
+    assert_int_equal(maildir_holds(dst, plain, plain_len), 1);
+    assert_int_equal(maildir_holds(dst, nul_out, sizeof nul_out - 1), 1);
+    /* verify --repair: the big ones the same as their sources, exit 0. */
+    r = mp_run("verify", f->src_url, dst_url, "--repair", NULL);
+    if (r.exit_code != 0)
+        mp_fail_showing(r.err, "verify --repair exit %d:\n%s", r.exit_code,
+                        r.out);
+    assert_null(strstr(r.out, "huge"));
+    assert_contains(r.out, "repaired     INBOX  <nul@example.org>  NUL "
+                           "removed (1)\n");
+    mp_run_free(&r);
+    free(dst_url);
+    free(dst);
+    free(plain);
+    free(holed);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -409,6 +527,8 @@ int main(void)
             a_refused_message_is_stored_by_copy_repair, setup, teardown),
         cmocka_unit_test_setup_teardown(copy_repair_into_a_maildir, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_message_over_64_mib_is_sent_as_it_is,
+                                        big_setup, big_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
