@@ -104,9 +104,10 @@ int mp_oauth2_from_params(mp_oauth2_req *req,
     req->secret_cmd = param(ctx, "oauth2_client_secret_cmd");
     req->refresh_file = param(ctx, "oauth2_refresh_token_file");
     req->scope = param(ctx, "oauth2_scope");
+    req->cafile = param(ctx, "oauth2_token_cafile");
     if (!preset && !req->token_url && !req->client_id && !req->secret_file &&
         !req->secret_env && !req->secret_cmd && !req->refresh_file &&
-        !req->scope)
+        !req->scope && !req->cafile)
         return 0;
     if (preset && req->token_url)
         return fail(err, err_size,
@@ -142,14 +143,20 @@ int mp_oauth2_from_params(mp_oauth2_req *req,
                     "the OAuth2 refresh needs oauth2_refresh_token_file=FILE "
                     "(the file holding the refresh token; mailport writes a "
                     "rotated one back to it)");
+    if (req->cafile && access(req->cafile, R_OK) != 0)
+        return fail(err, err_size,
+                    "oauth2_token_cafile=%s: cannot read it (%s): name the "
+                    "PEM file of the CA that vouches for the token endpoint",
+                    req->cafile, strerror(errno));
     return 1;
 }
 
 static char *key_of(const mp_oauth2_req *r)
 {
     char *k = NULL;
-    if (asprintf(&k, "%s\n%s\n%s\n%s", r->token_url, r->client_id,
-                 r->refresh_file, r->scope ? r->scope : "") < 0)
+    if (asprintf(&k, "%s\n%s\n%s\n%s\n%s", r->token_url, r->client_id,
+                 r->refresh_file, r->scope ? r->scope : "",
+                 r->cafile ? r->cafile : "") < 0)
         return NULL;
     return k;
 }
@@ -359,6 +366,15 @@ static mp_status refresh(entry *e, const mp_oauth2_req *r, char *err,
         curl_slist_append(NULL, "Accept: application/json");
     curl_easy_setopt(h, CURLOPT_URL, r->token_url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* The refresh token and client secret travel in the request: the
+     * endpoint's certificate is always verified (libcurl's default, said
+     * here so that no one turns it off), against oauth2_token_cafile=
+     * when given, else the system's CAs. insecure=1 is the IMAP
+     * server's, never the token endpoint's. */
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (r->cafile)
+        curl_easy_setopt(h, CURLOPT_CAINFO, r->cafile);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 90L);
@@ -372,6 +388,19 @@ static mp_status refresh(entry *e, const mp_oauth2_req *r, char *err,
     curl_slist_free_all(hdrs);
     long code = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    if (rc == CURLE_PEER_FAILED_VERIFICATION ||
+        rc == CURLE_SSL_CACERT_BADFILE) {
+        *kind = MP_ERR_CONNECT;
+        snprintf(err, err_size,
+                 "the TLS certificate of the OAuth2 token endpoint %s could "
+                 "not be verified: %s (%s)",
+                 r->token_url, curl_err[0] ? curl_err : curl_easy_strerror(rc),
+                 r->cafile ? "check that oauth2_token_cafile= names the CA "
+                             "that issued it"
+                           : "it is checked against the system's CAs; check "
+                             "oauth2_token_url=");
+        goto out;
+    }
     if (rc != CURLE_OK) {
         *kind = MP_ERR_CONNECT;
         snprintf(err, err_size,

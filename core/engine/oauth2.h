@@ -21,6 +21,9 @@ typedef struct mp_oauth2_req {
     const char *secret_cmd;   /* oauth2_client_secret_cmd= */
     const char *refresh_file; /* oauth2_refresh_token_file= */
     const char *scope;        /* oauth2_scope=, or the preset's; optional */
+    const char *cafile;       /* oauth2_token_cafile=: the CA (PEM) that
+                                 vouches for the endpoint; else the
+                                 system's */
 } mp_oauth2_req;
 
 /* Which token a login used: handed back to mp_oauth2_refused. */
@@ -33,9 +36,11 @@ typedef struct mp_oauth2_ticket {
 /* Fill REQ from a parameter lookup PARAM(CTX, NAME) (NULL when absent):
  * oauth2=google|microsoft, oauth2_token_url, oauth2_client_id,
  * oauth2_client_secret_file/_env/_cmd, oauth2_refresh_token_file,
- * oauth2_scope. Returns 0 when no oauth2 parameter is given, 1 when the
- * flow is asked for and complete, -1 with ERR (a usage error) when a
- * parameter is missing or wrong. */
+ * oauth2_scope, oauth2_token_cafile. Returns 0 when no oauth2 parameter is
+ * given, 1 when the flow is asked for and complete, -1 with ERR (a usage error)
+ * when a parameter is missing or wrong. (oauth2_token_cafile is not among
+ * the imap plugin's URL parameters yet, plugins/imap/imap_plugin.c, so a
+ * URL cannot give it.) */
 int mp_oauth2_from_params(mp_oauth2_req *req,
                           const char *(*param)(void *ctx, const char *name),
                           void *ctx, char *err, size_t err_size);

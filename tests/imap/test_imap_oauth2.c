@@ -10,11 +10,16 @@
  * - OAUTHBEARER on a server that offers it and not XOAUTH2;
  * - a refused refresh token (invalid_grant, exit 3) and a missing
  *   parameter (exit 2, nothing asked of anyone);
- * - no token or secret in stdout, stderr, the report or the state. */
+ * - no token or secret in stdout, stderr, the report or the state;
+ * - the token endpoint over https: a certificate not trusted (exit 3, the
+ *   endpoint and the TLS failure named), and trusted through
+ *   oauth2_token_cafile=. */
 #include "testutil.h"
 
 #include "dovecot.h"
+#include "oauth2.h"
 #include "oauth2_server.h"
+#include "secret.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -54,10 +59,14 @@ typedef struct env {
 /* The running test's server, whose log a failure shows. */
 static mp_dovecot *current;
 
-static env start(double lifetime, int expires_in, int rotate, int bearer_only)
+/* The token server (its token endpoint over https when TLS), and Dovecot
+ * asking it (introspection over plain http). */
+static env start_with(double lifetime, int expires_in, int rotate,
+                      int bearer_only, int tls)
 {
     env e;
-    mp_oauth2_server_opts so = {.user = USER,
+    mp_oauth2_server_opts so = {.tls = tls,
+                                .user = USER,
                                 .client_id = CLIENT_ID,
                                 .client_secret = CLIENT_SECRET,
                                 .refresh_token = FIRST_REFRESH,
@@ -81,6 +90,11 @@ static env start(double lifetime, int expires_in, int rotate, int bearer_only)
     mp_write_file(e.secret_file, CLIENT_SECRET, strlen(CLIENT_SECRET));
     chmod(e.secret_file, 0600);
     return e;
+}
+
+static env start(double lifetime, int expires_in, int rotate, int bearer_only)
+{
+    return start_with(lifetime, expires_in, rotate, bearer_only, 0);
 }
 
 static void stop(env *e)
@@ -478,6 +492,128 @@ static void test_usage_errors(void **state)
     free(src_url);
 }
 
+/* The token endpoint over https with a certificate no CA of the system
+ * vouches for, and no oauth2_token_cafile=: the client refuses it in the
+ * TLS handshake, before any secret is sent. The error names the endpoint
+ * and the verification failure and says what to give; exit 3, as for
+ * every token endpoint failure; nothing copied; no secret shown. */
+static void test_https_endpoint_untrusted(void **state)
+{
+    (void)state;
+    env e = start_with(30, 0, 0, 0, 1);
+    char *src = make_maildir("untrusted", 2);
+    char *src_url = mp_strf("maildir:%s", src);
+    char *dst = oauth_url(&e, 0, NULL);
+    char *token_url = mp_oauth2_server_token_url(e.auth);
+    assert_true(strncmp(token_url, "https://127.0.0.1:", 18) == 0);
+    char *report = mp_strf("%s/untrusted.json", work);
+    mp_run_result r = mp_run("copy", src_url, dst, "--no-state", "--report",
+                             report, "-v", (char *)NULL);
+    expect_exit(&r, 3);
+    char *want = mp_strf("the TLS certificate of the OAuth2 token endpoint %s "
+                         "could not be verified: ",
+                         token_url);
+    assert_contains(r.err, want);
+    assert_contains(r.err, "certificate");
+    assert_contains(r.err, "(it is checked against the system's CAs; check "
+                           "oauth2_token_url=)");
+    assert_no_secret_in_run(&e, &r);
+    mp_run_free(&r);
+    assert_no_secret_in_file(&e, report);
+    /* The handshake began and failed: no request, no token, no APPEND. */
+    int failed = 0;
+    assert_true(mp_oauth2_server_handshakes(e.auth, &failed) >= 1);
+    assert_true(failed >= 1);
+    assert_int_equal(mp_oauth2_server_refreshes(e.auth), 0);
+    assert_int_equal(mp_dovecot_count_commands(e.dv, USER, "APPEND"), 0);
+    stop(&e);
+    free(report);
+    free(want);
+    free(token_url);
+    free(dst);
+    free(src_url);
+    free(src);
+}
+
+/* The token client itself (core/engine/oauth2.c, in this process) over
+ * https: with oauth2_token_cafile= naming the server's CA the refresh
+ * succeeds through TLS (the server refuses token requests over plain
+ * http); a CA that did not issue the certificate is refused with the
+ * parameter named; an unreadable CA file is a usage error. */
+static void test_https_endpoint_with_its_ca(void **state)
+{
+    (void)state;
+    env e = start_with(30, 0, 0, 0, 1);
+    char *token_url = mp_oauth2_server_token_url(e.auth);
+    char *ca = mp_oauth2_server_ca_file(e.auth);
+    const char *pairs[] = {"oauth2_token_url",
+                           token_url,
+                           "oauth2_client_id",
+                           CLIENT_ID,
+                           "oauth2_client_secret_file",
+                           e.secret_file,
+                           "oauth2_refresh_token_file",
+                           e.refresh_file,
+                           "oauth2_token_cafile",
+                           ca,
+                           NULL};
+    mp_oauth2_pairs k = {pairs};
+    mp_oauth2_req req;
+    char err[512] = "";
+    assert_int_equal(mp_oauth2_from_params(&req, mp_oauth2_pairs_lookup, &k,
+                                           err, sizeof err),
+                     1);
+    assert_string_equal(req.cafile, ca);
+    char *token = NULL;
+    mp_oauth2_ticket ticket;
+    mp_error_kind kind = MP_ERR_NONE;
+    mp_status st =
+        mp_oauth2_access_token(&req, &token, &ticket, err, sizeof err, &kind);
+    if (st != MP_OK)
+        fail_msg("refresh over https failed: %s", err);
+    assert_true(strncmp(token, "at-", 3) == 0);
+    assert_int_equal(mp_oauth2_server_refreshes(e.auth), 1);
+    int failed = -1;
+    assert_int_equal(mp_oauth2_server_handshakes(e.auth, &failed), 1);
+    assert_int_equal(failed, 0);
+    mp_secret_free(token);
+
+    /* Another CA (Dovecot's own certificate): refused, and said so. */
+    char *other = mp_strf("%s/cert.pem", mp_dovecot_dir(e.dv));
+    pairs[9] = other;
+    assert_int_equal(mp_oauth2_from_params(&req, mp_oauth2_pairs_lookup, &k,
+                                           err, sizeof err),
+                     1);
+    st = mp_oauth2_access_token(&req, &token, &ticket, err, sizeof err, &kind);
+    assert_int_equal(st, MP_FATAL);
+    assert_int_equal(kind, MP_ERR_CONNECT);
+    char *want = mp_strf("the TLS certificate of the OAuth2 token endpoint %s "
+                         "could not be verified: ",
+                         token_url);
+    assert_contains(err, want);
+    assert_contains(err, "(check that oauth2_token_cafile= names the CA that "
+                         "issued it)");
+    assert_null(strstr(err, FIRST_REFRESH));
+    assert_null(strstr(err, CLIENT_SECRET));
+    assert_int_equal(mp_oauth2_server_refreshes(e.auth), 1);
+
+    /* A CA file that cannot be read: a usage error before any request. */
+    char *missing = mp_strf("%s/no-such-ca.pem", work);
+    pairs[9] = missing;
+    assert_int_equal(mp_oauth2_from_params(&req, mp_oauth2_pairs_lookup, &k,
+                                           err, sizeof err),
+                     -1);
+    char *usage = mp_strf("oauth2_token_cafile=%s: cannot read it", missing);
+    assert_contains(err, usage);
+    stop(&e);
+    free(usage);
+    free(missing);
+    free(want);
+    free(other);
+    free(ca);
+    free(token_url);
+}
+
 int main(void)
 {
     /* The connections dropped here are a relay's cuts: Dovecot has stored
@@ -490,6 +626,8 @@ int main(void)
         cmocka_unit_test(test_oauthbearer),
         cmocka_unit_test(test_invalid_grant),
         cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_https_endpoint_untrusted),
+        cmocka_unit_test(test_https_endpoint_with_its_ca),
     };
     if (getenv("MP_TEST_FILTER")) /* one test while debugging */
         cmocka_set_test_filter(getenv("MP_TEST_FILTER"));

@@ -5,6 +5,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,7 +36,18 @@ struct mp_oauth2_server {
     int n_access;
     char *issued[2 * MAX_TOKENS];
     int n_issued;
+    /* With opts.tls: the certificate's directory, its context, and the
+     * TLS handshakes begun and failed. */
+    char *tls_dir;
+    SSL_CTX *ctx;
+    int handshakes, handshakes_failed;
 };
+
+/* One client connection, over TLS when SSL is set. */
+typedef struct conn {
+    int fd;
+    SSL *ssl;
+} conn;
 
 static double now_s(void)
 {
@@ -69,10 +83,17 @@ static char *form_field(const char *body, const char *name)
     return NULL;
 }
 
-static void send_all(int fd, const char *text)
+static void send_all(conn *c, const char *text)
 {
     for (size_t off = 0, n = strlen(text); off < n;) {
-        ssize_t w = send(fd, text + off, n - off, MSG_NOSIGNAL);
+        if (c->ssl) {
+            int w = SSL_write(c->ssl, text + off, (int)(n - off));
+            if (w <= 0)
+                return;
+            off += (size_t)w;
+            continue;
+        }
+        ssize_t w = send(c->fd, text + off, n - off, MSG_NOSIGNAL);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
@@ -81,7 +102,7 @@ static void send_all(int fd, const char *text)
     }
 }
 
-static void reply(int fd, int code, const char *json)
+static void reply(conn *fd, int code, const char *json)
 {
     char *r =
         mp_strf("HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
@@ -100,14 +121,18 @@ static char *new_token(mp_oauth2_server *s, const char *kind)
     return t;
 }
 
-static void token_request(mp_oauth2_server *s, int fd, const char *body)
+static void token_request(mp_oauth2_server *s, conn *fd, const char *body)
 {
     char *grant = form_field(body, "grant_type");
     char *rt = form_field(body, "refresh_token");
     char *id = form_field(body, "client_id");
     char *secret = form_field(body, "client_secret");
     pthread_mutex_lock(&s->lock);
-    if (!grant || strcmp(grant, "refresh_token") != 0) {
+    if (s->ctx && !fd->ssl) {
+        reply(fd, 400,
+              "{\"error\":\"invalid_request\",\"error_description\":"
+              "\"this token endpoint speaks https only\"}");
+    } else if (!grant || strcmp(grant, "refresh_token") != 0) {
         reply(fd, 400, "{\"error\":\"unsupported_grant_type\"}");
     } else if (!id || strcmp(id, s->o.client_id) != 0 ||
                (s->o.client_secret &&
@@ -151,7 +176,7 @@ static void token_request(mp_oauth2_server *s, int fd, const char *body)
     free(secret);
 }
 
-static void introspect(mp_oauth2_server *s, int fd, const char *body)
+static void introspect(mp_oauth2_server *s, conn *fd, const char *body)
 {
     char *t = form_field(body, "token");
     pthread_mutex_lock(&s->lock);
@@ -171,18 +196,18 @@ static void introspect(mp_oauth2_server *s, int fd, const char *body)
     free(t);
 }
 
-/* One request per connection: headers, then Content-Length bytes. */
-static void serve(mp_oauth2_server *s, int fd)
+/* One request per connection: headers, then Content-Length bytes. Reads
+ * time out after 5 s (SO_RCVTIMEO). */
+static void serve(mp_oauth2_server *s, conn *fd)
 {
     char buf[16384];
     size_t len = 0;
     char *body = NULL;
     size_t want = 0;
     for (;;) {
-        struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, 5000) <= 0)
-            return;
-        ssize_t n = recv(fd, buf + len, sizeof buf - 1 - len, 0);
+        ssize_t n =
+            fd->ssl ? SSL_read(fd->ssl, buf + len, (int)(sizeof buf - 1 - len))
+                    : recv(fd->fd, buf + len, sizeof buf - 1 - len, 0);
         if (n <= 0)
             return;
         len += (size_t)n;
@@ -221,7 +246,33 @@ static void *run(void *arg)
         int fd = accept(s->listen_fd, NULL, NULL);
         if (fd < 0)
             continue;
-        serve(s, fd);
+        struct timeval tv = {.tv_sec = 5};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        conn c = {fd, NULL};
+        /* A TLS client begins with a handshake record (0x16); plain HTTP
+         * (Dovecot's introspection) with a method name. */
+        unsigned char first = 0;
+        if (s->ctx && recv(fd, &first, 1, MSG_PEEK) == 1 && first == 0x16) {
+            pthread_mutex_lock(&s->lock);
+            s->handshakes++;
+            pthread_mutex_unlock(&s->lock);
+            c.ssl = SSL_new(s->ctx);
+            SSL_set_fd(c.ssl, fd);
+            if (SSL_accept(c.ssl) != 1) {
+                pthread_mutex_lock(&s->lock);
+                s->handshakes_failed++;
+                pthread_mutex_unlock(&s->lock);
+                ERR_clear_error();
+                SSL_free(c.ssl);
+                close(fd);
+                continue;
+            }
+        }
+        serve(s, &c);
+        if (c.ssl) {
+            SSL_shutdown(c.ssl);
+            SSL_free(c.ssl);
+        }
         close(fd);
     }
     return NULL;
@@ -235,6 +286,28 @@ mp_oauth2_server *mp_oauth2_server_start(const mp_oauth2_server_opts *o)
     if (s->n_issued < 2 * MAX_TOKENS)
         s->issued[s->n_issued++] = strdup(o->refresh_token);
     pthread_mutex_init(&s->lock, NULL);
+    if (o->tls) {
+        /* A certificate of its own for 127.0.0.1, self-signed: it is its
+         * own CA (mp_oauth2_server_ca_file). */
+        s->tls_dir = mp_tmpdir("oauth2-tls");
+        if (mp_sh("cd '%s' && openssl req -x509 -newkey ec "
+                  "-pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+                  "-keyout key.pem -out cert.pem -days 2 "
+                  "-subj /CN=127.0.0.1 "
+                  "-addext 'subjectAltName=IP:127.0.0.1,DNS:localhost' "
+                  ">/dev/null 2>&1",
+                  s->tls_dir) != 0)
+            fail_msg("openssl could not make the token server's certificate");
+        char *cert = mp_strf("%s/cert.pem", s->tls_dir);
+        char *key = mp_strf("%s/key.pem", s->tls_dir);
+        s->ctx = SSL_CTX_new(TLS_server_method());
+        if (!s->ctx ||
+            SSL_CTX_use_certificate_file(s->ctx, cert, SSL_FILETYPE_PEM) != 1 ||
+            SSL_CTX_use_PrivateKey_file(s->ctx, key, SSL_FILETYPE_PEM) != 1)
+            fail_msg("oauth2 server: cannot load %s", cert);
+        free(cert);
+        free(key);
+    }
     s->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(s->listen_fd >= 0);
     int one = 1;
@@ -267,6 +340,12 @@ void mp_oauth2_server_stop(mp_oauth2_server *s)
     for (int i = 0; i < s->n_issued; i++)
         free(s->issued[i]);
     free(s->refresh);
+    if (s->ctx)
+        SSL_CTX_free(s->ctx);
+    if (s->tls_dir) {
+        mp_rm_rf(s->tls_dir);
+        free(s->tls_dir);
+    }
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -278,7 +357,23 @@ int mp_oauth2_server_port(const mp_oauth2_server *s)
 
 char *mp_oauth2_server_token_url(const mp_oauth2_server *s)
 {
-    return mp_strf("http://127.0.0.1:%d/token", s->port);
+    return mp_strf("%s://127.0.0.1:%d/token", s->ctx ? "https" : "http",
+                   s->port);
+}
+
+char *mp_oauth2_server_ca_file(const mp_oauth2_server *s)
+{
+    assert_non_null(s->tls_dir);
+    return mp_strf("%s/cert.pem", s->tls_dir);
+}
+
+int mp_oauth2_server_handshakes(mp_oauth2_server *s, int *failed)
+{
+    pthread_mutex_lock(&s->lock);
+    int n = s->handshakes;
+    *failed = s->handshakes_failed;
+    pthread_mutex_unlock(&s->lock);
+    return n;
 }
 
 char *mp_oauth2_server_introspect_url(const mp_oauth2_server *s)
@@ -332,4 +427,13 @@ void mp_oauth2_server_refuse(mp_oauth2_server *s)
     pthread_mutex_lock(&s->lock);
     s->refuse = 1;
     pthread_mutex_unlock(&s->lock);
+}
+
+const char *mp_oauth2_pairs_lookup(void *ctx, const char *name)
+{
+    const mp_oauth2_pairs *k = ctx;
+    for (size_t i = 0; k->pairs[i]; i += 2)
+        if (strcmp(k->pairs[i], name) == 0)
+            return k->pairs[i + 1];
+    return NULL;
 }

@@ -1,6 +1,9 @@
 /*
  * A small OAuth2 token and introspection server for tests (issue 9.6), a
- * thread on a free port of 127.0.0.1 speaking plain HTTP/1.1:
+ * thread on a free port of 127.0.0.1 speaking HTTP/1.1, plain or (with
+ * opts.tls) over TLS as well on the same port, with a self-signed
+ * certificate of its own for 127.0.0.1; a TLS server then refuses token
+ * requests over plain HTTP (introspection takes both):
  *
  *   POST /token       grant_type=refresh_token (RFC 6749 section 6): a new
  *                     access token, {"access_token", "token_type",
@@ -32,14 +35,21 @@ typedef struct mp_oauth2_server_opts {
      * revoked token does. */
     int expires_in;
     int rotate; /* a new refresh token with every answer */
+    int tls;    /* the token endpoint over https only */
 } mp_oauth2_server_opts;
 
 mp_oauth2_server *mp_oauth2_server_start(const mp_oauth2_server_opts *o);
 void mp_oauth2_server_stop(mp_oauth2_server *s);
 int mp_oauth2_server_port(const mp_oauth2_server *s);
-/* http://127.0.0.1:PORT/token and .../introspect (malloc'd). */
+/* http://127.0.0.1:PORT/token (https:// with opts.tls) and
+ * http://127.0.0.1:PORT/introspect (malloc'd). */
 char *mp_oauth2_server_token_url(const mp_oauth2_server *s);
 char *mp_oauth2_server_introspect_url(const mp_oauth2_server *s);
+/* With opts.tls: the PEM file of its certificate, which is its own CA
+ * (malloc'd); the TLS handshakes begun, and in *FAILED those that failed
+ * (the client refused the certificate). */
+char *mp_oauth2_server_ca_file(const mp_oauth2_server *s);
+int mp_oauth2_server_handshakes(mp_oauth2_server *s, int *failed);
 /* Access tokens handed out so far, and introspections answered with
  * active=false. */
 int mp_oauth2_server_refreshes(mp_oauth2_server *s);
@@ -51,5 +61,13 @@ char *mp_oauth2_server_refresh_token(mp_oauth2_server *s);
 char *mp_oauth2_server_issued(mp_oauth2_server *s);
 /* From now on refuse every refresh (invalid_grant). */
 void mp_oauth2_server_refuse(mp_oauth2_server *s);
+
+/* URL parameters for mp_oauth2_from_params without a URL: PAIRS is name,
+ * value, ..., NULL; mp_oauth2_pairs_lookup(&pairs, NAME) the value or
+ * NULL. */
+typedef struct mp_oauth2_pairs {
+    const char *const *pairs;
+} mp_oauth2_pairs;
+const char *mp_oauth2_pairs_lookup(void *ctx, const char *name);
 
 #endif
