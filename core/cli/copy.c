@@ -6,6 +6,7 @@
 #include "destlock.h"
 #include "escape.h"
 #include "interrupt.h"
+#include "lanes.h"
 #include "log.h"
 #include "pair.h"
 #include "preset.h"
@@ -154,6 +155,9 @@ typedef struct job {
     int stopped;   /* a store failed for good: take no more folders */
     int gone_taken; /* a worker has taken the folders gone from the source */
     int settled;    /* waited for a killed run's appends to land */
+    /* Workers with no folder left help with large folders (lanes.h);
+     * NULL when the plugins cannot share a folder or there is one worker. */
+    mp_lanes *lanes;
 } job;
 
 typedef struct worker {
@@ -336,19 +340,21 @@ static void *run_worker(void *arg)
     size_t f;
     /* A worker beyond the first opens its own connections before it takes
      * a folder: when a server refuses one more connection ([LIMIT]), the
-     * folders stay with the workers it accepted. */
+     * folders stay with the workers it accepted. With lanes, one also opens
+     * them when no folder is left: it may help with another's. */
     int extra = !w->src;
-    if (extra && !folders_left(j))
-        return NULL;
+    if (extra && !folders_left(j) && !j->lanes)
+        goto not_taking;
     if (!w->src)
         w->src = open_worker_store(j, j->source, MP_ROLE_SOURCE, extra);
     if (w->src && !w->dst && !j->opt->dry_run)
         w->dst = open_worker_store(j, j->dest, MP_ROLE_SINK, extra);
     if (!w->src || (!w->dst && !j->opt->dry_run))
-        return NULL; /* the caller closes what was opened */
+        goto not_taking; /* the caller closes what was opened */
     mp_report_count(j->report, MP_COUNT_CONNECTIONS, 1);
-    if (!take_folder(j, &f))
-        return NULL;
+    int took = take_folder(j, &f);
+    if (!took && !j->lanes)
+        goto not_taking;
     if (j->state_path) {
         char err[1024];
         state = j->opt->dry_run
@@ -369,8 +375,9 @@ static void *run_worker(void *arg)
         .out = stdout,
         .run_dst_names = j->dst_names,
         .n_run_dst = j->n_folders,
+        .lanes = j->lanes,
     };
-    do {
+    while (took) {
         mp_report_set_current(env.report, j->src_names[f]);
         mp_status st = sync_with_retries(w, &env, f);
         mp_report_set_current(env.report, NULL);
@@ -391,20 +398,33 @@ static void *run_worker(void *arg)
             j->stopped = 1;
             pthread_mutex_unlock(&j->lock);
         }
-    } while (take_folder(j, &f));
-    /* With --delete, the first worker done also empties what earlier runs
-     * copied from folders the source no longer has. */
-    pthread_mutex_lock(&j->lock);
-    int gone = !j->gone_taken && !j->stopped && j->exit_code < MP_EXIT_USAGE;
-    j->gone_taken = 1;
-    pthread_mutex_unlock(&j->lock);
-    if (gone && !mp_interrupted())
-        mp_sync_gone_folders(&env);
+        took = take_folder(j, &f);
+        if (!took) {
+            /* With --delete, the first worker done also empties what
+             * earlier runs copied from folders the source no longer has. */
+            pthread_mutex_lock(&j->lock);
+            int gone =
+                !j->gone_taken && !j->stopped && j->exit_code < MP_EXIT_USAGE;
+            j->gone_taken = 1;
+            pthread_mutex_unlock(&j->lock);
+            if (gone && !mp_interrupted())
+                mp_sync_gone_folders(&env);
+        }
+    }
+    mp_lanes_done_taking(j->lanes);
+    if (!mp_interrupted()) {
+        mp_msglist_free(&env.copied_keys);
+        mp_msglist_free(&env.uncertain_keys);
+        mp_lanes_serve(j->lanes, &env);
+    }
     mp_msglist_free(&env.copied_keys);
     mp_msglist_free(&env.uncertain_keys);
     mp_msglist_free(&env.src_listed);
     mp_store_close(env.dst_reader);
     mp_state_close(state);
+    return NULL;
+not_taking:
+    mp_lanes_done_taking(j->lanes);
     return NULL;
 }
 
@@ -460,6 +480,19 @@ static int claim_state(job *j, mp_state **claim)
  * mail: a refusal is a warning and leaves the exit code alone. A dry run
  * prints "subscribe NAME" for each instead. */
 /* The plugin of URL, for a dry run whose destination does not exist yet. */
+/* Can one folder be copied over several connections of these stores?
+ * (plugin.h: concurrent_fetch, concurrent_put) */
+static int can_share_folders(const mp_store *src, const mp_store *dst)
+{
+    if (!src || !dst || src->role != MP_ROLE_SOURCE ||
+        dst->role != MP_ROLE_SINK)
+        return 0;
+    const mp_source_ops *so = src->plugin->source;
+    const mp_sink_ops *sk = dst->plugin->sink;
+    return so && sk && MP_HAS_SLOT(so, mp_source_ops, concurrent_fetch) &&
+           MP_HAS_SLOT(sk, mp_sink_ops, concurrent_put);
+}
+
 static const mp_plugin *dest_plugin(const mp_registry *reg, const char *url)
 {
     char err[512];
@@ -732,7 +765,11 @@ int mp_copy_job_keep(const mp_registry *reg, const mp_options *opt,
     int jobs = opt->jobs;
     if ((sink && sink->finish) || opt->dry_run)
         jobs = 1;
-    if ((size_t)jobs > j.n_folders)
+    /* Workers beyond the folders help with the large ones where both
+     * plugins can share a folder between connections (lanes.h). */
+    if (jobs > 1 && j.n_folders && can_share_folders(first.src, first.dst))
+        j.lanes = mp_lanes_new((size_t)jobs);
+    else if ((size_t)jobs > j.n_folders)
         jobs = j.n_folders ? (int)j.n_folders : 1;
     mp_progress *progress = NULL;
     if (opt->progress != 0 && opt->verbosity > 0 && !opt->dry_run)
@@ -754,6 +791,8 @@ int mp_copy_job_keep(const mp_registry *reg, const mp_options *opt,
     first = workers[0];
     free(workers);
     free(threads);
+    mp_lanes_free(j.lanes);
+    j.lanes = NULL;
     mp_progress_stop(progress);
     /* Before finish: an archive writes the set into itself. */
     subscribe_folders(&j, first.dst, dplug ? dplug : dest_plugin(reg, dest));

@@ -19,6 +19,7 @@
 #include "adopt.h"
 #include "escape.h"
 #include "hashes.h"
+#include "lanes.h"
 #include "log.h"
 #include "plan.h"
 #include "repair.h"
@@ -868,8 +869,8 @@ static mp_status transfer(folder_pass *p)
     mp_sync_env *env = p->env;
     mp_report_mark before, after;
     mp_report_mark_folder(env->report, p->src_name, &before);
-    mp_status st = mp_transfer_messages(env, p->src_name, p->sf, p->df, &p->src,
-                                        &p->plan, p->state_folder);
+    mp_status st = mp_lanes_transfer(env, p->src_name, p->dst_name, p->sf,
+                                     p->df, &p->src, &p->plan, p->state_folder);
     if (st == MP_OK || st == MP_TEMPORARY)
         return st;
     /* The folder stopped: the planned messages neither copied nor failed

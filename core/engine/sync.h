@@ -21,6 +21,9 @@ typedef struct mp_suspect {
     char *found; /* what validation found that servers alter (validate.h) */
 } mp_suspect;
 
+/* Idle workers that can take part of a large folder (lanes.h). */
+typedef struct mp_lanes mp_lanes;
+
 typedef struct mp_sync_env {
     const mp_options *opt;
     mp_report *report;
@@ -65,6 +68,9 @@ typedef struct mp_sync_env {
      * owns the env. */
     mp_msglist src_listed;
     int src_listed_read;
+    /* The run's lane servers, to share a large folder's copies with
+     * (lanes.h); NULL: this env's connections alone. */
+    mp_lanes *lanes;
 } mp_sync_env;
 
 /* Sync SRC_NAME into DST_NAME. Every selected source message ends counted

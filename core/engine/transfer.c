@@ -67,7 +67,7 @@ typedef struct copy_run {
     const mp_sink_ops *sink;
     void *dst_folder;
     mp_eol_mode eol_mode;
-    mp_msglist *src;
+    const mp_msglist *src;
     const size_t *batch; /* source indices of this batch */
 
     /* The message being streamed. */
@@ -688,6 +688,15 @@ mp_status mp_transfer_messages(mp_sync_env *env, const char *folder,
                                mp_msglist *src, const mp_plan *plan,
                                int64_t state_folder)
 {
+    return mp_transfer_range(env, folder, src_folder, dst_folder, src, plan, 0,
+                             plan->n, state_folder);
+}
+
+mp_status mp_transfer_range(mp_sync_env *env, const char *folder,
+                            void *src_folder, void *dst_folder,
+                            const mp_msglist *src, const mp_plan *plan,
+                            size_t from, size_t to, int64_t state_folder)
+{
     const mp_source_ops *so = env->src->plugin->source;
     copy_run *r = calloc(1, sizeof *r);
     size_t *batch = malloc(BATCH_MESSAGES * sizeof *batch);
@@ -722,11 +731,11 @@ mp_status mp_transfer_messages(mp_sync_env *env, const char *folder,
     const mp_fetch_cb cb = {sizeof cb, on_begin, on_data, on_end};
 
     mp_status result = MP_OK;
-    size_t i = 0;
-    while (i < plan->n && result == MP_OK) {
+    size_t i = from, end = to < plan->n ? to : plan->n;
+    while (i < end && result == MP_OK) {
         size_t n = 0;
         uint64_t bytes = 0;
-        for (; i < plan->n && n < BATCH_MESSAGES && bytes < BATCH_BYTES; i++) {
+        for (; i < end && n < BATCH_MESSAGES && bytes < BATCH_BYTES; i++) {
             if (plan->entries[i].action != MP_PLAN_COPY)
                 continue;
             batch[n] = i;

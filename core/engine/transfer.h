@@ -16,6 +16,15 @@ mp_status mp_transfer_messages(mp_sync_env *env, const char *folder,
                                mp_msglist *src, const mp_plan *plan,
                                int64_t state_folder);
 
+/* The same for the plan's entries [FROM, TO) only, which is what one lane
+ * of a folder shared between connections copies (lanes.h): ENV holds that
+ * lane's stores and state handle, SRC_FOLDER and DST_FOLDER are open on
+ * them. SRC and PLAN are only read, so lanes may share them. */
+mp_status mp_transfer_range(mp_sync_env *env, const char *folder,
+                            void *src_folder, void *dst_folder,
+                            const mp_msglist *src, const mp_plan *plan,
+                            size_t from, size_t to, int64_t state_folder);
+
 /* Messages and bytes handed to sinks by every transfer of this process so
  * far (committed, durable or not yet), for a progress display. Safe from
  * any thread. */

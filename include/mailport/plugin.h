@@ -13,7 +13,7 @@
  *
  * Versioning: every struct handed across the boundary starts with its own
  * size (struct_size) so tables can grow at the end without a major bump.
- * Fields and slots marked "since 1.1" (or "since 1.2" ... "since 1.6") were
+ * Fields and slots marked "since 1.1" (or "since 1.2" ... "since 1.7") were
  * appended in that ABI version; the core reads them only from plugins whose
  * struct_size covers them (MP_HAS_SLOT below), and zero-fills structs it hands
  * to plugins, so a plugin built for 1.0 leaves them 0 ("not known"). The loader
@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define MP_ABI_MAJOR 1
-#define MP_ABI_MINOR 6
+#define MP_ABI_MINOR 7
 
 /* The one symbol a plugin exports (see MP_PLUGIN_DEFINE at the bottom). */
 #define MP_PLUGIN_ENTRY "mailport_plugin_v1"
@@ -414,6 +414,15 @@ typedef struct mp_source_ops {
      * string; never fails. The core applies that host's preset
      * (core/cli/preset.h) and says so on stderr. */
     const char *(*host_kind)(void *store);
+
+    /* Since 1.7. Nonzero when several open stores (one per thread) may
+     * fetch from one folder at the same time, each from a folder just
+     * opened (no scan first), by key, each reading only the messages it
+     * asks for: an IMAP connection each, a Maildir's files. The core then
+     * shares a large folder's copies between connections
+     * (core/engine/lanes.h). 0 (an archive read from its start, a file
+     * whose keys only a scan finds): one store per folder. */
+    int concurrent_fetch;
 } mp_source_ops;
 
 /* ------------------------------------------------------------------------ */
@@ -556,6 +565,14 @@ typedef struct mp_sink_ops {
     /* Since 1.6. Optional. As mp_source_ops.host_kind, for a store opened
      * for writing. */
     const char *(*host_kind)(void *store);
+
+    /* Since 1.7. Nonzero when several open stores of this plugin (one per
+     * thread, each with its own open_folder of the same NAME) may put and
+     * flush into one folder at the same time, each batch made durable and
+     * keyed on its own, as IMAP APPENDs on several connections are (the
+     * server orders them). Their messages may then interleave in the
+     * folder. 0: one writer per folder (a single file, a catalogue). */
+    int concurrent_put;
 } mp_sink_ops;
 
 /* ------------------------------------------------------------------------ */

@@ -26,6 +26,7 @@ static const mp_source_ops source_ops = {
     .scan = imap_folder_scan,
     .fetch = imap_source_fetch,
     .host_kind = imap_store_host_kind,
+    .concurrent_fetch = 1, /* a connection each, UID FETCH by key */
 };
 
 static const mp_sink_ops sink_ops = {
@@ -49,6 +50,7 @@ static const mp_sink_ops sink_ops = {
     .subscribe = imap_store_subscribe,
     .store_identity = imap_store_identity,
     .host_kind = imap_store_host_kind,
+    .concurrent_put = 1, /* the server orders APPENDs from connections */
 };
 
 static const char *const schemes[] = {"imap", "imaps", NULL};

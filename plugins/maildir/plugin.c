@@ -68,6 +68,7 @@ static const mp_source_ops source_ops = {
     .scan = md_scan,
     .fetch = md_fetch,
     .probe_sink = md_probe_sink,
+    .concurrent_fetch = 1, /* md_fetch indexes the folder itself */
 };
 
 /* The sink's store_identity (plugin.h): the root directory's device and
