@@ -397,8 +397,8 @@ static mp_status refresh(entry *e, const mp_oauth2_req *r, char *err,
                  r->token_url, curl_err[0] ? curl_err : curl_easy_strerror(rc),
                  r->cafile ? "check that oauth2_token_cafile= names the CA "
                              "that issued it"
-                           : "it is checked against the system's CAs; check "
-                             "oauth2_token_url=");
+                           : "for a private CA, name its certificate with "
+                             "oauth2_token_cafile=FILE");
         goto out;
     }
     if (rc != CURLE_OK) {

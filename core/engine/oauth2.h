@@ -38,9 +38,7 @@ typedef struct mp_oauth2_ticket {
  * oauth2_client_secret_file/_env/_cmd, oauth2_refresh_token_file,
  * oauth2_scope, oauth2_token_cafile. Returns 0 when no oauth2 parameter is
  * given, 1 when the flow is asked for and complete, -1 with ERR (a usage error)
- * when a parameter is missing or wrong. (oauth2_token_cafile is not among
- * the imap plugin's URL parameters yet, plugins/imap/imap_plugin.c, so a
- * URL cannot give it.) */
+ * when a parameter is missing or wrong. */
 int mp_oauth2_from_params(mp_oauth2_req *req,
                           const char *(*param)(void *ctx, const char *name),
                           void *ctx, char *err, size_t err_size);

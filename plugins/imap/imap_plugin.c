@@ -81,6 +81,7 @@ static const char *const params[] = {
     "oauth2_client_secret_cmd",
     "oauth2_refresh_token_file",
     "oauth2_scope",
+    "oauth2_token_cafile",
     NULL,
 };
 

@@ -13,7 +13,7 @@
  * - no token or secret in stdout, stderr, the report or the state;
  * - the token endpoint over https: a certificate not trusted (exit 3, the
  *   endpoint and the TLS failure named), and trusted through
- *   oauth2_token_cafile=. */
+ *   oauth2_token_cafile= (the copy completes). */
 #include "testutil.h"
 
 #include "dovecot.h"
@@ -515,8 +515,8 @@ static void test_https_endpoint_untrusted(void **state)
                          token_url);
     assert_contains(r.err, want);
     assert_contains(r.err, "certificate");
-    assert_contains(r.err, "(it is checked against the system's CAs; check "
-                           "oauth2_token_url=)");
+    assert_contains(r.err, "(for a private CA, name its certificate with "
+                           "oauth2_token_cafile=FILE)");
     assert_no_secret_in_run(&e, &r);
     mp_run_free(&r);
     assert_no_secret_in_file(&e, report);
@@ -531,6 +531,44 @@ static void test_https_endpoint_untrusted(void **state)
     free(want);
     free(token_url);
     free(dst);
+    free(src_url);
+    free(src);
+}
+
+/* The same endpoint trusted through oauth2_token_cafile=: the copy into
+ * Dovecot completes, each message once, with every refresh over TLS (the
+ * server refuses token requests over plain http) and the rotated refresh
+ * token written back; no secret shown. */
+static void test_https_copy_with_cafile(void **state)
+{
+    (void)state;
+    env e = start_with(30, 0, 1, 0, 1);
+    char *src = make_maildir("https", 3);
+    char *src_url = mp_strf("maildir:%s", src);
+    char *ca = mp_oauth2_server_ca_file(e.auth);
+    char *extra = mp_strf("&oauth2_token_cafile=%s", ca);
+    char *dst = oauth_url(&e, 0, extra);
+    char *report = mp_strf("%s/https.json", work);
+    mp_run_result r = mp_run("copy", src_url, dst, "--no-state", "--report",
+                             report, "-v", (char *)NULL);
+    expect_exit(&r, 0);
+    assert_contains(r.err, "mailport: copied 3,");
+    assert_no_secret_in_run(&e, &r);
+    mp_run_free(&r);
+    assert_no_secret_in_file(&e, report);
+    char *md = mp_dovecot_maildir(e.dv, USER);
+    assert_each_once(md, 3);
+    assert_true(mp_oauth2_server_refreshes(e.auth) >= 1);
+    int failed = -1;
+    assert_true(mp_oauth2_server_handshakes(e.auth, &failed) >= 1);
+    assert_int_equal(failed, 0);
+    assert_refresh_file_current(&e);
+    stop(&e);
+    free(md);
+    free(report);
+    free(dst);
+    free(extra);
+    free(ca);
     free(src_url);
     free(src);
 }
@@ -628,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_https_endpoint_untrusted),
         cmocka_unit_test(test_https_endpoint_with_its_ca),
+        cmocka_unit_test(test_https_copy_with_cafile),
     };
     if (getenv("MP_TEST_FILTER")) /* one test while debugging */
         cmocka_set_test_filter(getenv("MP_TEST_FILTER"));
