@@ -412,11 +412,8 @@ static void *run_worker(void *arg)
         }
     }
     mp_lanes_done_taking(j->lanes);
-    if (!mp_interrupted()) {
-        mp_msglist_free(&env.copied_keys);
-        mp_msglist_free(&env.uncertain_keys);
+    if (!mp_interrupted())
         mp_lanes_serve(j->lanes, &env);
-    }
     mp_msglist_free(&env.copied_keys);
     mp_msglist_free(&env.uncertain_keys);
     mp_msglist_free(&env.src_listed);
@@ -480,19 +477,6 @@ static int claim_state(job *j, mp_state **claim)
  * mail: a refusal is a warning and leaves the exit code alone. A dry run
  * prints "subscribe NAME" for each instead. */
 /* The plugin of URL, for a dry run whose destination does not exist yet. */
-/* Can one folder be copied over several connections of these stores?
- * (plugin.h: concurrent_fetch, concurrent_put) */
-static int can_share_folders(const mp_store *src, const mp_store *dst)
-{
-    if (!src || !dst || src->role != MP_ROLE_SOURCE ||
-        dst->role != MP_ROLE_SINK)
-        return 0;
-    const mp_source_ops *so = src->plugin->source;
-    const mp_sink_ops *sk = dst->plugin->sink;
-    return so && sk && MP_HAS_SLOT(so, mp_source_ops, concurrent_fetch) &&
-           MP_HAS_SLOT(sk, mp_sink_ops, concurrent_put);
-}
-
 static const mp_plugin *dest_plugin(const mp_registry *reg, const char *url)
 {
     char err[512];
@@ -767,7 +751,7 @@ int mp_copy_job_keep(const mp_registry *reg, const mp_options *opt,
         jobs = 1;
     /* Workers beyond the folders help with the large ones where both
      * plugins can share a folder between connections (lanes.h). */
-    if (jobs > 1 && j.n_folders && can_share_folders(first.src, first.dst))
+    if (jobs > 1 && j.n_folders && mp_lanes_possible(first.src, first.dst))
         j.lanes = mp_lanes_new((size_t)jobs);
     else if ((size_t)jobs > j.n_folders)
         jobs = j.n_folders ? (int)j.n_folders : 1;

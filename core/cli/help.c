@@ -85,7 +85,7 @@ static const char copy_help[] =
     "                      that are gone from SOURCE (for the final pass)\n"
     "  --jobs N            N folders at once, each with its own connections;\n"
     "                      into IMAP, workers left without a folder share\n"
-    "                      a large one (over 512 messages to copy)\n"
+    "                      a large one (512 or more messages to copy)\n"
     "  --max-messages-per-second N, --max-bytes-per-second N\n"
     "                      send the destination account no more than that,\n"
     "                      over all jobs (hosts with an upload quota)\n"

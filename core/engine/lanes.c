@@ -244,13 +244,13 @@ void mp_lanes_serve(mp_lanes *l, mp_sync_env *env)
     pthread_mutex_unlock(&l->lock);
 }
 
-/* Can the plugins of ENV's stores share one folder between connections? */
-static int plugins_allow(const mp_sync_env *env)
+int mp_lanes_possible(const mp_store *src, const mp_store *dst)
 {
-    if (!env->src || !env->dst || env->dst->role != MP_ROLE_SINK)
+    if (!src || !dst || src->role != MP_ROLE_SOURCE ||
+        dst->role != MP_ROLE_SINK)
         return 0;
-    const mp_source_ops *so = env->src->plugin->source;
-    const mp_sink_ops *sk = env->dst->plugin->sink;
+    const mp_source_ops *so = src->plugin->source;
+    const mp_sink_ops *sk = dst->plugin->sink;
     return so && sk && MP_HAS_SLOT(so, mp_source_ops, concurrent_fetch) &&
            MP_HAS_SLOT(sk, mp_sink_ops, concurrent_put);
 }
@@ -261,7 +261,7 @@ mp_status mp_lanes_transfer(mp_sync_env *env, const char *src_name,
                             int64_t state_folder)
 {
     mp_lanes *l = env->lanes;
-    if (!l || plan->n_copy < 2 * MP_LANE_CHUNK || !plugins_allow(env))
+    if (!l || plan->n_copy < 2 * MP_LANE_CHUNK)
         return mp_transfer_range(env, src_name, sf, df, src, plan, 0, plan->n,
                                  state_folder);
     folder_work w = {.src_name = src_name,

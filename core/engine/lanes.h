@@ -40,8 +40,13 @@
  * it saves (its SELECT, its own batches). */
 #define MP_LANE_CHUNK 256
 
+/* Can one folder be copied over several connections of these stores (a
+ * source and a sink)? Only then are lanes made for a run. */
+int mp_lanes_possible(const mp_store *src, const mp_store *dst);
+
 /* For a run of WORKERS workers, each of which calls mp_lanes_done_taking
- * once, when it takes no more folders (also when it never took one). */
+ * once, when it takes no more folders (also when it never took one). The
+ * run's stores must be mp_lanes_possible. */
 mp_lanes *mp_lanes_new(size_t workers);
 void mp_lanes_free(mp_lanes *l);
 
@@ -52,11 +57,11 @@ void mp_lanes_done_taking(mp_lanes *l);
  * connection dropped and could not be reopened). */
 void mp_lanes_serve(mp_lanes *l, mp_sync_env *env);
 
-/* mp_transfer_messages for ENV's pass over SRC_NAME -> DST_NAME (SF, DF
- * open on ENV's stores), shared with the lane servers that join when
- * ENV->lanes is set, the plugins allow it and the plan copies at least two
+/* mp_transfer_range over the whole plan for ENV's pass over SRC_NAME ->
+ * DST_NAME (SF, DF open on ENV's stores), shared with the lane servers
+ * that join when ENV->lanes is set and the plan copies at least two
  * chunks; otherwise on ENV's connections alone. Returns as
- * mp_transfer_messages: MP_TEMPORARY when any lane's connection dropped (the
+ * mp_transfer_range: MP_TEMPORARY when any lane's connection dropped (the
  * folder is retried), else the owner's own status, else MP_FOLDER_BAD when a
  * lane stopped (reported by it). */
 mp_status mp_lanes_transfer(mp_sync_env *env, const char *src_name,

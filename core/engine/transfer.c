@@ -683,15 +683,6 @@ static mp_status overlap_batch(copy_run *r, int64_t state_folder)
     return MP_OK;
 }
 
-mp_status mp_transfer_messages(mp_sync_env *env, const char *folder,
-                               void *src_folder, void *dst_folder,
-                               mp_msglist *src, const mp_plan *plan,
-                               int64_t state_folder)
-{
-    return mp_transfer_range(env, folder, src_folder, dst_folder, src, plan, 0,
-                             plan->n, state_folder);
-}
-
 mp_status mp_transfer_range(mp_sync_env *env, const char *folder,
                             void *src_folder, void *dst_folder,
                             const mp_msglist *src, const mp_plan *plan,

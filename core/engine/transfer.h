@@ -6,20 +6,16 @@
 #include "plan.h"
 #include "sync.h"
 
-/* Copy every message PLAN marks MP_PLAN_COPY, in batches. Single messages
- * that fail are reported (report: failed, errors) and skipped. Returns
- * MP_OK, or the status that stopped the folder (MP_TEMPORARY unreported,
- * others reported). Copied messages are counted and recorded in the state
- * (folder STATE_FOLDER, when >= 0) once the sink made them durable. */
-mp_status mp_transfer_messages(mp_sync_env *env, const char *folder,
-                               void *src_folder, void *dst_folder,
-                               mp_msglist *src, const mp_plan *plan,
-                               int64_t state_folder);
-
-/* The same for the plan's entries [FROM, TO) only, which is what one lane
- * of a folder shared between connections copies (lanes.h): ENV holds that
- * lane's stores and state handle, SRC_FOLDER and DST_FOLDER are open on
- * them. SRC and PLAN are only read, so lanes may share them. */
+/* Copy every message PLAN marks MP_PLAN_COPY among its entries [FROM, TO),
+ * in batches (the whole plan: 0, PLAN->n; one lane's share of a folder
+ * copied over several connections, lanes.h: its chunk, with ENV holding
+ * that lane's stores and state handle and SRC_FOLDER, DST_FOLDER open on
+ * them; SRC and PLAN are only read, so lanes may share them). Single
+ * messages that fail are reported (report: failed, errors) and skipped.
+ * Returns MP_OK, or the status that stopped the folder (MP_TEMPORARY
+ * unreported, others reported). Copied messages are counted and recorded
+ * in the state (folder STATE_FOLDER, when >= 0) once the sink made them
+ * durable. */
 mp_status mp_transfer_range(mp_sync_env *env, const char *folder,
                             void *src_folder, void *dst_folder,
                             const mp_msglist *src, const mp_plan *plan,

@@ -271,19 +271,9 @@ mp_dovecot *mp_dovecot_start_opts(const mp_dovecot_opts *opts)
     }
     pick_ports(d);
 
-    /* A P-256 key: made in milliseconds, where an RSA key took 0.1 to
-     * 0.5 s of every server's start. Each server has a key of its own, so
-     * one server's cafile= does not vouch for another's certificate. */
-    if (mp_sh("cd '%s' && openssl req -x509 -newkey ec "
-              "-pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-              "-keyout key.pem -out cert.pem -days 2 -subj /CN=localhost "
-              "-addext 'subjectAltName=IP:127.0.0.1,DNS:localhost' "
-              ">/dev/null 2>&1",
-              d->dir) != 0)
-        fail_msg("openssl could not make a test certificate");
-    char *key = mp_strf("%s/key.pem", d->dir);
-    chmod(key, 0600);
-    free(key);
+    /* Each server has a key of its own, so one server's cafile= does not
+     * vouch for another's certificate. */
+    mp_test_certificate(d->dir, "localhost");
     if (mkdir(d->passwd, 0755) != 0)
         fail_msg("mkdir %s: %s", d->passwd, strerror(errno));
     char *sub;

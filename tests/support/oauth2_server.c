@@ -290,14 +290,7 @@ mp_oauth2_server *mp_oauth2_server_start(const mp_oauth2_server_opts *o)
         /* A certificate of its own for 127.0.0.1, self-signed: it is its
          * own CA (mp_oauth2_server_ca_file). */
         s->tls_dir = mp_tmpdir("oauth2-tls");
-        if (mp_sh("cd '%s' && openssl req -x509 -newkey ec "
-                  "-pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-                  "-keyout key.pem -out cert.pem -days 2 "
-                  "-subj /CN=127.0.0.1 "
-                  "-addext 'subjectAltName=IP:127.0.0.1,DNS:localhost' "
-                  ">/dev/null 2>&1",
-                  s->tls_dir) != 0)
-            fail_msg("openssl could not make the token server's certificate");
+        mp_test_certificate(s->tls_dir, "127.0.0.1");
         char *cert = mp_strf("%s/cert.pem", s->tls_dir);
         char *key = mp_strf("%s/key.pem", s->tls_dir);
         s->ctx = SSL_CTX_new(TLS_server_method());

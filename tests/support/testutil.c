@@ -341,3 +341,14 @@ char *mp_crlf_form(const char *text, size_t len, size_t *out_len)
     *out_len = w;
     return out;
 }
+
+void mp_test_certificate(const char *dir, const char *cn)
+{
+    if (mp_sh("cd '%s' && openssl req -x509 -newkey ec "
+              "-pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+              "-keyout key.pem -out cert.pem -days 2 -subj '/CN=%s' "
+              "-addext 'subjectAltName=IP:127.0.0.1,DNS:localhost' "
+              ">/dev/null 2>&1 && chmod 600 key.pem",
+              dir, cn) != 0)
+        fail_msg("openssl could not make a test certificate in %s", dir);
+}
